@@ -1,0 +1,281 @@
+"""The ``shrek`` command line: parse, call a module, print. No logic lives here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from shrek import __version__
+from shrek.errors import ExitCode, ShrekError
+
+app = typer.Typer(
+    name="shrek",
+    help="SHREK: the sPHENIX production tag registry and submitter.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+tag_app = typer.Typer(help="Create and inspect production tags.", no_args_is_help=True)
+app.add_typer(tag_app, name="tag")
+
+
+@dataclass
+class Options:
+    registry: Path | None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"shrek {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    registry: Path | None = typer.Option(
+        None,
+        "--registry",
+        "-R",
+        envvar="SHREK_REGISTRY",
+        file_okay=False,
+        help="The registry to use (default: found from the current directory upwards).",
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print SHREK's version and exit."
+    ),
+) -> None:
+    ctx.obj = Options(registry)
+
+
+def _registry(ctx: typer.Context):  # -> Registry, imported lazily to keep start-up light
+    from shrek.registry import Registry
+
+    options: Options = ctx.obj
+    return Registry.open(options.registry) if options.registry else Registry.find()
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+# -- init ---------------------------------------------------------------------------------
+
+
+@app.command()
+def init(
+    directory: Path = typer.Argument(Path("."), help="Where to create the registry."),
+) -> None:
+    """Create a registry: git repository, shrek.yaml, tags/, label ledger; commit it."""
+    from shrek.init import init_registry
+
+    root = init_registry(directory)
+    typer.echo(f"created SHREK registry in {root}")
+    typer.echo("next: shrek tag new --year 22 --build mdc2.7 --template hfprod")
+
+
+# -- tags ----------------------------------------------------------------------------------
+
+
+@tag_app.command("new")
+def tag_new(
+    ctx: typer.Context,
+    label: str | None = typer.Argument(
+        None, help="The label to claim, e.g. sP22aa; omit to allocate the next free one."
+    ),
+    build: str | None = typer.Option(
+        None,
+        "--build",
+        "-b",
+        help="Software build, e.g. mdc2.7 (default: the parent's with --from).",
+    ),
+    year: int | None = typer.Option(
+        None, "--year", "-y", help="Two-digit year to allocate in (default: this year)."
+    ),
+    test: bool = typer.Option(
+        False,
+        "--test",
+        help="Allocate in the test label space "
+        "(sP22Ta, ...), which never collides with production.",
+    ),
+    parent: str | None = typer.Option(
+        None, "--from", help="Copy this tag's steps and resources; record it as parent."
+    ),
+    template: str | None = typer.Option(
+        None, "--template", "-t", help="Start from a template (hfprod: the two-step MDC2 example)."
+    ),
+    title: str | None = typer.Option(None, "--title", help="One-line title."),
+    owner: str | None = typer.Option(None, "--owner", help="Owner (default: your git identity)."),
+) -> None:
+    """Create a tag directory tags/<label>-<build>/ and commit it."""
+    from shrek.tags import new_tag
+
+    created = new_tag(
+        _registry(ctx),
+        label=label,
+        build=build,
+        year=year,
+        test=test,
+        parent=parent,
+        template=template,
+        title=title,
+        owner=owner,
+    )
+    typer.echo(f"created tags/{created.name} (commit {created.commit[:12]})")
+    typer.echo(
+        f"next: edit tags/{created.name}/job/*.yaml, then shrek validate "
+        f"{created.name.partition('-')[0]}"
+    )
+
+
+@tag_app.command("list")
+def tag_list(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List the registry's tags: label, build, steps, state."""
+    from shrek.tags import summary
+
+    registry = _registry(ctx)
+    rows = [summary(registry, name) for name in registry.tag_names()]
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        typer.echo("no tags yet: create one with 'shrek tag new'")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for column in ("label", "build", "steps", "state", "title"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(row["label"], row["build"], str(row["steps"]), row["state"], row["title"])
+    Console(width=max(100, Console().width)).print(table)
+
+
+@tag_app.command("show")
+def tag_show(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Label (sP22aa) or full tag name (sP22aa-mdc2.7)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show everything about one tag."""
+    from shrek.tags import details
+
+    registry = _registry(ctx)
+    info = details(registry, registry.resolve(name))
+    if as_json:
+        _print_json(info)
+        return
+    typer.echo(_format_details(info))
+
+
+def _format_details(info: dict[str, Any]) -> str:
+    lines = [f"{info['name']}  [{info['state']}]", f"  title:       {info['title']}"]
+    if info.get("owner") is not None:
+        lines.append(f"  owner:       {info['owner']}")
+    lines.append(
+        f"  build:       {info['build']}"
+        + (f"  (setup: {info['setup']})" if info.get("setup") else "")
+    )
+    if info.get("parent"):
+        lines.append(f"  parent:      {info['parent']}")
+    if info.get("allocated"):
+        lines.append(f"  allocated:   {info['allocated']['at']} by {info['allocated']['by']}")
+    lines.append(f"  directory:   {info['directory']}")
+    lines.append(
+        "  valid:       "
+        + (
+            "yes"
+            if info["valid"]
+            else f"no, {info['problems']} problem(s): run 'shrek validate {info['label']}'"
+        )
+    )
+    if info.get("description"):
+        lines.append(f"  description: {' '.join(str(info['description']).split())}")
+    for repo in info.get("code") or []:
+        lines.append(f"  code:        {repo['name']}  {repo['url']}  @ {repo['ref']}")
+    steps = info.get("step_details", [])
+    lines.append(f"  steps ({len(steps)}):")
+    for step in steps:
+        source = (
+            f"{step['jobs']} job(s)"
+            if step["jobs"]
+            else ", ".join(
+                f"reads {i['dataset']} ({i['files_per_job']}/job"
+                + (", secondary)" if i["secondary"] else ")")
+                for i in step["inputs"]
+            )
+        )
+        lines.append(f"    {step['name']}: {source}; writes {', '.join(step['outputs'])}")
+        if step["parameters"]:
+            params = ", ".join(f"{k}={v!r}" for k, v in step["parameters"].items())
+            lines.append(f"      parameters:   {params}")
+        if step["requirements"]:
+            reqs = ", ".join(f"{k}={v}" for k, v in step["requirements"].items())
+            lines.append(f"      requirements: {reqs}")
+    return "\n".join(lines)
+
+
+# -- validate -------------------------------------------------------------------------------
+
+
+@app.command()
+def validate(
+    ctx: typer.Context,
+    tags: list[str] = typer.Argument(None, help="Tags to check (default: all)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON."),
+) -> None:
+    """Check tags against the schemas and for meaning; report every problem with its fix."""
+    from shrek.validate import validate as run_validation
+
+    report = run_validation(_registry(ctx), tags or [])
+    if as_json:
+        _print_json(report.as_dict())
+    else:
+        for finding in report.findings:
+            typer.echo(str(finding), err=True)
+        count = len(report.checked)
+        if report.ok:
+            typer.echo(
+                f"ok: {count} tag(s) valid"
+                + (f" ({', '.join(report.checked)})" if 0 < count <= 5 else "")
+            )
+        else:
+            typer.echo(
+                f"shrek: {len(report.findings)} error(s) found (checked {count} tag(s))", err=True
+            )
+    if not report.ok:
+        raise typer.Exit(ExitCode.INVALID)
+
+
+# -- entry point ------------------------------------------------------------------------------
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code; user errors become messages, never tracebacks."""
+    try:
+        # Standalone mode: typer reports its own usage errors and always ends in SystemExit.
+        app(args=argv, prog_name="shrek")
+    except SystemExit as done:
+        code = done.code
+        return code if isinstance(code, int) else (0 if code is None else ExitCode.USAGE)
+    except ShrekError as error:
+        typer.echo(str(error), err=True)
+        return int(error.code)
+    except KeyboardInterrupt:
+        typer.echo("shrek: interrupted", err=True)
+        return 130
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())

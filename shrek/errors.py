@@ -1,0 +1,87 @@
+"""Errors and findings: how SHREK tells a user what is wrong, where, and how to fix it.
+
+Every user mistake ends as either a :class:`Finding` (a located problem in a file, collected so
+that one run reports all of them) or a :class:`ShrekError` (a refusal of a whole command). The
+CLI turns both into plain lines and an exit code from :class:`ExitCode`; nothing a user can get
+wrong is allowed to surface as a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes. The README's exit-code table is generated from these names."""
+
+    OK = 0
+    INVALID = 1  # validation found errors in the registry, a tag or a step
+    USAGE = 2  # the command line itself is wrong (typer/click use 2 as well)
+    NO_REGISTRY = 3  # not inside a registry, or shrek.yaml unreadable
+    NOT_FOUND = 4  # unknown or ambiguous tag, step or template
+    CONFLICT = 5  # label or tag already taken, label space exhausted
+    GIT = 6  # a git operation failed (no identity, locked index, ...)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One located problem: ``file:line:column: message`` plus the fix.
+
+    ``file`` is relative to the registry root (posix spelling) so that messages are the same on
+    every machine; ``line``/``column`` are 1-based, or 0 when the problem is about the file as
+    a whole.
+    """
+
+    file: str
+    line: int
+    column: int
+    message: str
+    fix: str = ""
+
+    @property
+    def location(self) -> str:
+        if self.line <= 0:
+            return self.file
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def __str__(self) -> str:
+        text = f"{self.location}: error: {self.message}"
+        if self.fix:
+            text += f"\n    fix: {self.fix}"
+        return text
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "message": self.message,
+            "fix": self.fix,
+        }
+
+
+@dataclass
+class ShrekError(Exception):
+    """A refusal of a whole command, shown as one message (plus any findings) and an exit code."""
+
+    message: str
+    fix: str = ""
+    code: ExitCode = ExitCode.INVALID
+    findings: list[Finding] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        lines = [str(f) for f in self.findings]
+        lines.append(f"shrek: {self.message}")
+        if self.fix:
+            lines.append(f"    fix: {self.fix}")
+        return "\n".join(lines)
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Findings in reading order: by file, then line, then column."""
+    return sorted(set(findings), key=lambda f: (f.file, f.line, f.column, f.message))

@@ -1,0 +1,52 @@
+"""``shrek init``: make a directory a SHREK registry, committed and ready for tags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shrek.errors import ExitCode, ShrekError
+from shrek.gitrepo import GitRepo
+from shrek.ledger import HEADER, LEDGER_FILE
+from shrek.registry import REGISTRY_FILE, STATE_DIR, TAGS_DIR, Registry
+from shrek.yamlio import write_atomic
+
+DEFAULT_SETTINGS = Path(__file__).resolve().parent / "defaults" / "shrek.yaml"
+
+GITIGNORE = f"""\
+# SHREK's local working state (catalogue, locks, job runs): never committed.
+{STATE_DIR}/
+"""
+
+
+def init_registry(directory: Path) -> Path:
+    """Create a registry in ``directory`` (a git repository is initialised if needed).
+
+    Refuses a directory that already is a registry; an existing git repository is reused, and
+    the registry files are committed without touching anything else staged there.
+    """
+    directory = directory.resolve()
+    if (directory / REGISTRY_FILE).exists():
+        raise ShrekError(
+            f"{directory} is already a SHREK registry",
+            "use it as it is; 'shrek validate' checks it",
+            ExitCode.CONFLICT,
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    repo = GitRepo.init(directory)
+    repo.check_identity()
+    write_atomic(directory / REGISTRY_FILE, DEFAULT_SETTINGS.read_text(encoding="utf-8"))
+    (directory / TAGS_DIR).mkdir(exist_ok=True)
+    keep = directory / TAGS_DIR / ".gitkeep"
+    keep.touch()
+    write_atomic(directory / LEDGER_FILE, HEADER)
+    gitignore = directory / ".gitignore"
+    existing = gitignore.read_text(encoding="utf-8") if gitignore.exists() else ""
+    if f"{STATE_DIR}/" not in existing.splitlines():
+        separator = "\n" if existing and not existing.endswith("\n") else ""
+        write_atomic(gitignore, existing + separator + GITIGNORE)
+    Registry.open(directory)  # the settings we wrote must themselves validate
+    repo.commit(
+        [directory / REGISTRY_FILE, keep, directory / LEDGER_FILE, gitignore],
+        "shrek: initialise production registry",
+    )
+    return directory

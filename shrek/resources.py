@@ -1,0 +1,129 @@
+"""Resolve a step's ``resources`` (paths, directories, globs) to the exact files that travel.
+
+Resources are what a job gets shipped, so they must be exactly the files the reviewer saw: they
+are resolved relative to the tag directory and must stay inside it. ``..`` that leaves the tag,
+absolute paths and symlinks pointing out of the tag are refused, so a frozen tag cannot silently
+depend on a file another tag (or the host) may change, and nothing outside the registry can be
+shipped by a crafted path.
+"""
+
+from __future__ import annotations
+
+import difflib
+import glob
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+_GLOB_CHARS = set("*?[")
+# Files SHREK writes into a tag itself; they describe the tag and are never job resources.
+_RESERVED = ("freeze.yaml", "submissions", "inputs", "README.md", "tag.yaml")
+
+
+@dataclass(frozen=True)
+class ResourceFile:
+    """One file shipped to the worker: ``name`` is its path relative to the tag directory."""
+
+    name: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class ResourceProblem:
+    message: str
+    fix: str
+
+
+def _is_within(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+def expand(tag_dir: Path, pattern: str) -> tuple[list[ResourceFile], ResourceProblem | None]:
+    """The files ``pattern`` names, sorted, or the reason it names none acceptable."""
+    posix = PurePosixPath(pattern)
+    if posix.is_absolute() or pattern.startswith("~") or ":" in pattern.split("/")[0]:
+        return [], ResourceProblem(
+            f"resource '{pattern}' is an absolute path",
+            "give the path relative to the tag directory and copy the file into the tag",
+        )
+    normal = os.path.normpath(pattern)
+    if normal == ".." or normal.startswith(".." + os.sep) or normal == ".":
+        return [], ResourceProblem(
+            f"resource '{pattern}' leaves the tag directory",
+            "copy the file into the tag directory (git stores identical files only once)",
+        )
+    if normal.split(os.sep)[0] in _RESERVED or ".git" in normal.split(os.sep):
+        return [], ResourceProblem(
+            f"resource '{pattern}' names a file SHREK manages, not a job resource",
+            "ship only the files the job needs (scripts, macros, configuration)",
+        )
+    tag_real = os.path.realpath(tag_dir)
+    if _GLOB_CHARS & set(pattern):
+        matches = sorted(glob.glob(str(tag_dir / normal), recursive=True))
+        if not matches:
+            return [], ResourceProblem(
+                f"resource glob '{pattern}' matches no file",
+                "add the files to the tag directory or correct the pattern",
+            )
+    else:
+        target = tag_dir / normal
+        if not os.path.lexists(target):
+            return [], ResourceProblem(
+                f"resource '{pattern}' does not exist", _closest_fix(tag_dir, normal)
+            )
+        matches = [str(target)]
+    files: list[ResourceFile] = []
+    for match in matches:
+        found, problem = _files_under(Path(match), tag_dir, tag_real, pattern)
+        if problem:
+            return [], problem
+        files.extend(found)
+    return sorted(set(files), key=lambda f: f.name), None
+
+
+def _files_under(
+    path: Path, tag_dir: Path, tag_real: str, pattern: str
+) -> tuple[list[ResourceFile], ResourceProblem | None]:
+    real = os.path.realpath(path)
+    if not _is_within(real, tag_real):
+        return [], ResourceProblem(
+            f"resource '{pattern}' includes {path.relative_to(tag_dir).as_posix()}, a symlink "
+            "leading outside the tag directory",
+            "replace the symlink by a copy of the file inside the tag directory",
+        )
+    try:
+        mode = os.stat(real).st_mode
+    except OSError as exc:
+        return [], ResourceProblem(
+            f"resource '{pattern}' includes {path.relative_to(tag_dir).as_posix()}, which cannot "
+            f"be read ({exc.strerror}; a dangling or looping symlink?)",
+            "replace it by the real file",
+        )
+    if stat.S_ISDIR(mode):
+        found: list[ResourceFile] = []
+        for child in sorted(path.iterdir()):
+            files, problem = _files_under(child, tag_dir, tag_real, pattern)
+            if problem:
+                return [], problem
+            found.extend(files)
+        return found, None
+    if not stat.S_ISREG(mode):
+        return [], ResourceProblem(
+            f"resource '{pattern}' includes {path.relative_to(tag_dir).as_posix()}, which is "
+            "not a regular file",
+            "ship regular files only",
+        )
+    return [ResourceFile(path.relative_to(tag_dir).as_posix(), path)], None
+
+
+def _closest_fix(tag_dir: Path, missing: str) -> str:
+    candidates = [
+        p.relative_to(tag_dir).as_posix()
+        for p in tag_dir.rglob("*")
+        if p.is_file() and ".git" not in p.parts
+    ]
+    close = difflib.get_close_matches(missing, candidates, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean '{close[0]}'?"
+    return "add the file to the tag directory, or remove it from resources"
