@@ -68,12 +68,20 @@ class GitRepo:
         return ident.rsplit(">", 1)[0] + ">" if ">" in ident else ident
 
     def commit(self, paths: list[Path], message: str) -> str:
-        """Commit exactly ``paths`` (added, changed or deleted) and return the new commit SHA."""
+        """Commit exactly ``paths`` (added, changed or deleted) and return the new commit SHA.
+
+        If git refuses (a hook, a locked index), the paths are taken out of the index again so
+        the caller can undo its writes and leave the repository as it found it.
+        """
         relative = [str(Path(p).resolve().relative_to(self.root)) for p in paths]
         try:
             self.repo.git.add("--all", "--", *relative)
             self.repo.git.commit("--quiet", "-m", message, "--", *relative)
         except git.GitCommandError as exc:
+            if self.has_commits():
+                self.repo.git.reset("--quiet", "--", *relative)
+            else:
+                self.repo.git.rm("--cached", "-r", "--quiet", "--ignore-unmatch", "--", *relative)
             raise _git_error("commit", exc) from exc
         return self.repo.head.commit.hexsha
 

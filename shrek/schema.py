@@ -189,8 +189,9 @@ def _exclusive_keys(doc: Document, error: ValidationError, message: str, fix: st
     alternatives = [k for sub in error.validator_value for k in sub.get("required", [])]
     present = [k for k in alternatives if isinstance(error.instance, dict) and k in error.instance]
     if len(present) > 1:
+        last = max(present, key=lambda k: doc.where((*path, k), key=True))
         return doc.finding(
-            (*path, present[-1]),
+            (*path, last),
             f"{message}; found both " + " and ".join(f"'{k}'" for k in present),
             fix,
             key=True,

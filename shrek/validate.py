@@ -319,7 +319,7 @@ def _check_inputs(tag: Tag, step: Step) -> list[Finding]:
                     )
                 )
         elif dot and "." not in output and ":" not in item.dataset:
-            close = difflib.get_close_matches(producer, sorted(step_names), n=1, cutoff=0.8)
+            close = difflib.get_close_matches(producer, sorted(step_names), n=1, cutoff=0.6)
             if close:
                 findings.append(
                     doc.finding(

@@ -1,0 +1,74 @@
+"""Shared fixtures: real temporary git registries and an in-process CLI runner."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from shrek.cli import run
+from shrek.init import init_registry
+from shrek.registry import Registry
+
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Test Manager",
+    "GIT_AUTHOR_EMAIL": "manager@sphenix.invalid",
+    "GIT_COMMITTER_NAME": "Test Manager",
+    "GIT_COMMITTER_EMAIL": "manager@sphenix.invalid",
+}
+
+
+@pytest.fixture(autouse=True)
+def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """No user or system git configuration leaks into a test; commits have a fixed identity."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))
+    monkeypatch.delenv("SHREK_REGISTRY", raising=False)
+    for key, value in IDENTITY.items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Registry:
+    """A fresh registry made by ``shrek init`` in a temporary git repository."""
+    return Registry.open(init_registry(tmp_path / "registry"))
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def shrek(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+    """Run the real CLI in-process: ``shrek("tag", "list", cwd=dir)`` -> Result."""
+
+    def invoke(*args: str, cwd: Path | None = None) -> Result:
+        capsys.readouterr()
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        code = run(list(args))
+        captured = capsys.readouterr()
+        assert "Traceback" not in captured.err, captured.err
+        return Result(code, captured.out, captured.err)
+
+    return invoke
+
+
+def git(cwd: Path, *args: str) -> str:
+    import subprocess
+
+    return subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+    ).stdout.strip()

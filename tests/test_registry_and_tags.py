@@ -1,0 +1,284 @@
+"""Registries and tags through the real CLI, on real temporary git repositories."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shrek.errors import ExitCode
+from shrek.registry import Registry
+from shrek.tags import new_tag
+
+from .conftest import git
+
+
+def test_new_user_flow_init_template_validate(tmp_path: Path, shrek) -> None:
+    """The README's first steps: init, tag new from the template, validate; all committed."""
+    assert shrek("init", str(tmp_path / "prod")).code == 0
+    root = tmp_path / "prod"
+    for name in ("shrek.yaml", "tags", "labels.ledger", ".gitignore"):
+        assert (root / name).exists(), name
+    assert ".shrek/" in (root / ".gitignore").read_text()
+    result = shrek("tag", "new", "sP22aa", "--build", "mdc2.7", "--template", "hfprod", cwd=root)
+    assert result.code == 0, result.err
+    assert "created tags/sP22aa-mdc2.7" in result.out
+    result = shrek("validate", cwd=root)
+    assert result.code == 0, result.err
+    assert "ok: 1 tag(s) valid" in result.out
+    assert git(root, "status", "--porcelain") == ""
+    assert git(root, "log", "--format=%s").splitlines() == [
+        "shrek: new tag sP22aa-mdc2.7 (template hfprod)",
+        "shrek: initialise production registry",
+    ]
+    tracked = git(root, "ls-files", "tags/sP22aa-mdc2.7").splitlines()
+    assert "tags/sP22aa-mdc2.7/job/hfprod-pass1.yaml" in tracked
+    assert "tags/sP22aa-mdc2.7/bin/run_hfprod.sh" in tracked
+
+
+def test_outside_a_registry_says_so_in_one_line(tmp_path: Path, shrek) -> None:
+    result = shrek("validate", cwd=tmp_path)
+    assert result.code == ExitCode.NO_REGISTRY
+    assert result.err.splitlines()[0].startswith("shrek: not inside a SHREK registry")
+    assert "shrek init" in result.err
+
+
+def test_registry_is_found_upwards_or_given(registry: Registry, shrek, tmp_path: Path) -> None:
+    deep = registry.root / "tags" / "a" / "b"
+    deep.mkdir(parents=True)
+    assert shrek("tag", "list", cwd=deep).code == 0
+    assert shrek("--registry", str(registry.root), "tag", "list", cwd=tmp_path).code == 0
+    assert shrek("--registry", str(tmp_path), "tag", "list").code == ExitCode.NO_REGISTRY
+
+
+def test_init_refuses_an_existing_registry(registry: Registry, shrek) -> None:
+    result = shrek("init", str(registry.root))
+    assert result.code == ExitCode.CONFLICT
+    assert "already a SHREK registry" in result.err
+
+
+def test_init_in_an_existing_repository_commits_only_its_own_files(tmp_path: Path, shrek):
+    repo = tmp_path / "project"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "notes.txt").write_text("work in progress\n")
+    git(repo, "add", "notes.txt")
+    assert shrek("init", str(repo / "registry")).code == 0
+    assert "notes.txt" not in git(repo, "show", "--name-only", "--format=", "HEAD")
+    assert git(repo, "status", "--porcelain") == "A  notes.txt"
+
+
+def test_allocation_continues_and_never_reuses(registry: Registry, shrek) -> None:
+    root = registry.root
+    args = ("tag", "new", "--year", "22", "--build", "mdc2.7")
+    assert "tags/sP22a-mdc2.7" in shrek(*args, cwd=root).out
+    assert "tags/sP22b-mdc2.7" in shrek(*args, cwd=root).out
+    # Delete the newest tag and commit the deletion: its label stays taken.
+    shutil.rmtree(root / "tags" / "sP22b-mdc2.7")
+    git(root, "commit", "-qam", "drop sP22b")
+    assert "tags/sP22c-mdc2.7" in shrek(*args, cwd=root).out
+    refused = shrek("tag", "new", "sP22b", "--build", "mdc2.7", cwd=root)
+    assert refused.code == ExitCode.CONFLICT
+    assert "label sP22b was already allocated to sP22b-mdc2.7" in refused.err
+    assert "never reused" in refused.err
+
+
+def test_allocation_after_z_is_aa_and_gaps_are_not_filled(registry: Registry) -> None:
+    new_tag(registry, label="sP22z", build="mdc2.7")
+    assert new_tag(registry, year=22, build="mdc2.7").name == "sP22aa-mdc2.7"
+    assert new_tag(registry, year=22, build="mdc2.7").name == "sP22ab-mdc2.7"
+
+
+def test_test_labels_never_take_production_names(registry: Registry, shrek) -> None:
+    result = shrek("tag", "new", "--test", "--year", "22", "--build", "mdc2.7", cwd=registry.root)
+    assert "tags/sP22Ta-mdc2.7" in result.out
+    assert new_tag(registry, year=22, build="mdc2.7").name == "sP22a-mdc2.7"
+    refused = shrek("tag", "new", "sP22b", "--test", "--build", "mdc2.7", cwd=registry.root)
+    assert refused.code == ExitCode.USAGE and "not a test label" in refused.err
+
+
+def test_resolution_by_label_full_name_and_path(registry: Registry, shrek) -> None:
+    new_tag(registry, label="sP22aa", build="mdc2.7", template="hfprod")
+    for name in ("sP22aa", "sP22aa-mdc2.7", "tags/sP22aa-mdc2.7/"):
+        assert registry.resolve(name) == "sP22aa-mdc2.7"
+        result = shrek("tag", "show", name, cwd=registry.root)
+        assert result.code == 0 and result.out.startswith("sP22aa-mdc2.7  [draft]")
+    unknown = shrek("tag", "show", "sP22ab", cwd=registry.root)
+    assert unknown.code == ExitCode.NOT_FOUND
+    assert "no tag 'sP22ab'" in unknown.err and "did you mean sP22aa" in unknown.err
+
+
+def test_ambiguous_label_lists_the_candidates(registry: Registry, shrek) -> None:
+    new_tag(registry, label="sP22aa", build="mdc2.7")
+    shutil.copytree(registry.tag_dir("sP22aa-mdc2.7"), registry.tag_dir("sP22aa-mdc2.8"))
+    result = shrek("tag", "show", "sP22aa", cwd=registry.root)
+    assert result.code == ExitCode.NOT_FOUND
+    assert "'sP22aa' is ambiguous: it matches sP22aa-mdc2.7, sP22aa-mdc2.8" in result.err
+
+
+def test_from_copies_steps_and_records_the_parent(registry: Registry, shrek) -> None:
+    new_tag(registry, label="sP22aa", build="mdc2.7", template="hfprod")
+    parent_dir = registry.tag_dir("sP22aa-mdc2.7")
+    (parent_dir / "freeze.yaml").write_text("digest: x\n")  # a parent's freeze is not inherited
+    (parent_dir / "submissions").mkdir()
+    (parent_dir / "submissions" / "x.yaml").write_text("x: 1\n")
+    result = shrek(
+        "tag", "new", "--year", "22", "--from", "sP22aa", "--title", "more charm", cwd=registry.root
+    )
+    assert result.code == 0, result.err
+    child = registry.tag_dir("sP22ab-mdc2.7")
+    assert sorted(p.name for p in (child / "job").iterdir()) == [
+        "hfprod-pass1.yaml",
+        "hfprod-pass2.yaml",
+    ]
+    assert (child / "bin" / "run_hfprod.sh").read_bytes() == (
+        parent_dir / "bin" / "run_hfprod.sh"
+    ).read_bytes()
+    assert os.access(child / "bin" / "run_hfprod.sh", os.X_OK)
+    assert not (child / "freeze.yaml").exists() and not (child / "submissions").exists()
+    shown = json.loads(shrek("tag", "show", "sP22ab", "--json", cwd=registry.root).out)
+    assert shown["parent"] == "sP22aa-mdc2.7" and shown["title"] == "more charm"
+    assert shown["build"] == "mdc2.7" and len(shown["step_details"]) == 2
+
+
+def test_refusals_leave_nothing_behind(registry: Registry, shrek) -> None:
+    before = git(registry.root, "rev-parse", "HEAD")
+    cases = [
+        (("tag", "new", "sP22aa", "--build", "mdc9"), ExitCode.USAGE, "unknown build 'mdc9'"),
+        (("tag", "new", "sP22aa"), ExitCode.USAGE, "no build given"),
+        (("tag", "new", "sp22aa", "--build", "mdc2.7"), ExitCode.USAGE, "is not a label"),
+        (
+            ("tag", "new", "sP22aa", "--build", "mdc2.7", "--template", "nope"),
+            ExitCode.NOT_FOUND,
+            "no template 'nope'",
+        ),
+        (("tag", "new", "--from", "sP22q", "--year", "22"), ExitCode.NOT_FOUND, "no tag"),
+        (
+            ("tag", "new", "--year", "123", "--build", "mdc2.7"),
+            ExitCode.USAGE,
+            "not a two-digit year",
+        ),
+    ]
+    for args, code, message in cases:
+        result = shrek(*args, cwd=registry.root)
+        assert result.code == code, (args, result.err)
+        assert message in result.err, (args, result.err)
+    assert git(registry.root, "rev-parse", "HEAD") == before
+    assert git(registry.root, "status", "--porcelain") == ""
+
+
+def test_without_git_identity_nothing_is_written(registry: Registry, shrek, monkeypatch):
+    for key in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("EMAIL", "")
+    git(registry.root, "config", "user.useConfigOnly", "true")
+    result = shrek("tag", "new", "sP22aa", "--build", "mdc2.7", cwd=registry.root)
+    assert result.code == ExitCode.GIT
+    assert "git does not know who you are" in result.err and "git config" in result.err
+    assert git(registry.root, "status", "--porcelain") == ""
+
+
+def test_a_failed_commit_rolls_the_tag_back(registry: Registry, shrek) -> None:
+    hook = registry.root / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho 'policy: no commits today' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    result = shrek("tag", "new", "sP22aa", "--build", "mdc2.7", cwd=registry.root)
+    assert result.code == ExitCode.GIT
+    assert "policy: no commits today" in result.err
+    assert not registry.tag_dir("sP22aa-mdc2.7").exists()
+    assert git(registry.root, "status", "--porcelain") == ""
+
+
+def test_parallel_branches_allocating_labels_conflict_in_git(registry: Registry) -> None:
+    root = registry.root
+    git(root, "checkout", "-qb", "alice")
+    new_tag(registry, year=22, build="mdc2.7", owner="alice")
+    git(root, "checkout", "-q", "main")
+    git(root, "checkout", "-qb", "bob")
+    new_tag(registry, year=22, build="mdc2.8", owner="bob")
+    git(root, "checkout", "-q", "main")
+    git(root, "merge", "-q", "alice")
+    merge = subprocess.run(["git", "merge", "bob"], cwd=root, capture_output=True, text=True)
+    assert merge.returncode != 0
+    assert "CONFLICT (content): Merge conflict in labels.ledger" in merge.stdout
+
+
+def test_concurrent_tag_new_serialise(registry: Registry) -> None:
+    command = [
+        sys.executable,
+        "-c",
+        "from shrek.cli import main; main()",
+        "tag",
+        "new",
+        "--year",
+        "22",
+        "--build",
+        "mdc2.7",
+    ]
+    processes = [
+        subprocess.Popen(
+            command, cwd=registry.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    outputs = [p.communicate(timeout=60) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0], outputs
+    assert sorted(registry.tag_names()) == ["sP22a-mdc2.7", "sP22b-mdc2.7", "sP22c-mdc2.7"]
+    assert git(registry.root, "status", "--porcelain") == ""
+
+
+def test_tag_list_table_and_json(registry: Registry, shrek) -> None:
+    assert "no tags yet" in shrek("tag", "list", cwd=registry.root).out
+    new_tag(registry, label="sP22aa", build="mdc2.7", template="hfprod")
+    new_tag(registry, label="sP22b", build="mdc2.8")
+    table = shrek("tag", "list", cwd=registry.root).out.splitlines()
+    assert table[0].split()[:4] == ["label", "build", "steps", "state"]
+    assert table[1].split()[:4] == ["sP22b", "mdc2.8", "0", "draft"]
+    assert table[2].split()[:4] == ["sP22aa", "mdc2.7", "2", "draft"]
+    rows = json.loads(shrek("tag", "list", "--json", cwd=registry.root).out)
+    assert [r["name"] for r in rows] == ["sP22b-mdc2.8", "sP22aa-mdc2.7"]
+
+
+def test_validate_json_and_exit_code(registry: Registry, shrek) -> None:
+    new_tag(registry, label="sP22aa", build="mdc2.7", template="hfprod")
+    step = registry.tag_dir("sP22aa-mdc2.7") / "job" / "hfprod-pass1.yaml"
+    step.write_text(step.read_text().replace("jobs: 10", "jobs: ten"))
+    result = shrek("validate", "--json", cwd=registry.root)
+    assert result.code == ExitCode.INVALID
+    report = json.loads(result.out)
+    assert report["ok"] is False and report["checked"] == ["sP22aa-mdc2.7"]
+    assert report["findings"] == [
+        {
+            "file": "tags/sP22aa-mdc2.7/job/hfprod-pass1.yaml",
+            "line": 10,
+            "column": 7,
+            "message": "jobs must be an integer, not a string ('ten')",
+            "fix": "give an integer",
+        }
+    ]
+    human = shrek("validate", "sP22aa", cwd=registry.root)
+    assert human.code == ExitCode.INVALID
+    assert human.err.splitlines()[0] == (
+        "tags/sP22aa-mdc2.7/job/hfprod-pass1.yaml:10:7: error: jobs must be an integer, "
+        "not a string ('ten')"
+    )
+
+
+def test_invalid_registry_settings_are_findings(registry: Registry, shrek) -> None:
+    settings = registry.root / "shrek.yaml"
+    settings.write_text(settings.read_text().replace("label_prefix: sP", "label_prefix: s-P"))
+    result = shrek("validate", cwd=registry.root)
+    assert result.code == ExitCode.INVALID
+    assert result.err.startswith("shrek.yaml:5:15: error: invalid value 's-P' for label_prefix")
+    assert "shrek: shrek.yaml is invalid" in result.err
+
+
+@pytest.mark.parametrize("args", [("tag",), ("tag", "new", "--nope"), ("frobnicate",)])
+def test_usage_errors_are_not_tracebacks(registry: Registry, shrek, args) -> None:
+    result = shrek(*args, cwd=registry.root)
+    assert result.code == ExitCode.USAGE
