@@ -23,6 +23,10 @@ app = typer.Typer(
 )
 tag_app = typer.Typer(help="Create and inspect production tags.", no_args_is_help=True)
 app.add_typer(tag_app, name="tag")
+dataset_app = typer.Typer(
+    help="Register and inspect datasets of the catalogue.", no_args_is_help=True
+)
+app.add_typer(dataset_app, name="dataset")
 
 
 @dataclass
@@ -199,10 +203,23 @@ def _format_details(info: dict[str, Any]) -> str:
             else f"no, {info['problems']} problem(s): run 'shrek validate {info['label']}'"
         )
     )
+    frozen = info.get("freeze")
+    if frozen:
+        lines.append(f"  frozen:      {frozen['digest']}")
+        lines.append(
+            f"               by {frozen['by']} at {frozen['at']} from commit "
+            f"{frozen['registry_commit'][:12]}"
+        )
     if info.get("description"):
         lines.append(f"  description: {' '.join(str(info['description']).split())}")
     for repo in info.get("code") or []:
-        lines.append(f"  code:        {repo['name']}  {repo['url']}  @ {repo['ref']}")
+        pinned = (frozen or {}).get("code", {}).get(repo["name"])
+        lines.append(
+            f"  code:        {repo['name']}  {repo['url']}  @ {repo['ref']}"
+            + (f" = {pinned}" if pinned else "")
+        )
+    for dataset, size in ((frozen or {}).get("inputs") or {}).items():
+        lines.append(f"  input:       {dataset}  {size['files']} file(s), {size['bytes']} bytes")
     steps = info.get("step_details", [])
     lines.append(f"  steps ({len(steps)}):")
     for step in steps:
@@ -255,6 +272,128 @@ def validate(
             )
     if not report.ok:
         raise typer.Exit(ExitCode.INVALID)
+
+
+# -- freeze and verify ------------------------------------------------------------------------
+
+QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
+
+
+@app.command()
+def freeze(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The tag to freeze (label or full name)."),
+    quiet: bool = QUIET,
+) -> None:
+    """Pin the tag's code commits, build, files and input datasets in freeze.yaml; commit."""
+    from shrek.freeze import freeze as run_freeze
+
+    result = run_freeze(_registry(ctx), name, quiet=quiet)
+    if result.changed:
+        typer.echo(f"froze {result.tag}: digest {result.digest} (commit {result.commit[:12]})")
+    else:
+        typer.echo(
+            f"{result.tag} is already frozen with identical content: digest "
+            f"{result.digest}; nothing changed"
+        )
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    tags: list[str] = typer.Argument(None, help="Tags to verify (default: all frozen tags)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    quiet: bool = QUIET,
+) -> None:
+    """Recompute every frozen tag's dependencies and name each drift since its freeze."""
+    from shrek.freeze import verify as run_verify
+
+    results = run_verify(_registry(ctx), tags or [], quiet=quiet)
+    failed = [r for r in results if not r.ok]
+    if as_json:
+        _print_json(
+            [
+                {
+                    "tag": r.tag,
+                    "frozen": r.digest is not None,
+                    "digest": r.digest,
+                    "ok": r.ok,
+                    "drifts": [{"subject": d.subject, "message": d.message} for d in r.drifts],
+                }
+                for r in results
+            ]
+        )
+    else:
+        for result in results:
+            if result.digest is None:
+                typer.echo(
+                    f"{result.tag}: not frozen (freeze it with 'shrek freeze {result.tag}')",
+                    err=True,
+                )
+            elif result.drifts:
+                typer.echo(f"{result.tag}: DRIFTED from its freeze ({result.digest})", err=True)
+                for drift in result.drifts:
+                    typer.echo(f"  {drift}", err=True)
+            else:
+                typer.echo(f"{result.tag}: ok, as frozen ({result.digest})")
+        if not results:
+            typer.echo("no frozen tags to verify")
+    if failed:
+        raise typer.Exit(ExitCode.DRIFT if any(r.digest for r in failed) else ExitCode.INVALID)
+
+
+# -- datasets ------------------------------------------------------------------------------
+
+
+@dataset_app.command("add")
+def dataset_add(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Dataset name, e.g. mdc2.pythia8_pp_mb.g4hits."),
+    files: list[Path] = typer.Argument(..., help="Existing files to register."),
+    quiet: bool = QUIET,
+) -> None:
+    """Register existing files (with size and adler32) as a dataset of the local catalogue."""
+    from shrek.catalogs import open_catalog
+    from shrek.datasets import add_files
+
+    info = add_files(open_catalog(_registry(ctx)), name, files, quiet=quiet)
+    typer.echo(f"dataset {info.name}: {info.files} file(s), {info.bytes} bytes")
+
+
+@dataset_app.command("list")
+def dataset_list(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List the catalogue's datasets."""
+    from shrek.catalogs import open_catalog
+
+    infos = open_catalog(_registry(ctx)).datasets()
+    if as_json:
+        _print_json([vars(i) for i in infos])
+        return
+    if not infos:
+        typer.echo("no datasets yet: register files with 'shrek dataset add NAME FILE...'")
+    for info in infos:
+        typer.echo(f"{info.name}  {info.files} file(s)  {info.bytes} bytes  created {info.created}")
+
+
+@dataset_app.command("show")
+def dataset_show(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Dataset name."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show a dataset's files: name, size, checksum, location."""
+    from shrek.catalogs import open_catalog
+
+    files = open_catalog(_registry(ctx)).files(name)
+    if as_json:
+        _print_json({"dataset": name, "files": [vars(f) for f in files]})
+        return
+    typer.echo(f"{name}: {len(files)} file(s), {sum(f.size for f in files)} bytes")
+    for item in files:
+        typer.echo(f"  {item.name}  {item.size}  {item.checksum}  {item.location}")
 
 
 # -- entry point ------------------------------------------------------------------------------

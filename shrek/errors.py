@@ -22,7 +22,8 @@ class ExitCode(IntEnum):
     NO_REGISTRY = 3  # not inside a registry, or shrek.yaml unreadable
     NOT_FOUND = 4  # unknown or ambiguous tag, step or template
     CONFLICT = 5  # label or tag already taken, label space exhausted
-    GIT = 6  # a git operation failed (no identity, locked index, ...)
+    GIT = 6  # a git operation failed (no identity, locked index, uncommitted changes, ...)
+    DRIFT = 7  # a frozen tag differs from its freeze
 
 
 @dataclass(frozen=True)

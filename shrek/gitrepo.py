@@ -6,6 +6,9 @@ to be staged, and runs the real ``git`` so that the registry's own hooks and set
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
 from pathlib import Path
 
 import git
@@ -85,9 +88,110 @@ class GitRepo:
             raise _git_error("commit", exc) from exc
         return self.repo.head.commit.hexsha
 
+    def head(self) -> str:
+        """The current commit SHA ('' before the first commit)."""
+        return self.repo.head.commit.hexsha if self.has_commits() else ""
+
+    def dirty_paths(self, paths: list[Path]) -> list[str]:
+        """Uncommitted or untracked files under ``paths`` (relative to the work tree)."""
+        relative = [str(Path(p).resolve().relative_to(self.root)) for p in paths]
+        try:
+            status = self.repo.git.status("--porcelain", "--untracked-files=all", "--", *relative)
+        except git.GitCommandError as exc:
+            raise _git_error("status", exc) from exc
+        return [line[3:] for line in status.splitlines() if line.strip()]
+
     def has_commits(self) -> bool:
         try:
             self.repo.head.commit  # noqa: B018 - raises when the branch has no commit yet
         except ValueError:
             return False
         return True
+
+
+# -- code repositories named in tag.yaml -----------------------------------------------------
+
+_FULL_SHA = re.compile(r"[0-9a-f]{40}")
+
+
+def _git_environment() -> dict[str, str]:
+    """Never prompt for credentials: a freeze must fail with a message, not hang."""
+    return {
+        **os.environ,
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_ASKPASS": "true",
+        "SSH_ASKPASS": "true",
+        "GCM_INTERACTIVE": "never",
+    }
+
+
+def _local_git_dir(url: str) -> str | None:
+    path = url.removeprefix("file://")
+    return (
+        path if (url.startswith("file://") or "://" not in url) and os.path.exists(path) else None
+    )
+
+
+def resolve_ref(url: str, ref: str, *, timeout: float = 120) -> str:
+    """The full commit SHA ``ref`` (branch, tag or SHA) of repository ``url`` names now.
+
+    Uses ``git ls-remote`` (no clone), which works for local paths, ``file://`` and remote URLs.
+    A full SHA is accepted as it is when the repository cannot be inspected locally, and checked
+    to exist when it can. Raises ShrekError naming the repository and the ref.
+    """
+    if _FULL_SHA.fullmatch(ref):
+        local = _local_git_dir(url)
+        if local is not None:
+            check = subprocess.run(
+                ["git", "-C", local, "cat-file", "-e", f"{ref}^{{commit}}"],
+                capture_output=True,
+                env=_git_environment(),
+                timeout=timeout,
+            )
+            if check.returncode != 0:
+                raise ShrekError(
+                    f"commit {ref} does not exist in {url}",
+                    "give a commit, branch or tag of that repository",
+                    ExitCode.INVALID,
+                )
+        return ref
+    try:
+        listing = subprocess.run(
+            ["git", "ls-remote", "--", url],
+            capture_output=True,
+            text=True,
+            env=_git_environment(),
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise ShrekError(
+            f"git ls-remote {url} timed out after {timeout:.0f} s",
+            "check the URL and your network",
+            ExitCode.GIT,
+        ) from exc
+    if listing.returncode != 0:
+        detail = " ".join(listing.stderr.split())
+        raise ShrekError(
+            f"cannot list the refs of {url}: {detail}",
+            "check the URL and that you may read the repository",
+            ExitCode.GIT,
+        )
+    refs: dict[str, str] = {}
+    for line in listing.stdout.splitlines():
+        sha, _, name = line.partition("\t")
+        refs[name] = sha
+    candidates = [ref] if ref.startswith("refs/") else [f"refs/heads/{ref}", f"refs/tags/{ref}"]
+    found = {name: refs.get(f"{name}^{{}}", refs[name]) for name in candidates if name in refs}
+    if len(set(found.values())) > 1:
+        raise ShrekError(
+            f"ref '{ref}' of {url} is both a branch and a tag",
+            f"write refs/heads/{ref} or refs/tags/{ref}",
+            ExitCode.INVALID,
+        )
+    if not found:
+        if re.fullmatch(r"[0-9a-f]{4,39}", ref):
+            hint = "give the full 40-character commit SHA"
+        else:
+            hint = "give an existing branch, tag or full commit SHA"
+        raise ShrekError(f"ref '{ref}' does not exist in {url}", hint, ExitCode.INVALID)
+    return next(iter(found.values()))

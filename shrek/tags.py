@@ -243,7 +243,12 @@ def summary(registry: Registry, name: str) -> dict[str, Any]:
 
 def details(registry: Registry, name: str) -> dict[str, Any]:
     """Everything ``tag show`` prints about one tag."""
-    tag, findings = load_tag(registry, name)
+    from shrek.freeze import read_freeze
+    from shrek.validate import validate
+
+    tag, _ = load_tag(registry, name)
+    findings = validate(registry, [name]).findings
+    frozen, _ = read_freeze(registry, name)
     info = summary(registry, name)
     entries, _ = ledger.read_ledger(registry.root)
     allocation = next((e for e in entries if e.label == info["label"]), None)
@@ -254,6 +259,19 @@ def details(registry: Registry, name: str) -> dict[str, Any]:
             "problems": len(findings),
             "allocated": (
                 {"at": allocation.allocated_at, "by": allocation.by} if allocation else None
+            ),
+            "freeze": (
+                {
+                    "digest": frozen["digest"],
+                    **frozen["frozen"],
+                    "code": {c["name"]: c["commit"] for c in frozen["code"]},
+                    "inputs": {
+                        i["dataset"]: {"files": i["files"], "bytes": i["bytes"]}
+                        for i in frozen["inputs"]
+                    },
+                }
+                if frozen
+                else None
             ),
         }
     )

@@ -76,6 +76,7 @@ def validate(registry: Registry, names: Iterable[str] = ()) -> Report:
         findings.extend(_check_directory(registry, name, tag, by_label))
         if tag is not None:
             findings.extend(check_tag(registry, tag))
+        findings.extend(_check_freeze(registry, name, tag))
     return Report(list(dict.fromkeys(selected)), sort_findings(findings))
 
 
@@ -135,6 +136,16 @@ def _check_directory(
             )
         )
     return findings
+
+
+def _check_freeze(registry: Registry, name: str, tag: Tag | None) -> list[Finding]:
+    """A frozen tag's freeze.yaml must be intact and its files exactly as frozen."""
+    from shrek.freeze import frozen_file_findings, read_freeze
+
+    frozen, problems = read_freeze(registry, name)
+    if frozen is not None and tag is not None:
+        problems.extend(frozen_file_findings(registry, tag, frozen))
+    return problems
 
 
 def check_tag(registry: Registry, tag: Tag) -> list[Finding]:

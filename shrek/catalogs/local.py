@@ -1,0 +1,93 @@
+"""The embedded local catalogue: datasets and their files in SQLite under ``.shrek/``.
+
+It lives in the registry's git-ignored working state: it describes files on this machine, not
+the production's definition. Writes are transactions, so an interrupted ``dataset add``
+registers all of its files or none.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from shrek.catalogs import DatasetFile, DatasetInfo, unknown_dataset
+from shrek.errors import ExitCode, ShrekError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS datasets (
+    name TEXT PRIMARY KEY,
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS files (
+    dataset TEXT NOT NULL REFERENCES datasets(name),
+    name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    checksum TEXT NOT NULL,
+    location TEXT NOT NULL,
+    PRIMARY KEY (dataset, name)
+) WITHOUT ROWID;
+"""
+
+
+class LocalCatalog:
+    kind = "local"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def describe(self) -> str:
+        return "local catalogue"
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, timeout=60)
+        connection.executescript(SCHEMA)
+        return connection
+
+    def files(self, dataset: str) -> list[DatasetFile]:
+        with self._connect() as db:
+            if not db.execute("SELECT 1 FROM datasets WHERE name = ?", (dataset,)).fetchone():
+                known = [row[0] for row in db.execute("SELECT name FROM datasets")]
+                raise unknown_dataset(dataset, known, "local catalogue")
+            rows = db.execute(
+                "SELECT name, size, checksum, location FROM files WHERE dataset = ? ORDER BY name",
+                (dataset,),
+            ).fetchall()
+        return [DatasetFile(*row) for row in rows]
+
+    def datasets(self) -> list[DatasetInfo]:
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT d.name, COUNT(f.name), COALESCE(SUM(f.size), 0), d.created "
+                "FROM datasets d LEFT JOIN files f ON f.dataset = d.name "
+                "GROUP BY d.name ORDER BY d.name"
+            ).fetchall()
+        return [DatasetInfo(*row) for row in rows]
+
+    def register(self, dataset: str, files: list[DatasetFile]) -> DatasetInfo:
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO datasets (name, created) VALUES (?, ?)", (dataset, now)
+            )
+            for item in files:
+                existing = db.execute(
+                    "SELECT size, checksum FROM files WHERE dataset = ? AND name = ?",
+                    (dataset, item.name),
+                ).fetchone()
+                if existing and tuple(existing) != (item.size, item.checksum):
+                    raise ShrekError(
+                        f"dataset '{dataset}' already has a different file named {item.name} "
+                        f"({existing[0]} bytes, {existing[1]})",
+                        "files in a dataset never change; register the new file under another "
+                        "name or in a new dataset",
+                        ExitCode.CONFLICT,
+                    )
+                if not existing:
+                    db.execute(
+                        "INSERT INTO files (dataset, name, size, checksum, location) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        (dataset, item.name, item.size, item.checksum, item.location),
+                    )
+        return next(d for d in self.datasets() if d.name == dataset)

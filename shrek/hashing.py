@@ -1,0 +1,65 @@
+"""Streaming file hashes: sha256 for definitions and resources, adler32 for dataset files.
+
+Files are read in fixed-size chunks into one reused buffer, so memory stays bounded whatever
+the file size. Several files are hashed on a few threads at once: hashlib and zlib release the
+GIL on large buffers, so on a multi-core machine this keeps up with (or beats) ``sha256sum``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zlib
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+CHUNK = 1 << 20  # 1 MiB
+
+
+@dataclass(frozen=True)
+class FileHash:
+    size: int
+    sha256: str
+
+
+def sha256_file(path: Path, progress: Callable[[int], None] | None = None) -> FileHash:
+    digest = hashlib.sha256()
+    buffer = bytearray(CHUNK)
+    view = memoryview(buffer)
+    size = 0
+    with open(path, "rb", buffering=0) as handle:
+        while count := handle.readinto(buffer):
+            digest.update(view[:count])
+            size += count
+            if progress:
+                progress(count)
+    return FileHash(size, digest.hexdigest())
+
+
+def adler32_file(path: Path) -> str:
+    """The file's adler32 as 8 hex digits (the checksum Rucio and the grid use)."""
+    value = 1
+    buffer = bytearray(CHUNK)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as handle:
+        while count := handle.readinto(buffer):
+            value = zlib.adler32(view[:count], value)
+    return f"{value & 0xFFFFFFFF:08x}"
+
+
+def sha256_files(
+    paths: Iterable[Path], progress: Callable[[int], None] | None = None
+) -> list[FileHash]:
+    """Hashes of ``paths`` in order, computed on up to four threads."""
+    paths = list(paths)
+    workers = max(1, min(4, os.cpu_count() or 1, len(paths)))
+    if workers == 1:
+        return [sha256_file(p, progress) for p in paths]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda p: sha256_file(p, progress), paths))
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
