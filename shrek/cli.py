@@ -342,6 +342,53 @@ def verify(
         raise typer.Exit(ExitCode.DRIFT if any(r.digest for r in failed) else ExitCode.INVALID)
 
 
+# -- render -------------------------------------------------------------------------------
+
+
+@app.command()
+def render(
+    ctx: typer.Context,
+    target: str = typer.Argument(..., help="TAG or TAG/STEP, e.g. sP22aa/hfprod-pass1."),
+    output: Path = typer.Option(
+        ...,
+        "--output",
+        "-o",
+        file_okay=False,
+        help="Directory to write into (its sandbox/ is replaced).",
+    ),
+    check: bool = typer.Option(
+        False, "--check", help="Also run the offline checks that predict PanDA's verdict."
+    ),
+    first_sequence: int | None = typer.Option(
+        None,
+        "--first-sequence",
+        min=1,
+        help="First job's sequence number (default: after every range earlier submissions used).",
+    ),
+) -> None:
+    """Write the wrapper scripts, PanDA CWL, inputs YAML, prun lines and manifest."""
+    from shrek.rendering import render_target
+
+    result = render_target(
+        _registry(ctx), target, output, first_sequence=first_sequence, run_checks=check
+    )
+    typer.echo(
+        f"rendered {result.rendering.tag} ({', '.join(result.rendering.steps)}) into "
+        f"{output}: {len(result.rendering.manifest())} file(s) in "
+        f"{output / 'sandbox'}"
+    )
+    for outcome in result.checks:
+        mark = "ok  " if outcome.ok else ("SKIP" if outcome.skipped else "FAIL")
+        typer.echo(f"  {mark} {outcome.name}")
+        for problem in outcome.problems:
+            typer.echo(f"       {problem}", err=True)
+        if outcome.skipped:
+            typer.echo(f"       {outcome.skipped}", err=True)
+    if any(not c.ok for c in result.checks):
+        typer.echo("shrek: the rendering fails its checks", err=True)
+        raise typer.Exit(ExitCode.INVALID)
+
+
 # -- datasets ------------------------------------------------------------------------------
 
 

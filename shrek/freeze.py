@@ -343,23 +343,10 @@ class FreezeResult:
     commit: str | None
 
 
-def _load_valid(registry: Registry, name: str) -> Tag:
-    from shrek.validate import validate
-
-    report = validate(registry, [name])
-    tag, _ = load_tag(registry, name)
-    if not report.ok or tag is None:
-        raise ShrekError(
-            f"tag {name} is not valid, so it cannot be frozen",
-            f"fix the problems above (shrek validate {name})",
-            ExitCode.INVALID,
-            report.findings,
-        )
-    return tag
-
-
 def freeze(registry: Registry, name: str, *, quiet: bool = False) -> FreezeResult:
     """Freeze tag ``name``: validate, compute, write freeze.yaml and input lists, commit."""
+    from shrek.validate import require_valid  # validate reads freezes: import late
+
     name = registry.resolve(name)
     repo = GitRepo(registry.root)
     repo.check_identity()
@@ -374,7 +361,7 @@ def freeze(registry: Registry, name: str, *, quiet: bool = False) -> FreezeResul
             )
         if frozen is not None:
             return _refreeze(registry, name, frozen, quiet=quiet)
-        tag = _load_valid(registry, name)
+        tag = require_valid(registry, name)
         dirty = repo.dirty_paths([registry.tag_dir(name), registry.root / "shrek.yaml"])
         if dirty:
             raise ShrekError(

@@ -153,6 +153,17 @@ class Registry:
         )
         raise ShrekError(f"no tag '{name}' in this registry", hint, ExitCode.NOT_FOUND)
 
+    def split_target(self, target: str) -> tuple[str, str | None]:
+        """``sP22aa/hfprod-pass1`` -> (tag directory name, ``hfprod-pass1``); ``sP22aa`` ->
+        (tag directory name, None). The tag part resolves as :meth:`resolve` does."""
+        text = target.strip().rstrip("/")
+        if text.startswith(f"{TAGS_DIR}/"):
+            text = text[len(TAGS_DIR) + 1 :]
+        name, _, step = text.partition("/")
+        if step.startswith(f"{JOB_DIR}/"):  # tags/sP22aa-mdc2.7/job/hfprod-pass1.yaml
+            step = step[len(JOB_DIR) + 1 :].removesuffix(".yaml")
+        return self.resolve(name), (step or None)
+
     # -- serialising writers -------------------------------------------------------------
 
     @contextmanager

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from shrek import resources
 from shrek.bashvars import assigned_variables, used_variables
-from shrek.errors import Finding, ShrekError, sort_findings
+from shrek.errors import ExitCode, Finding, ShrekError, sort_findings
 from shrek.labels import LabelError, parse_label
 from shrek.ledger import Entry, check_ledger, read_ledger
 from shrek.model import Step, Tag, load_tag
@@ -136,6 +136,21 @@ def _check_directory(
             )
         )
     return findings
+
+
+def require_valid(registry: Registry, name: str) -> Tag:
+    """The loaded tag ``name``, refusing (with every finding) one that does not validate."""
+    resolved = registry.resolve(name)
+    report = validate(registry, [resolved])
+    tag, _ = load_tag(registry, resolved)
+    if not report.ok or tag is None:
+        raise ShrekError(
+            f"tag {resolved} is not valid",
+            f"fix the problems above (shrek validate {resolved})",
+            ExitCode.INVALID,
+            report.findings,
+        )
+    return tag
 
 
 def _check_freeze(registry: Registry, name: str, tag: Tag | None) -> list[Finding]:
@@ -358,8 +373,8 @@ def _check_variables(step: Step, known: set[str]) -> list[Finding]:
         if _INPUT_ARRAY.fullmatch(name):
             fix = f"the step has {len(step.inputs)} input(s): use IN1..IN{len(step.inputs)}"
         else:
-            fix = (f"did you mean '{close[0]}'? " if close else "") + (
-                f"or add '{name}' under parameters"
+            fix = (f"did you mean '{close[0]}'? or " if close else "") + (
+                f"add '{name}' under parameters"
             )
         findings.append(
             Finding(

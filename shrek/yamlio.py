@@ -146,7 +146,7 @@ def load_yaml(path: Path, file: str) -> tuple[Document | None, list[Finding]]:
     return doc, problems
 
 
-def dump_yaml(data: Any, header: str = "") -> str:
+def dump_yaml(data: Any, header: str = "", *, width: int = 100) -> str:
     """Serialise ``data`` deterministically (key order kept, block style, unicode as is)."""
     text = yaml.dump(
         data,
@@ -154,7 +154,7 @@ def dump_yaml(data: Any, header: str = "") -> str:
         sort_keys=False,
         default_flow_style=False,
         allow_unicode=True,
-        width=100,
+        width=width,
     )
     return header + text
 

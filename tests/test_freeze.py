@@ -328,7 +328,7 @@ def test_freeze_refuses(tag_ready: Registry, shrek, problem: str) -> None:
     registry = tag_ready
     tag_dir = registry.tag_dir(TAG)
     expected = {
-        "invalid": (ExitCode.INVALID, "is not valid, so it cannot be frozen"),
+        "invalid": (ExitCode.INVALID, "tag sP22aa-mdc2.7 is not valid"),
         "dirty": (ExitCode.GIT, "has uncommitted changes: tags/sP22aa-mdc2.7/notes.txt"),
         "unknown-dataset": (
             ExitCode.NOT_FOUND,
