@@ -250,12 +250,18 @@ def exec_line(step: Step, first_sequence: int) -> str:
     )
 
 
-def _secondary_streams(step: Step, datasets: list[str]) -> str:
-    streams, number = [], 1
-    for item, dataset in zip([i for i in step.inputs if i.secondary], datasets, strict=True):
-        number += 1
+def secondary_args(step: Step, datasets: list[str]) -> list[str]:
+    """``--secondaryDSs IN2:<n>:<ds>,...`` and ``--reusableSecondary IN2,...`` for a step's
+    secondary streams: each job reads ``files_per_job`` files of each stream, in order, starting
+    again from the first when a stream is used up (the local backend does the same)."""
+    streams, names = [], []
+    secondaries = [i for i in step.inputs if i.secondary]
+    for number, (item, dataset) in enumerate(zip(secondaries, datasets, strict=True), start=2):
         streams.append(f"IN{number}:{item.files_per_job}:{dataset}")
-    return ",".join(streams)
+        names.append(f"IN{number}")
+    if not streams:
+        return []
+    return ["--secondaryDSs", ",".join(streams), "--reusableSecondary", ",".join(names)]
 
 
 def render_cwl(
@@ -298,13 +304,7 @@ def render_cwl(
             }
             inputs["opt_secondaryDsTypes"] = {"default": [k for _, k in sources]}
         args = prun_options(tag, step)
-        if secondaries:
-            args += [
-                "--secondaryDSs",
-                _secondary_streams(
-                    step, [f"%{{SECDS{n}}}" for n in range(1, len(secondaries) + 1)]
-                ),
-            ]
+        args += secondary_args(step, [f"%{{SECDS{n}}}" for n in range(1, len(secondaries) + 1)])
         first = options.first_sequence.get(step.name, 1)
         inputs["opt_exec"] = {"default": exec_line(step, first)}
         inputs["opt_args"] = {"default": " ".join(quote(a) for a in args)}
@@ -378,9 +378,7 @@ def prun_line(registry: Registry, tag: Tag, step: Step, options: Options) -> str
     if primary:
         args += ["--inDS", name(primary[0])]
     args += prun_options(tag, step)
-    secondaries = [i for i in step.inputs if i.secondary]
-    if secondaries:
-        args += ["--secondaryDSs", _secondary_streams(step, [name(i) for i in secondaries])]
+    args += secondary_args(step, [name(i) for i in step.inputs if i.secondary])
     panda = registry.settings.get("panda", {})
     for key, option in (
         ("vo", "--vo"),
