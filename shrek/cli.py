@@ -389,6 +389,199 @@ def render(
         raise typer.Exit(ExitCode.INVALID)
 
 
+# -- submit, status, log, kill, retry --------------------------------------------------------
+
+
+@app.command()
+def submit(
+    ctx: typer.Context,
+    target: str = typer.Argument(..., help="TAG (every step, in dependency order) or TAG/STEP."),
+    backend: str | None = typer.Option(
+        None, "--backend", "-b", help="local or panda (default: the registry's backend)."
+    ),
+    test: bool = typer.Option(
+        False,
+        "--test",
+        help="Skip the git and freeze guards (never "
+        "validation); recorded, datasets in the test namespace.",
+    ),
+    again: bool = typer.Option(
+        False, "--again", help="Submit although the step has an active or completed submission."
+    ),
+    jobs: int | None = typer.Option(
+        None,
+        "--jobs",
+        "-j",
+        min=1,
+        help="Local backend: jobs at once (default: the number of cores).",
+    ),
+    detach: bool = typer.Option(
+        False, "--detach", "-d", help="Return once submitted; follow with 'shrek status'."
+    ),
+    quiet: bool = QUIET,
+) -> None:
+    """Submit a frozen tag (or one step) to a backend and commit the submission records."""
+    from shrek.submit import submit as run_submit
+    from shrek.watch import follow
+
+    registry = _registry(ctx)
+    try:
+        result = run_submit(
+            registry,
+            target,
+            backend_name=backend,
+            test=test,
+            again=again,
+            workers=jobs,
+            detach=detach,
+            wait=lambda s, r: follow(s, r, quiet=quiet),
+        )
+    except KeyboardInterrupt:
+        typer.echo(
+            "shrek: submission killed; its records are committed ('shrek status' shows them)",
+            err=True,
+        )
+        raise typer.Exit(130) from None
+    for warning in result.overridden:
+        typer.echo(f"shrek: TEST submission despite: {warning.splitlines()[0]}", err=True)
+    typer.echo(
+        f"submitted {result.tag}: run {result.run_id} (journal {result.journal_commit[:12]},"
+        f" record {result.commit[:12]})"
+    )
+    failed = False
+    for record in result.records:
+        jobs_ = record.data.get("jobs", {})
+        typer.echo(
+            f"  {record.label}: {record.state}  {jobs_.get('done', 0)}/"
+            f"{jobs_.get('total', 0)} job(s) done  -> "
+            + ", ".join(record.data["datasets"]["outputs"].values())
+        )
+        for log in record.data.get("failed_logs", []):
+            typer.echo(f"    failed job log: {log}", err=True)
+        failed = failed or record.state in ("failed", "finished", "killed", "cancelled")
+    if detach:
+        typer.echo(f"running in the background: shrek status {result.tag}")
+    if failed:
+        raise typer.Exit(ExitCode.BACKEND)
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    tags: list[str] = typer.Argument(None, help="Tags (default: every tag with submissions)."),
+    no_commit: bool = typer.Option(False, "--no-commit", help="Only look; commit nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Refresh submission states from the backends, show them, commit what changed."""
+    from shrek.status import refresh
+
+    registry = _registry(ctx)
+    names = [registry.resolve(t) for t in tags] if tags else registry.tag_names()
+    rows = []
+    with registry.lock("shrek status"):
+        for name in names:
+            result = refresh(registry, name, commit=not no_commit)
+            for record in result.records:
+                data = record.data
+                rows.append(
+                    {
+                        "tag": name,
+                        "step": record.step,
+                        "number": record.number,
+                        "test": record.test,
+                        "backend": record.backend,
+                        "state": record.state,
+                        "jobs": data.get("jobs", {}),
+                        "ids": data.get("ids", {}),
+                        "outputs": data["datasets"]["outputs"],
+                        "failed_logs": data.get("failed_logs", []),
+                        "record": registry.relative(record.path),
+                    }
+                )
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        typer.echo("no submissions yet")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for column in ("tag", "step", "#", "state", "jobs done/failed/total", "backend", "request"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        jobs_ = row["jobs"]
+        state = row["state"] + (" [TEST]" if row["test"] else "")
+        table.add_row(
+            row["tag"],
+            row["step"],
+            f"{row['number']:04d}",
+            state,
+            f"{jobs_.get('done', 0)}/{jobs_.get('failed', 0)}/{jobs_.get('total', 0)}",
+            row["backend"],
+            str(row["ids"].get("request", "")),
+        )
+    Console(width=max(120, Console().width)).print(table)
+    for row in rows:
+        for log in row["failed_logs"]:
+            typer.echo(f"{row['tag']}/{row['step']} #{row['number']:04d} failed job log: {log}")
+
+
+@app.command()
+def log(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The tag."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show a tag's history from git: created, frozen, each submission and state change."""
+    from shrek.history import tag_history
+
+    registry = _registry(ctx)
+    events = tag_history(registry, registry.resolve(name))
+    if as_json:
+        _print_json(
+            [
+                {
+                    "commit": e.commit,
+                    "date": e.date,
+                    "author": e.author,
+                    "kind": e.kind,
+                    "subject": e.subject,
+                }
+                for e in events
+            ]
+        )
+        return
+    for event in events:
+        typer.echo(f"{event.date}  {event.commit[:10]}  {event.kind:<13} {event.subject}")
+
+
+@app.command()
+def kill(
+    ctx: typer.Context,
+    target: str = typer.Argument(..., help="TAG or TAG/STEP."),
+) -> None:
+    """Kill the active submissions of a tag (or one step); recorded and committed."""
+    from shrek.actions import kill as run_kill
+
+    for line in run_kill(_registry(ctx), target):
+        typer.echo(line)
+
+
+@app.command()
+def retry(
+    ctx: typer.Context,
+    target: str = typer.Argument(
+        ..., help="TAG/STEP: retry the failed jobs of its latest submission."
+    ),
+) -> None:
+    """Retry the failed jobs of a step's latest finished or failed submission."""
+    from shrek.actions import retry as run_retry
+
+    typer.echo(run_retry(_registry(ctx), target))
+
+
 # -- datasets ------------------------------------------------------------------------------
 
 

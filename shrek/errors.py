@@ -24,6 +24,15 @@ class ExitCode(IntEnum):
     CONFLICT = 5  # label or tag already taken, label space exhausted
     GIT = 6  # a git operation failed (no identity, locked index, uncommitted changes, ...)
     DRIFT = 7  # a frozen tag differs from its freeze
+    BACKEND = 8  # the backend failed or refused (runner died, server error, bad credentials)
+    # submit's guards, each its own code:
+    DIRTY = 10  # uncommitted or untracked changes the submission depends on
+    NOT_VALID = 11  # the tag fails validation (never overridden, not even by --test)
+    NOT_FROZEN = 12  # the tag has no freeze
+    DRIFTED = 13  # the tag differs from its freeze
+    NO_UPSTREAM = 14  # an input step has no completed submission to read from
+    NOT_PUSHED = 15  # the registry has a remote and HEAD is not on it
+    ALREADY = 16  # the step has an active or completed submission (use --again)
 
 
 @dataclass(frozen=True)

@@ -497,9 +497,12 @@ def frozen_file_findings(registry: Registry, tag: Tag, frozen: dict[str, Any]) -
         f"a frozen tag is immutable: restore the file from git, or create a new tag with "
         f"'shrek tag new --from {tag.label}'"
     )
-    for drift in _files_drift(
-        f"tags/{tag.name}", "definition", frozen["definitions"], definitions
-    ) + _files_drift(f"tags/{tag.name}", "resource", frozen["resources"], resource_entries):
+    drifts = _files_drift(f"tags/{tag.name}", "definition", frozen["definitions"], definitions)
+    if not tag.broken_steps:  # a step that did not load contributes no resources: skip
+        drifts += _files_drift(
+            f"tags/{tag.name}", "resource", frozen["resources"], resource_entries
+        )
+    for drift in drifts:
         findings.append(
             Finding(drift.subject, 0, 0, f"tag {tag.name} is frozen and this {drift.message}", fix)
         )

@@ -101,6 +101,19 @@ class GitRepo:
             raise _git_error("status", exc) from exc
         return [line[3:] for line in status.splitlines() if line.strip()]
 
+    def unpushed(self) -> str:
+        """'' when the repository has no remote or HEAD is on one of its remote branches;
+        otherwise the names of the remotes HEAD is missing from. Uses the last fetched state
+        of the remotes (no network)."""
+        remotes = [r.name for r in self.repo.remotes]
+        if not remotes or not self.has_commits():
+            return ""
+        try:
+            containing = self.repo.git.branch("-r", "--contains", "HEAD")
+        except git.GitCommandError as exc:
+            raise _git_error("branch --contains", exc) from exc
+        return "" if containing.strip() else ", ".join(remotes)
+
     def has_commits(self) -> bool:
         try:
             self.repo.head.commit  # noqa: B018 - raises when the branch has no commit yet

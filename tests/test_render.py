@@ -115,8 +115,8 @@ def runnable(registry: Registry) -> Registry:
     settings = registry.root / "shrek.yaml"
     settings.write_text(
         settings.read_text().replace(
-            "builds:\n",
-            "builds:\n  local:\n    setup: export SHREK_TEST_SETUP=done\n"
+            '  local:\n    setup: ":"\n',
+            "  local:\n    setup: export SHREK_TEST_SETUP=done\n"
             "    environment: [SHREK_TEST_SETUP]\n",
             1,
         )

@@ -384,7 +384,7 @@ CASES: list[tuple[str, Callable[[Path], None], str, str]] = [
         "unknown-build",
         drop_build,
         f"{TAG}/tag.yaml:2:8",
-        "unknown build 'mdc2.7' (this registry knows: mdc2.6, mdc2.8, new)",
+        "unknown build 'mdc2.7' (this registry knows: mdc2.6, mdc2.8, new, local)",
     ),
     (
         "label-differs-from-dir",
