@@ -23,8 +23,9 @@ class Refreshed:
     commit: str | None = None
 
 
-def refresh_record(registry: Registry, record: Record) -> bool:
-    """Bring one record up to date from its backend; True when it changed (and was saved)."""
+def refresh_record(registry: Registry, record: Record, *, save: bool = True) -> bool:
+    """Bring one record up to date from its backend; True when it changed (saved only when
+    ``save``: 'status --no-commit' only looks)."""
     backend = get_backend(registry, record.backend)
     update = backend.refresh(registry, record.data)
     changed = False
@@ -49,7 +50,7 @@ def refresh_record(registry: Registry, record: Record) -> bool:
     if update.state != record.state:
         record.set_state(update.state, update.note)
         changed = True
-    if changed:
+    if changed and save:
         record.save()
     return changed
 
@@ -66,7 +67,7 @@ def refresh(
     tag_dir = registry.tag_dir(name)
     result = Refreshed(name, load_records(tag_dir))
     for record in result.records:
-        if (record.state in ACTIVE or everything) and refresh_record(registry, record):
+        if (record.state in ACTIVE or everything) and refresh_record(registry, record, save=commit):
             result.changed.append(record)
     if result.changed and commit:
         repo = repo or GitRepo(registry.root)

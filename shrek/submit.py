@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -381,6 +382,7 @@ def submit(
         journal = repo.commit(
             [r.path for r in records], _message("journal", tag, records, backend.name, run_id)
         )
+        fault_point("after-journal")
         try:
             ids = backend.submit(submission)
         except ShrekError as error:
@@ -391,6 +393,7 @@ def submit(
                 [r.path for r in records], _message("refused", tag, records, backend.name, run_id)
             )
             raise
+        fault_point("after-backend")
         for record in records:
             record.data["ids"].update(ids.get(record.step, {}))
             record.set_state("submitted", f"accepted by {backend.name}")
@@ -410,6 +413,16 @@ def submit(
         by_path = {r.path: r for r in refreshed.records}
         result.records = [by_path.get(r.path, r) for r in records]
     return result
+
+
+def fault_point(name: str) -> None:
+    """Crash here, for real, when ``SHREK_FAULT_POINT`` names this point.
+
+    The tests use it to kill a submission between journal and backend call, and between
+    backend call and record, and check that the next command reconciles the registry.
+    """
+    if os.environ.get("SHREK_FAULT_POINT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _run_id(backend: Backend) -> str:
