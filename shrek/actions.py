@@ -14,6 +14,7 @@ from shrek.gitrepo import GitRepo
 from shrek.records import ACTIVE, Record, load_records
 from shrek.registry import Registry
 from shrek.status import refresh_record
+from shrek.summary import write_readme
 
 
 def kill(registry: Registry, target: str) -> list[str]:
@@ -39,7 +40,7 @@ def kill(registry: Registry, target: str) -> list[str]:
             changed.append(record)
             lines.append(f"{record.label}: {record.state} ({note})")
         repo.commit(
-            [r.path for r in changed],
+            [r.path for r in changed] + [write_readme(registry, name)],
             f"shrek: kill {name}: " + ", ".join(f"{r.step} #{r.number:04d}" for r in changed),
         )
     return lines
@@ -70,5 +71,8 @@ def retry(registry: Registry, target: str, overrides: dict[str, Any] | None = No
         note = get_backend(registry, record.backend).retry(registry, record.data, overrides or {})
         record.set_state("running", f"retry: {note}")
         record.save()
-        repo.commit([record.path], f"shrek: retry {name}: {step} #{record.number:04d} ({note})")
+        repo.commit(
+            [record.path, write_readme(registry, name)],
+            f"shrek: retry {name}: {step} #{record.number:04d} ({note})",
+        )
     return f"{record.label}: {note}; follow it with 'shrek status {name}'"

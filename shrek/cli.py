@@ -17,7 +17,7 @@ app = typer.Typer(
     name="shrek",
     help="SHREK: the sPHENIX production tag registry and submitter.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -27,6 +27,29 @@ dataset_app = typer.Typer(
     help="Register and inspect datasets of the catalogue.", no_args_is_help=True
 )
 app.add_typer(dataset_app, name="dataset")
+schema_app = typer.Typer(
+    help="The JSON Schemas of SHREK's files and --json outputs.", no_args_is_help=True
+)
+app.add_typer(schema_app, name="schema")
+
+
+def _complete_tags(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Tag labels and full names for shell completion (nothing outside a registry)."""
+    from shrek.completion import tags
+
+    return tags(_completion_root(ctx), incomplete)
+
+
+def _complete_targets(ctx: typer.Context, incomplete: str) -> list[str]:
+    """TAG and TAG/STEP for shell completion."""
+    from shrek.completion import targets
+
+    return targets(_completion_root(ctx), incomplete)
+
+
+def _completion_root(ctx: typer.Context) -> Path | None:
+    root = ctx.find_root()
+    return root.params.get("registry") if root and root.params else None
 
 
 @dataclass
@@ -168,7 +191,9 @@ def tag_list(
 @tag_app.command("show")
 def tag_show(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Label (sP22aa) or full tag name (sP22aa-mdc2.7)."),
+    name: str = typer.Argument(
+        ..., help="Label (sP22aa) or full tag name (sP22aa-mdc2.7).", autocompletion=_complete_tags
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show everything about one tag."""
@@ -248,7 +273,9 @@ def _format_details(info: dict[str, Any]) -> str:
 @app.command()
 def validate(
     ctx: typer.Context,
-    tags: list[str] = typer.Argument(None, help="Tags to check (default: all)."),
+    tags: list[str] = typer.Argument(
+        None, help="Tags to check (default: all).", autocompletion=_complete_tags
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON."),
 ) -> None:
     """Check tags against the schemas and for meaning; report every problem with its fix."""
@@ -282,7 +309,9 @@ QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
 @app.command()
 def freeze(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="The tag to freeze (label or full name)."),
+    name: str = typer.Argument(
+        ..., help="The tag to freeze (label or full name).", autocompletion=_complete_tags
+    ),
     quiet: bool = QUIET,
 ) -> None:
     """Pin the tag's code commits, build, files and input datasets in freeze.yaml; commit."""
@@ -301,14 +330,21 @@ def freeze(
 @app.command()
 def verify(
     ctx: typer.Context,
-    tags: list[str] = typer.Argument(None, help="Tags to verify (default: all frozen tags)."),
+    tags: list[str] = typer.Argument(
+        None, help="Tags to verify (default: all frozen tags).", autocompletion=_complete_tags
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    skip_datasets: bool = typer.Option(
+        False,
+        "--skip-datasets",
+        help="Check input lists against the freeze only, not the catalogue (CI).",
+    ),
     quiet: bool = QUIET,
 ) -> None:
     """Recompute every frozen tag's dependencies and name each drift since its freeze."""
     from shrek.freeze import verify as run_verify
 
-    results = run_verify(_registry(ctx), tags or [], quiet=quiet)
+    results = run_verify(_registry(ctx), tags or [], quiet=quiet, skip_datasets=skip_datasets)
     failed = [r for r in results if not r.ok]
     if as_json:
         _print_json(
@@ -348,7 +384,9 @@ def verify(
 @app.command()
 def render(
     ctx: typer.Context,
-    target: str = typer.Argument(..., help="TAG or TAG/STEP, e.g. sP22aa/hfprod-pass1."),
+    target: str = typer.Argument(
+        ..., help="TAG or TAG/STEP, e.g. sP22aa/hfprod-pass1.", autocompletion=_complete_targets
+    ),
     output: Path = typer.Option(
         ...,
         "--output",
@@ -395,7 +433,11 @@ def render(
 @app.command()
 def submit(
     ctx: typer.Context,
-    target: str = typer.Argument(..., help="TAG (every step, in dependency order) or TAG/STEP."),
+    target: str = typer.Argument(
+        ...,
+        help="TAG (every step, in dependency order) or TAG/STEP.",
+        autocompletion=_complete_targets,
+    ),
     backend: str | None = typer.Option(
         None, "--backend", "-b", help="local or panda (default: the registry's backend)."
     ),
@@ -468,7 +510,9 @@ def submit(
 @app.command()
 def status(
     ctx: typer.Context,
-    tags: list[str] = typer.Argument(None, help="Tags (default: every tag with submissions)."),
+    tags: list[str] = typer.Argument(
+        None, help="Tags (default: every tag with submissions).", autocompletion=_complete_tags
+    ),
     no_commit: bool = typer.Option(False, "--no-commit", help="Only look; commit nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -531,7 +575,7 @@ def status(
 @app.command()
 def log(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="The tag."),
+    name: str = typer.Argument(..., help="The tag.", autocompletion=_complete_tags),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show a tag's history from git: created, frozen, each submission and state change."""
@@ -560,7 +604,7 @@ def log(
 @app.command()
 def kill(
     ctx: typer.Context,
-    target: str = typer.Argument(..., help="TAG or TAG/STEP."),
+    target: str = typer.Argument(..., help="TAG or TAG/STEP.", autocompletion=_complete_targets),
 ) -> None:
     """Kill the active submissions of a tag (or one step); recorded and committed."""
     from shrek.actions import kill as run_kill
@@ -573,7 +617,9 @@ def kill(
 def retry(
     ctx: typer.Context,
     target: str = typer.Argument(
-        ..., help="TAG/STEP: retry the failed jobs of its latest submission."
+        ...,
+        help="TAG/STEP: retry the failed jobs of its latest submission.",
+        autocompletion=_complete_targets,
     ),
 ) -> None:
     """Retry the failed jobs of a step's latest finished or failed submission."""
@@ -634,6 +680,120 @@ def dataset_show(
     typer.echo(f"{name}: {len(files)} file(s), {sum(f.size for f in files)} bytes")
     for item in files:
         typer.echo(f"  {item.name}  {item.size}  {item.checksum}  {item.location}")
+
+
+# -- review: READMEs, diffs, graphs, pull requests, schemas ------------------------------------
+
+
+@app.command("render-readme")
+def render_readme(
+    ctx: typer.Context,
+    tags: list[str] = typer.Argument(
+        None, help="Tags (default: all).", autocompletion=_complete_tags
+    ),
+    commit: bool = typer.Option(False, "--commit", help="Commit the READMEs that changed."),
+) -> None:
+    """Write tags/<tag>/README.md: the summary a reviewer reads (deterministic)."""
+    from shrek.summary import refresh_readmes
+
+    registry = _registry(ctx)
+    names = [registry.resolve(t) for t in tags] if tags else registry.tag_names()
+    changed = refresh_readmes(registry, names, commit=commit)
+    for path in changed:
+        typer.echo(f"wrote {registry.relative(path)}")
+    if not changed:
+        typer.echo("every README is up to date")
+
+
+@app.command("diff")
+def diff_command(
+    ctx: typer.Context,
+    first: str = typer.Argument(
+        ...,
+        help="The older tag, or the only tag (compared with its parent).",
+        autocompletion=_complete_tags,
+    ),
+    second: str | None = typer.Argument(None, help="The newer tag.", autocompletion=_complete_tags),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show what differs between two tags (or a tag and its parent), semantically."""
+    from shrek.diff import diff
+
+    old, new, changes = diff(_registry(ctx), first, second)
+    if as_json:
+        _print_json({"old": old, "new": new, "changes": [c.as_dict() for c in changes]})
+        return
+    typer.echo(f"{new} compared with {old}: {len(changes)} change(s)")
+    for change in changes:
+        typer.echo(f"  {change}")
+
+
+@app.command()
+def graph(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The tag.", autocompletion=_complete_tags),
+    format: str = typer.Option("mermaid", "--format", "-f", help="mermaid or dot."),
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        dir_okay=False,
+        help="Render to an .svg or .png file (needs Graphviz).",
+    ),
+) -> None:
+    """Print the tag's step DAG (datasets on the edges), or render it to an image."""
+    from shrek import graph as graphs
+    from shrek.validate import require_valid
+
+    if format not in ("mermaid", "dot"):
+        raise ShrekError(
+            f"unknown graph format '{format}'", "use --format mermaid or dot", ExitCode.USAGE
+        )
+    tag = require_valid(_registry(ctx), name)
+    if output is not None:
+        graphs.render_image(graphs.dot(tag), output)
+        typer.echo(f"wrote {output}")
+        return
+    typer.echo(graphs.mermaid(tag) if format == "mermaid" else graphs.dot(tag), nl=False)
+
+
+@app.command()
+def review(
+    ctx: typer.Context,
+    base: str = typer.Option(..., "--base", help="The pull request's base, e.g. origin/main."),
+    summary: Path | None = typer.Option(
+        None,
+        "--summary",
+        dir_okay=False,
+        help="Append the Markdown summary here (CI: $GITHUB_STEP_SUMMARY).",
+    ),
+) -> None:
+    """Pull-request checks: no frozen tag edited, ledger only appended; diffs for the summary."""
+    from shrek.review import review as run_review
+    from shrek.review import write_summary
+
+    result = run_review(_registry(ctx), base)
+    if summary is not None:
+        write_summary(summary, result.summary)
+    else:
+        typer.echo(result.summary, nl=False)
+    for finding in result.findings:
+        typer.echo(str(finding), err=True)
+    if not result.ok:
+        typer.echo(f"shrek: the pull request breaks {len(result.findings)} rule(s)", err=True)
+        raise typer.Exit(ExitCode.INVALID)
+    typer.echo(f"ok: {len(result.changed_tags)} changed tag(s) reviewed", err=True)
+
+
+@schema_app.command("export")
+def schema_export(
+    directory: Path = typer.Argument(..., file_okay=False, help="Where to write the schemas."),
+) -> None:
+    """Write every JSON Schema (file formats, --json outputs) for editors and other tools."""
+    from shrek.schema import export
+
+    for path in export(directory):
+        typer.echo(f"wrote {path}")
 
 
 # -- entry point ------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ class ExitCode(IntEnum):
     GIT = 6  # a git operation failed (no identity, locked index, uncommitted changes, ...)
     DRIFT = 7  # a frozen tag differs from its freeze
     BACKEND = 8  # the backend failed or refused (runner died, server error, bad credentials)
+    TOOL_MISSING = 9  # an external program SHREK needs for this is missing (Graphviz, ...)
     # submit's guards, each its own code:
     DIRTY = 10  # uncommitted or untracked changes the submission depends on
     NOT_VALID = 11  # the tag fails validation (never overridden, not even by --test)

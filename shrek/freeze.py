@@ -31,6 +31,7 @@ from shrek.yamlio import dump_yaml, load_yaml, write_atomic
 FREEZE_FILE = "freeze.yaml"
 INPUTS_DIR = "inputs"
 HEADER = (
+    "# yaml-language-server: $schema=../../schemas/freeze.schema.json\n"
     "# Written by 'shrek freeze': never edit. Schema: schemas/freeze.schema.json\n"
     "# The digest covers everything but 'frozen' (who, when, from which commit).\n"
 )
@@ -383,14 +384,18 @@ def freeze(registry: Registry, name: str, *, quiet: bool = False) -> FreezeResul
             **{k: computed.content[k] for k in DIGESTED if k != "tag"},
         }
         written = _write(registry.tag_dir(name), document, computed.lists)
+        from shrek.summary import write_readme  # the summary reads the freeze: import late
+
+        written.append(write_readme(registry, name))
         try:
             commit = repo.commit(
                 written,
                 f"shrek: freeze {name} ({computed.digest[:19]})\n\ndigest {computed.digest}",
             )
         except BaseException:
-            for path in written:
+            for path in written[:-1]:  # the freeze files; the README is rewritten below
                 path.unlink(missing_ok=True)
+            write_readme(registry, name)
             raise
     return FreezeResult(name, computed.digest, True, commit)
 
@@ -431,6 +436,33 @@ def _write(tag_dir: Path, document: dict[str, Any], lists: dict[str, str]) -> li
     return written
 
 
+class FrozenListCatalog:
+    """Reads input file lists from a tag's frozen ``inputs/*.files`` instead of a catalogue.
+
+    For ``verify --skip-datasets`` where no catalogue is reachable (a CI runner): the lists'
+    integrity is still checked against freeze.yaml, but not their agreement with the catalogue.
+    """
+
+    kind = "frozen"
+
+    def __init__(self, tag_dir: Path, frozen: dict[str, Any]) -> None:
+        self.lists = {i["dataset"]: tag_dir / i["list"] for i in frozen["inputs"]}
+
+    def describe(self) -> str:
+        return "frozen lists"
+
+    def files(self, dataset: str) -> list[DatasetFile]:
+        path = self.lists.get(dataset)
+        if path is None or not path.exists():
+            raise ShrekError(
+                f"dataset '{dataset}' has no frozen file list",
+                "verify with the catalogue (without --skip-datasets)",
+                ExitCode.NOT_FOUND,
+            )
+        entries = parse_list(path.read_text(encoding="utf-8"))
+        return [DatasetFile(name, size, checksum) for name, (size, checksum) in entries.items()]
+
+
 @dataclass
 class Verification:
     tag: str
@@ -443,7 +475,11 @@ class Verification:
 
 
 def verify(
-    registry: Registry, names: list[str] | None = None, *, quiet: bool = False
+    registry: Registry,
+    names: list[str] | None = None,
+    *,
+    quiet: bool = False,
+    skip_datasets: bool = False,
 ) -> list[Verification]:
     """Recompute each frozen tag's content and name every drift (all frozen tags by default).
 
@@ -473,7 +509,8 @@ def verify(
             )
             continue
         try:
-            computed = compute(registry, tag, catalog, quiet=quiet)
+            source = FrozenListCatalog(tag.directory, frozen) if skip_datasets else catalog
+            computed = compute(registry, tag, source, quiet=quiet)
         except ShrekError as error:
             results.append(Verification(name, frozen["digest"], [Drift(name, error.message)]))
             continue

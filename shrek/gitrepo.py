@@ -114,6 +114,23 @@ class GitRepo:
             raise _git_error("branch --contains", exc) from exc
         return "" if containing.strip() else ", ".join(remotes)
 
+    def changed_files(self, base: str) -> list[str]:
+        """Files changed between the merge base of ``base`` and HEAD (a pull request's files),
+        relative to the work tree."""
+        try:
+            text = self.repo.git.diff("--name-only", "--no-renames", f"{base}...HEAD")
+        except git.GitCommandError as exc:
+            raise _git_error(f"diff {base}...HEAD", exc) from exc
+        return [line for line in text.splitlines() if line]
+
+    def file_at(self, ref: str, path: Path) -> str | None:
+        """The text of ``path`` at ``ref`` (None when it does not exist there)."""
+        relative = Path(path).resolve().relative_to(self.root).as_posix()
+        try:
+            return self.repo.git.show(f"{ref}:{relative}")
+        except git.GitCommandError:
+            return None
+
     def has_commits(self) -> bool:
         try:
             self.repo.head.commit  # noqa: B018 - raises when the branch has no commit yet

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from shrek import schema
 from shrek.errors import ExitCode, ShrekError
 from shrek.gitrepo import GitRepo
 from shrek.ledger import HEADER, LEDGER_FILE
 from shrek.registry import REGISTRY_FILE, STATE_DIR, TAGS_DIR, Registry
 from shrek.yamlio import write_atomic
 
-DEFAULT_SETTINGS = Path(__file__).resolve().parent / "defaults" / "shrek.yaml"
+DEFAULTS = Path(__file__).resolve().parent / "defaults"
+DEFAULT_SETTINGS = DEFAULTS / "shrek.yaml"
+WORKFLOW = DEFAULTS / "github-workflow.yml"
 
 GITIGNORE = f"""\
 # SHREK's local working state (catalogue, locks, job runs): never committed.
@@ -45,8 +48,15 @@ def init_registry(directory: Path) -> Path:
         separator = "\n" if existing and not existing.endswith("\n") else ""
         write_atomic(gitignore, existing + separator + GITIGNORE)
     Registry.open(directory)  # the settings we wrote must themselves validate
+    schemas = schema.export(directory / "schemas")  # for editors: see the files' first line
+    written = [directory / REGISTRY_FILE, keep, directory / LEDGER_FILE, gitignore, *schemas]
+    workflow = directory / ".github" / "workflows" / "shrek.yml"
+    if directory == repo.root and not workflow.exists():  # GitHub reads only the top level
+        workflow.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(workflow, WORKFLOW.read_text(encoding="utf-8"))
+        written.append(workflow)
     repo.commit(
-        [directory / REGISTRY_FILE, keep, directory / LEDGER_FILE, gitignore],
+        written,
         "shrek: initialise production registry",
     )
     return directory

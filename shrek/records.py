@@ -26,6 +26,7 @@ ACTIVE = frozenset({"submitting", "submitted", "running"})
 COMPLETED = frozenset({"done", "finished"})
 FINAL = frozenset({"done", "finished", "failed", "killed", "cancelled", "abandoned"})
 HEADER = (
+    "# yaml-language-server: $schema=../../../../schemas/submission.schema.json\n"
     "# SHREK submission record: written by 'shrek submit' and kept up to date by 'shrek "
     "status'.\n# Never edit by hand. Schema: schemas/submission.schema.json\n"
 )

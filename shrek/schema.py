@@ -44,6 +44,21 @@ def validator(kind: str) -> Draft202012Validator:
     return Draft202012Validator(load_schema(kind))
 
 
+def export(directory: Path) -> list[Path]:
+    """Copy every schema (file formats and --json output shapes) into ``directory``."""
+    import shutil
+
+    source = schema_dir()
+    written = []
+    for path in sorted(source.rglob("*.schema.json")):
+        target = directory / path.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists() or target.read_bytes() != path.read_bytes():
+            shutil.copyfile(path, target)
+        written.append(target)
+    return written
+
+
 def schema_version(kind: str) -> int:
     return int(load_schema(kind)["x-schema-version"])
 

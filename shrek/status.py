@@ -72,7 +72,10 @@ def refresh(
     if result.changed and commit:
         repo = repo or GitRepo(registry.root)
         summary = ", ".join(f"{r.step} #{r.number:04d} {r.state}" for r in result.changed)
+        from shrek.summary import write_readme  # the summary reads records: import late
+
         result.commit = repo.commit(
-            [r.path for r in result.changed], f"shrek: status {name}: {summary}"
+            [r.path for r in result.changed] + [write_readme(registry, name)],
+            f"shrek: status {name}: {summary}",
         )
     return result

@@ -43,6 +43,7 @@ from shrek.records import (
 from shrek.registry import Registry
 from shrek.render import Options, default_scope, producer, render, topological
 from shrek.status import refresh
+from shrek.summary import write_readme
 from shrek.validate import validate
 
 Progress = Callable[[list[Record]], None]
@@ -380,7 +381,8 @@ def submit(
         for record in records:
             record.save()
         journal = repo.commit(
-            [r.path for r in records], _message("journal", tag, records, backend.name, run_id)
+            [r.path for r in records] + [write_readme(registry, tag.name)],
+            _message("journal", tag, records, backend.name, run_id),
         )
         fault_point("after-journal")
         try:
@@ -390,7 +392,8 @@ def submit(
                 record.set_state("failed", f"the backend refused: {error.message}")
                 record.save()
             repo.commit(
-                [r.path for r in records], _message("refused", tag, records, backend.name, run_id)
+                [r.path for r in records] + [write_readme(registry, tag.name)],
+                _message("refused", tag, records, backend.name, run_id),
             )
             raise
         fault_point("after-backend")
@@ -399,7 +402,8 @@ def submit(
             record.set_state("submitted", f"accepted by {backend.name}")
             record.save()
         commit = repo.commit(
-            [r.path for r in records], _message("submit", tag, records, backend.name, run_id)
+            [r.path for r in records] + [write_readme(registry, tag.name)],
+            _message("submit", tag, records, backend.name, run_id),
         )
     result = SubmitResult(tag.name, records, run_id, journal, commit, overridden=overridden)
     if detach or wait is None:

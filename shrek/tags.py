@@ -101,6 +101,9 @@ def new_tag(
                 if parent
                 else (f" (template {template})" if template else "")
             )
+            from shrek.summary import write_readme
+
+            write_readme(registry, name)
             commit = repo.commit(
                 [target, ledger_file], f"shrek: new tag {name}{origin}\n\n{data['title']}"
             )
@@ -213,7 +216,10 @@ def _assemble(registry: Registry, target: Path, source: Path | None, data: dict[
         (staging / JOB_DIR).mkdir(exist_ok=True)
         if not any((staging / JOB_DIR).iterdir()):
             (staging / JOB_DIR / ".gitkeep").touch()
-        header = "# SHREK production tag. Schema: schemas/tag.schema.json\n"
+        header = (
+            "# yaml-language-server: $schema=../../schemas/tag.schema.json\n"
+            "# SHREK production tag. Schema: schemas/tag.schema.json\n"
+        )
         write_atomic(staging / TAG_FILE, dump_yaml(data, header))
         os.chmod(staging, 0o755)
         os.rename(staging, target)

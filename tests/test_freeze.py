@@ -320,7 +320,7 @@ def test_a_hand_edited_freeze_is_caught(tag_ready: Registry, shrek) -> None:
     assert result.code == ExitCode.DRIFT and "edited by hand" in result.err
     path.write_text(path.read_text().replace("schema_version: 1", "schema_version: one"))
     result = shrek("validate", cwd=registry.root)
-    assert result.code == ExitCode.INVALID and f"tags/{TAG}/freeze.yaml:3:17" in result.err
+    assert result.code == ExitCode.INVALID and f"tags/{TAG}/freeze.yaml:4:17" in result.err
 
 
 @pytest.mark.parametrize("problem", ["invalid", "dirty", "unknown-dataset", "bad-ref"])

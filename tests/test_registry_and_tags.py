@@ -255,7 +255,7 @@ def test_validate_json_and_exit_code(registry: Registry, shrek) -> None:
     assert report["findings"] == [
         {
             "file": "tags/sP22aa-mdc2.7/job/hfprod-pass1.yaml",
-            "line": 10,
+            "line": 11,
             "column": 7,
             "message": "jobs must be an integer, not a string ('ten')",
             "fix": "give an integer",
@@ -264,7 +264,7 @@ def test_validate_json_and_exit_code(registry: Registry, shrek) -> None:
     human = shrek("validate", "sP22aa", cwd=registry.root)
     assert human.code == ExitCode.INVALID
     assert human.err.splitlines()[0] == (
-        "tags/sP22aa-mdc2.7/job/hfprod-pass1.yaml:10:7: error: jobs must be an integer, "
+        "tags/sP22aa-mdc2.7/job/hfprod-pass1.yaml:11:7: error: jobs must be an integer, "
         "not a string ('ten')"
     )
 
@@ -274,7 +274,7 @@ def test_invalid_registry_settings_are_findings(registry: Registry, shrek) -> No
     settings.write_text(settings.read_text().replace("label_prefix: sP", "label_prefix: s-P"))
     result = shrek("validate", cwd=registry.root)
     assert result.code == ExitCode.INVALID
-    assert result.err.startswith("shrek.yaml:5:15: error: invalid value 's-P' for label_prefix")
+    assert result.err.startswith("shrek.yaml:6:15: error: invalid value 's-P' for label_prefix")
     assert "shrek: shrek.yaml is invalid" in result.err
 
 
