@@ -42,10 +42,17 @@ def _show(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def _mapping(path: str, old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
+def _mapping(
+    path: str, old: dict[str, Any], new: dict[str, Any], *, keyed: bool = False
+) -> list[Change]:
+    """Changes between two mappings; ``keyed`` mappings (inputs by dataset name, resources by
+    path, code by name) are written ``path[key]`` and compared field by field."""
     changes = []
     for key in list(old) + [k for k in new if k not in old]:
-        where = f"{path}.{key}"
+        where = f"{path}[{key}]" if keyed else f"{path}.{key}"
+        if key in old and key in new and isinstance(old[key], dict) and isinstance(new[key], dict):
+            changes += _mapping(where, old[key], new[key])
+            continue
         if key not in new:
             changes.append(Change(where, "removed", old[key], None))
         elif key not in old:
@@ -78,13 +85,15 @@ def _step(path: str, a: Tag, old: Step, b: Tag, new: Step) -> list[Change]:
     inputs_b = {
         i.dataset: {"files_per_job": i.files_per_job, "secondary": i.secondary} for i in new.inputs
     }
-    changes += _mapping(f"{path}.inputs", inputs_a, inputs_b)
+    changes += _mapping(f"{path}.inputs", inputs_a, inputs_b, keyed=True)
     changes += _mapping(
         f"{path}.outputs",
         {o.name: o.files for o in old.outputs},
         {o.name: o.files for o in new.outputs},
     )
-    changes += _mapping(f"{path}.resources", _resource_digests(a, old), _resource_digests(b, new))
+    changes += _mapping(
+        f"{path}.resources", _resource_digests(a, old), _resource_digests(b, new), keyed=True
+    )
     return changes
 
 
@@ -93,9 +102,9 @@ def diff_tags(a: Tag, b: Tag) -> list[Change]:
     for key in ("build", "title", "description", "owner"):
         if a.data.get(key) != b.data.get(key):
             changes.append(Change(key, "changed", a.data.get(key), b.data.get(key)))
-    code_a = {c["name"]: f"{c['url']} @ {c['ref']}" for c in a.data.get("code") or []}
-    code_b = {c["name"]: f"{c['url']} @ {c['ref']}" for c in b.data.get("code") or []}
-    changes += _mapping("code", code_a, code_b)
+    code_a = {c["name"]: {"url": c["url"], "ref": c["ref"]} for c in a.data.get("code") or []}
+    code_b = {c["name"]: {"url": c["url"], "ref": c["ref"]} for c in b.data.get("code") or []}
+    changes += _mapping("code", code_a, code_b, keyed=True)
     for name in sorted(set(a.steps) | set(b.steps)):
         if name not in b.steps:
             changes.append(Change(f"steps.{name}", "removed", a.steps[name].description, None))
