@@ -1,0 +1,230 @@
+"""Reviewing productions: READMEs, diffs, graphs, the PR review, CI files, JSON, completion."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+
+from shrek.catalogs import open_catalog
+from shrek.completion import tags, targets
+from shrek.datasets import add_files
+from shrek.errors import ExitCode
+from shrek.freeze import freeze
+from shrek.registry import Registry
+from shrek.schema import export, load_schema
+from shrek.summary import render_readme
+from shrek.tags import new_tag
+
+from .conftest import git
+
+PROJECT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).resolve().parent / "golden" / "review"
+UPDATE = os.environ.get("SHREK_UPDATE_GOLDEN") == "1"
+
+
+def golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.write_text(text)
+    assert text == path.read_text(), f"{name} differs (SHREK_UPDATE_GOLDEN=1 to accept)"
+
+
+# -- golden outputs on the example tags ---------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["sP22aa-mdc2.7", "sP22ab-mdc2.7"])
+def test_committed_readmes_are_current_and_deterministic(name: str) -> None:
+    registry = Registry.open(PROJECT)
+    text = render_readme(registry, name)
+    assert text == render_readme(registry, name)
+    assert text == (registry.tag_dir(name) / "README.md").read_text(), (
+        "regenerate with: shrek render-readme"
+    )
+    assert "```mermaid\nflowchart LR" in text and "## Submissions" in text
+
+
+def test_diff_against_parent_golden(shrek) -> None:
+    result = shrek("diff", "sP22ab", cwd=PROJECT)
+    assert result.code == 0
+    golden("sP22ab.diff.txt", result.out)
+    as_json = shrek("diff", "sP22aa", "sP22ab", "--json", cwd=PROJECT)
+    golden("sP22ab.diff.json", as_json.out)
+    data = json.loads(as_json.out)
+    assert {
+        "path": "steps.hfprod-pass1.parameters.type",
+        "kind": "changed",
+        "old": "Charm",
+        "new": "Bottom",
+    } in data["changes"]
+
+
+def test_graph_golden(shrek) -> None:
+    golden("sP22aa.mmd", shrek("graph", "sP22aa", cwd=PROJECT).out)
+    golden("sP22aa.dot", shrek("graph", "sP22aa", "--format", "dot", cwd=PROJECT).out)
+
+
+def test_graph_image_and_missing_graphviz(shrek, tmp_path: Path, monkeypatch) -> None:
+    if shutil.which("dot"):
+        result = shrek("graph", "sP22aa", "-o", str(tmp_path / "dag.svg"), cwd=PROJECT)
+        assert result.code == 0, result.err
+        assert "<svg" in (tmp_path / "dag.svg").read_text()
+    else:  # .ci/run installs Graphviz; a developer machine may lack it
+        pytest.fail("Graphviz (dot) is not installed: apt-get install graphviz")
+    monkeypatch.setenv("PATH", str(tmp_path))  # no dot on this PATH
+    result = shrek("graph", "sP22aa", "-o", str(tmp_path / "dag.png"), cwd=PROJECT)
+    assert result.code == ExitCode.TOOL_MISSING
+    assert "Graphviz is not installed" in result.err and "--format dot" in result.err
+    assert shrek("graph", "sP22aa", "-f", "png", cwd=PROJECT).code == ExitCode.USAGE
+
+
+def test_diff_needs_a_parent(shrek) -> None:
+    result = shrek("diff", "sP22aa", cwd=PROJECT)
+    assert result.code == ExitCode.USAGE and "has no parent" in result.err
+
+
+# -- the pull-request review ----------------------------------------------------------------
+
+
+@pytest.fixture
+def frozen_registry(registry: Registry, tmp_path: Path) -> Registry:
+    new_tag(registry, label="sP22aa", build="local", template="demo")
+    background = tmp_path / "bkg.txt"
+    background.write_text("minbias\n")
+    add_files(open_catalog(registry), "demo.minbias.background", [background], quiet=True)
+    freeze(registry, "sP22aa-local", quiet=True)
+    git(registry.root, "branch", "base")
+    git(registry.root, "checkout", "-qb", "feature")
+    return registry
+
+
+def test_review_of_a_good_pull_request(frozen_registry: Registry, shrek, tmp_path) -> None:
+    registry = frozen_registry
+    assert shrek("tag", "new", "--year", "22", "--from", "sP22aa", cwd=registry.root).code == 0
+    step = registry.tag_dir("sP22ab-local") / "job" / "demo-pass1.yaml"
+    step.write_text(step.read_text().replace("nevents: 50", "nevents: 500"))
+    git(registry.root, "commit", "-qam", "more events")
+    summary = tmp_path / "summary.md"
+    result = shrek("review", "--base", "base", "--summary", str(summary), cwd=registry.root)
+    assert result.code == 0, result.err
+    text = summary.read_text()
+    assert "### sP22ab-local compared with sP22aa-local" in text
+    assert "| `steps.demo-pass1.parameters.nevents` | changed | `50` | `500` |" in text
+
+
+def test_review_refuses_an_edited_frozen_tag(frozen_registry: Registry, shrek) -> None:
+    registry = frozen_registry
+    tag_dir = registry.tag_dir("sP22aa-local")
+    step = tag_dir / "job" / "demo-pass1.yaml"
+    step.write_text(step.read_text().replace("nevents: 50", "nevents: 5"))
+    (tag_dir / "freeze.yaml").unlink()  # even with the freeze removed to hide it
+    git(registry.root, "commit", "-qam", "sneaky edit")
+    result = shrek("review", "--base", "base", cwd=registry.root)
+    assert result.code == ExitCode.INVALID
+    assert (
+        "tags/sP22aa-local/job/demo-pass1.yaml: error: tag sP22aa-local was frozen on "
+        "base, and this pull request changes it"
+    ) in result.err
+    assert "tags/sP22aa-local/freeze.yaml: error:" in result.err
+    assert "shrek tag new --from sP22aa" in result.err
+
+
+def test_review_refuses_a_rewritten_ledger(frozen_registry: Registry, shrek) -> None:
+    registry = frozen_registry
+    ledger = registry.root / "labels.ledger"
+    ledger.write_text(ledger.read_text().replace("sP22aa  sP22aa-local", "sP22aa  other"))
+    git(registry.root, "commit", "-qam", "rewrite history")
+    result = shrek("review", "--base", "base", cwd=registry.root)
+    assert result.code == ExitCode.INVALID
+    assert "the label ledger was rewritten, not appended to" in result.err
+
+
+def test_review_allows_records_of_a_frozen_tag(frozen_registry: Registry, shrek) -> None:
+    registry = frozen_registry
+    assert shrek("submit", "sP22aa/demo-pass1", cwd=registry.root).code == 0
+    result = shrek("review", "--base", "base", cwd=registry.root)
+    assert result.code == 0, result.err
+
+
+# -- what shrek init writes for a registry -----------------------------------------------------
+
+
+def test_init_writes_the_ci_workflow_the_readme_documents(registry: Registry) -> None:
+    workflow = yaml.safe_load((registry.root / ".github" / "workflows" / "shrek.yml").read_text())
+    assert set(workflow[True if True in workflow else "on"]) == {"pull_request", "push"}
+    runs = [s["run"] for s in workflow["jobs"]["check"]["steps"] if "run" in s]
+    shrek_runs = [r for r in runs if r.startswith("shrek ")]
+    assert [r.split()[1] for r in shrek_runs] == ["validate", "verify", "review"]
+    readme = (PROJECT / "README.md").read_text()
+    for command in runs:
+        assert command in readme, f"README does not document the CI step: {command}"
+    hooks = yaml.safe_load((PROJECT / ".pre-commit-hooks.yaml").read_text())
+    assert hooks[0]["id"] == "shrek-validate" and hooks[0]["entry"] == "shrek validate"
+    assert "shrek-validate" in readme
+
+
+def test_files_name_their_schema_for_editors(registry: Registry) -> None:
+    created = new_tag(registry, label="sP22aa", build="local", template="demo")
+    files = [
+        registry.root / "shrek.yaml",
+        created.directory / "tag.yaml",
+        *(created.directory / "job").glob("*.yaml"),
+    ]
+    for path in files:
+        first = path.read_text().splitlines()[0]
+        match = re.fullmatch(r"# yaml-language-server: \$schema=(\S+)", first)
+        assert match, path
+        assert (path.parent / match.group(1)).resolve().is_file(), (path, match.group(1))
+
+
+def test_schema_export(tmp_path: Path, shrek) -> None:
+    result = shrek("schema", "export", str(tmp_path / "out"))
+    assert result.code == 0
+    names = sorted(
+        p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.json")
+    )
+    assert "step.schema.json" in names and "output/validate.schema.json" in names
+    assert names == sorted(
+        p.relative_to(tmp_path / "again").as_posix() for p in export(tmp_path / "again")
+    )
+
+
+# -- machine-readable everywhere, completion ------------------------------------------------
+
+
+def test_every_json_output_matches_its_schema(frozen_registry: Registry, shrek) -> None:
+    registry = frozen_registry
+    assert shrek("submit", "sP22aa/demo-pass1", cwd=registry.root).code == 0
+    new_tag(registry, label="sP22ab", build="local", parent="sP22aa")
+    outputs = {
+        "tag-list": ("tag", "list", "--json"),
+        "tag-show": ("tag", "show", "sP22aa", "--json"),
+        "validate": ("validate", "--json"),
+        "verify": ("verify", "--json"),
+        "status": ("status", "--json"),
+        "log": ("log", "sP22aa", "--json"),
+        "diff": ("diff", "sP22ab", "--json"),
+        "dataset-list": ("dataset", "list", "--json"),
+    }
+    for kind, args in outputs.items():
+        result = shrek(*args, cwd=registry.root)
+        data = json.loads(result.out)
+        errors = list(Draft202012Validator(load_schema(f"output/{kind}")).iter_errors(data))
+        assert not errors, (kind, [e.message for e in errors])
+        assert data, kind
+
+
+def test_completion_of_labels_and_steps(registry: Registry, monkeypatch) -> None:
+    new_tag(registry, label="sP22aa", build="local", template="demo")
+    new_tag(registry, label="sP22ab", build="mdc2.7")
+    assert tags(registry.root, "sP22a") == ["sP22aa", "sP22ab", "sP22aa-local", "sP22ab-mdc2.7"]
+    assert targets(registry.root, "sP22aa/demo") == ["sP22aa/demo-pass1", "sP22aa/demo-pass2"]
+    assert targets(registry.root, "nope/") == []
+    monkeypatch.chdir(registry.root.parent)  # outside any registry: nothing, no error
+    assert tags(None, "") == []
