@@ -88,6 +88,21 @@ def _registry(ctx: typer.Context):  # -> Registry, imported lazily to keep start
     return Registry.open(options.registry) if options.registry else Registry.find()
 
 
+def _settings_pairs(pairs: list[str] | None) -> dict[str, Any]:
+    """``["site=X", "timeout_s=60"]`` -> settings (numbers and booleans parsed as YAML)."""
+    import yaml
+
+    settings: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ShrekError(
+                f"--panda takes KEY=VALUE, not '{pair}'", "e.g. --panda site=BNL", ExitCode.USAGE
+            )
+        settings[key.strip()] = yaml.safe_load(value) if value else ""
+    return settings
+
+
 def _print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
 
@@ -460,6 +475,20 @@ def submit(
     detach: bool = typer.Option(
         False, "--detach", "-d", help="Return once submitted; follow with 'shrek status'."
     ),
+    via: str | None = typer.Option(
+        None,
+        "--via",
+        help="PanDA: pchain (default; a workflow of one or more steps) or prun (one step).",
+    ),
+    no_check: bool = typer.Option(
+        False, "--no-check", help="PanDA: do not ask the server to check the workflow first."
+    ),
+    panda: list[str] = typer.Option(
+        None,
+        "--panda",
+        help="PanDA setting for this submission, "
+        "KEY=VALUE (e.g. site=BNL_OSG_SPHENIX); repeatable.",
+    ),
     quiet: bool = QUIET,
 ) -> None:
     """Submit a frozen tag (or one step) to a backend and commit the submission records."""
@@ -477,6 +506,8 @@ def submit(
             workers=jobs,
             detach=detach,
             wait=lambda s, r: follow(s, r, quiet=quiet),
+            options={k: v for k, v in (("via", via), ("no_check", no_check)) if v},
+            backend_overrides=_settings_pairs(panda),
         )
     except KeyboardInterrupt:
         typer.echo(
@@ -501,7 +532,7 @@ def submit(
         for log in record.data.get("failed_logs", []):
             typer.echo(f"    failed job log: {log}", err=True)
         failed = failed or record.state in ("failed", "finished", "killed", "cancelled")
-    if detach:
+    if detach or not result.followed:
         typer.echo(f"running in the background: shrek status {result.tag}")
     if failed:
         raise typer.Exit(ExitCode.BACKEND)

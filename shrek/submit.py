@@ -58,6 +58,7 @@ class SubmitResult:
     commit: str
     final_commit: str | None = None
     overridden: list[str] = field(default_factory=list)
+    followed: bool = False
 
 
 # -- guards ----------------------------------------------------------------------------------
@@ -170,25 +171,37 @@ def _latest_completed(tag: Tag, step: str, test: bool) -> Record | None:
 
 
 def _plan(
-    registry: Registry, backend: Backend, tag: Tag, steps: list[str], test: bool
+    registry: Registry,
+    backend: Backend,
+    tag: Tag,
+    steps: list[str],
+    test: bool,
+    frozen: dict[str, Any] | None,
+    options: dict[str, Any],
 ) -> list[StepPlan]:
+    """Number each step's submission, name its datasets and reserve its sequence numbers.
+
+    The reservation is an upper bound on the number of jobs: a generator's ``jobs``; for an
+    input-driven step, its primary input's files (the frozen count of an external dataset, or
+    one file per job of the upstream step) divided by ``files_per_job``.
+    """
     chosen = set(steps)
+    numbers = {name: next_number(tag.directory, name) for name in steps}
+    names = backend.output_names(tag, steps, numbers, test, options)
+    frozen_counts = {i["dataset"]: i["files"] for i in (frozen or {}).get("inputs", [])}
     plans: dict[str, StepPlan] = {}
-    catalog = open_catalog(registry)
     for name in steps:
         step = tag.steps[name]
-        number = next_number(tag.directory, name)
-        outputs = {
-            o.name: backend.dataset_name(tag.name, name, o.name, number, test) for o in step.outputs
-        }
         inputs: dict[str, str] = {}
         upstream: list[str] = []
-        available: dict[str, int] = {}  # dataset -> number of files (known or at most)
+        available: dict[str, int] = {}  # dataset -> number of files (at most)
         for item in step.inputs:
             made_by = producer(tag, item)
             if made_by is None:
                 inputs[item.dataset] = item.dataset
-                available[item.dataset] = len(catalog.files(item.dataset))
+                available[item.dataset] = frozen_counts.get(item.dataset) or len(
+                    open_catalog(registry).files(item.dataset)
+                )
             elif made_by[0] in chosen:
                 parent = plans[made_by[0]]
                 inputs[item.dataset] = parent.outputs[made_by[1]]
@@ -204,8 +217,17 @@ def _plan(
                         f"the whole tag (shrek submit {tag.label})",
                         ExitCode.NO_UPSTREAM,
                     )
+                if source.backend != backend.name:
+                    raise ShrekError(
+                        f"step {name} reads {item.dataset}, made by {made_by[0]} "
+                        f"#{source.number:04d} on the {source.backend} backend, not on "
+                        f"{backend.name}",
+                        f"submit {made_by[0]} on {backend.name} first",
+                        ExitCode.NO_UPSTREAM,
+                    )
                 inputs[item.dataset] = source.data["datasets"]["outputs"][made_by[1]]
-                available[item.dataset] = len(catalog.files(inputs[item.dataset]))
+                used = source.data["sequences"][made_by[0]]
+                available[item.dataset] = used["last"] - used["first"] + 1
         primary = step.primary_inputs
         if primary:
             reserved = max(1, math.ceil(available[primary[0].dataset] / primary[0].files_per_job))
@@ -213,12 +235,12 @@ def _plan(
             reserved = int(step.jobs or 1)
         plans[name] = StepPlan(
             name,
-            number,
-            record_path(tag.directory, name, number),
+            numbers[name],
+            record_path(tag.directory, name, numbers[name]),
             next_sequence(tag.directory, name),
             reserved,
             inputs,
-            outputs,
+            names[name],
             sorted(set(upstream)),
         )
     return [plans[s] for s in steps]
@@ -284,7 +306,8 @@ def _new_record(
     data.update(
         {
             "backend": {"name": backend.name, "version": backend.version()},
-            "ids": {"request": submission.run_id},
+            # the local run is named before it starts; PanDA's ids come from the server
+            "ids": {"request": submission.run_id} if backend.name == "local" else {},
             "state": "submitting",
             "history": [
                 {
@@ -336,12 +359,13 @@ def submit(
     detach: bool = False,
     wait: Callable[[Submission, list[Record]], None] | None = None,
     options: dict[str, Any] | None = None,
+    backend_overrides: dict[str, Any] | None = None,
 ) -> SubmitResult:
     """Submit ``TAG`` (every step, in dependency order) or ``TAG/STEP``."""
     name, only = registry.split_target(target)
     repo = GitRepo(registry.root)
     repo.check_identity()
-    backend = get_backend(registry, backend_name)
+    backend = get_backend(registry, backend_name, backend_overrides)
     with registry.lock(f"shrek submit {target}"):
         refresh(registry, name, repo=repo)  # reconcile what an interrupted command left
         tag = _guard_valid(registry, name)
@@ -354,7 +378,14 @@ def submit(
         if refusals and not test:
             raise refusals[0][1]
         overridden = [f"{kind}: {error.message}" for kind, error in refusals]
-        plans = _plan(registry, backend, tag, steps, test)
+        options = backend.submission_options(tag, test, dict(options or {}))
+        if options.get("via") == "prun" and len(steps) != 1:
+            raise ShrekError(
+                "the prun path submits one step",
+                f"name the step: shrek submit {tag.label}/STEP --via prun",
+                ExitCode.USAGE,
+            )
+        plans = _plan(registry, backend, tag, steps, test, frozen, options)
         _check_duplicates(tag, steps, test, again)
         run_id = _run_id(backend)
         render_dir = registry.state_dir / "runs" / run_id / "render"
@@ -372,12 +403,17 @@ def submit(
         rendering = render(registry, tag, steps, options_, frozen["digest"] if frozen else None)
         rendering.write(render_dir)
         submission = Submission(
-            registry, tag, plans, rendering, render_dir, run_id, test, workers, options or {}
+            registry, tag, plans, rendering, render_dir, run_id, test, workers, options
         )
+        backend.check(submission)  # the backend's verdict first: a refusal leaves no record
+        details = backend.details(submission)
         records = [
             _new_record(tag, p, backend, submission, frozen, overridden, again, repo, steps)
             for p in plans
         ]
+        for record in records:
+            if details.get(record.step):
+                record.data["backend_details"] = details[record.step]
         for record in records:
             record.save()
         journal = repo.commit(
@@ -398,7 +434,13 @@ def submit(
             raise
         fault_point("after-backend")
         for record in records:
-            record.data["ids"].update(ids.get(record.step, {}))
+            given = dict(ids.get(record.step, {}))
+            extra = {k: given.pop(k) for k in ("log", "sandbox") if k in given}
+            record.data["ids"].update(given)
+            if extra:
+                record.data.setdefault("backend_details", {}).update(
+                    {"server_log" if k == "log" else k: v for k, v in extra.items()}
+                )
             record.set_state("submitted", f"accepted by {backend.name}")
             record.save()
         commit = repo.commit(
@@ -406,8 +448,9 @@ def submit(
             _message("submit", tag, records, backend.name, run_id),
         )
     result = SubmitResult(tag.name, records, run_id, journal, commit, overridden=overridden)
-    if detach or wait is None:
+    if detach or wait is None or not backend.follows:
         return result
+    result.followed = True
     try:
         wait(submission, records)
     finally:

@@ -58,15 +58,36 @@ class StatusUpdate:
 
 class Backend(Protocol):
     name: str
+    follows: bool  # whether 'shrek submit' waits for the jobs (unless --detach)
 
     def version(self) -> str: ...
 
-    def dataset_name(self, tag: str, step: str, output: str, number: int, test: bool) -> str:
-        """The dataset a step's output is written to."""
+    def submission_options(self, tag: Tag, test: bool, options: dict[str, Any]) -> dict[str, Any]:
+        """Settle backend-specific choices (credentials checked, dataset bases) up front."""
+        ...
+
+    def output_names(
+        self,
+        tag: Tag,
+        steps: list[str],
+        numbers: dict[str, int],
+        test: bool,
+        options: dict[str, Any],
+    ) -> dict[str, dict[str, str]]:
+        """step -> output name -> the dataset it is written to."""
+        ...
+
+    def details(self, submission: Submission) -> dict[str, dict[str, Any]]:
+        """What to journal per step beyond the common record (task names, containers, ...)."""
+        ...
+
+    def check(self, submission: Submission) -> str:
+        """Ask the backend whether it would accept the submission; raise if not."""
         ...
 
     def submit(self, submission: Submission) -> dict[str, dict[str, Any]]:
-        """Start the submission; return the identifiers per step."""
+        """Start the submission; return the identifiers per step (``log``/``sandbox``
+        entries go into the record's backend details)."""
         ...
 
     def refresh(self, registry: Registry, record: dict[str, Any]) -> StatusUpdate: ...
@@ -81,18 +102,19 @@ class Backend(Protocol):
 BACKENDS = ("local", "panda")
 
 
-def get_backend(registry: Registry, name: str | None = None) -> Backend:
+def get_backend(
+    registry: Registry, name: str | None = None, overrides: dict[str, Any] | None = None
+) -> Backend:
+    """The backend ``name`` (default: the registry's), with per-command setting overrides."""
     name = name or registry.settings.get("backend", "local")
     if name == "local":
         from shrek.backends.local import LocalBackend
 
         return LocalBackend(registry)
     if name == "panda":
-        raise ShrekError(
-            "the panda backend is not part of this version of SHREK yet",
-            "use --backend local",
-            ExitCode.USAGE,
-        )
+        from shrek.backends.panda import PandaBackend
+
+        return PandaBackend(registry, overrides)
     raise ShrekError(
         f"unknown backend '{name}'", f"choose one of: {', '.join(BACKENDS)}", ExitCode.USAGE
     )

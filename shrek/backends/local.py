@@ -36,6 +36,7 @@ def new_run_id() -> str:
 
 class LocalBackend:
     name = "local"
+    follows = True  # jobs finish in minutes: wait and show progress
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
@@ -43,9 +44,33 @@ class LocalBackend:
     def version(self) -> str:
         return f"shrek-local {__version__}"
 
-    def dataset_name(self, tag: str, step: str, output: str, number: int, test: bool) -> str:
+    def submission_options(self, tag: Any, test: bool, options: dict[str, Any]) -> dict[str, Any]:
+        if options.get("via") not in (None, "local"):
+            raise ShrekError("--via is for the panda backend", "drop --via", ExitCode.USAGE)
+        return options
+
+    def output_names(
+        self,
+        tag: Any,
+        steps: list[str],
+        numbers: dict[str, int],
+        test: bool,
+        options: dict[str, Any],
+    ) -> dict[str, dict[str, str]]:
         scope = "test" if test else self.registry.settings.get("local", {}).get("scope", "prod")
-        return f"{scope}.{tag}.{step}.{output}.s{number:04d}"
+        return {
+            step: {
+                o.name: f"{scope}.{tag.name}.{step}.{o.name}.s{numbers[step]:04d}"
+                for o in tag.steps[step].outputs
+            }
+            for step in steps
+        }
+
+    def details(self, submission: Submission) -> dict[str, dict[str, Any]]:
+        return {}
+
+    def check(self, submission: Submission) -> str:
+        return ""
 
     def run_dir(self, run_id: str) -> Path:
         return self.registry.state_dir / RUNS_DIR / run_id
