@@ -391,7 +391,7 @@ def submit(
         render_dir = registry.state_dir / "runs" / run_id / "render"
         options_ = Options(
             first_sequence={p.step: p.first_sequence for p in plans},
-            scope=default_scope(registry),
+            scope=options.get("scope") or default_scope(registry),
             upstream={
                 k: v
                 for p in plans
@@ -424,8 +424,15 @@ def submit(
         try:
             ids = backend.submit(submission)
         except ShrekError as error:
+            uncertain = type(error).__name__ == "Uncertain"
             for record in records:
-                record.set_state("failed", f"the backend refused: {error.message}")
+                if uncertain:  # it may have got there: stay journalled, reconcile later
+                    record.set_state(
+                        "submitting",
+                        f"no clear answer from {backend.name}: {error.message.splitlines()[0]}",
+                    )
+                else:
+                    record.set_state("failed", f"the backend refused: {error.message}")
                 record.save()
             repo.commit(
                 [r.path for r in records] + [write_readme(registry, tag.name)],

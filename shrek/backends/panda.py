@@ -68,6 +68,11 @@ NOT_VISIBLE_GRACE_S = 30 * 60  # tasks of an accepted request can take this long
 TOKEN_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 
 
+class Uncertain(ShrekError):
+    """The server may or may not have acted (no answer, an HTTP error, an unreadable reply):
+    the record stays journalled and is reconciled by looking its tasks up by name."""
+
+
 def redact(text: str, secrets: list[str]) -> str:
     for secret in secrets:
         if secret:
@@ -221,11 +226,12 @@ class PandaBackend:
         """Checks the credential first, then fixes the output dataset base of this submission."""
         env = self.environment()
         self.token(env)
-        _, official = self.scope(env)
+        scope, official = self.scope(env)
         return {
             **options,
             "out_ds": self.out_ds(tag.name, tag.directory, test),
             "official": official,
+            "scope": scope,
         }
 
     def output_names(
@@ -385,30 +391,48 @@ class PandaBackend:
         log = reply.get("log", "")
         if "successfully verified workflow description" in log:
             return self._server_words(log)
+        if "workflow description is corrupted" in log:
+            raise ShrekError(
+                "the PanDA server rejected the workflow:\n" + self._server_words(log),
+                "fix the tag (shrek render --check "
+                "helps), or submit with --no-check to send it anyway",
+                ExitCode.BACKEND,
+            )
         raise ShrekError(
-            "the PanDA server rejected the workflow:\n"
-            + self._server_words(log or reply.get("error", "")),
-            "fix the tag (shrek render --check helps), or submit with --no-check to send it anyway",
+            "the PanDA server could not check the workflow:\n"
+            + self._server_words(log or reply.get("error", ""))
+            + _credential_hint(log),
+            "check the server settings and your credential, then re-run; nothing was submitted",
             ExitCode.BACKEND,
         )
 
     def submit(self, submission: Submission) -> dict[str, dict[str, Any]]:
         sandbox = submission.render_dir / SANDBOX
+        self._stage_checks(submission)  # refuses a sandbox PanDA would not take
         if submission.options.get("via") == "prun":
             (plan,) = submission.steps
             arguments = shlex.split(self.details(submission)[plan.step]["prun"])[1:]
-            self._stage_checks(submission)  # refuses a sandbox PanDA would not take
             reply = self.call({"action": "prun", "cwd": str(sandbox), "args": arguments})
             dump = reply.get("result") or {}
             task_id = dump.get("jediTaskID") if isinstance(dump, dict) else None
             if not task_id:
-                raise ShrekError(
+                log = reply.get("log", "") or reply.get("error", "")
+                error = ShrekError if "task submission failed." in log else Uncertain
+                raise error(
                     "PanDA did not accept the task:\n"
-                    + self._server_words(reply.get("log", "") or reply.get("error", "")),
+                    + self._server_words(log)
+                    + _credential_hint(log),
                     "see the server's message above",
                     ExitCode.BACKEND,
                 )
-            return {plan.step: {"task": task_id, "log": self._server_words(reply["log"])}}
+            sandbox_name = dump.get("shrek_sandbox")
+            return {
+                plan.step: {
+                    "task": task_id,
+                    "log": self._server_words(reply["log"]),
+                    **({"sandbox": sandbox_name} if sandbox_name else {}),
+                }
+            }
         reply = self.call(
             {
                 "action": "pchain",
@@ -418,19 +442,28 @@ class PandaBackend:
         )
         dump = reply.get("result") or {}
         request_id = dump.get("requestID") if isinstance(dump, dict) else None
+        log = reply.get("log", "") or reply.get("error", "") or str(dump)
         if not request_id or dump.get("returnCode", 1) != 0:
-            raise ShrekError(
-                "PanDA did not accept the workflow:\n"
-                + self._server_words(reply.get("log", "") or reply.get("error", "") or str(dump)),
-                "see the server's message above; nothing was submitted",
+            if "workflow submission failed with" in log:  # the server looked, and said no
+                raise ShrekError(
+                    "PanDA refused the workflow:\n" + self._server_words(log),
+                    "see the server's message above",
+                    ExitCode.BACKEND,
+                )
+            raise Uncertain(
+                "PanDA's answer to the submission could not be read:\n"
+                + self._server_words(log)
+                + _credential_hint(log),
+                "'shrek status' looks its tasks up by name and records what "
+                "happened; nothing is submitted twice",
                 ExitCode.BACKEND,
             )
-        sandbox_name = re.search(r"jobO\.[0-9a-f-]+\.tar\.gz", reply.get("log", ""))
+        sandbox_name = dump.get("shrek_sandbox")
         return {
             p.step: {
                 "request": request_id,
                 "log": self._server_words(reply["log"]),
-                **({"sandbox": sandbox_name.group()} if sandbox_name else {}),
+                **({"sandbox": sandbox_name} if sandbox_name else {}),
             }
             for p in submission.steps
         }
@@ -544,6 +577,12 @@ class PandaBackend:
             )
         extra = f" with memory {overrides['memory_mb']} MB" if new_parameters else ""
         return f"retry requested for PanDA task(s) {', '.join(map(str, ids))}{extra}"
+
+
+def _credential_hint(log: str) -> str:
+    if re.search(r"\b403\b|forbidden|unauthori[sz]ed|invalid token|expired", log, re.I):
+        return "\n(the server refused the credential: get a new OIDC token and check PANDA_AUTH_VO)"
+    return ""
 
 
 def _timestamp(text: str) -> float:

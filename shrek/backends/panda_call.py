@@ -35,12 +35,26 @@ class _Capture(logging.Handler):
 def _run(request: dict[str, Any], capture: _Capture) -> tuple[bool, Any]:
     action = request["action"]
     if action in ("pchain", "prun"):
-        from pandaclient import panda_api
+        from pandaclient import Client, panda_api
 
+        # Note the sandbox file name panda-client uploads (the record keeps it): observe
+        # Client.putFile's argument and answer, change nothing.
+        uploaded: list[str] = []
+        put_file = Client.putFile
+
+        def observed_put_file(file: str, *args: Any, **kwargs: Any) -> Any:
+            status, out = put_file(file, *args, **kwargs)
+            reused = str(out).split(":", 1)[1] if str(out).startswith("NewFileName:") else None
+            uploaded.append(reused or os.path.basename(file))
+            return status, out
+
+        Client.putFile = observed_put_file
         os.chdir(request["cwd"])
         api = panda_api.get_api()
         call = api.execute_pchain if action == "pchain" else api.execute_prun
         ok, dump = call(list(request["args"]), console_log=True)
+        if isinstance(dump, dict) and uploaded:
+            dump["shrek_sandbox"] = uploaded[-1]
         return ok, dump
     from pandaclient import Client
 
