@@ -652,11 +652,15 @@ def retry(
         help="TAG/STEP: retry the failed jobs of its latest submission.",
         autocompletion=_complete_targets,
     ),
+    memory: int | None = typer.Option(
+        None, "--memory", min=1, help="PanDA: retry with this much memory per job (MB); recorded."
+    ),
 ) -> None:
     """Retry the failed jobs of a step's latest finished or failed submission."""
     from shrek.actions import retry as run_retry
 
-    typer.echo(run_retry(_registry(ctx), target))
+    overrides = {"memory_mb": memory} if memory else {}
+    typer.echo(run_retry(_registry(ctx), target, overrides))
 
 
 # -- datasets ------------------------------------------------------------------------------

@@ -47,9 +47,8 @@ def refresh_record(registry: Registry, record: Record, *, save: bool = True) -> 
         if details != record.data.get("backend_details"):
             record.data["backend_details"] = details
             changed = True
-    if update.state != record.state:
-        record.set_state(update.state, update.note)
-        changed = True
+    if update.state != record.state or update.note:
+        changed = record.set_state(update.state, update.note) or changed
     if changed and save:
         record.save()
     return changed

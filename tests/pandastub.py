@@ -31,18 +31,33 @@ from urllib.parse import parse_qs, urlparse
 
 import yaml
 
-PRUN_INPUTS = {"opt_inDS", "opt_inDsType", "opt_secondaryDSs", "opt_secondaryDsTypes",
-               "opt_args", "opt_exec", "opt_useAthenaPackages", "opt_containerImage"}
+PRUN_INPUTS = {
+    "opt_inDS",
+    "opt_inDsType",
+    "opt_secondaryDSs",
+    "opt_secondaryDsTypes",
+    "opt_args",
+    "opt_exec",
+    "opt_useAthenaPackages",
+    "opt_containerImage",
+}
 
 
 def make_token(user: str = "jdoe", exp: float = 4_000_000_000, groups=("sphenix",)) -> str:
     """An unsigned OIDC ID token (panda-client only decodes the payload)."""
+
     def part(data: dict) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
-    return ".".join([part({"alg": "none", "typ": "JWT"}),
-                     part({"preferred_username": user, "name": "Jane Doe", "exp": exp,
-                           "groups": list(groups)}), "signature"])
+    return ".".join(
+        [
+            part({"alg": "none", "typ": "JWT"}),
+            part(
+                {"preferred_username": user, "name": "Jane Doe", "exp": exp, "groups": list(groups)}
+            ),
+            "signature",
+        ]
+    )
 
 
 class PandaStub:
@@ -74,20 +89,28 @@ class PandaStub:
         self.server.server_close()
 
     def environment(self, token: str) -> dict[str, str]:
-        return {"PANDA_URL": f"{self.url}/server/panda", "PANDA_URL_SSL": f"{self.url}/server/panda",
-                "PANDACACHE_URL": f"{self.url}/server/panda", "PANDA_AUTH": "oidc",
-                "PANDA_AUTH_VO": "sphenix", "PANDA_AUTH_ID_TOKEN": token,
-                "PANDA_BEHIND_REAL_LB": "1"}
+        return {
+            "PANDA_URL": f"{self.url}/server/panda",
+            "PANDA_URL_SSL": f"{self.url}/server/panda",
+            "PANDACACHE_URL": f"{self.url}/server/panda",
+            "PANDA_AUTH": "oidc",
+            "PANDA_AUTH_VO": "sphenix",
+            "PANDA_AUTH_ID_TOKEN": token,
+            "PANDA_BEHIND_REAL_LB": "1",
+        }
 
     def task_by_name(self, name: str) -> dict[str, Any] | None:
         return next((t for t in self.tasks.values() if t["taskName"] == name), None)
 
-    def set_status(self, name: str, status: str, *, files: int = 0, finished: int = 0,
-                   failed: int = 0) -> None:
+    def set_status(
+        self, name: str, status: str, *, files: int = 0, finished: int = 0, failed: int = 0
+    ) -> None:
         task = self.task_by_name(name)
         assert task is not None, name
-        task.update(status=status, dsinfo={"nfiles": files, "nfilesfinished": finished,
-                                           "nfilesfailed": failed})
+        task.update(
+            status=status,
+            dsinfo={"nfiles": files, "nfilesfinished": finished, "nfilesfailed": failed},
+        )
 
     # -- the workflow parser (what the server does with a CWL) ------------------------------
 
@@ -133,15 +156,21 @@ class PandaStub:
         names = {s: f"{out_ds}_{i:03d}_{s}" for i, s in enumerate(order)}
         for step in order:
             spec = steps[step]["in"]
-            value = lambda key: (spec.get(key) or {}).get("default", "") if isinstance(  # noqa: E731
-                spec.get(key), dict) else spec.get(key)
+
+            def value(key: str, spec: dict = spec) -> Any:
+                entry = spec.get(key)
+                return entry.get("default", "") if isinstance(entry, dict) else entry
+
             args, command = str(value("opt_args") or ""), str(value("opt_exec"))
             secondary = spec.get("opt_secondaryDSs")
             sources = secondary.get("source", []) if isinstance(secondary, dict) else []
             types = value("opt_secondaryDsTypes") or [None] * len(sources)
             for n, (source, kind) in enumerate(zip(sources, types, strict=False), start=1):
-                dataset = (f"{names[source.split('/')[0]]}_{kind}/" if source.endswith("/outDS")
-                           else inputs.get(source, source))
+                dataset = (
+                    f"{names[source.split('/')[0]]}_{kind}/"
+                    if source.endswith("/outDS")
+                    else inputs.get(source, source)
+                )
                 args = args.replace(f"%{{SECDS{n}}}", dataset)
             leftover = re.search(r"%{[A-Z]*DS(\d+|\*)}", args + command)
             if leftover:
@@ -152,17 +181,29 @@ class PandaStub:
                 primary = f"{names[in_ds.split('/')[0]]}_{value('opt_inDsType')}/"
             elif in_ds:
                 primary = inputs.get(in_ds, in_ds)
-            cli = ["prun", *args.split(), *(["--inDS", primary] if primary else []),
-                   "--exec", command, "--outDS", names[step]]
-            tasks.append({"taskName": names[step], "step": step,
-                          "parents": [names[p] for p in parents[step]],
-                          "cliParams": " ".join(cli)})
+            cli = [
+                "prun",
+                *args.split(),
+                *(["--inDS", primary] if primary else []),
+                "--exec",
+                command,
+                "--outDS",
+                names[step],
+            ]
+            tasks.append(
+                {
+                    "taskName": names[step],
+                    "step": step,
+                    "parents": [names[p] for p in parents[step]],
+                    "cliParams": " ".join(cli),
+                }
+            )
         log = "\n".join(f"task {t['taskName']} parents={t['parents']}" for t in tasks)
         return True, log, tasks
 
     # -- HTTP ---------------------------------------------------------------------------------
 
-    def _handler(self):  # noqa: ANN202, C901 - one small protocol, kept in one place
+    def _handler(self):
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -204,7 +245,7 @@ class PandaStub:
             def _body(self) -> bytes:
                 return self.rfile.read(int(self.headers.get("Content-Length", 0)))
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 url = urlparse(self.path)
                 endpoint = url.path.rsplit("/api/v1/", 1)[-1]
                 if not self._authorised(endpoint) or self._fault(endpoint):
@@ -212,15 +253,20 @@ class PandaStub:
                 query = parse_qs(url.query)
                 if endpoint == "task/get_tasks_detailed_info_since":
                     filters = json.loads(query.get("filters", ["{}"])[0])
-                    found = [] if stub.hide_tasks else [
-                        {k: v for k, v in t.items() if k not in ("step",)}
-                        for t in stub.tasks.values()
-                        if all(str(t.get(k)) == str(v) for k, v in filters.items())]
+                    found = (
+                        []
+                        if stub.hide_tasks
+                        else [
+                            {k: v for k, v in t.items() if k not in ("step",)}
+                            for t in stub.tasks.values()
+                            if all(str(t.get(k)) == str(v) for k, v in filters.items())
+                        ]
+                    )
                     self._reply(200, {"success": True, "message": "", "data": found})
                 else:
                     self._reply(404, {"success": False, "message": "no such endpoint"})
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 url = urlparse(self.path)
                 endpoint = url.path.rsplit("/api/v1/", 1)[-1].rsplit("/server/panda/", 1)[-1]
                 body = self._body()
@@ -230,8 +276,11 @@ class PandaStub:
                     self._reply(200, {"success": True, "message": "", "data": None})
                 elif endpoint == "file_server/upload_cache_file":
                     message = BytesParser(policy=email_policy).parsebytes(
-                        b"Content-Type: " + self.headers["Content-Type"].encode() + b"\r\n\r\n"
-                        + body)
+                        b"Content-Type: "
+                        + self.headers["Content-Type"].encode()
+                        + b"\r\n\r\n"
+                        + body
+                    )
                     for part in message.iter_parts():
                         stub.uploads[part.get_filename()] = part.get_payload(decode=True)
                     self._reply(200, {"success": True, "message": "", "data": None})
@@ -246,18 +295,32 @@ class PandaStub:
                     stub.requests[request_id] = {"params": params, "tasks": tasks}
                     for task in tasks:
                         task_id = next(stub._ids)
-                        stub.tasks[task_id] = {**task, "jediTaskID": task_id, "reqID": request_id,
-                                               "status": "registered", "dsinfo": {}}
-                    self._reply(200, [True, {"status": True, "request_id": request_id,
-                                             "log": log}])
+                        stub.tasks[task_id] = {
+                            **task,
+                            "jediTaskID": task_id,
+                            "reqID": request_id,
+                            "status": "registered",
+                            "dsinfo": {},
+                        }
+                    self._reply(200, [True, {"status": True, "request_id": request_id, "log": log}])
                 elif endpoint == "task/submit":
                     params = json.loads(body)["task_parameters"]
                     task_id = next(stub._ids)
-                    stub.tasks[task_id] = {"taskName": params["taskName"], "jediTaskID": task_id,
-                                           "status": "registered", "dsinfo": {},
-                                           "cliParams": params.get("cliParams", "")}
-                    self._reply(200, {"success": True, "message": f"succeeded. "
-                                      f"jediTaskID={task_id}", "data": None})
+                    stub.tasks[task_id] = {
+                        "taskName": params["taskName"],
+                        "jediTaskID": task_id,
+                        "status": "registered",
+                        "dsinfo": {},
+                        "cliParams": params.get("cliParams", ""),
+                    }
+                    self._reply(
+                        200,
+                        {
+                            "success": True,
+                            "message": f"succeeded. jediTaskID={task_id}",
+                            "data": None,
+                        },
+                    )
                 elif endpoint in ("task/kill", "task/retry"):
                     data = json.loads(body)
                     task = stub.tasks.get(int(data["task_id"]))
@@ -269,8 +332,14 @@ class PandaStub:
                     else:
                         task["status"] = "running"
                         task["retried_with"] = data.get("new_parameters")
-                    self._reply(200, {"success": True, "message": "command is registered",
-                                      "data": [0, "command is registered"]})
+                    self._reply(
+                        200,
+                        {
+                            "success": True,
+                            "message": "command is registered",
+                            "data": [0, "command is registered"],
+                        },
+                    )
                 else:
                     self._reply(404, {"success": False, "message": "no such endpoint"})
 

@@ -270,7 +270,7 @@ class PandaBackend:
         }
         result = {}
         for index, plan in enumerate(submission.steps):
-            task = base if via == "prun" else f"{base}_{index:03d}_{plan.step}"
+            task = f"{base}/" if via == "prun" else f"{base}_{index:03d}_{plan.step}"
             result[plan.step] = {
                 **common,
                 "task_name": task,
@@ -308,10 +308,11 @@ class PandaBackend:
                 timeout=timeout,
             )
         except subprocess.TimeoutExpired as exc:
-            raise ShrekError(
+            raise Uncertain(
                 f"the PanDA server did not answer within {timeout:.0f} s ({request['action']})",
-                "check the server URLs in shrek.yaml "
-                "and the server's health, then re-run (nothing is submitted twice)",
+                "check the server URLs in shrek.yaml and "
+                "the server's health; 'shrek status' finds out whether it acted "
+                "(nothing is submitted twice)",
                 ExitCode.BACKEND,
             ) from exc
         try:

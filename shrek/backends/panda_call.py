@@ -54,7 +54,7 @@ def _run(request: dict[str, Any], capture: _Capture) -> tuple[bool, Any]:
         call = api.execute_pchain if action == "pchain" else api.execute_prun
         ok, dump = call(list(request["args"]), console_log=True)
         if isinstance(dump, dict) and uploaded:
-            dump["shrek_sandbox"] = uploaded[-1]
+            dump["shrek_sandbox"] = uploaded[0]  # pchain uploads its sandbox first
         return ok, dump
     from pandaclient import Client
 
