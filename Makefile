@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint demo bench clean
+.PHONY: install install-panda-server test lint demo bench clean
 
 install: $(STAMP)
 
@@ -14,6 +14,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# panda-server's own workflow parser, for the test that runs it on SHREK's CWL. Its service
+# dependencies are not needed (--no-deps); as root its build hook looks up a user 'atlpan'
+# unless it runs under another group, hence setpriv.
+install-panda-server: $(STAMP)
+	$(BIN)/python -m pip install --quiet panda-common cwl-utils ruamel.yaml
+	if [ "$$(id -u)" = 0 ] && command -v setpriv >/dev/null; then \
+	  DISABLE_MM=1 setpriv --regid=65534 --clear-groups $(BIN)/python -m pip install --quiet --no-deps panda-server; \
+	else DISABLE_MM=1 $(BIN)/python -m pip install --quiet --no-deps panda-server; fi
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -42,6 +42,8 @@ PRUN_TOOL = "prun.cwl"
 MANIFEST = "manifest.yaml"
 OUTPUT_LIST = "shrek-outputs.txt"
 
+PRUN_MEMORY_QUESTION_MB = 4000  # pandaclient.PsubUtils.get_warning_for_memory
+
 # Exit codes of the wrapper itself (the payload's own status is passed through unchanged).
 EXIT_USAGE = 64
 EXIT_OUTPUT = 65
@@ -240,6 +242,10 @@ def prun_options(tag: Tag, step: Step) -> list[str]:
     ):
         if key in req:
             args += [option, str(req[key])]
+    if int(req.get("memory_mb", 0)) > PRUN_MEMORY_QUESTION_MB:
+        # prun asks "Are you sure with the memory requirement?" above 4000 MB per core, and
+        # PanDA's server parses every step with prun's own code, where nobody can answer: -y.
+        args.append("-y")
     args += ["--avoidVP", "--noBuild"]
     return args
 

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from shrek.cli import run
 from shrek.init import init_registry
 from shrek.registry import Registry
+from shrek.tags import new_tag
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Test Manager",
@@ -72,3 +74,30 @@ def git(cwd: Path, *args: str) -> str:
         text=True,
         env={**os.environ},
     ).stdout.strip()
+
+
+def step_yaml(**fields) -> str:
+    return yaml.safe_dump(fields, sort_keys=False, allow_unicode=True)
+
+
+@pytest.fixture
+def runnable(registry: Registry) -> Registry:
+    """A registry whose build sets up a harmless environment, with a tag to fill in."""
+    settings = registry.root / "shrek.yaml"
+    settings.write_text(
+        settings.read_text().replace(
+            '  local:\n    setup: ":"\n',
+            "  local:\n    setup: export SHREK_TEST_SETUP=done\n"
+            "    environment: [SHREK_TEST_SETUP]\n",
+            1,
+        )
+    )
+    registry = Registry.open(registry.root)
+    new_tag(registry, label="sP22aa", build="local")
+    (registry.tag_dir("sP22aa-local") / "job" / ".gitkeep").unlink()
+    return registry
+
+
+def write_step(registry: Registry, name: str, **fields) -> None:
+    path = registry.tag_dir("sP22aa-local") / "job" / f"{name}.yaml"
+    path.write_text(step_yaml(name=name, description="test", **fields))

@@ -16,7 +16,8 @@ from shrek.model import load_tag
 from shrek.registry import Registry
 from shrek.render import EXIT_OUTPUT, EXIT_RESOURCE, EXIT_SETUP, EXIT_USAGE, render
 from shrek.rendering import render_target
-from shrek.tags import new_tag
+
+from .conftest import write_step
 
 PROJECT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden" / "sP22aa-mdc2.7"
@@ -103,33 +104,6 @@ HOSTILE = {
     "semicolon": "x; touch PWNED_SEMICOLON",
     "spaces_around": "  padded  ",
 }
-
-
-def step_yaml(**fields) -> str:
-    return yaml.safe_dump(fields, sort_keys=False, allow_unicode=True)
-
-
-@pytest.fixture
-def runnable(registry: Registry) -> Registry:
-    """A registry whose build sets up a harmless environment, with a tag to fill in."""
-    settings = registry.root / "shrek.yaml"
-    settings.write_text(
-        settings.read_text().replace(
-            '  local:\n    setup: ":"\n',
-            "  local:\n    setup: export SHREK_TEST_SETUP=done\n"
-            "    environment: [SHREK_TEST_SETUP]\n",
-            1,
-        )
-    )
-    registry = Registry.open(registry.root)
-    new_tag(registry, label="sP22aa", build="local")
-    (registry.tag_dir("sP22aa-local") / "job" / ".gitkeep").unlink()
-    return registry
-
-
-def write_step(registry: Registry, name: str, **fields) -> None:
-    path = registry.tag_dir("sP22aa-local") / "job" / f"{name}.yaml"
-    path.write_text(step_yaml(name=name, description="test", **fields))
 
 
 def render_local(registry: Registry, tmp_path: Path) -> Path:
