@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -87,6 +88,9 @@ def test_workflow_submission_checked_then_submitted(panda_registry: Registry, st
     archive = stub.uploads[request["params"]["sandbox"]]
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         names = sorted(m.name.removeprefix("./") for m in tar.getmembers() if m.isfile())
+    # pchain's 'find . | tar' may catch its own archive being written in its temporary
+    # directory: panda-client's quirk, not a file of the tag; everything else is the manifest
+    names = [n for n in names if not re.fullmatch(r"[0-9a-f-]{36}/jobO\.[0-9a-f-]+\.tar\.gz", n)]
     assert names == [
         "bin/generate.py",
         "bin/merge.py",
