@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install install-panda-server test lint demo bench clean
+.PHONY: install install-panda-server install-rucio-server test lint demo bench clean
 
 install: $(STAMP)
 
@@ -18,13 +18,27 @@ $(STAMP): pyproject.toml
 # panda-server's own workflow parser, for the test that runs it on SHREK's CWL. Its service
 # dependencies are not needed (--no-deps); as root its build hook looks up a user 'atlpan'
 # unless it runs under another group, hence setpriv.
-install-panda-server: $(STAMP)
+install-panda-server: $(VENV)/.panda-server
+
+$(VENV)/.panda-server: $(STAMP)
 	$(BIN)/python -m pip install --quiet panda-common cwl-utils ruamel.yaml
 	if [ "$$(id -u)" = 0 ] && command -v setpriv >/dev/null; then \
 	  DISABLE_MM=1 setpriv --regid=65534 --clear-groups $(BIN)/python -m pip install --quiet --no-deps panda-server; \
 	else DISABLE_MM=1 $(BIN)/python -m pip install --quiet --no-deps panda-server; fi
+	touch $@
 
-test: $(STAMP)
+# A real Rucio server (41.x) for the Rucio tests, in its own environment: they start it on
+# 127.0.0.1 with SQLite. About a minute the first time.
+RUCIO_VENV := .venv-rucio
+install-rucio-server: $(RUCIO_VENV)/.installed
+
+$(RUCIO_VENV)/.installed:
+	test -x $(RUCIO_VENV)/bin/python || $(PYTHON) -m venv $(RUCIO_VENV)
+	$(RUCIO_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(RUCIO_VENV)/bin/python -m pip install --quiet 'rucio==41.5.1' gunicorn
+	touch $@
+
+test: $(STAMP) install-panda-server install-rucio-server
 	$(BIN)/python -m pytest
 	$(BIN)/shrek --registry . validate
 
@@ -39,4 +53,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache build dist *.egg-info
+	rm -rf $(VENV) $(RUCIO_VENV) .pytest_cache build dist *.egg-info

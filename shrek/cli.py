@@ -328,11 +328,16 @@ def freeze(
         ..., help="The tag to freeze (label or full name).", autocompletion=_complete_tags
     ),
     quiet: bool = QUIET,
+    allow_open: bool = typer.Option(
+        False,
+        "--allow-open",
+        help="Freeze an input Rucio dataset that is still open (its content may still grow).",
+    ),
 ) -> None:
     """Pin the tag's code commits, build, files and input datasets in freeze.yaml; commit."""
     from shrek.freeze import freeze as run_freeze
 
-    result = run_freeze(_registry(ctx), name, quiet=quiet)
+    result = run_freeze(_registry(ctx), name, quiet=quiet, allow_open=allow_open)
     if result.changed:
         typer.echo(f"froze {result.tag}: digest {result.digest} (commit {result.commit[:12]})")
     else:

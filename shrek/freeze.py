@@ -163,16 +163,17 @@ def compute(registry: Registry, tag: Tag, catalog: Catalog, *, quiet: bool = Tru
         text = list_text(files)
         path = list_path(dataset)
         lists[path] = text
-        inputs.append(
-            {
-                "dataset": dataset,
-                "catalog": catalog.describe(),
-                "files": len(files),
-                "bytes": sum(f.size for f in files),
-                "list": path,
-                "sha256": sha256_bytes(text.encode("utf-8")),
-            }
-        )
+        entry = {
+            "dataset": dataset,
+            "catalog": catalog.describe(),
+            "files": len(files),
+            "bytes": sum(f.size for f in files),
+            "list": path,
+            "sha256": sha256_bytes(text.encode("utf-8")),
+        }
+        if hasattr(catalog, "did"):
+            entry["did"] = catalog.did(dataset)
+        inputs.append(entry)
     build = registry.builds.get(tag.build, {})
     content = {
         "tag": tag.name,
@@ -344,7 +345,9 @@ class FreezeResult:
     commit: str | None
 
 
-def freeze(registry: Registry, name: str, *, quiet: bool = False) -> FreezeResult:
+def freeze(
+    registry: Registry, name: str, *, quiet: bool = False, allow_open: bool = False
+) -> FreezeResult:
     """Freeze tag ``name``: validate, compute, write freeze.yaml and input lists, commit."""
     from shrek.validate import require_valid  # validate reads freezes: import late
 
@@ -370,7 +373,9 @@ def freeze(registry: Registry, name: str, *, quiet: bool = False) -> FreezeResul
                 "commit them (the freeze records the commit it was made from), then re-run",
                 ExitCode.GIT,
             )
-        computed = compute(registry, tag, open_catalog(registry), quiet=quiet)
+        computed = compute(
+            registry, tag, open_catalog(registry, allow_open=allow_open), quiet=quiet
+        )
         document = {
             "schema_version": 1,
             "tag": name,
@@ -409,7 +414,7 @@ def _refreeze(
         raise ShrekError(
             f"tag {name} no longer loads", "restore its files from git", ExitCode.INVALID, findings
         )
-    computed = compute(registry, tag, open_catalog(registry), quiet=quiet)
+    computed = compute(registry, tag, open_catalog(registry, allow_open=True), quiet=quiet)
     drifts = compare(registry, tag, frozen, computed)
     if not drifts and frozen["digest"] == computed.digest:
         return FreezeResult(name, computed.digest, False, None)
@@ -487,7 +492,7 @@ def verify(
     """
     explicit = bool(names)
     selected = [registry.resolve(n) for n in names] if names else registry.tag_names()
-    catalog = open_catalog(registry)
+    catalog = open_catalog(registry, allow_open=True)  # an open dataset's drift is still drift
     results = []
     for name in dict.fromkeys(selected):
         frozen, problems = read_freeze(registry, name)

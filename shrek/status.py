@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from shrek.backends import get_backend
 from shrek.gitrepo import GitRepo
+from shrek.publish import needs_publishing
 from shrek.records import ACTIVE, Record, load_records
 from shrek.registry import Registry
 
@@ -49,6 +50,10 @@ def refresh_record(registry: Registry, record: Record, *, save: bool = True) -> 
             changed = True
     if update.state != record.state or update.note:
         changed = record.set_state(update.state, update.note) or changed
+    if save:
+        from shrek.publish import publish  # Rucio only when the registry uses it
+
+        changed = publish(registry, record) or changed
     if changed and save:
         record.save()
     return changed
@@ -66,7 +71,8 @@ def refresh(
     tag_dir = registry.tag_dir(name)
     result = Refreshed(name, load_records(tag_dir))
     for record in result.records:
-        if (record.state in ACTIVE or everything) and refresh_record(registry, record, save=commit):
+        wanted = record.state in ACTIVE or everything or needs_publishing(registry, record)
+        if wanted and refresh_record(registry, record, save=commit):
             result.changed.append(record)
     if result.changed and commit:
         repo = repo or GitRepo(registry.root)

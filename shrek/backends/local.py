@@ -21,9 +21,10 @@ from typing import Any
 from shrek import __version__
 from shrek.backends import StatusUpdate, Submission
 from shrek.backends.local_runner import PLAN, STATE, read_json, write_json
+from shrek.catalogs import open_catalog
 from shrek.errors import ExitCode, ShrekError
 from shrek.registry import Registry
-from shrek.render import SANDBOX, output_extension, output_file
+from shrek.render import SANDBOX, output_extension, output_file, producer
 
 RUNS_DIR = "runs"
 STORE_DIR = "store"
@@ -93,14 +94,7 @@ class LocalBackend:
                     "jobs": step.jobs,
                     "max_attempts": int(step.requirements.get("max_attempts", 1)),
                     "upstream": plan.upstream_in_workflow,
-                    "inputs": [
-                        {
-                            "dataset": plan.inputs[i.dataset],
-                            "files_per_job": i.files_per_job,
-                            "secondary": i.secondary,
-                        }
-                        for i in step.inputs
-                    ],
+                    "inputs": [self._input(tag, plan, item) for item in step.inputs],
                     "outputs": [
                         {
                             "name": o.name,
@@ -130,6 +124,28 @@ class LocalBackend:
             p.step: {"request": submission.run_id, "task": f"{submission.run_id}/{p.step}"}
             for p in submission.steps
         }
+
+    def _input(self, tag: Any, plan: Any, item: Any) -> dict[str, Any]:
+        """How the runner finds an input: another step's output from the local catalogue (it
+        may not exist yet), an external dataset resolved now from the registry's catalogue."""
+        spec: dict[str, Any] = {
+            "dataset": plan.inputs[item.dataset],
+            "files_per_job": item.files_per_job,
+            "secondary": item.secondary,
+        }
+        if producer(tag, item) is None:
+            files = open_catalog(self.registry).files(item.dataset)
+            unreadable = [f.name for f in files if not f.location or not Path(f.location).is_file()]
+            if unreadable:
+                raise ShrekError(
+                    f"input dataset {item.dataset} has {len(unreadable)} file(s) "
+                    f"not readable on this machine (e.g. {unreadable[0]})",
+                    "the local backend reads files in place: register local copies "
+                    "(shrek dataset add), or use a storage element mounted here",
+                    ExitCode.BACKEND,
+                )
+            spec["files"] = [[f.name, f.location] for f in files]
+        return spec
 
     def _start(self, run_dir: Path, extra: list[str]) -> None:
         """Start the runner in its own session, and wait until it is running."""

@@ -125,7 +125,14 @@ class Runner:
                 {"index": n, "seq": first + n - 1, "inputs": [], "state": "pending", "attempts": []}
                 for n in range(1, int(spec["jobs"]) + 1)
             ]
-        listings = {i["dataset"]: self.catalog.files(i["dataset"]) for i in inputs}
+        listings = {
+            i["dataset"]: (
+                [DatasetFile(n, 0, "", loc) for n, loc in i["files"]]
+                if "files" in i
+                else self.catalog.files(i["dataset"])
+            )
+            for i in inputs
+        }
         main = listings[primary[0]["dataset"]]
         per_job = int(primary[0]["files_per_job"])
         chunks = [main[k : k + per_job] for k in range(0, len(main), per_job)]

@@ -66,15 +66,24 @@ def unknown_dataset(name: str, known: list[str], where: str) -> ShrekError:
     return ShrekError(f"dataset '{name}' is not in the {where}", fix, ExitCode.NOT_FOUND)
 
 
-def open_catalog(registry, kind: str | None = None) -> Catalog:
+def open_catalog(
+    registry,
+    kind: str | None = None,
+    *,
+    allow_open: bool = False,
+) -> Catalog:
     """The registry's catalogue (``catalog:`` in shrek.yaml), or ``kind`` when given."""
     kind = kind or registry.settings.get("catalog", "local")
     if kind == "local":
         from shrek.catalogs.local import LocalCatalog
 
         return LocalCatalog(registry.state_dir / "catalog.sqlite")
+    if kind == "rucio":
+        from shrek.catalogs.rucio import RucioCatalog
+
+        return RucioCatalog(registry.settings.get("rucio", {}), allow_open=allow_open)
     raise ShrekError(
-        f"catalogue '{kind}' is not available in this version of SHREK",
-        "set 'catalog: local' in shrek.yaml",
+        f"unknown catalogue '{kind}'",
+        "set 'catalog: local' or 'catalog: rucio' in shrek.yaml",
         ExitCode.USAGE,
     )
