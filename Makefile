@@ -33,8 +33,8 @@ RUCIO_VENV := .venv-rucio
 install-rucio-server: $(RUCIO_VENV)/.installed
 
 $(RUCIO_VENV)/.installed:
-	test -x $(RUCIO_VENV)/bin/python || $(PYTHON) -m venv $(RUCIO_VENV)
-	$(RUCIO_VENV)/bin/python -m pip install --quiet --upgrade pip
+	rm -rf $(RUCIO_VENV)
+	$(PYTHON) -m venv $(RUCIO_VENV)
 	$(RUCIO_VENV)/bin/python -m pip install --quiet 'rucio==41.5.1' gunicorn
 	touch $@
 

@@ -44,7 +44,7 @@ from shrek.registry import Registry
 from shrek.render import Options, default_scope, producer, render, topological
 from shrek.status import refresh
 from shrek.summary import write_readme
-from shrek.validate import validate
+from shrek.validate import require_valid
 
 Progress = Callable[[list[Record]], None]
 
@@ -62,21 +62,6 @@ class SubmitResult:
 
 
 # -- guards ----------------------------------------------------------------------------------
-
-
-def _guard_valid(registry: Registry, name: str) -> Tag:
-    from shrek.model import load_tag
-
-    report = validate(registry, [name])
-    tag, _ = load_tag(registry, name)
-    if not report.ok or tag is None:
-        raise ShrekError(
-            f"tag {name} fails validation, so it cannot be submitted (not even with --test)",
-            f"fix the problems above (shrek validate {name})",
-            ExitCode.NOT_VALID,
-            report.findings,
-        )
-    return tag
 
 
 def _git_guards(registry: Registry, repo: GitRepo, tag: Tag) -> list[tuple[str, ShrekError]]:
@@ -368,7 +353,12 @@ def submit(
     backend = get_backend(registry, backend_name, backend_overrides)
     with registry.lock(f"shrek submit {target}"):
         refresh(registry, name, repo=repo)  # reconcile what an interrupted command left
-        tag = _guard_valid(registry, name)
+        tag = require_valid(
+            registry,
+            name,
+            code=ExitCode.NOT_VALID,
+            refusal="fails validation, so it cannot be submitted (not even with --test)",
+        )
         if only is not None and only not in tag.steps:
             render(registry, tag, [only])  # raises the "no step ... did you mean" error
         steps = [only] if only else topological(tag)

@@ -138,16 +138,23 @@ def _check_directory(
     return findings
 
 
-def require_valid(registry: Registry, name: str) -> Tag:
-    """The loaded tag ``name``, refusing (with every finding) one that does not validate."""
+def require_valid(
+    registry: Registry,
+    name: str,
+    *,
+    refusal: str = "is not valid",
+    code: ExitCode = ExitCode.INVALID,
+) -> Tag:
+    """The loaded tag ``name``, refusing (with every finding) one that does not validate;
+    ``refusal`` and ``code`` say what the command could not do because of it."""
     resolved = registry.resolve(name)
     report = validate(registry, [resolved])
     tag, _ = load_tag(registry, resolved)
     if not report.ok or tag is None:
         raise ShrekError(
-            f"tag {resolved} is not valid",
+            f"tag {resolved} {refusal}",
             f"fix the problems above (shrek validate {resolved})",
-            ExitCode.INVALID,
+            code,
             report.findings,
         )
     return tag

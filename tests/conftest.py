@@ -101,3 +101,55 @@ def runnable(registry: Registry) -> Registry:
 def write_step(registry: Registry, name: str, **fields) -> None:
     path = registry.tag_dir("sP22aa-local") / "job" / f"{name}.yaml"
     path.write_text(step_yaml(name=name, description="test", **fields))
+
+
+def write_hf_chain(
+    registry: Registry, *, background: bool = False, tracking_memory_mb: int = 2048
+) -> None:
+    """The 2022 heavy-flavour chain: charm signal (1 job), minimum bias (5 jobs), pile-up
+    reading 1 signal and 5 minimum-bias files per job (and 2 external background files with
+    ``background``), tracking reading 1 pile-up file per job."""
+    requirements = {
+        "memory_mb": 2048,
+        "walltime_h": 24,
+        "max_attempts": 1,
+        "site": "BNL_OSG_SPHENIX",
+    }
+    write_step(
+        registry,
+        "signal",
+        jobs=1,
+        exec="touch signal.root",
+        outputs=[{"name": "events", "files": "*.root"}],
+        requirements=requirements,
+    )
+    write_step(
+        registry,
+        "minbias",
+        jobs=5,
+        exec="touch minbias.root",
+        outputs=[{"name": "events", "files": "*.root"}],
+        requirements=requirements,
+    )
+    inputs = [
+        {"dataset": "signal.events", "files_per_job": 1},
+        {"dataset": "minbias.events", "files_per_job": 5, "secondary": True},
+    ]
+    if background:
+        inputs.append({"dataset": "mdc2.background", "files_per_job": 2, "secondary": True})
+    write_step(
+        registry,
+        "pileup",
+        inputs=inputs,
+        exec="touch pileup.root",
+        outputs=[{"name": "hits", "files": "pileup.root"}],
+        requirements=requirements,
+    )
+    write_step(
+        registry,
+        "tracking",
+        inputs=[{"dataset": "pileup.hits", "files_per_job": 1}],
+        exec="touch dst.root",
+        outputs=[{"name": "dst", "files": "dst.root"}],
+        requirements={**requirements, "memory_mb": tracking_memory_mb},
+    )

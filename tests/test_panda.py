@@ -287,14 +287,7 @@ def test_rejected_credential(panda_registry: Registry, stub, shrek) -> None:
 def test_crash_after_the_server_accepted_is_reconciled(
     panda_registry: Registry, stub, shrek
 ) -> None:
-    crashed = subprocess.run(
-        [sys.executable, "-m", "shrek", "submit", "sP22aa/demo-pass1", "--backend", "panda"],
-        cwd=panda_registry.root,
-        env={**os.environ, "SHREK_FAULT_POINT": "after-backend"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    crashed = submit_and_crash_after_acceptance(panda_registry)
     assert crashed.returncode == -9
     assert len(stub.requests) == 1
     (record,) = load_records(panda_registry.tag_dir(TAG))
@@ -308,14 +301,7 @@ def test_crash_after_the_server_accepted_is_reconciled(
 
 def test_accepted_but_tasks_not_yet_visible(panda_registry: Registry, stub, shrek) -> None:
     stub.hide_tasks = True
-    crashed = subprocess.run(
-        [sys.executable, "-m", "shrek", "submit", "sP22aa/demo-pass1", "--backend", "panda"],
-        cwd=panda_registry.root,
-        env={**os.environ, "SHREK_FAULT_POINT": "after-backend"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    crashed = submit_and_crash_after_acceptance(panda_registry)
     assert crashed.returncode == -9
     status = shrek("status", cwd=panda_registry.root)
     assert "submitting" in status.out
@@ -326,6 +312,18 @@ def test_accepted_but_tasks_not_yet_visible(panda_registry: Registry, stub, shre
         == ExitCode.ALREADY
     )
     assert len(stub.requests) == 1
+
+
+def submit_and_crash_after_acceptance(registry: Registry) -> subprocess.CompletedProcess:
+    """A real 'shrek submit' that kills itself once the server accepted, before recording."""
+    return subprocess.run(
+        [sys.executable, "-m", "shrek", "submit", "sP22aa/demo-pass1", "--backend", "panda"],
+        cwd=registry.root,
+        env={**os.environ, "SHREK_FAULT_POINT": "after-backend"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 # -- credentials ---------------------------------------------------------------------------------

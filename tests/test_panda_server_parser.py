@@ -19,7 +19,7 @@ import pytest
 from shrek.registry import Registry
 from shrek.rendering import render_target
 
-from .conftest import write_step
+from .conftest import write_hf_chain
 from .pandastub import make_token
 
 HELPER = Path(__file__).resolve().parent / "panda_server_parse.py"
@@ -34,50 +34,8 @@ def _require_panda_server() -> None:
 
 @pytest.fixture
 def chain(runnable: Registry) -> Registry:
-    common = {
-        "requirements": {
-            "memory_mb": 2048,
-            "walltime_h": 24,
-            "max_attempts": 1,
-            "site": "BNL_OSG_SPHENIX",
-        }
-    }
-    write_step(
-        runnable,
-        "signal",
-        jobs=1,
-        exec="touch signal.root",
-        outputs=[{"name": "events", "files": "*.root"}],
-        **common,
-    )
-    write_step(
-        runnable,
-        "minbias",
-        jobs=5,
-        exec="touch minbias.root",
-        outputs=[{"name": "events", "files": "*.root"}],
-        **common,
-    )
-    write_step(
-        runnable,
-        "pileup",
-        inputs=[
-            {"dataset": "signal.events", "files_per_job": 1},
-            {"dataset": "minbias.events", "files_per_job": 5, "secondary": True},
-            {"dataset": "mdc2.background", "files_per_job": 2, "secondary": True},
-        ],
-        exec="touch pileup.root",
-        outputs=[{"name": "hits", "files": "pileup.root"}],
-        **common,
-    )
-    write_step(
-        runnable,
-        "tracking",
-        inputs=[{"dataset": "pileup.hits", "files_per_job": 1}],
-        exec="touch dst.root",
-        outputs=[{"name": "dst", "files": "dst.root"}],
-        requirements={"memory_mb": 6000},
-    )  # prun would ask "are you sure?": -y
+    # above 4000 MB per core prun asks "are you sure?": SHREK must answer with -y
+    write_hf_chain(runnable, background=True, tracking_memory_mb=6000)
     return runnable
 
 
@@ -125,4 +83,5 @@ def test_panda_servers_parser_accepts_the_chain(chain: Registry, tmp_path: Path)
     assert "--reusableSecondary IN2,IN3" in cli and "%{" not in cli
     assert "'bash pileup.sh %RNDM:0 %IN %IN2 %IN3'" in cli
     assert "--nJobs 5" in tasks[names["minbias"]]["cliParams"]
-    assert "--memory 6000 -y" in tasks[names["tracking"]]["cliParams"]
+    tracking = tasks[names["tracking"]]["cliParams"]
+    assert "--memory 6000" in tracking and " -y " in tracking

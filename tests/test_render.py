@@ -17,7 +17,7 @@ from shrek.registry import Registry
 from shrek.render import EXIT_OUTPUT, EXIT_RESOURCE, EXIT_SETUP, EXIT_USAGE, render
 from shrek.rendering import render_target
 
-from .conftest import write_step
+from .conftest import write_hf_chain, write_step
 
 PROJECT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden" / "sP22aa-mdc2.7"
@@ -316,49 +316,7 @@ def test_setup_failure_and_missing_resource(runnable: Registry, tmp_path: Path) 
 
 
 def test_four_step_chain_gives_pileup_both_parents(runnable: Registry, tmp_path: Path) -> None:
-    common = {
-        "requirements": {
-            "memory_mb": 2048,
-            "walltime_h": 24,
-            "max_attempts": 1,
-            "site": "BNL_OSG_SPHENIX",
-        }
-    }
-    write_step(
-        runnable,
-        "signal",
-        jobs=1,
-        exec="touch signal.root",
-        outputs=[{"name": "events", "files": "*.root"}],
-        **common,
-    )
-    write_step(
-        runnable,
-        "minbias",
-        jobs=5,
-        exec="touch minbias.root",
-        outputs=[{"name": "events", "files": "*.root"}],
-        **common,
-    )
-    write_step(
-        runnable,
-        "pileup",
-        inputs=[
-            {"dataset": "signal.events", "files_per_job": 1},
-            {"dataset": "minbias.events", "files_per_job": 5, "secondary": True},
-        ],
-        exec="touch pileup.root",
-        outputs=[{"name": "hits", "files": "pileup.root"}],
-        **common,
-    )
-    write_step(
-        runnable,
-        "tracking",
-        inputs=[{"dataset": "pileup.hits", "files_per_job": 1}],
-        exec="touch dst.root",
-        outputs=[{"name": "dst", "files": "dst.root"}],
-        **common,
-    )
+    write_hf_chain(runnable)
     result = render_target(runnable, "sP22aa", tmp_path / "chain", run_checks=True)
     assert result.rendering.steps == ["minbias", "signal", "pileup", "tracking"]
     assert all(c.ok for c in result.checks), [

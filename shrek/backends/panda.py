@@ -426,14 +426,7 @@ class PandaBackend:
                     "see the server's message above",
                     ExitCode.BACKEND,
                 )
-            sandbox_name = dump.get("shrek_sandbox")
-            return {
-                plan.step: {
-                    "task": task_id,
-                    "log": self._server_words(reply["log"]),
-                    **({"sandbox": sandbox_name} if sandbox_name else {}),
-                }
-            }
+            return {plan.step: self._accepted(reply, dump, task=task_id)}
         reply = self.call(
             {
                 "action": "pchain",
@@ -459,14 +452,15 @@ class PandaBackend:
                 "happened; nothing is submitted twice",
                 ExitCode.BACKEND,
             )
-        sandbox_name = dump.get("shrek_sandbox")
+        return {p.step: self._accepted(reply, dump, request=request_id) for p in submission.steps}
+
+    def _accepted(self, reply: dict[str, Any], dump: dict[str, Any], **ids: Any) -> dict[str, Any]:
+        """The identifiers of an accepted submission, with the server's words and sandbox."""
+        sandbox = dump.get("shrek_sandbox")
         return {
-            p.step: {
-                "request": request_id,
-                "log": self._server_words(reply["log"]),
-                **({"sandbox": sandbox_name} if sandbox_name else {}),
-            }
-            for p in submission.steps
+            **ids,
+            "log": self._server_words(reply["log"]),
+            **({"sandbox": sandbox} if sandbox else {}),
         }
 
     # -- status, kill, retry --------------------------------------------------------------
