@@ -850,6 +850,14 @@ def run(argv: list[str] | None = None) -> int:
     except ShrekError as error:
         typer.echo(str(error), err=True)
         return int(error.code)
+    except OSError as error:  # a path the user gave (or the disk) that cannot be used
+        where = f" {error.filename}" if error.filename else ""
+        typer.echo(
+            f"shrek: cannot use{where}: {error.strerror or error}\n"
+            "    fix: check that the path exists and is writable, and the free space",
+            err=True,
+        )
+        return int(ExitCode.FILESYSTEM)
     except KeyboardInterrupt:
         typer.echo("shrek: interrupted", err=True)
         return 130

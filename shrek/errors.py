@@ -35,6 +35,7 @@ class ExitCode(IntEnum):
     NOT_PUSHED = 15  # the registry has a remote and HEAD is not on it
     ALREADY = 16  # the step has an active or completed submission (use --again)
     CREDENTIALS = 18  # no usable credential for the backend (missing, expired, not OIDC)
+    FILESYSTEM = 19  # a path cannot be read or written (missing directory, permissions, full)
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,14 @@ def external_inputs(tag: Tag) -> list[str]:
     return sorted(datasets)
 
 
+def _resolve(repo: dict[str, str]) -> str:
+    try:
+        return resolve_ref(repo["url"], repo["ref"])
+    except ShrekError as error:
+        error.message = f"code repository '{repo['name']}' (tag.yaml): {error.message}"
+        raise
+
+
 def hash_local_files(tag: Tag, *, quiet: bool = True) -> tuple[list[dict], list[dict]]:
     """Definitions and resources as ``{path, size, sha256}`` entries (no network needed)."""
     definitions = definition_files(tag)
@@ -135,12 +143,7 @@ def hash_local_files(tag: Tag, *, quiet: bool = True) -> tuple[list[dict], list[
 def compute(registry: Registry, tag: Tag, catalog: Catalog, *, quiet: bool = True) -> Computed:
     """Resolve and hash everything ``tag`` depends on, as it is now."""
     code = [
-        {
-            "name": repo["name"],
-            "url": repo["url"],
-            "ref": repo["ref"],
-            "commit": resolve_ref(repo["url"], repo["ref"]),
-        }
+        {"name": repo["name"], "url": repo["url"], "ref": repo["ref"], "commit": _resolve(repo)}
         for repo in tag.data.get("code") or []
     ]
     definitions, resource_entries = hash_local_files(tag, quiet=quiet)

@@ -111,6 +111,12 @@ def render_image(text: str, output: Path) -> None:
         raise ShrekError(
             f"cannot render a graph as '.{kind}'", "use a .svg or .png file name", ExitCode.USAGE
         )
+    if not output.parent.is_dir():
+        raise ShrekError(
+            f"cannot write {output}: the directory {output.parent} does not exist",
+            "create it, or choose another file",
+            ExitCode.FILESYSTEM,
+        )
     program = shutil.which("dot")
     if program is None:
         raise ShrekError(

@@ -429,3 +429,11 @@ def test_render_refuses_invalid_tags_and_unknown_steps(
     )
     result = shrek("render", "sP22aa/gne", "-o", str(tmp_path), cwd=runnable.root)
     assert result.code == ExitCode.NOT_FOUND and "did you mean 'gen'" in result.err
+
+
+def test_an_unusable_output_directory_is_a_clear_error(shrek) -> None:
+    from .test_example_registry import PROJECT
+
+    result = shrek("render", "sP22aa", "-o", "/proc/shrek-cannot-write-here", cwd=PROJECT)
+    assert result.code == ExitCode.FILESYSTEM
+    assert "cannot use /proc/shrek-cannot-write-here" in result.err

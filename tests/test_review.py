@@ -228,3 +228,8 @@ def test_completion_of_labels_and_steps(registry: Registry, monkeypatch) -> None
     assert targets(registry.root, "nope/") == []
     monkeypatch.chdir(registry.root.parent)  # outside any registry: nothing, no error
     assert tags(None, "") == []
+
+
+def test_graph_into_a_missing_directory(shrek, tmp_path: Path) -> None:
+    result = shrek("graph", "sP22aa", "-o", str(tmp_path / "no" / "dag.svg"), cwd=PROJECT)
+    assert result.code == ExitCode.FILESYSTEM and "does not exist" in result.err
