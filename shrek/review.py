@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from shrek.diff import as_markdown, diff
-from shrek.errors import ExitCode, Finding, ShrekError
+from shrek.errors import Finding, ShrekError
 from shrek.gitrepo import GitRepo
 from shrek.ledger import LEDGER_FILE
 from shrek.registry import TAGS_DIR, Registry
@@ -128,7 +128,3 @@ def _ledger(repo: GitRepo, registry: Registry, base: str) -> list[Finding]:
 def write_summary(path: Path, text: str) -> None:
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(text)
-
-
-def exit_code(result: Review) -> int:
-    return 0 if result.ok else int(ExitCode.INVALID)

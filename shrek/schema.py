@@ -21,7 +21,6 @@ from jsonschema.exceptions import ValidationError
 from shrek.errors import Finding
 from shrek.yamlio import Document
 
-KINDS = ("registry", "tag", "step")
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
 

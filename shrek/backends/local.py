@@ -8,7 +8,6 @@ local dataset store ``.shrek/store/<dataset>/`` and the local catalogue, named b
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -282,12 +281,3 @@ class LocalBackend:
             )
         self._start(run_dir, ["--retry", record["step"]])
         return f"retrying {len(failed)} failed job(s) of {record['step']}"
-
-    def wait_file(self, record: dict[str, Any]) -> Path:
-        """The file whose changes mean progress (for the foreground progress display)."""
-        return self._state(record)[0] / STATE
-
-
-def state_of(run_dir: Path) -> dict[str, Any] | None:
-    path = run_dir / STATE
-    return json.loads(path.read_text()) if path.exists() else None
