@@ -156,7 +156,8 @@ def producer(tag: Tag, item: Input) -> tuple[str, str] | None:
 
 
 def sequence_base(first: int) -> int:
-    """PanDA's ``%RNDM:<base>`` gives job ``i`` (counted from 1) the number ``base + i``."""
+    """PanDA's ``%RNDM:<base>`` gives job ``i`` (counted from 1) the number ``base + i``
+    (pandajedi's ContentsFeeder makes the seq_number records offset + 1, offset + 2, ...)."""
     return first - 1
 
 
