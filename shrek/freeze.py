@@ -21,7 +21,6 @@ from typing import Any
 from shrek import __version__, resources, schema
 from shrek.catalogs import Catalog, DatasetFile, open_catalog
 from shrek.errors import ExitCode, Finding, ShrekError
-from shrek.gitrepo import GitRepo, resolve_ref
 from shrek.hashing import sha256_bytes, sha256_file, sha256_files
 from shrek.model import Tag, load_tag
 from shrek.progress import progress_bar
@@ -116,6 +115,8 @@ def external_inputs(tag: Tag) -> list[str]:
 
 
 def _resolve(repo: dict[str, str]) -> str:
+    from shrek.gitrepo import resolve_ref  # git is needed to freeze, not to validate
+
     try:
         return resolve_ref(repo["url"], repo["ref"])
     except ShrekError as error:
@@ -352,6 +353,7 @@ def freeze(
     registry: Registry, name: str, *, quiet: bool = False, allow_open: bool = False
 ) -> FreezeResult:
     """Freeze tag ``name``: validate, compute, write freeze.yaml and input lists, commit."""
+    from shrek.gitrepo import GitRepo
     from shrek.validate import require_valid  # validate reads freezes: import late
 
     name = registry.resolve(name)

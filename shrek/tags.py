@@ -15,7 +15,7 @@ from shrek import ledger
 from shrek.errors import ExitCode, ShrekError
 from shrek.gitrepo import GitRepo
 from shrek.labels import Label, LabelError, next_label, parse_label
-from shrek.model import load_tag, step_files, tag_state
+from shrek.model import step_files, tag_state
 from shrek.registry import JOB_DIR, TAG_FILE, Registry
 from shrek.yamlio import dump_yaml, load_yaml, write_atomic
 
@@ -252,8 +252,8 @@ def details(registry: Registry, name: str) -> dict[str, Any]:
     from shrek.freeze import read_freeze
     from shrek.validate import validate
 
-    tag, _ = load_tag(registry, name)
-    findings = validate(registry, [name]).findings
+    report = validate(registry, [name])
+    tag, findings = report.tags.get(name), report.findings
     frozen, _ = read_freeze(registry, name)
     info = summary(registry, name)
     entries, _ = ledger.read_ledger(registry.root)

@@ -50,6 +50,7 @@ _INPUT_ARRAY = re.compile(r"IN[0-9]+")
 class Report:
     checked: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    tags: dict[str, Tag] = field(default_factory=dict)  # the tags that loaded, for reuse
 
     @property
     def ok(self) -> bool:
@@ -70,14 +71,16 @@ def validate(registry: Registry, names: Iterable[str] = ()) -> Report:
     entries, findings = read_ledger(registry.root)
     findings.extend(check_ledger(entries, registry.prefix))
     by_label = {e.label: e for e in entries}
+    loaded: dict[str, Tag] = {}
     for name in dict.fromkeys(selected):
         tag, problems = load_tag(registry, name)
         findings.extend(problems)
         findings.extend(_check_directory(registry, name, tag, by_label))
         if tag is not None:
+            loaded[name] = tag
             findings.extend(check_tag(registry, tag))
         findings.extend(_check_freeze(registry, name, tag))
-    return Report(list(dict.fromkeys(selected)), sort_findings(findings))
+    return Report(list(dict.fromkeys(selected)), sort_findings(findings), loaded)
 
 
 def _check_directory(
@@ -149,7 +152,7 @@ def require_valid(
     ``refusal`` and ``code`` say what the command could not do because of it."""
     resolved = registry.resolve(name)
     report = validate(registry, [resolved])
-    tag, _ = load_tag(registry, resolved)
+    tag = report.tags.get(resolved)
     if not report.ok or tag is None:
         raise ShrekError(
             f"tag {resolved} {refusal}",
