@@ -43,6 +43,7 @@ test: $(STAMP) install-panda-server install-rucio-server
 	$(BIN)/shrek --registry . validate
 
 lint: $(STAMP)
+	$(BIN)/python scripts/check_tracked.py
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 

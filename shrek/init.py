@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shrek import schema
+from shrek import __version__, schema
 from shrek.errors import ExitCode, ShrekError
 from shrek.gitrepo import GitRepo
 from shrek.ledger import HEADER, LEDGER_FILE
@@ -19,6 +19,20 @@ GITIGNORE = f"""\
 # SHREK's local working state (catalogue, locks, job runs): never committed.
 {STATE_DIR}/
 """
+
+
+def default_settings() -> str:
+    """The default ``shrek.yaml``, recording the SHREK version that created the registry.
+
+    The pull-request workflow installs exactly that version, so CI checks tags with the SHREK
+    the registry is managed with, not whatever is newest.
+    """
+    text = DEFAULT_SETTINGS.read_text(encoding="utf-8")
+    return text + (
+        "\n# The SHREK version this registry is managed with: its pull-request check installs\n"
+        "# exactly this one (pip install sphenix-shrek==VERSION).\n"
+        f'shrek_version: "{__version__}"\n'
+    )
 
 
 def init_registry(directory: Path) -> Path:
@@ -37,7 +51,7 @@ def init_registry(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     repo = GitRepo.init(directory)
     repo.check_identity()
-    write_atomic(directory / REGISTRY_FILE, DEFAULT_SETTINGS.read_text(encoding="utf-8"))
+    write_atomic(directory / REGISTRY_FILE, default_settings())
     (directory / TAGS_DIR).mkdir(exist_ok=True)
     keep = directory / TAGS_DIR / ".gitkeep"
     keep.touch()

