@@ -69,6 +69,9 @@ class PandaStub:
         self.fault: dict[str, str] | None = None
         self.hide_tasks = False
         self.rejected_tokens: set[str] = set()
+        # OIDC: the refresh token the token endpoint accepts, and the ID tokens it handed out
+        self.refresh_token = "refresh-me"
+        self.refreshed: list[str] = []
         self._ids = itertools.count(1001)
         self._requests = itertools.count(77)
         self._release = threading.Event()
@@ -247,6 +250,26 @@ class PandaStub:
 
             def do_GET(self) -> None:
                 url = urlparse(self.path)
+                if url.path.startswith("/auth/"):  # the VO's OIDC configuration (no token)
+                    self._reply(
+                        200,
+                        {
+                            "client_id": "panda",
+                            "client_secret": "",
+                            "audience": "panda",
+                            "oidc_config_url": f"{stub.url}/oidc/configuration",
+                        },
+                    )
+                    return
+                if url.path == "/oidc/configuration":
+                    self._reply(
+                        200,
+                        {
+                            "token_endpoint": f"{stub.url}/oidc/token",
+                            "device_authorization_endpoint": f"{stub.url}/oidc/device",
+                        },
+                    )
+                    return
                 endpoint = url.path.rsplit("/api/v1/", 1)[-1]
                 if not self._authorised(endpoint) or self._fault(endpoint):
                     return
@@ -268,6 +291,15 @@ class PandaStub:
 
             def do_POST(self) -> None:
                 url = urlparse(self.path)
+                if url.path == "/oidc/token":  # refresh-token grant, as openidc_utils sends it
+                    form = parse_qs(self._body().decode())
+                    if form.get("refresh_token") != [stub.refresh_token]:
+                        self._reply(400, {"error": "invalid_grant"})
+                        return
+                    token = make_token("jdoe", exp=4_000_000_000 + len(stub.refreshed))
+                    stub.refreshed.append(token)
+                    self._reply(200, {"id_token": token, "refresh_token": stub.refresh_token})
+                    return
                 endpoint = url.path.rsplit("/api/v1/", 1)[-1].rsplit("/server/panda/", 1)[-1]
                 body = self._body()
                 if not self._authorised(endpoint) or self._fault(endpoint):

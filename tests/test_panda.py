@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import subprocess
@@ -108,7 +109,8 @@ def test_workflow_submission_checked_then_submitted(panda_registry: Registry, st
     assert details["output_containers"] == {"events": f"{base}_000_demo-pass1_events/"}
     assert details["out_ds"] == base and details["vo"] == "wlcg"
     assert details["server"]["url_ssl"] == f"{stub.url}/server/panda"
-    assert details["sandbox"] == request["params"]["sandbox"]
+    # the sandbox is identified by its content: the manifest digest of exactly the files sent
+    assert pass1.data["commands"]["manifest_digest"].startswith("sha256:")
     assert "successfully submitted with request_id=77" in details["server_log"]
     assert details["prun"].startswith(
         f"prun --exec 'bash demo-pass1.sh %RNDM:0' --outDS {base}_000_demo-pass1"
@@ -351,6 +353,85 @@ def test_credential_problems_stop_before_any_call(
     assert result.code == ExitCode.CREDENTIALS, result.err
     assert message in result.err
     assert stub.calls == [] and load_records(panda_registry.tag_dir(TAG)) == []
+
+
+def _cache_token(monkeypatch, home: Path, id_token: str, refresh: str | None) -> Path:
+    """panda-client's own token cache, as 'pbook' leaves it, and no token in the environment."""
+    monkeypatch.delenv("PANDA_AUTH_ID_TOKEN")
+    home.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setenv("PANDA_CONFIG_ROOT", str(home))
+    cached = {"id_token": id_token, **({"refresh_token": refresh} if refresh else {})}
+    (home / ".token").write_text(json.dumps(cached))
+    return home / ".token"
+
+
+def test_an_expired_cached_token_is_refreshed_as_panda_client_would(
+    panda_registry: Registry, stub, shrek, monkeypatch, tmp_path: Path
+) -> None:
+    expired = make_token("jdoe", exp=time.time() - 3600)
+    cache = _cache_token(monkeypatch, tmp_path / "pathena", expired, stub.refresh_token)
+    result = shrek("submit", "sP22aa", "--backend", "panda", cwd=panda_registry.root)
+    assert result.code == 0, result.err
+    (fresh,) = stub.refreshed
+    assert json.loads(cache.read_text())["id_token"] == fresh  # panda-client's cache, updated
+    used = {auth for endpoint, auth in stub.calls if auth}
+    assert used == {f"Bearer {fresh}"}, used
+    committed = git(panda_registry.root, "log", "-p", "--all")
+    assert fresh not in committed and stub.refresh_token not in committed
+
+
+def test_an_expired_cached_token_without_refresh_is_refused(
+    panda_registry: Registry, stub, shrek, monkeypatch, tmp_path: Path
+) -> None:
+    stub.refresh_token = "another"  # the cached refresh token is no longer accepted
+    _cache_token(monkeypatch, tmp_path / "pathena", make_token(exp=time.time() - 60), "old")
+    result = shrek("submit", "sP22aa", "--backend", "panda", cwd=panda_registry.root)
+    assert result.code == ExitCode.CREDENTIALS, result.err
+    assert "could not be refreshed" in result.err and "pbook" in result.err
+    assert not [c for c in stub.calls if c[1]] and load_records(panda_registry.tag_dir(TAG)) == []
+
+
+@pytest.mark.parametrize(
+    ("scope", "message"),
+    [
+        ("user.someoneelse", "is not yours"),
+        ("group.sphenix", "needs the production role"),
+    ],
+)
+def test_a_scope_panda_client_would_refuse_is_refused_first(
+    panda_registry: Registry, stub, shrek, scope: str, message: str
+) -> None:
+    settings = panda_registry.root / "shrek.yaml"
+    settings.write_text(settings.read_text() + f"  scope: {scope}\n")
+    commit_all(panda_registry)
+    result = shrek("submit", "sP22aa", "--backend", "panda", cwd=panda_registry.root)
+    assert result.code == ExitCode.CREDENTIALS, result.err
+    assert message in result.err
+    assert stub.calls == [] and load_records(panda_registry.tag_dir(TAG)) == []
+
+
+def test_a_scope_of_the_wrong_shape_fails_validation(panda_registry: Registry, shrek) -> None:
+    settings = panda_registry.root / "shrek.yaml"
+    settings.write_text(settings.read_text() + "  scope: jdoe\n")
+    result = shrek("validate", cwd=panda_registry.root)
+    assert result.code != 0
+    assert "shrek.yaml:" in result.err and "user.<nickname> or group.<group>" in result.err
+
+
+def test_a_local_refusal_by_panda_client_is_a_refusal_not_uncertain(
+    panda_registry: Registry, stub, shrek, monkeypatch
+) -> None:
+    # panda-client's own output-name check (its nickname rewritten by the environment) stops
+    # pchain before anything is sent: exit 8, the record closed, a new submission possible
+    monkeypatch.setenv("PANDA_NICKNAME_REPLACE", "/jdoe/jane/")
+    result = shrek("submit", "sP22aa", "--backend", "panda", "--no-check", cwd=panda_registry.root)
+    assert result.code == ExitCode.BACKEND, result.err
+    assert "stopped before sending it" in result.err and "user.jane" in result.err
+    assert "put_workflow_request" not in [endpoint for endpoint, _ in stub.calls]
+    assert {r.state for r in load_records(panda_registry.tag_dir(TAG))} == {"failed"}
+    monkeypatch.delenv("PANDA_NICKNAME_REPLACE")
+    again = shrek("submit", "sP22aa", "--backend", "panda", "--again", cwd=panda_registry.root)
+    assert again.code == 0, again.err
 
 
 def test_no_credential_is_ever_committed(panda_registry: Registry, stub, shrek) -> None:

@@ -16,7 +16,6 @@ in the registry, or a commit, and the server's log text is scrubbed of anything 
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import os
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from shrek.backends import StatusUpdate, Submission
+from shrek.backends.panda_credentials import Credential, credential
 from shrek.errors import ExitCode, ShrekError
 from shrek.records import load_records
 from shrek.registry import Registry
@@ -87,6 +87,7 @@ class PandaBackend:
     def __init__(self, registry: Registry, overrides: dict[str, Any] | None = None) -> None:
         self.registry = registry
         self.settings: dict[str, Any] = {**registry.settings.get("panda", {}), **(overrides or {})}
+        self._credential: tuple[tuple[tuple[str, str], ...], Credential] | None = None
 
     # -- identity, settings, credentials ------------------------------------------------
 
@@ -116,91 +117,47 @@ class PandaBackend:
         env["PANDA_BEHIND_REAL_LB"] = "1"  # no DNS look-ups at import time
         return env
 
-    def token(self, env: dict[str, str]) -> str:
-        """The OIDC ID token panda-client will use, checked for presence and expiry."""
-        if env.get("PANDA_AUTH") != "oidc":
-            raise ShrekError(
-                "SHREK talks to PanDA with OIDC tokens only (PANDA_AUTH is "
-                f"'{env.get('PANDA_AUTH')}')",
-                "export PANDA_AUTH=oidc",
-                ExitCode.CREDENTIALS,
-            )
-        if not env.get("PANDA_AUTH_VO") and not env.get("OIDC_AUTH_VO"):
-            raise ShrekError(
-                "no OIDC virtual organisation for PanDA",
-                "set panda: {auth_vo: ...} in shrek.yaml or export PANDA_AUTH_VO",
-                ExitCode.CREDENTIALS,
-            )
-        token = env.get("PANDA_AUTH_ID_TOKEN")
-        source = "$PANDA_AUTH_ID_TOKEN"
-        if not token and env.get("OIDC_AUTH_TOKEN_FILE"):
-            source = env["OIDC_AUTH_TOKEN_FILE"]
-            try:
-                token = Path(source).read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ShrekError(
-                    f"cannot read the token file {source}: {exc.strerror}",
-                    "point OIDC_AUTH_TOKEN_FILE at a readable token file",
-                    ExitCode.CREDENTIALS,
-                ) from exc
-        if not token and env.get("OIDC_AUTH_ID_TOKEN"):
-            token, source = env["OIDC_AUTH_ID_TOKEN"], "$OIDC_AUTH_ID_TOKEN"
-        if not token:
-            cached = Path(os.path.expanduser(env.get("PANDA_CONFIG_ROOT", "~/.pathena"))) / ".token"
-            if cached.is_file():
-                try:
-                    token = json.loads(cached.read_text(encoding="utf-8")).get("id_token", "")
-                except (OSError, ValueError):
-                    token = ""
-                source = str(cached)
-        if not token:
-            raise ShrekError(
-                "no PanDA credential: no OIDC token in $PANDA_AUTH_ID_TOKEN, "
-                "$OIDC_AUTH_TOKEN_FILE, $OIDC_AUTH_ID_TOKEN or $PANDA_CONFIG_ROOT/.token",
-                "log in once with panda-client (e.g. 'pbook', which caches a token), or export "
-                "OIDC_AUTH_TOKEN_FILE=<file with your ID token>",
-                ExitCode.CREDENTIALS,
-            )
-        claims = self.claims(token, source)
-        expiry = claims.get("exp")
-        if isinstance(expiry, (int, float)) and expiry < time.time() + 60:
-            when = datetime.fromtimestamp(expiry, UTC).strftime("%Y-%m-%d %H:%M UTC")
-            raise ShrekError(
-                f"the PanDA credential from {source} expired at {when}",
-                "get a new ID token (panda-client: 'pbook' then get_new_token()), then re-run",
-                ExitCode.CREDENTIALS,
-            )
-        return token
+    def credential(self, env: dict[str, str]) -> Credential:
+        """The OIDC ID token panda-client will use (found, refreshed and decoded by its code)."""
+        key = tuple(sorted(env.items()))
+        if self._credential is None or self._credential[0] != key:
+            self._credential = (key, credential(env))
+        return self._credential[1]
 
-    @staticmethod
-    def claims(token: str, source: str) -> dict[str, Any]:
-        try:
-            payload = token.split(".")[1]
-            payload += "=" * (-len(payload) % 4)
-            claims = json.loads(base64.urlsafe_b64decode(payload.encode()))
-            if not isinstance(claims, dict):
-                raise ValueError("not a mapping")
-            return claims
-        except (IndexError, ValueError) as exc:
-            raise ShrekError(
-                f"the PanDA credential from {source} is not an OIDC ID token",
-                "get a new token",
-                ExitCode.CREDENTIALS,
-            ) from exc
+    def token(self, env: dict[str, str]) -> str:
+        return self.credential(env).token
 
     def scope(self, env: dict[str, str]) -> tuple[str, bool]:
-        """(dataset scope, official): ``user.<nick>`` from the token, or a ``group.`` scope."""
+        """(dataset scope, official), checked as panda-client's ``checkOutDsName`` will.
+
+        ``user.<nick>`` must be the token's own nickname; ``group.<name>`` needs the production
+        role in that group (``<name>/production`` among the token's groups).
+        """
+        claims = self.credential(env).claims
+        nick = claims.get("preferred_username") or self.settings.get("nickname")
         configured = str(self.settings.get("scope") or "")
         if configured.startswith("group."):
+            group = configured.split(".", 1)[1]
+            role = env.get("PANDA_PRODUCTION_ROLE", "production")
+            if f"{group}/{role}" not in (claims.get("groups") or []):
+                raise ShrekError(
+                    f"panda: {{scope: {configured}}} needs the {role} role in the group "
+                    f"'{group}', which your token does not hold",
+                    f"ask for the {role} role in {group}, or use your own scope user.{nick}",
+                    ExitCode.CREDENTIALS,
+                )
             return configured, True
-        if configured:
-            return configured, False
-        claims = self.claims(self.token(env), "the token")
-        nick = claims.get("preferred_username") or self.settings.get("nickname")
         if not nick:
             raise ShrekError(
                 "the OIDC token names no user (preferred_username)",
                 "set panda: {nickname: ...} or {scope: user.<nick>} in shrek.yaml",
+                ExitCode.CREDENTIALS,
+            )
+        if configured and configured != f"user.{nick}":
+            raise ShrekError(
+                f"panda: {{scope: {configured}}} is not yours: panda-client accepts only "
+                f"user.{nick}.* output names from your token",
+                f"set panda: {{scope: user.{nick}}} in shrek.yaml, or remove scope",
                 ExitCode.CREDENTIALS,
             )
         return f"user.{nick}", False
@@ -378,8 +335,23 @@ class PandaBackend:
             args.append("--check")
         return args
 
+    def _refused_locally(self, reply: dict[str, Any], what: str) -> ShrekError:
+        """panda-client stopped before it sent the request (no dump): a refusal, never
+        uncertain — its own checks (the output name, the credential) or the sandbox upload."""
+        return ShrekError(
+            f"{what}: panda-client stopped before sending it:\n"
+            + self._server_words(reply.get("log", "") or reply.get("error", ""))
+            + _credential_hint(reply.get("log", "")),
+            "fix what it names (shrek render --check predicts most of it); nothing was sent",
+            ExitCode.BACKEND,
+        )
+
     def check(self, submission: Submission) -> str:
-        """Ask the server to check the workflow; refuse with its own explanation."""
+        """Ask the server to check the workflow; refuse with its own explanation.
+
+        panda-client's check mode gives the server's verdict only as a log line (its dump's
+        returnCode is 0 either way), so that line is read here; everything else goes by codes.
+        """
         if submission.options.get("via") == "prun" or submission.options.get("no_check"):
             return ""
         reply = self.call(
@@ -389,6 +361,8 @@ class PandaBackend:
                 "args": self._pchain_args(submission, check=True),
             }
         )
+        if not reply.get("ok") and reply.get("result") is None:
+            raise self._refused_locally(reply, "the PanDA server could not check the workflow")
         log = reply.get("log", "")
         if "successfully verified workflow description" in log:
             return self._server_words(log)
@@ -408,60 +382,66 @@ class PandaBackend:
         )
 
     def submit(self, submission: Submission) -> dict[str, dict[str, Any]]:
+        """Hand the rendering to panda-client and read its verdict from its return codes.
+
+        No dump: panda-client stopped before sending (a refusal). A dump with an id: accepted.
+        pchain's dump with a false ``returnCode`` and no request id: the server looked and said
+        no. Anything else (a communication failure, ``returnCode`` 1) may or may not have
+        reached the server: :class:`Uncertain`, reconciled later by looking tasks up by name.
+        """
         sandbox = submission.render_dir / SANDBOX
         self._stage_checks(submission)  # refuses a sandbox PanDA would not take
-        if submission.options.get("via") == "prun":
+        prun = submission.options.get("via") == "prun"
+        if prun:
             (plan,) = submission.steps
             arguments = shlex.split(self.details(submission)[plan.step]["prun"])[1:]
-            reply = self.call({"action": "prun", "cwd": str(sandbox), "args": arguments})
-            dump = reply.get("result") or {}
-            task_id = dump.get("jediTaskID") if isinstance(dump, dict) else None
-            if not task_id:
-                log = reply.get("log", "") or reply.get("error", "")
-                error = ShrekError if "task submission failed." in log else Uncertain
-                raise error(
-                    "PanDA did not accept the task:\n"
-                    + self._server_words(log)
-                    + _credential_hint(log),
-                    "see the server's message above",
-                    ExitCode.BACKEND,
-                )
-            return {plan.step: self._accepted(reply, dump, task=task_id)}
-        reply = self.call(
-            {
+            request = {"action": "prun", "cwd": str(sandbox), "args": arguments}
+        else:
+            request = {
                 "action": "pchain",
                 "cwd": str(sandbox),
                 "args": self._pchain_args(submission, check=False),
             }
-        )
-        dump = reply.get("result") or {}
-        request_id = dump.get("requestID") if isinstance(dump, dict) else None
+        reply = self.call(request)
+        dump = reply.get("result")
+        if not reply.get("ok") and dump is None:
+            raise self._refused_locally(reply, "nothing was submitted to PanDA")
+        dump = dump if isinstance(dump, dict) else {}
         log = reply.get("log", "") or reply.get("error", "") or str(dump)
-        if not request_id or dump.get("returnCode", 1) != 0:
-            if "workflow submission failed with" in log:  # the server looked, and said no
-                raise ShrekError(
-                    "PanDA refused the workflow:\n" + self._server_words(log),
-                    "see the server's message above",
-                    ExitCode.BACKEND,
-                )
-            raise Uncertain(
-                "PanDA's answer to the submission could not be read:\n"
-                + self._server_words(log)
-                + _credential_hint(log),
-                "'shrek status' looks its tasks up by name and records what "
-                "happened; nothing is submitted twice",
+        if prun and dump.get("jediTaskID"):
+            return {plan.step: self._accepted(reply, task=dump["jediTaskID"])}
+        if not prun and dump.get("requestID") and not dump.get("returnCode"):
+            return {
+                p.step: self._accepted(reply, request=dump["requestID"]) for p in submission.steps
+            }
+        # prun: panda-client gives a refusal and a lost answer the same code (EC_Submit); its
+        # dump's returnOut says which ("task submission failed." is the server's no).
+        server_said_no = (
+            str(dump.get("returnOut", "")).startswith("task submission failed.")
+            if prun
+            else "returnCode" in dump and not dump["returnCode"]
+        )
+        if server_said_no:
+            raise ShrekError(
+                "PanDA refused the "
+                + ("task" if prun else "workflow")
+                + ":\n"
+                + self._server_words(log),
+                "see the server's message above",
                 ExitCode.BACKEND,
             )
-        return {p.step: self._accepted(reply, dump, request=request_id) for p in submission.steps}
+        raise Uncertain(
+            "PanDA's answer to the submission could not be read:\n"
+            + self._server_words(log)
+            + _credential_hint(log),
+            "'shrek status' looks its tasks up by name and records what "
+            "happened; nothing is submitted twice",
+            ExitCode.BACKEND,
+        )
 
-    def _accepted(self, reply: dict[str, Any], dump: dict[str, Any], **ids: Any) -> dict[str, Any]:
-        """The identifiers of an accepted submission, with the server's words and sandbox."""
-        sandbox = dump.get("shrek_sandbox")
-        return {
-            **ids,
-            "log": self._server_words(reply["log"]),
-            **({"sandbox": sandbox} if sandbox else {}),
-        }
+    def _accepted(self, reply: dict[str, Any], **ids: Any) -> dict[str, Any]:
+        """The identifiers of an accepted submission, with the server's words."""
+        return {**ids, "log": self._server_words(reply["log"])}
 
     # -- status, kill, retry --------------------------------------------------------------
 

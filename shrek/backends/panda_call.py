@@ -5,7 +5,9 @@ rewrites ``sys.argv``, changes directory, prints, may wait up to 10 minutes on a
 and reads credentials from the environment. Running each call in a child process gives SHREK a
 clean environment per call (settings and credentials set before the import), a hard time
 limit, and no side effects on the ``shrek`` process itself. The call is still panda-client's
-own code: ``panda_api.get_api().execute_pchain`` / ``execute_prun`` and ``pandaclient.Client``.
+own code: ``panda_api.get_api()`` (``execute_pchain``, ``execute_prun``, ``kill_task``,
+``retry_task``) and, for looking tasks up by name, ``pandaclient.Client``. Nothing of
+panda-client is patched.
 
 Request (JSON on stdin): ``{"action": ..., "cwd": ..., "args": [...], "task_ids": [...],
 "filters": {...}, "new_parameters": {...}}``. Reply (JSON on stdout): ``{"ok": bool,
@@ -35,27 +37,14 @@ class _Capture(logging.Handler):
 def _run(request: dict[str, Any], capture: _Capture) -> tuple[bool, Any]:
     action = request["action"]
     if action in ("pchain", "prun"):
-        from pandaclient import Client, panda_api
+        from pandaclient import panda_api
 
-        # Note the sandbox file name panda-client uploads (the record keeps it): observe
-        # Client.putFile's argument and answer, change nothing.
-        uploaded: list[str] = []
-        put_file = Client.putFile
-
-        def observed_put_file(file: str, *args: Any, **kwargs: Any) -> Any:
-            status, out = put_file(file, *args, **kwargs)
-            reused = str(out).split(":", 1)[1] if str(out).startswith("NewFileName:") else None
-            uploaded.append(reused or os.path.basename(file))
-            return status, out
-
-        Client.putFile = observed_put_file
         os.chdir(request["cwd"])
         api = panda_api.get_api()
         call = api.execute_pchain if action == "pchain" else api.execute_prun
-        ok, dump = call(list(request["args"]), console_log=True)
-        if isinstance(dump, dict) and uploaded:
-            dump["shrek_sandbox"] = uploaded[0]  # pchain uploads its sandbox first
-        return ok, dump
+        # (ok, dump): panda-client writes its dump (returnCode, requestID / jediTaskID) only
+        # once it has talked to the server; no dump means it stopped before sending anything.
+        return call(list(request["args"]), console_log=True)
     from pandaclient import Client
 
     if action == "tasks":  # look tasks up by name: they appear asynchronously after a request
@@ -68,16 +57,16 @@ def _run(request: dict[str, Any], capture: _Capture) -> tuple[bool, Any]:
                 return False, {"failed": name, "status": status}
             found[name] = data[0] if data else None
         return True, found
-    if action == "kill":
+    if action in ("kill", "retry"):
+        from pandaclient import panda_api
+
+        api = panda_api.get_api()
         results = {}
         for task_id in request["task_ids"]:
-            status, data = Client.killTask(task_id)
-            results[str(task_id)] = [status, data]
-        return all(r[0] == 0 for r in results.values()), results
-    if action == "retry":
-        results = {}
-        for task_id in request["task_ids"]:
-            status, data = Client.retryTask(task_id, newParams=request.get("new_parameters"))
+            if action == "kill":
+                status, data = api.kill_task(task_id)
+            else:
+                status, data = api.retry_task(task_id, new_parameters=request.get("new_parameters"))
             results[str(task_id)] = [status, data]
         return all(r[0] == 0 for r in results.values()), results
     if action == "version":
