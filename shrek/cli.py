@@ -440,6 +440,8 @@ def render(
         typer.echo(f"  {mark} {outcome.name}")
         for problem in outcome.problems:
             typer.echo(f"       {problem}", err=True)
+        for note in outcome.notes:
+            typer.echo(f"       note: {note}", err=True)
         if outcome.skipped:
             typer.echo(f"       {outcome.skipped}", err=True)
     if any(not c.ok for c in result.checks):
@@ -701,7 +703,8 @@ def dataset_list(
     if not infos:
         typer.echo("no datasets yet: register files with 'shrek dataset add NAME FILE...'")
     for info in infos:
-        typer.echo(f"{info.name}  {info.files} file(s)  {info.bytes} bytes  created {info.created}")
+        created = f"  created {info.created}" if info.created else ""
+        typer.echo(f"{info.name}  {info.files} file(s)  {info.bytes} bytes{created}")
 
 
 @dataset_app.command("show")

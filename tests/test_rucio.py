@@ -214,3 +214,30 @@ def test_unreachable_server_and_bad_credentials(
     )
     assert run.returncode == ExitCode.CREDENTIALS, run.stderr
     assert "refused the credentials" in run.stderr
+
+
+def test_names_follow_rucio_scope_convention(rucio_registry: Registry) -> None:
+    """PanDA's outputs live in their user./group. scope (Rucio's extract_scope), not in the
+    configured one; SHREK's own output names go to the configured scope."""
+    catalog = open_catalog(rucio_registry, "rucio")
+    container = "user.jdoe.sP22aa-local.s0001_000_demo-pass1_events/"
+    assert catalog.split(container) == ("user.jdoe", container.rstrip("/"))
+    assert catalog.split("group.sphenix.sP22aa-local.s0001") == (
+        "group.sphenix",
+        "group.sphenix.sP22aa-local.s0001",
+    )
+    assert catalog.split(f"{SCOPE}:a.b.c") == (SCOPE, "a.b.c")
+    assert catalog.split("sP22aa-local.demo-pass1.events.s0001") == (
+        SCOPE,
+        "sP22aa-local.demo-pass1.events.s0001",
+    )
+    missing = catalog.datasets()  # one listing call, with sizes: the fixture's dataset is in it
+    assert any(info.files == 3 and info.bytes > 0 for info in missing)
+
+
+def test_an_unknown_panda_output_is_looked_up_in_its_own_scope(
+    rucio_registry: Registry, shrek
+) -> None:
+    result = shrek("dataset", "show", "user.jdoe.nothing.here/", cwd=rucio_registry.root)
+    assert result.code == ExitCode.NOT_FOUND, result.err
+    assert "Rucio has no user.jdoe:user.jdoe.nothing.here" in result.err, result.err

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -80,64 +79,84 @@ class RucioCatalog:
 
     @contextmanager
     def _errors(self, doing: str, did: str = "") -> Iterator[None]:
-        """Every Rucio failure as one clear ShrekError."""
+        """Every Rucio failure as one clear ShrekError, told apart by its exception class."""
         try:
             yield
         except ShrekError:
             raise
         except Exception as exc:
-            name = type(exc).__name__
-            text = " ".join(str(exc).split())[:400]
-            where = f" {did}" if did else ""
-            if name == "ConfigLoadingError":
-                raise ShrekError(
-                    f"no Rucio client configuration: {text}",
-                    "point $RUCIO_CONFIG at a rucio.cfg with your account and "
-                    "credentials (they never go into shrek.yaml)",
-                    ExitCode.CREDENTIALS,
-                ) from exc
-            if name == "CannotAuthenticate":
-                raise ShrekError(
-                    f"Rucio at {self.host} refused the credentials: {text}",
-                    "check the account and credentials in your Rucio client "
-                    "configuration ($RUCIO_CONFIG)",
-                    ExitCode.CREDENTIALS,
-                ) from exc
-            if name in ("DataIdentifierNotFound", "ScopeNotFound", "RSENotFound"):
-                raise ShrekError(
-                    f"Rucio has no{where}: {text}",
-                    "check the scope and name ('rucio list-dids SCOPE:*')",
-                    ExitCode.NOT_FOUND,
-                ) from exc
-            if name == "AccessDenied":
-                raise ShrekError(
-                    f"Rucio denied {doing}{where}: {text}",
-                    "ask for the permission, or use your own scope",
-                    ExitCode.BACKEND,
-                ) from exc
-            if (
-                "Connection" in name
-                or "connect" in text.lower()
-                or (name in ("ServiceUnavailable", "RucioException") and "refused" in text.lower())
-            ):
-                raise ShrekError(
-                    f"cannot reach the Rucio server at {self.host}: {text}",
-                    "check rucio: {host} in shrek.yaml and the network",
-                    ExitCode.BACKEND,
-                ) from exc
-            raise ShrekError(
-                f"Rucio failed {doing}{where}: {name}: {text}",
-                "see the message; re-run when it is fixed",
+            raise self._explain(exc, doing, did) from exc
+
+    def _explain(self, exc: Exception, doing: str, did: str) -> ShrekError:
+        from requests.exceptions import ConnectionError as RequestsConnectionError
+        from rucio.common import exception as rucio_errors
+
+        text = " ".join(str(exc).split())[:400]
+        where = f" {did}" if did else ""
+        if isinstance(exc, (rucio_errors.ConfigLoadingError, rucio_errors.ConfigNotFound)):
+            return ShrekError(
+                f"no Rucio client configuration: {text}",
+                "point $RUCIO_CONFIG at a rucio.cfg with your account and "
+                "credentials (they never go into shrek.yaml)",
+                ExitCode.CREDENTIALS,
+            )
+        if isinstance(exc, rucio_errors.CannotAuthenticate):
+            return ShrekError(
+                f"Rucio at {self.host} refused the credentials: {text}",
+                "check the account and credentials in your Rucio client "
+                "configuration ($RUCIO_CONFIG)",
+                ExitCode.CREDENTIALS,
+            )
+        if isinstance(
+            exc,
+            (
+                rucio_errors.DataIdentifierNotFound,
+                rucio_errors.ScopeNotFound,
+                rucio_errors.RSENotFound,
+            ),
+        ):
+            return ShrekError(
+                f"Rucio has no{where}: {text}",
+                "check the scope and name ('rucio list-dids SCOPE:*')",
+                ExitCode.NOT_FOUND,
+            )
+        if isinstance(exc, rucio_errors.AccessDenied):
+            return ShrekError(
+                f"Rucio denied {doing}{where}: {text}",
+                "ask for the permission, or use your own scope",
                 ExitCode.BACKEND,
-            ) from exc
+            )
+        if isinstance(exc, (RequestsConnectionError, ConnectionError)) or (
+            isinstance(exc, (rucio_errors.ServiceUnavailable, rucio_errors.RucioException))
+            and "refused" in text.lower()
+        ):
+            return ShrekError(
+                f"cannot reach the Rucio server at {self.host}: {text}",
+                "check rucio: {host} in shrek.yaml and the network",
+                ExitCode.BACKEND,
+            )
+        return ShrekError(
+            f"Rucio failed {doing}{where}: {type(exc).__name__}: {text}",
+            "see the message; re-run when it is fixed",
+            ExitCode.BACKEND,
+        )
 
     # -- names -------------------------------------------------------------------------------
 
     def split(self, dataset: str) -> tuple[str, str]:
-        """``scope:name``, or a name in the configured scope."""
-        if ":" in dataset:
-            scope, name = dataset.split(":", 1)
-            return scope, name
+        """(scope, name) as Rucio's own convention reads a DID (``extract_scope``).
+
+        ``scope:name`` is explicit; ``user.<nick>.…`` and ``group.<name>.…`` (PanDA's outputs)
+        are in their two-part scope, with a container's trailing ``/`` dropped. Any other name
+        without a colon is one SHREK made for its own outputs, registered in the configured
+        scope (Rucio's default convention would cut its first dot-separated part instead).
+        """
+        if ":" in dataset or dataset.startswith(("user.", "group.")):
+            with self._errors("reading the name", dataset):
+                from rucio.common.utils import extract_scope
+
+                scope, name = extract_scope(dataset)
+            return str(scope), str(name)
         return self.scope, dataset
 
     def did(self, dataset: str) -> str:
@@ -191,24 +210,20 @@ class RucioCatalog:
         return sorted(result, key=lambda f: f.name)
 
     def datasets(self) -> list[DatasetInfo]:
+        """The configured scope's datasets with their file counts and sizes: one listing call."""
         client = self.client()
-        infos = []
         with self._errors("listing the datasets of", self.scope):
-            names = sorted(client.list_dids(self.scope, {"name": "*"}, did_type="dataset"))
-            for name in names:
-                meta = client.get_metadata(self.scope, name)
-                created = meta.get("created_at")
-                if isinstance(created, datetime):
-                    created = created.strftime("%Y-%m-%dT%H:%M:%SZ")
-                infos.append(
-                    DatasetInfo(
-                        f"{self.scope}:{name}",
-                        int(meta.get("length") or 0),
-                        int(meta.get("bytes") or 0),
-                        str(created or ""),
-                    )
+            found = client.list_dids(self.scope, [{"name": "*"}], did_type="dataset", long=True)
+            infos = [
+                DatasetInfo(
+                    f"{self.scope}:{item['name']}",
+                    int(item.get("length") or 0),
+                    int(item.get("bytes") or 0),
+                    "",
                 )
-        return infos
+                for item in found
+            ]
+        return sorted(infos, key=lambda info: info.name)
 
     def register(self, dataset: str, files: list[DatasetFile]) -> DatasetInfo:
         """Upload ``files`` (their ``location``) into ``dataset`` on the configured RSE.
@@ -237,11 +252,10 @@ class RucioCatalog:
         client = self.client()
         existing = {}
         with self._errors("reading", f"{scope}:{name}"):
-            try:
+            from rucio.common.exception import DataIdentifierNotFound
+
+            with suppress(DataIdentifierNotFound):  # a new dataset: the upload creates it
                 existing = {f["name"]: f.get("adler32") for f in client.list_files(scope, name)}
-            except Exception as exc:
-                if type(exc).__name__ != "DataIdentifierNotFound":
-                    raise
         todo = []
         for item in files:
             if item.name in existing:
