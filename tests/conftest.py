@@ -87,7 +87,7 @@ def runnable(registry: Registry) -> Registry:
     settings.write_text(
         settings.read_text().replace(
             '  local:\n    setup: ":"\n',
-            "  local:\n    setup: export SHREK_TEST_SETUP=done\n"
+            "  local:\n    setup: export SHREK_TEST_SETUP=ready\n"
             "    environment: [SHREK_TEST_SETUP]\n",
             1,
         )

@@ -186,7 +186,7 @@ def test_shrek_variables_and_input_arrays(runnable: Registry, tmp_path: Path) ->
         "use",
         "42",
         "seq42",
-        "done",
+        "ready",
     ]
     assert (work / "shrek-outputs.txt").read_text() == (
         "merged sP22aa-local.use.merged.root merged.root\n"
@@ -370,6 +370,40 @@ def test_check_reports_what_panda_client_rejects(runnable: Registry, tmp_path: P
     assert result.code == ExitCode.INVALID
     assert "FAIL prun options accepted by panda-client's own parser" in result.out
     assert "argument --nCore: invalid choice: 4" in result.err
+
+
+def test_check_runs_shellcheck_and_names_the_step_line(
+    runnable: Registry, tmp_path: Path, shrek
+) -> None:
+    path = runnable.tag_dir("sP22aa-local") / "job" / "gen.yaml"
+    path.write_text(
+        "name: gen\ndescription: test\njobs: 1\nparameters: {nevents: 10}\n"
+        "outputs: [{name: data, files: out.dat}]\n"
+        "command: |\n"
+        "  echo start\n"
+        '  if [ "${nevents}" > 5 ]; then echo many; fi\n'
+        "  touch out.dat\n"
+    )
+    result = shrek("render", "sP22aa", "-o", str(tmp_path / "out"), "--check", cwd=runnable.root)
+    assert result.code == ExitCode.INVALID, result.err
+    assert "FAIL ShellCheck on every wrapper and command" in result.out
+    # line 8 of gen.yaml holds the comparison: ShellCheck's finding is mapped back to it
+    assert "tags/sP22aa-local/job/gen.yaml:8: error:" in result.err
+    assert "SC2071" in result.err and "(SHREK's wrapper)" not in result.err
+
+
+def test_shreks_own_wrapper_passes_shellcheck(runnable: Registry, tmp_path: Path, shrek) -> None:
+    write_step(
+        runnable,
+        "gen",
+        jobs=2,
+        parameters={"text": "a b"},
+        command='printf "%s\\n" "$text" > out.dat',
+        outputs=[{"name": "data", "files": "out.dat"}],
+    )
+    result = shrek("render", "sP22aa", "-o", str(tmp_path / "out"), "--check", cwd=runnable.root)
+    assert "ok   ShellCheck on every wrapper and command" in result.out, result.err
+    assert "note:" not in result.err
 
 
 def test_check_catches_unresolved_placeholders_and_lost_edges(
