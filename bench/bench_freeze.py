@@ -18,11 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from shrek.catalogs import DatasetFile, open_catalog
-from shrek.freeze import freeze
-from shrek.hashing import sha256_file, sha256_files
-from shrek.init import init_registry
-from shrek.registry import Registry
-from shrek.tags import new_tag
+from shrek.core.freeze import freeze
+from shrek.core.hashing import sha256_file, sha256_files
+from shrek.core.registry import Registry
+from shrek.ops.init import init_registry
+from shrek.ops.tag import new_tag
 
 GIB = 1 << 30
 FILES = 16

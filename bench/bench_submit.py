@@ -17,13 +17,13 @@ from pathlib import Path
 
 import yaml
 
-from shrek.freeze import freeze
-from shrek.init import init_registry
-from shrek.records import load_records
-from shrek.registry import Registry
-from shrek.submit import submit
-from shrek.tags import new_tag
-from shrek.watch import follow
+from shrek.cli.watch import follow
+from shrek.core.freeze import freeze
+from shrek.core.records import load_records
+from shrek.core.registry import Registry
+from shrek.ops.init import init_registry
+from shrek.ops.submit import submit
+from shrek.ops.tag import new_tag
 
 JOBS = 200
 HISTORY = 5000
@@ -143,7 +143,7 @@ def workflow_submit(tmp: Path) -> None:
         assert len(result.records) == 4
         deadline = time.monotonic() + 60  # let the jobs finish before the next round
         while time.monotonic() < deadline:
-            from shrek.status import refresh
+            from shrek.ops.status import refresh
 
             if all(r.state == "done" for r in refresh(registry, tag).records):
                 break

@@ -16,11 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from shrek.init import init_registry
-from shrek.labels import Label, sequence_letters
-from shrek.registry import Registry
-from shrek.tags import TEMPLATES_DIR, new_tag
-from shrek.validate import validate
+from shrek.core.labels import Label, sequence_letters
+from shrek.core.registry import Registry
+from shrek.core.validate import validate
+from shrek.ops.init import init_registry
+from shrek.ops.tag import TEMPLATES_DIR, new_tag
 
 TAGS = 1000
 

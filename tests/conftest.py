@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from shrek.cli import run
-from shrek.init import init_registry
-from shrek.registry import Registry
-from shrek.tags import new_tag
+from shrek.core.registry import Registry
+from shrek.ops.init import init_registry
+from shrek.ops.tag import new_tag
 
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Test Manager",

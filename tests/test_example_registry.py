@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shrek.registry import Registry
-from shrek.validate import validate
+from shrek.core.registry import Registry
+from shrek.core.validate import validate
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -18,7 +18,7 @@ def test_the_example_registry_validates() -> None:
 
 
 def test_the_example_production_matches_the_2022_campaign() -> None:
-    from shrek.model import load_tag
+    from shrek.core.model import load_tag
 
     tag, findings = load_tag(Registry.open(PROJECT), "sP22aa-mdc2.7")
     assert tag is not None and not findings

@@ -11,14 +11,14 @@ import pytest
 import yaml
 
 from shrek.catalogs import open_catalog
-from shrek.datasets import add_files
+from shrek.core.freeze import FREEZE_FILE, compute, freeze
+from shrek.core.hashing import adler32_file, sha256_file
+from shrek.core.model import load_tag
+from shrek.core.registry import Registry
 from shrek.errors import ExitCode, ShrekError
-from shrek.freeze import FREEZE_FILE, compute, freeze
-from shrek.gitrepo import resolve_ref
-from shrek.hashing import adler32_file, sha256_file
-from shrek.model import load_tag
-from shrek.registry import Registry
-from shrek.tags import new_tag
+from shrek.git import resolve_ref
+from shrek.ops.dataset import add_files
+from shrek.ops.tag import new_tag
 
 from .conftest import git
 

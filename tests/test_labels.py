@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shrek.errors import ExitCode, ShrekError
-from shrek.labels import (
+from shrek.core.labels import (
     MAX_SEQUENCE,
     Label,
     LabelError,
@@ -14,6 +13,7 @@ from shrek.labels import (
     sequence_index,
     sequence_letters,
 )
+from shrek.errors import ExitCode, ShrekError
 
 
 @pytest.mark.parametrize(

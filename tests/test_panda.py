@@ -16,12 +16,12 @@ import pytest
 import yaml
 
 from shrek.catalogs import open_catalog
-from shrek.datasets import add_files
+from shrek.core.freeze import freeze
+from shrek.core.records import load_records
+from shrek.core.registry import Registry
 from shrek.errors import ExitCode
-from shrek.freeze import freeze
-from shrek.records import load_records
-from shrek.registry import Registry
-from shrek.tags import new_tag
+from shrek.ops.dataset import add_files
+from shrek.ops.tag import new_tag
 
 from .conftest import git
 from .pandastub import PandaStub, make_token

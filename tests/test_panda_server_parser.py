@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from shrek.registry import Registry
-from shrek.rendering import render_target
+from shrek.core.registry import Registry
+from shrek.ops.render import render_target
 
 from .conftest import write_hf_chain
 from .pandastub import make_token

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from shrek.core.registry import Registry
 from shrek.errors import ExitCode
-from shrek.registry import Registry
-from shrek.tags import new_tag
+from shrek.ops.tag import new_tag
 
 from .conftest import git
 

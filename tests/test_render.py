@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shrek.checks import check
+from shrek.backends.panda.checks import check
+from shrek.core.model import load_tag
+from shrek.core.registry import Registry
+from shrek.core.render import EXIT_OUTPUT, EXIT_RESOURCE, EXIT_SETUP, EXIT_USAGE, render
 from shrek.errors import ExitCode
-from shrek.model import load_tag
-from shrek.registry import Registry
-from shrek.render import EXIT_OUTPUT, EXIT_RESOURCE, EXIT_SETUP, EXIT_USAGE, render
-from shrek.rendering import render_target
+from shrek.ops.render import render_target
 
 from .conftest import write_hf_chain, write_step
 

@@ -16,14 +16,14 @@ from jsonschema import Draft202012Validator
 
 from shrek import __version__
 from shrek.catalogs import open_catalog
-from shrek.completion import tags, targets
-from shrek.datasets import add_files
+from shrek.cli.completion import tags, targets
+from shrek.core.freeze import freeze
+from shrek.core.registry import Registry
+from shrek.core.schema import export, load_schema
 from shrek.errors import ExitCode
-from shrek.freeze import freeze
-from shrek.registry import Registry
-from shrek.schema import export, load_schema
-from shrek.summary import render_readme
-from shrek.tags import new_tag
+from shrek.ops.dataset import add_files
+from shrek.ops.readme import render_readme
+from shrek.ops.tag import new_tag
 
 from .conftest import git
 

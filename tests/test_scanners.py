@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from shrek.bashvars import assigned_variables, used_variables
-from shrek.resources import expand
+from shrek.core.bashvars import assigned_variables, used_variables
+from shrek.core.resources import expand
 
 
 def test_used_variables_follow_quoting_and_comments() -> None:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from shrek.ledger import LEDGER_FILE
-from shrek.registry import Registry
-from shrek.tags import new_tag
-from shrek.validate import validate
+from shrek.core.ledger import LEDGER_FILE
+from shrek.core.registry import Registry
+from shrek.core.validate import validate
+from shrek.ops.tag import new_tag
 
 TAG = "tags/sP22aa-mdc2.7"
 GEN = """\

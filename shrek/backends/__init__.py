@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from shrek.core.model import Tag
+from shrek.core.registry import Registry
+from shrek.core.render import Rendering
 from shrek.errors import ExitCode, ShrekError
-from shrek.model import Tag
-from shrek.registry import Registry
-from shrek.render import Rendering
 
 
 @dataclass

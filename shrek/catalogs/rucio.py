@@ -17,8 +17,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 from shrek.catalogs import DatasetFile, DatasetInfo
+from shrek.core.hashing import adler32_file
 from shrek.errors import ExitCode, ShrekError
-from shrek.hashing import adler32_file
 
 
 class RucioCatalog:

@@ -1,0 +1,283 @@
+"""The local backend (the embedded default): jobs run on this machine, in parallel.
+
+A submission becomes a *run* under ``.shrek/runs/<run-id>/``: the rendered sandbox, a
+``plan.json`` and the ``state.json`` its runner process keeps up to date. Outputs go into the
+local dataset store ``.shrek/store/<dataset>/`` and the local catalogue, named by the tag
+(``prod.<tag>.<step>.<output>.sNNNN``; test submissions in the ``test.`` namespace).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from shrek import __version__
+from shrek.backends import StatusUpdate, Submission
+from shrek.backends.local.runner import PLAN, STATE, read_json, write_json
+from shrek.catalogs import open_catalog
+from shrek.core.registry import Registry
+from shrek.core.render import SANDBOX, output_extension, output_file, producer
+from shrek.errors import ExitCode, ShrekError
+
+RUNS_DIR = "runs"
+STORE_DIR = "store"
+START_TIMEOUT_S = 30.0
+
+
+def new_run_id() -> str:
+    return f"local-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{os.urandom(3).hex()}"
+
+
+class LocalBackend:
+    name = "local"
+    follows = True  # jobs finish in minutes: wait and show progress
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def version(self) -> str:
+        return f"shrek-local {__version__}"
+
+    def submission_options(self, tag: Any, test: bool, options: dict[str, Any]) -> dict[str, Any]:
+        if options.get("via") not in (None, "local"):
+            raise ShrekError("--via is for the panda backend", "drop --via", ExitCode.USAGE)
+        return options
+
+    def output_names(
+        self,
+        tag: Any,
+        steps: list[str],
+        numbers: dict[str, int],
+        test: bool,
+        options: dict[str, Any],
+    ) -> dict[str, dict[str, str]]:
+        scope = "test" if test else self.registry.settings.get("local", {}).get("scope", "prod")
+        return {
+            step: {
+                o.name: f"{scope}.{tag.name}.{step}.{o.name}.s{numbers[step]:04d}"
+                for o in tag.steps[step].outputs
+            }
+            for step in steps
+        }
+
+    def details(self, submission: Submission) -> dict[str, dict[str, Any]]:
+        return {}
+
+    def check(self, submission: Submission) -> str:
+        return ""
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.registry.state_dir / RUNS_DIR / run_id
+
+    # -- submit -----------------------------------------------------------------------------
+
+    def submit(self, submission: Submission) -> dict[str, dict[str, Any]]:
+        run_dir = self.run_dir(submission.run_id)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        tag = submission.tag
+        steps = []
+        for plan in submission.steps:
+            step = tag.steps[plan.step]
+            steps.append(
+                {
+                    "step": plan.step,
+                    "wrapper": f"{plan.step}.sh",
+                    "first_sequence": plan.first_sequence,
+                    "reserved": plan.reserved,
+                    "jobs": step.jobs,
+                    "max_attempts": int(step.requirements.get("max_attempts", 1)),
+                    "upstream": plan.upstream_in_workflow,
+                    "inputs": [self._input(tag, plan, item) for item in step.inputs],
+                    "outputs": [
+                        {
+                            "name": o.name,
+                            "dataset": plan.outputs[o.name],
+                            "file": output_file(tag.name, step.name, o.name, o.files),
+                            "ext": output_extension(o.files),
+                        }
+                        for o in step.outputs
+                    ],
+                }
+            )
+        write_json(
+            run_dir / PLAN,
+            {
+                "run": submission.run_id,
+                "tag": tag.name,
+                "catalog": str(self.registry.state_dir / "catalog.sqlite"),
+                "store": str(self.registry.state_dir / STORE_DIR),
+                "sandbox": str(submission.render_dir / SANDBOX),
+                "sandbox_files": [e["path"] for e in submission.rendering.manifest()],
+                "workers": submission.workers or os.cpu_count() or 1,
+                "steps": steps,
+            },
+        )
+        self._start(run_dir, [])
+        return {
+            p.step: {"request": submission.run_id, "task": f"{submission.run_id}/{p.step}"}
+            for p in submission.steps
+        }
+
+    def _input(self, tag: Any, plan: Any, item: Any) -> dict[str, Any]:
+        """How the runner finds an input: another step's output from the local catalogue (it
+        may not exist yet), an external dataset resolved now from the registry's catalogue."""
+        spec: dict[str, Any] = {
+            "dataset": plan.inputs[item.dataset],
+            "files_per_job": item.files_per_job,
+            "secondary": item.secondary,
+        }
+        if producer(tag, item) is None:
+            files = open_catalog(self.registry).files(item.dataset)
+            unreadable = [f.name for f in files if not f.location or not Path(f.location).is_file()]
+            if unreadable:
+                raise ShrekError(
+                    f"input dataset {item.dataset} has {len(unreadable)} file(s) "
+                    f"not readable on this machine (e.g. {unreadable[0]})",
+                    "the local backend reads files in place: register local copies "
+                    "(shrek dataset add), or use a storage element mounted here",
+                    ExitCode.BACKEND,
+                )
+            spec["files"] = [[f.name, f.location] for f in files]
+        return spec
+
+    def _start(self, run_dir: Path, extra: list[str]) -> None:
+        """Start the runner in its own session, and wait until it is running."""
+        state = run_dir / STATE
+        before = state.stat().st_mtime_ns if state.exists() else None
+        with open(run_dir / "runner.log", "ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "shrek.backends.local.runner", str(run_dir), *extra],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+                cwd=run_dir,
+            )
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if state.exists() and state.stat().st_mtime_ns != before:
+                data = read_json(state)
+                if data.get("pid") == process.pid:
+                    return
+            if process.poll() is not None:
+                raise ShrekError(
+                    f"the local runner stopped at once (exit {process.returncode})",
+                    f"see {run_dir / 'runner.log'}",
+                    ExitCode.BACKEND,
+                )
+            time.sleep(0.02)
+        raise ShrekError(
+            "the local runner did not start", f"see {run_dir / 'runner.log'}", ExitCode.BACKEND
+        )
+
+    # -- status, kill, retry ---------------------------------------------------------------
+
+    def _state(self, record: dict[str, Any]) -> tuple[Path, dict[str, Any] | None]:
+        run_dir = self.run_dir(str(record.get("ids", {}).get("request", "")))
+        state = run_dir / STATE
+        return run_dir, (read_json(state) if state.exists() else None)
+
+    @staticmethod
+    def alive(state: dict[str, Any]) -> bool:
+        pid = state.get("pid")
+        if not pid or state.get("finished"):
+            return False
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+        return str(state.get("run", "")).encode() in cmdline
+
+    def refresh(self, registry: Registry, record: dict[str, Any]) -> StatusUpdate:
+        run_dir, state = self._state(record)
+        empty = {"total": 0, "done": 0, "running": 0, "failed": 0, "pending": 0}
+        if state is None:
+            if record["state"] == "submitting":
+                return StatusUpdate(
+                    "abandoned",
+                    empty,
+                    "interrupted before the local backend started it; no job ran",
+                )
+            return StatusUpdate("failed", empty, f"the run directory {run_dir} is gone")
+        step = state["steps"].get(record["step"], {"state": "pending", "jobs": []})
+        jobs = step["jobs"]
+        counts = {
+            key: sum(1 for j in jobs if j["state"] == key)
+            for key in ("done", "running", "failed", "pending")
+        }
+        counts["failed"] += sum(1 for j in jobs if j["state"] == "killed")
+        counts["total"] = len(jobs)
+        logs = [self._log(run_dir, j) for j in jobs if j["state"] == "failed"]
+        outcome = step["state"]
+        note = step.get("note", "")
+        if outcome in ("pending", "running") and not self.alive(state):
+            outcome, note = (
+                "failed",
+                (
+                    f"the local runner stopped unexpectedly (see "
+                    f"{self._relative(run_dir / 'runner.log')})"
+                ),
+            )
+        elif outcome == "pending":
+            outcome = "submitted"
+        return StatusUpdate(outcome, counts, note, failed_logs=logs)
+
+    def _relative(self, path: Path) -> str:
+        return self.registry.relative(path)
+
+    def _log(self, run_dir: Path, job: dict[str, Any]) -> str:
+        attempts = job.get("attempts") or []
+        if not attempts:
+            return ""
+        return self._relative(run_dir / attempts[-1]["dir"] / "stderr.log")
+
+    def kill(self, registry: Registry, record: dict[str, Any]) -> str:
+        run_dir, state = self._state(record)
+        if state is None or not self.alive(state):
+            return "nothing was running"
+        os.kill(int(state["pid"]), signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            state = read_json(run_dir / STATE)
+            if state.get("finished"):
+                return f"killed the local run {state['run']} (every step of it)"
+            time.sleep(0.05)
+        raise ShrekError(
+            f"the local run {state['run']} did not stop within 30 s",
+            f"kill process {state['pid']} by hand",
+            ExitCode.BACKEND,
+        )
+
+    def retry(self, registry: Registry, record: dict[str, Any], overrides: dict[str, Any]) -> str:
+        run_dir, state = self._state(record)
+        if state is None:
+            raise ShrekError(
+                f"the run of {record['id']} is gone from this machine",
+                "submit the step again (shrek submit --again)",
+                ExitCode.BACKEND,
+            )
+        if self.alive(state):
+            raise ShrekError(
+                f"{record['id']} is still running",
+                "wait for it, or kill it first",
+                ExitCode.BACKEND,
+            )
+        if overrides:
+            raise ShrekError(
+                "the local backend takes no retry overrides", "retry without them", ExitCode.USAGE
+            )
+        failed = [
+            j for j in state["steps"][record["step"]]["jobs"] if j["state"] in ("failed", "killed")
+        ]
+        if not failed:
+            raise ShrekError(
+                f"{record['id']} has no failed jobs to retry", "nothing to do", ExitCode.USAGE
+            )
+        self._start(run_dir, ["--retry", record["step"]])
+        return f"retrying {len(failed)} failed job(s) of {record['step']}"

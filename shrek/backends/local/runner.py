@@ -1,0 +1,336 @@
+"""The local backend's runner: one process per submission, running its jobs on this machine.
+
+Started detached (its own session) by :mod:`shrek.backends.local`, so it outlives the command
+that started it; ``shrek status`` reads the state it writes. Each job runs in its own working
+directory holding exactly the sandbox (the manifest's files) plus its input files, with stdout
+and stderr kept per attempt; failed jobs are attempted again up to ``max_attempts``; declared
+outputs go into the local dataset store and the local catalogue as each job succeeds, so a
+downstream step reads them exactly as it would read a grid dataset.
+
+Usage: ``python -m shrek.backends.local.runner RUN_DIR [--retry STEP]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from shrek.catalogs import DatasetFile
+from shrek.catalogs.local import LocalCatalog
+from shrek.core.hashing import adler32_file
+
+PLAN = "plan.json"
+STATE = "state.json"
+
+
+def write_json(path: Path, data: Any) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def step_outcome(jobs: list[dict[str, Any]], stopped: bool) -> str:
+    states = [j["state"] for j in jobs]
+    if stopped and any(s in ("pending", "running", "killed") for s in states):
+        return "killed"
+    if all(s == "done" for s in states):
+        return "done"
+    if any(s == "done" for s in states):
+        return "finished"
+    return "failed"
+
+
+class Runner:
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self.plan = read_json(run_dir / PLAN)
+        self.catalog = LocalCatalog(Path(self.plan["catalog"]))
+        self.store = Path(self.plan["store"])
+        self.sandbox = Path(self.plan["sandbox"])
+        self.files = list(self.plan["sandbox_files"])
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.processes: set[subprocess.Popen] = set()
+        self.dirty = threading.Event()
+        state_path = run_dir / STATE
+        self.state = (
+            read_json(state_path)
+            if state_path.exists()
+            else {
+                "run": self.plan["run"],
+                "steps": {s["step"]: {"state": "pending", "jobs": []} for s in self.plan["steps"]},
+            }
+        )
+        self.state.update(
+            pid=os.getpid(),
+            state="running",
+            finished=None,
+            started=self.state.get("started") or time.time(),
+        )
+
+    # -- state ----------------------------------------------------------------------------
+
+    def save(self) -> None:
+        with self.lock:
+            write_json(self.run_dir / STATE, self.state)
+
+    def _writer(self) -> None:
+        while not self.stop.is_set() or self.dirty.is_set():
+            if self.dirty.wait(0.2):
+                self.dirty.clear()
+                self.save()
+            if self.state.get("finished"):
+                return
+
+    def changed(self) -> None:
+        self.dirty.set()
+
+    def update(self, job: dict[str, Any], **changes: Any) -> None:
+        """Change a job under the lock, so the state writer never sees it half-changed."""
+        with self.lock:
+            job.update(changes)
+        self.dirty.set()
+
+    def terminate(self, *_: object) -> None:
+        """SIGTERM/SIGINT: stop starting jobs and end the running ones (their whole groups)."""
+        self.stop.set()
+        with self.lock:
+            for process in list(self.processes):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
+
+    # -- jobs -----------------------------------------------------------------------------
+
+    def split(self, spec: dict[str, Any]) -> list[dict[str, Any]]:
+        """The jobs of a step, numbered and fed exactly as PanDA would."""
+        first = int(spec["first_sequence"])
+        inputs = spec["inputs"]
+        primary = [i for i in inputs if not i["secondary"]]
+        if not primary:
+            return [
+                {"index": n, "seq": first + n - 1, "inputs": [], "state": "pending", "attempts": []}
+                for n in range(1, int(spec["jobs"]) + 1)
+            ]
+        listings = {
+            i["dataset"]: (
+                [DatasetFile(n, 0, "", loc) for n, loc in i["files"]]
+                if "files" in i
+                else self.catalog.files(i["dataset"])
+            )
+            for i in inputs
+        }
+        main = listings[primary[0]["dataset"]]
+        per_job = int(primary[0]["files_per_job"])
+        chunks = [main[k : k + per_job] for k in range(0, len(main), per_job)]
+        jobs = []
+        for n, chunk in enumerate(chunks, start=1):
+            streams = []
+            for item in inputs:
+                if not item["secondary"]:
+                    streams.append([[f.name, f.location] for f in chunk])
+                    continue
+                files = listings[item["dataset"]]
+                count = int(item["files_per_job"])
+                start = (n - 1) * count
+                streams.append(
+                    [
+                        [
+                            files[(start + k) % len(files)].name,
+                            files[(start + k) % len(files)].location,
+                        ]
+                        for k in range(count)
+                    ]
+                    if files
+                    else []
+                )
+            jobs.append(
+                {
+                    "index": n,
+                    "seq": first + n - 1,
+                    "inputs": streams,
+                    "state": "pending",
+                    "attempts": [],
+                }
+            )
+        return jobs
+
+    def run_job(self, spec: dict[str, Any], job: dict[str, Any]) -> None:
+        tries = int(spec["max_attempts"])
+        for _ in range(tries):
+            if self.stop.is_set():
+                self.update(job, state="killed")
+                return
+            attempt = len(job["attempts"]) + 1
+            workdir = (
+                self.run_dir
+                / "jobs"
+                / spec["step"]
+                / f"{job['index']:06d}"
+                / (f"attempt-{attempt}")
+            )
+            if workdir.exists():
+                shutil.rmtree(workdir)
+            workdir.mkdir(parents=True)
+            for name in self.files:
+                target = workdir / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(self.sandbox / name, target)
+            arguments = []
+            for stream in job["inputs"]:
+                for name, location in stream:
+                    link = workdir / name
+                    if not link.exists():
+                        os.symlink(location, link)
+                arguments.append(",".join(name for name, _ in stream))
+            self.update(job, state="running")
+            environment = {
+                **os.environ,
+                "SHREK_JOB": f"{self.plan['run']}/{spec['step']}/{job['index']}",
+            }
+            with (
+                open(workdir / "stdout.log", "wb") as out,
+                open(workdir / "stderr.log", "wb") as err,
+            ):
+                process = subprocess.Popen(
+                    ["bash", spec["wrapper"], str(job["seq"]), *arguments],
+                    cwd=workdir,
+                    stdout=out,
+                    stderr=err,
+                    stdin=subprocess.DEVNULL,
+                    env=environment,
+                    start_new_session=True,
+                )
+                with self.lock:
+                    self.processes.add(process)
+                status = process.wait()
+                with self.lock:
+                    self.processes.discard(process)
+            relative = workdir.relative_to(self.run_dir).as_posix()
+            record = {"attempt": attempt, "exit": status, "dir": relative}
+            if status == 0:
+                try:
+                    outputs = self.collect(spec, job, workdir)
+                except (OSError, KeyError) as exc:
+                    record["error"] = f"collecting outputs failed: {exc}"
+                else:
+                    self.update(
+                        job, state="done", outputs=outputs, attempts=[*job["attempts"], record]
+                    )
+                    return
+            self.update(job, attempts=[*job["attempts"], record])
+            if self.stop.is_set():
+                self.update(job, state="killed")
+                return
+        self.update(job, state="failed")
+
+    def collect(self, spec: dict[str, Any], job: dict[str, Any], workdir: Path) -> list[str]:
+        """Move the job's declared outputs into the store and register them."""
+        listed = (workdir / "shrek-outputs.txt").read_text(encoding="utf-8").split("\n")
+        produced = {line.split(" ")[0]: line.split(" ")[1] for line in listed if line.strip()}
+        names = []
+        for output in spec["outputs"]:
+            source = workdir / produced[output["name"]]
+            stem = output["file"][: len(output["file"]) - len(output["ext"])]
+            name = f"{stem}._{job['seq']:06d}{output['ext']}"
+            directory = self.store / output["dataset"]
+            directory.mkdir(parents=True, exist_ok=True)
+            target = directory / name
+            shutil.move(source, target)
+            item = DatasetFile(
+                name, target.stat().st_size, f"adler32:{adler32_file(target)}", str(target)
+            )
+            with self.lock:
+                self.catalog.register(output["dataset"], [item])
+            names.append(name)
+        return names
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def run_step(self, spec: dict[str, Any], retry: bool = False) -> None:
+        step_state = self.state["steps"][spec["step"]]
+        if retry:
+            jobs = [j for j in step_state["jobs"] if j["state"] in ("failed", "killed")]
+            for job in jobs:
+                job["state"] = "pending"
+        else:
+            blocked = [
+                u for u in spec.get("upstream", []) if self.state["steps"][u]["state"] != "done"
+            ]
+            if blocked:
+                step_state["state"] = "cancelled"
+                step_state["note"] = f"upstream {', '.join(blocked)} did not complete"
+                self.changed()
+                return
+            try:
+                step_state["jobs"] = self.split(spec)
+            except Exception as exc:
+                step_state["state"] = "failed"
+                step_state["note"] = f"could not prepare the jobs: {exc}"
+                self.changed()
+                return
+            jobs = step_state["jobs"]
+            if len(jobs) > int(spec["reserved"]):
+                step_state["state"] = "failed"
+                step_state["note"] = (
+                    f"{len(jobs)} jobs exceed the {spec['reserved']} sequence numbers reserved"
+                )
+                self.changed()
+                return
+        step_state["state"] = "running"
+        self.changed()
+        with ThreadPoolExecutor(max_workers=int(self.plan["workers"])) as pool:
+            list(pool.map(lambda job: self.run_job(spec, job), jobs))
+        step_state["state"] = step_outcome(step_state["jobs"], self.stop.is_set())
+        self.changed()
+
+    def run(self, retry_step: str | None = None) -> None:
+        signal.signal(signal.SIGTERM, self.terminate)
+        signal.signal(signal.SIGINT, self.terminate)
+        self.save()
+        writer = threading.Thread(target=self._writer, daemon=True)
+        writer.start()
+        try:
+            for spec in self.plan["steps"]:
+                if retry_step is not None:
+                    if spec["step"] == retry_step:
+                        self.run_step(spec, retry=True)
+                    continue
+                if self.stop.is_set():
+                    self.state["steps"][spec["step"]]["state"] = "killed"
+                    continue
+                self.run_step(spec)
+        finally:
+            states = [s["state"] for s in self.state["steps"].values()]
+            self.state["state"] = (
+                "killed"
+                if self.stop.is_set()
+                else ("done" if all(s == "done" for s in states) else "finished")
+            )
+            self.state["finished"] = time.time()
+            self.stop.set()
+            self.save()
+
+
+def main(argv: list[str]) -> int:
+    run_dir = Path(argv[0])
+    retry = argv[2] if len(argv) > 2 and argv[1] == "--retry" else None
+    Runner(run_dir).run(retry)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,564 @@
+"""The PanDA backend: submit, track, retry and kill productions through panda-client.
+
+A tag (or one step) goes to PanDA as a CWL workflow through panda-client's pchain path
+(``panda_api.get_api().execute_pchain``), or a single step through its prun path. Every call
+runs panda-client in a child process (:mod:`shrek.backends.panda.call`) with the server
+settings and credential in its environment, under a time limit.
+
+Naming: the output dataset base is ``user.<nick>.<tag>.sNNNN`` (``group.<name>....`` with
+``--official``; ``.test.`` before the tag for test submissions), so PanDA's task names
+``<base>_<NNN>_<step>`` are unique and carry the label; step *k* of the workflow (in dependency
+order, from 000) writes ``<task>_<output>/`` and logs to ``<task>.log/``.
+
+Credentials are read, never stored: nothing from the environment reaches a record, a log kept
+in the registry, or a commit, and the server's log text is scrubbed of anything token-like.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from shrek.backends import StatusUpdate, Submission
+from shrek.backends.panda.credentials import Credential, credential
+from shrek.core.records import load_records
+from shrek.core.registry import Registry
+from shrek.core.render import SANDBOX
+from shrek.errors import ExitCode, ShrekError
+
+# PanDA task states -> record states.
+STATES = {
+    "registered": "submitted",
+    "defined": "submitted",
+    "assigning": "submitted",
+    "ready": "submitted",
+    "pending": "submitted",
+    "scouting": "running",
+    "scouted": "running",
+    "running": "running",
+    "prepared": "running",
+    "toretry": "running",
+    "throttled": "running",
+    "paused": "running",
+    "rerefine": "running",
+    "topreprocess": "submitted",
+    "preprocessing": "submitted",
+    "done": "done",
+    "finished": "finished",
+    "failed": "failed",
+    "broken": "failed",
+    "exhausted": "failed",
+    "aborting": "killed",
+    "aborted": "killed",
+    "tobroken": "failed",
+}
+RETRYABLE = frozenset({"finished", "failed", "aborted", "exhausted"})
+SANDBOX_LIMIT = 10 * 1024 * 1024  # panda-client refuses larger job sandboxes (NO_BUILD_LIMIT)
+NOT_VISIBLE_GRACE_S = 30 * 60  # tasks of an accepted request can take this long to appear
+TOKEN_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
+
+
+class Uncertain(ShrekError):
+    """The server may or may not have acted (no answer, an HTTP error, an unreadable reply):
+    the record stays journalled and is reconciled by looking its tasks up by name."""
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return TOKEN_LIKE.sub("***", text)
+
+
+class PandaBackend:
+    name = "panda"
+    follows = False  # tasks run for hours: shrek status follows them
+
+    def __init__(self, registry: Registry, overrides: dict[str, Any] | None = None) -> None:
+        self.registry = registry
+        self.settings: dict[str, Any] = {**registry.settings.get("panda", {}), **(overrides or {})}
+        self._credential: tuple[tuple[tuple[str, str], ...], Credential] | None = None
+
+    # -- identity, settings, credentials ------------------------------------------------
+
+    def version(self) -> str:
+        try:
+            return f"panda-client {metadata.version('panda-client')}"
+        except metadata.PackageNotFoundError as exc:
+            raise ShrekError(
+                "panda-client is not installed",
+                "pip install panda-client (or make install)",
+                ExitCode.TOOL_MISSING,
+            ) from exc
+
+    def environment(self) -> dict[str, str]:
+        """The child's environment: server URLs and OIDC settings (the user's own win)."""
+        env = dict(os.environ)
+        for key, variable in (
+            ("url", "PANDA_URL"),
+            ("url_ssl", "PANDA_URL_SSL"),
+            ("cache_url", "PANDACACHE_URL"),
+        ):
+            if self.settings.get(key):
+                env[variable] = str(self.settings[key])
+        env.setdefault("PANDA_AUTH", "oidc")
+        if self.settings.get("auth_vo"):
+            env.setdefault("PANDA_AUTH_VO", str(self.settings["auth_vo"]))
+        env["PANDA_BEHIND_REAL_LB"] = "1"  # no DNS look-ups at import time
+        return env
+
+    def credential(self, env: dict[str, str]) -> Credential:
+        """The OIDC ID token panda-client will use (found, refreshed and decoded by its code)."""
+        key = tuple(sorted(env.items()))
+        if self._credential is None or self._credential[0] != key:
+            self._credential = (key, credential(env))
+        return self._credential[1]
+
+    def token(self, env: dict[str, str]) -> str:
+        return self.credential(env).token
+
+    def scope(self, env: dict[str, str]) -> tuple[str, bool]:
+        """(dataset scope, official), checked as panda-client's ``checkOutDsName`` will.
+
+        ``user.<nick>`` must be the token's own nickname; ``group.<name>`` needs the production
+        role in that group (``<name>/production`` among the token's groups).
+        """
+        claims = self.credential(env).claims
+        nick = claims.get("preferred_username") or self.settings.get("nickname")
+        configured = str(self.settings.get("scope") or "")
+        if configured.startswith("group."):
+            group = configured.split(".", 1)[1]
+            role = env.get("PANDA_PRODUCTION_ROLE", "production")
+            if f"{group}/{role}" not in (claims.get("groups") or []):
+                raise ShrekError(
+                    f"panda: {{scope: {configured}}} needs the {role} role in the group "
+                    f"'{group}', which your token does not hold",
+                    f"ask for the {role} role in {group}, or use your own scope user.{nick}",
+                    ExitCode.CREDENTIALS,
+                )
+            return configured, True
+        if not nick:
+            raise ShrekError(
+                "the OIDC token names no user (preferred_username)",
+                "set panda: {nickname: ...} or {scope: user.<nick>} in shrek.yaml",
+                ExitCode.CREDENTIALS,
+            )
+        if configured and configured != f"user.{nick}":
+            raise ShrekError(
+                f"panda: {{scope: {configured}}} is not yours: panda-client accepts only "
+                f"user.{nick}.* output names from your token",
+                f"set panda: {{scope: user.{nick}}} in shrek.yaml, or remove scope",
+                ExitCode.CREDENTIALS,
+            )
+        return f"user.{nick}", False
+
+    # -- naming ---------------------------------------------------------------------------
+
+    def next_serial(self, tag_dir: Path) -> int:
+        """The next ``sNNNN`` of this tag's PanDA submissions (never reused)."""
+        serial = 0
+        for record in load_records(tag_dir):
+            out_ds = (record.data.get("backend_details") or {}).get("out_ds", "")
+            match = re.search(r"\.s(\d{4,})$", out_ds)
+            if match:
+                serial = max(serial, int(match.group(1)))
+        return serial + 1
+
+    def out_ds(self, tag: str, tag_dir: Path, test: bool) -> str:
+        scope, _ = self.scope(self.environment())
+        middle = "test." if test else ""
+        return f"{scope}.{middle}{tag}.s{self.next_serial(tag_dir):04d}"
+
+    def submission_options(self, tag: Any, test: bool, options: dict[str, Any]) -> dict[str, Any]:
+        """Checks the credential first, then fixes the output dataset base of this submission."""
+        env = self.environment()
+        self.token(env)
+        scope, official = self.scope(env)
+        return {
+            **options,
+            "out_ds": self.out_ds(tag.name, tag.directory, test),
+            "official": official,
+            "scope": scope,
+        }
+
+    def output_names(
+        self,
+        tag: Any,
+        steps: list[str],
+        numbers: dict[str, int],
+        test: bool,
+        options: dict[str, Any],
+    ) -> dict[str, dict[str, str]]:
+        base = options["out_ds"]
+        names = {}
+        for index, step in enumerate(steps):
+            task = base if options.get("via") == "prun" else f"{base}_{index:03d}_{step}"
+            names[step] = {o.name: f"{task}_{o.name}/" for o in tag.steps[step].outputs}
+        return names
+
+    def details(self, submission: Submission) -> dict[str, dict[str, Any]]:
+        """Journalled before the call: what the server will be asked and what it will make."""
+        base = submission.options["out_ds"]
+        via = submission.options.get("via", "pchain")
+        common = {
+            "out_ds": base,
+            "via": via,
+            "server": {
+                k: self.settings.get(k) or self.environment().get(v)
+                for k, v in (
+                    ("url", "PANDA_URL"),
+                    ("url_ssl", "PANDA_URL_SSL"),
+                    ("cache_url", "PANDACACHE_URL"),
+                )
+            },
+            "vo": self.settings.get("vo"),
+            "prod_source_label": self.settings.get("prod_source_label"),
+            "working_group": self.settings.get("working_group"),
+        }
+        result = {}
+        for index, plan in enumerate(submission.steps):
+            task = f"{base}/" if via == "prun" else f"{base}_{index:03d}_{plan.step}"
+            result[plan.step] = {
+                **common,
+                "task_name": task,
+                "log_container": f"{task}.log/",
+                "output_containers": dict(plan.outputs),
+                "prun": self._prun_args(submission, plan.step, task),
+            }
+        return result
+
+    def _prun_args(self, submission: Submission, step: str, task: str) -> str:
+        line = shlex.split(submission.rendering.extra[f"{step}.prun"])
+        plan = next(p for p in submission.steps if p.step == step)
+        arguments = line[1:]
+        arguments[arguments.index("--outDS") + 1] = task
+        tag = submission.tag
+        primary = tag.steps[step].primary_inputs
+        if primary and "--inDS" in arguments:
+            arguments[arguments.index("--inDS") + 1] = plan.inputs[primary[0].dataset]
+        return " ".join(shlex.quote(a) for a in ["prun", *arguments])
+
+    # -- calls --------------------------------------------------------------------------
+
+    def call(self, request: dict[str, Any], *, env: dict[str, str] | None = None) -> dict[str, Any]:
+        """Run one panda-client call in a child process, under the time limit."""
+        env = env or self.environment()
+        secrets = [self.token(env)]
+        timeout = float(self.settings.get("timeout_s", 300))
+        try:
+            run = subprocess.run(
+                [sys.executable, "-m", "shrek.backends.panda.call"],
+                input=json.dumps(request),
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise Uncertain(
+                f"the PanDA server did not answer within {timeout:.0f} s ({request['action']})",
+                "check the server URLs in shrek.yaml and "
+                "the server's health; 'shrek status' finds out whether it acted "
+                "(nothing is submitted twice)",
+                ExitCode.BACKEND,
+            ) from exc
+        try:
+            reply = json.loads(run.stdout)
+        except ValueError as exc:
+            detail = redact((run.stderr or run.stdout).strip()[-800:], secrets)
+            raise ShrekError(
+                f"panda-client failed unexpectedly: {detail}",
+                "re-run; report it if it persists",
+                ExitCode.BACKEND,
+            ) from exc
+        reply["log"] = redact(reply.get("log", ""), secrets)
+        if reply.get("error"):
+            reply["error"] = redact(reply["error"], secrets)
+        return reply
+
+    @staticmethod
+    def _server_words(log: str) -> str:
+        """The server's own explanation in panda-client's log, else the log's errors."""
+        if "messages from the server" in log:
+            return log.split("messages from the server", 1)[1].strip()
+        errors = [line for line in log.splitlines() if line.startswith(("ERROR", "WARNING"))]
+        return "\n".join(errors) or log.strip()[-1500:]
+
+    def _stage_checks(self, submission: Submission) -> list[str]:
+        """pchain packs small files only: refuse what would be dropped or refused."""
+        entries = submission.rendering.manifest()
+        total = sum(e["size"] for e in entries)
+        if total > SANDBOX_LIMIT:
+            largest = max(entries, key=lambda e: e["size"])
+            raise ShrekError(
+                f"the sandbox is {total / 1e6:.1f} MB; PanDA takes at most "
+                f"{SANDBOX_LIMIT / 1e6:.0f} MB (largest: {largest['path']}, "
+                f"{largest['size'] / 1e6:.1f} MB)",
+                "ship large files as an input dataset or through a code repository, not as "
+                "resources",
+                ExitCode.BACKEND,
+            )
+        largest = max(e["size"] for e in entries)
+        limit_mb = max(1, math.ceil((largest + 1) / (1024 * 1024)))
+        return ["--maxSizeInSandbox", str(limit_mb)] if largest >= 1024 * 1024 else []
+
+    def _pchain_args(self, submission: Submission, *, check: bool) -> list[str]:
+        args = [
+            "--cwl",
+            "workflow.cwl",
+            "--yaml",
+            "inputs.yaml",
+            "--outDS",
+            submission.options["out_ds"],
+        ]
+        for key, option in (
+            ("vo", "--vo"),
+            ("prod_source_label", "--prodSourceLabel"),
+            ("working_group", "--workingGroup"),
+        ):
+            if self.settings.get(key):
+                args += [option, str(self.settings[key])]
+        if submission.options.get("official"):
+            args.append("--official")
+        args += self._stage_checks(submission)
+        if check:
+            args.append("--check")
+        return args
+
+    def _refused_locally(self, reply: dict[str, Any], what: str) -> ShrekError:
+        """panda-client stopped before it sent the request (no dump): a refusal, never
+        uncertain — its own checks (the output name, the credential) or the sandbox upload."""
+        return ShrekError(
+            f"{what}: panda-client stopped before sending it:\n"
+            + self._server_words(reply.get("log", "") or reply.get("error", ""))
+            + _credential_hint(reply.get("log", "")),
+            "fix what it names (shrek render --check predicts most of it); nothing was sent",
+            ExitCode.BACKEND,
+        )
+
+    def check(self, submission: Submission) -> str:
+        """Ask the server to check the workflow; refuse with its own explanation.
+
+        panda-client's check mode gives the server's verdict only as a log line (its dump's
+        returnCode is 0 either way), so that line is read here; everything else goes by codes.
+        """
+        if submission.options.get("via") == "prun" or submission.options.get("no_check"):
+            return ""
+        reply = self.call(
+            {
+                "action": "pchain",
+                "cwd": str(submission.render_dir / SANDBOX),
+                "args": self._pchain_args(submission, check=True),
+            }
+        )
+        if not reply.get("ok") and reply.get("result") is None:
+            raise self._refused_locally(reply, "the PanDA server could not check the workflow")
+        log = reply.get("log", "")
+        if "successfully verified workflow description" in log:
+            return self._server_words(log)
+        if "workflow description is corrupted" in log:
+            raise ShrekError(
+                "the PanDA server rejected the workflow:\n" + self._server_words(log),
+                "fix the tag (shrek render --check "
+                "helps), or submit with --no-check to send it anyway",
+                ExitCode.BACKEND,
+            )
+        raise ShrekError(
+            "the PanDA server could not check the workflow:\n"
+            + self._server_words(log or reply.get("error", ""))
+            + _credential_hint(log),
+            "check the server settings and your credential, then re-run; nothing was submitted",
+            ExitCode.BACKEND,
+        )
+
+    def submit(self, submission: Submission) -> dict[str, dict[str, Any]]:
+        """Hand the rendering to panda-client and read its verdict from its return codes.
+
+        No dump: panda-client stopped before sending (a refusal). A dump with an id: accepted.
+        pchain's dump with a false ``returnCode`` and no request id: the server looked and said
+        no. Anything else (a communication failure, ``returnCode`` 1) may or may not have
+        reached the server: :class:`Uncertain`, reconciled later by looking tasks up by name.
+        """
+        sandbox = submission.render_dir / SANDBOX
+        self._stage_checks(submission)  # refuses a sandbox PanDA would not take
+        prun = submission.options.get("via") == "prun"
+        if prun:
+            (plan,) = submission.steps
+            arguments = shlex.split(self.details(submission)[plan.step]["prun"])[1:]
+            request = {"action": "prun", "cwd": str(sandbox), "args": arguments}
+        else:
+            request = {
+                "action": "pchain",
+                "cwd": str(sandbox),
+                "args": self._pchain_args(submission, check=False),
+            }
+        reply = self.call(request)
+        dump = reply.get("result")
+        if not reply.get("ok") and dump is None:
+            raise self._refused_locally(reply, "nothing was submitted to PanDA")
+        dump = dump if isinstance(dump, dict) else {}
+        log = reply.get("log", "") or reply.get("error", "") or str(dump)
+        if prun and dump.get("jediTaskID"):
+            return {plan.step: self._accepted(reply, task=dump["jediTaskID"])}
+        if not prun and dump.get("requestID") and not dump.get("returnCode"):
+            return {
+                p.step: self._accepted(reply, request=dump["requestID"]) for p in submission.steps
+            }
+        # prun: panda-client gives a refusal and a lost answer the same code (EC_Submit); its
+        # dump's returnOut says which ("task submission failed." is the server's no).
+        server_said_no = (
+            str(dump.get("returnOut", "")).startswith("task submission failed.")
+            if prun
+            else "returnCode" in dump and not dump["returnCode"]
+        )
+        if server_said_no:
+            raise ShrekError(
+                "PanDA refused the "
+                + ("task" if prun else "workflow")
+                + ":\n"
+                + self._server_words(log),
+                "see the server's message above",
+                ExitCode.BACKEND,
+            )
+        raise Uncertain(
+            "PanDA's answer to the submission could not be read:\n"
+            + self._server_words(log)
+            + _credential_hint(log),
+            "'shrek status' looks its tasks up by name and records what "
+            "happened; nothing is submitted twice",
+            ExitCode.BACKEND,
+        )
+
+    def _accepted(self, reply: dict[str, Any], **ids: Any) -> dict[str, Any]:
+        """The identifiers of an accepted submission, with the server's words."""
+        return {**ids, "log": self._server_words(reply["log"])}
+
+    # -- status, kill, retry --------------------------------------------------------------
+
+    def _tasks(self, record: dict[str, Any]) -> dict[str, Any]:
+        name = (record.get("backend_details") or {}).get("task_name")
+        if not name:
+            return {}
+        reply = self.call({"action": "tasks", "names": [name]})
+        if not reply.get("ok"):
+            raise ShrekError(
+                "cannot look up tasks on the PanDA server: "
+                + self._server_words(reply.get("log", "") or reply.get("error", "")),
+                "check the server and your credential, then re-run 'shrek status'",
+                ExitCode.BACKEND,
+            )
+        return {k: v for k, v in (reply.get("result") or {}).items() if v}
+
+    def refresh(self, registry: Registry, record: dict[str, Any]) -> StatusUpdate:
+        tasks = self._tasks(record)
+        name = (record.get("backend_details") or {}).get("task_name")
+        empty = {"total": 0, "done": 0, "running": 0, "failed": 0, "pending": 0}
+        task = tasks.get(name) if name else None
+        if task is None:
+            if record["state"] == "submitting":
+                age = time.time() - _timestamp(record["history"][-1]["at"])
+                if age < NOT_VISIBLE_GRACE_S:
+                    return StatusUpdate(
+                        "submitting",
+                        empty,
+                        "not visible on the PanDA server yet; 'shrek status' will look again",
+                    )
+                return StatusUpdate(
+                    "abandoned",
+                    empty,
+                    "no task of this submission appeared on the PanDA server: it never got there",
+                )
+            return StatusUpdate(record["state"], record.get("jobs") or empty)
+        status = str(task.get("status", ""))
+        state = STATES.get(status, "running")
+        info = task.get("dsinfo") or {}
+        total = int(info.get("nfiles", 0) or 0)
+        done = int(info.get("nfilesfinished", 0) or 0)
+        failed = int(info.get("nfilesfailed", 0) or 0)
+        jobs = {
+            "total": total,
+            "done": done,
+            "failed": failed,
+            "running": max(0, total - done - failed) if state == "running" else 0,
+            "pending": max(0, total - done - failed) if state == "submitted" else 0,
+        }
+        return StatusUpdate(
+            state,
+            jobs,
+            f"PanDA task {task.get('jediTaskID')}: {status}",
+            ids={"task": task.get("jediTaskID")},
+            details={"task_status": status},
+        )
+
+    def _task_ids(self, record: dict[str, Any]) -> list[int]:
+        task = record.get("ids", {}).get("task")
+        if isinstance(task, int):
+            return [task]
+        found = self._tasks(record)
+        return [t["jediTaskID"] for t in found.values() if t.get("jediTaskID")]
+
+    def kill(self, registry: Registry, record: dict[str, Any]) -> str:
+        ids = self._task_ids(record)
+        if not ids:
+            raise ShrekError(
+                f"{record['id']} has no task on the PanDA server yet",
+                "wait until 'shrek status' shows its task, then kill it",
+                ExitCode.BACKEND,
+            )
+        reply = self.call({"action": "kill", "task_ids": ids})
+        if not reply.get("ok"):
+            raise ShrekError(
+                f"PanDA refused to kill task(s) {ids}: {reply.get('result')}",
+                "see the PanDA monitor",
+                ExitCode.BACKEND,
+            )
+        return f"kill requested for PanDA task(s) {', '.join(map(str, ids))}"
+
+    def retry(self, registry: Registry, record: dict[str, Any], overrides: dict[str, Any]) -> str:
+        status = (record.get("backend_details") or {}).get("task_status")
+        if status and status not in RETRYABLE:
+            raise ShrekError(
+                f"PanDA task of {record['id']} is {status}; only "
+                f"{', '.join(sorted(RETRYABLE))} tasks are retried",
+                "wait for it to end",
+                ExitCode.USAGE,
+            )
+        ids = self._task_ids(record)
+        if not ids:
+            raise ShrekError(
+                f"{record['id']} has no task on the PanDA server",
+                "'shrek status' first",
+                ExitCode.BACKEND,
+            )
+        new_parameters = {"ramCount": overrides["memory_mb"]} if "memory_mb" in overrides else None
+        reply = self.call({"action": "retry", "task_ids": ids, "new_parameters": new_parameters})
+        results = reply.get("result") or {}
+        refused = {k: v for k, v in results.items() if v[0] != 0}
+        if not reply.get("ok") or refused:
+            raise ShrekError(
+                f"PanDA refused the retry: {refused or reply.get('error')}",
+                "see the PanDA monitor",
+                ExitCode.BACKEND,
+            )
+        extra = f" with memory {overrides['memory_mb']} MB" if new_parameters else ""
+        return f"retry requested for PanDA task(s) {', '.join(map(str, ids))}{extra}"
+
+
+def _credential_hint(log: str) -> str:
+    if re.search(r"\b403\b|forbidden|unauthori[sz]ed|invalid token|expired", log, re.I):
+        return "\n(the server refused the credential: get a new OIDC token and check PANDA_AUTH_VO)"
+    return ""
+
+
+def _timestamp(text: str) -> float:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()

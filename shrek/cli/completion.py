@@ -1,0 +1,46 @@
+"""Dynamic shell completion: tag labels, full names and ``TAG/STEP`` targets.
+
+Completion runs on every key press, so it never raises and never prints: outside a registry,
+or on any error, it offers nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from shrek.core.model import step_files
+from shrek.core.registry import Registry
+
+
+def _registry(root: Path | None) -> Registry | None:
+    try:
+        return Registry.open(root) if root else Registry.find()
+    except Exception:
+        return None
+
+
+def tags(root: Path | None, incomplete: str) -> list[str]:
+    registry = _registry(root)
+    if registry is None:
+        return []
+    names = registry.tag_names()
+    labels = [n.partition("-")[0] for n in names]
+    return [c for c in dict.fromkeys(labels + names) if c.startswith(incomplete)]
+
+
+def targets(root: Path | None, incomplete: str) -> list[str]:
+    registry = _registry(root)
+    if registry is None:
+        return []
+    if "/" not in incomplete:
+        return [c for c in tags(root, incomplete)]
+    name, _, partial = incomplete.partition("/")
+    try:
+        resolved = registry.resolve(name)
+    except Exception:
+        return []
+    return [
+        f"{name}/{p.stem}"
+        for p in step_files(registry.tag_dir(resolved))
+        if p.stem.startswith(partial)
+    ]

@@ -1,0 +1,80 @@
+"""Follow a running submission in the foreground: a progress bar on a terminal, lines elsewhere.
+
+Ctrl-C kills the submission's jobs (through its backend) before giving the terminal back; the
+records then show ``killed`` and are committed by the caller.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from shrek.backends import Submission, get_backend
+from shrek.core.records import FINAL, Record
+
+
+def follow(
+    submission: Submission, records: list[Record], *, quiet: bool = False, interval: float = 0.25
+) -> None:
+    backend = get_backend(submission.registry, records[0].backend)
+    interactive = sys.stderr.isatty() and not quiet
+    last_states: dict[str, str] = {}
+    try:
+        if interactive:
+            _follow_with_bar(submission, records, backend, interval)
+            return
+        while True:
+            updates = {r.step: backend.refresh(submission.registry, r.data) for r in records}
+            for step, update in updates.items():
+                if last_states.get(step) != update.state and not quiet:
+                    jobs = update.jobs
+                    print(
+                        f"shrek: {step}: {update.state} ({jobs.get('done', 0)}/"
+                        f"{jobs.get('total', 0)} done, {jobs.get('failed', 0)} failed)",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    last_states[step] = update.state
+            if all(u.state in FINAL for u in updates.values()):
+                return
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        print("shrek: interrupted: killing the submission's jobs ...", file=sys.stderr)
+        backend.kill(submission.registry, records[0].data)
+        raise
+
+
+def _follow_with_bar(submission, records, backend, interval) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(
+            "running {task.fields[running]}  failed {task.fields[failed]}  {task.fields[state]}"
+        ),
+    ]
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        tasks = {
+            r.step: bar.add_task(
+                f"{r.step} #{r.number:04d}", total=None, running=0, failed=0, state="submitted"
+            )
+            for r in records
+        }
+        while True:
+            updates = {r.step: backend.refresh(submission.registry, r.data) for r in records}
+            for step, update in updates.items():
+                jobs = update.jobs
+                bar.update(
+                    tasks[step],
+                    total=jobs.get("total") or None,
+                    completed=jobs.get("done", 0) + jobs.get("failed", 0),
+                    running=jobs.get("running", 0),
+                    failed=jobs.get("failed", 0),
+                    state=update.state,
+                )
+            if all(u.state in FINAL for u in updates.values()):
+                return
+            time.sleep(interval)

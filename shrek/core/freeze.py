@@ -1,0 +1,557 @@
+"""Freeze a tag (pin everything it depends on) and verify that nothing drifted since.
+
+A freeze is a lock file beside the human-written tag (the DVC idea): ``freeze.yaml`` records
+each code repository's ref resolved to a commit, the build's set-up line, every definition and
+resource file with its size and sha256, and each external input dataset's file list (stored as
+``inputs/<dataset>.files``). Its **digest** is over that content only — not who froze it, when,
+from which commit or with which SHREK — so identical content always has the same digest, on any
+machine and under any path. Verification recomputes the same content and names every
+difference.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from shrek import __version__
+from shrek.catalogs import Catalog, DatasetFile, open_catalog
+from shrek.cli.progress import progress_bar
+from shrek.core import resources, schema
+from shrek.core.hashing import sha256_bytes, sha256_file, sha256_files
+from shrek.core.model import Tag, load_tag
+from shrek.core.registry import JOB_DIR, TAG_FILE, Registry
+from shrek.core.yamlio import dump_yaml, load_yaml, write_atomic
+from shrek.errors import ExitCode, Finding, ShrekError
+
+FREEZE_FILE = "freeze.yaml"
+INPUTS_DIR = "inputs"
+HEADER = (
+    "# yaml-language-server: $schema=../../schemas/freeze.schema.json\n"
+    "# Written by 'shrek freeze': never edit. Schema: schemas/freeze.schema.json\n"
+    "# The digest covers everything but 'frozen' (who, when, from which commit).\n"
+)
+DIGESTED = ("tag", "schemas", "build", "code", "definitions", "resources", "inputs")
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One difference between a tag's freeze and what it depends on now."""
+
+    subject: str  # a path relative to the registry, or "code <name>", "build", "dataset <name>"
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.subject}: {self.message}"
+
+
+@dataclass
+class Computed:
+    """A freeze's content (what the digest covers) and the input lists to store beside it."""
+
+    content: dict[str, Any]
+    lists: dict[str, str]  # path relative to the tag directory -> file text
+
+    @property
+    def digest(self) -> str:
+        return content_digest(self.content)
+
+
+def content_digest(content: dict[str, Any]) -> str:
+    canonical = json.dumps(
+        {k: content[k] for k in DIGESTED}, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return "sha256:" + sha256_bytes(canonical.encode("utf-8"))
+
+
+def list_text(files: list[DatasetFile]) -> str:
+    """A dataset's frozen file list: sorted, one ``name size checksum`` per line."""
+    return "".join(f"{f.name} {f.size} {f.checksum}\n" for f in sorted(files, key=lambda f: f.name))
+
+
+def parse_list(text: str) -> dict[str, tuple[int, str]]:
+    entries = {}
+    for line in text.splitlines():
+        name, size, checksum = line.rsplit(" ", 2)
+        entries[name] = (int(size), checksum)
+    return entries
+
+
+def list_path(dataset: str) -> str:
+    return f"{INPUTS_DIR}/{dataset.replace('/', '%2F')}.files"
+
+
+# -- computing -------------------------------------------------------------------------------
+
+
+def definition_files(tag: Tag) -> list[Path]:
+    job = tag.directory / JOB_DIR
+    steps = sorted(job.glob("*.yaml")) if job.is_dir() else []
+    return [tag.directory / TAG_FILE, *steps]
+
+
+def resource_files(tag: Tag) -> list[resources.ResourceFile]:
+    found: dict[str, resources.ResourceFile] = {}
+    for step in tag.steps.values():
+        for pattern in step.resources:
+            files, problem = resources.expand(tag.directory, pattern)
+            if problem:  # validation reports it; freezing refuses invalid tags before this
+                raise ShrekError(f"{step.file}: {problem.message}", problem.fix)
+            found.update((f.name, f) for f in files)
+    return [found[name] for name in sorted(found)]
+
+
+def external_inputs(tag: Tag) -> list[str]:
+    datasets = set()
+    for step in tag.steps.values():
+        for item in step.inputs:
+            producer, dot, _ = item.dataset.partition(".")
+            if not (dot and producer in tag.steps):
+                datasets.add(item.dataset)
+    return sorted(datasets)
+
+
+def _resolve(repo: dict[str, str]) -> str:
+    from shrek.git import resolve_ref  # git is needed to freeze, not to validate
+
+    try:
+        return resolve_ref(repo["url"], repo["ref"])
+    except ShrekError as error:
+        error.message = f"code repository '{repo['name']}' (tag.yaml): {error.message}"
+        raise
+
+
+def hash_local_files(tag: Tag, *, quiet: bool = True) -> tuple[list[dict], list[dict]]:
+    """Definitions and resources as ``{path, size, sha256}`` entries (no network needed)."""
+    definitions = definition_files(tag)
+    resource_list = resource_files(tag)
+    paths = definitions + [r.path for r in resource_list]
+    names = [p.relative_to(tag.directory).as_posix() for p in definitions] + [
+        r.name for r in resource_list
+    ]
+    total = sum(os.path.getsize(p) for p in paths)
+    with progress_bar(f"hashing {tag.name}", total, quiet=quiet) as advance:
+        hashes = sha256_files(paths, advance)
+    entries = [
+        {"path": n, "size": h.size, "sha256": h.sha256} for n, h in zip(names, hashes, strict=True)
+    ]
+    return entries[: len(definitions)], entries[len(definitions) :]
+
+
+def compute(registry: Registry, tag: Tag, catalog: Catalog, *, quiet: bool = True) -> Computed:
+    """Resolve and hash everything ``tag`` depends on, as it is now."""
+    code = [
+        {"name": repo["name"], "url": repo["url"], "ref": repo["ref"], "commit": _resolve(repo)}
+        for repo in tag.data.get("code") or []
+    ]
+    definitions, resource_entries = hash_local_files(tag, quiet=quiet)
+    inputs, lists = [], {}
+    for dataset in external_inputs(tag):
+        try:
+            files = catalog.files(dataset)
+        except ShrekError as error:
+            users = [
+                s.name for s in tag.steps.values() if any(i.dataset == dataset for i in s.inputs)
+            ]
+            error.message = f"input of {', '.join(users)}: {error.message}"
+            raise
+        if not files:
+            raise ShrekError(
+                f"input dataset '{dataset}' has no files",
+                "register its files (shrek dataset add) or fix the input",
+                ExitCode.INVALID,
+            )
+        text = list_text(files)
+        path = list_path(dataset)
+        lists[path] = text
+        entry = {
+            "dataset": dataset,
+            "catalog": catalog.describe(),
+            "files": len(files),
+            "bytes": sum(f.size for f in files),
+            "list": path,
+            "sha256": sha256_bytes(text.encode("utf-8")),
+        }
+        if hasattr(catalog, "did"):
+            entry["did"] = catalog.did(dataset)
+        inputs.append(entry)
+    build = registry.builds.get(tag.build, {})
+    content = {
+        "tag": tag.name,
+        "schemas": {kind: schema.schema_version(kind) for kind in ("registry", "tag", "step")},
+        "build": {"name": tag.build, "setup": build.get("setup", "")},
+        "code": code,
+        "definitions": definitions,
+        "resources": resource_entries,
+        "inputs": inputs,
+    }
+    return Computed(content, lists)
+
+
+# -- reading a freeze ----------------------------------------------------------------------
+
+
+def read_freeze(registry: Registry, name: str) -> tuple[dict[str, Any] | None, list[Finding]]:
+    """The tag's freeze.yaml (None when the tag is not frozen) and any problems with it."""
+    path = registry.tag_dir(name) / FREEZE_FILE
+    if not path.exists():
+        return None, []
+    document, findings = load_yaml(path, f"tags/{name}/{FREEZE_FILE}")
+    if document is None:
+        return None, findings
+    problems = schema.check(document, "freeze")
+    if problems:
+        fix = "restore it from git (freeze.yaml is written by 'shrek freeze', never by hand)"
+        return None, [Finding(f.file, f.line, f.column, f.message, fix) for f in problems]
+    return document.data, findings
+
+
+# -- comparing -------------------------------------------------------------------------------
+
+
+def _files_drift(prefix: str, what: str, old: list[dict], new: list[dict]) -> list[Drift]:
+    before = {e["path"]: e for e in old}
+    after = {e["path"]: e for e in new}
+    drifts = []
+    for path in sorted(before.keys() | after.keys()):
+        subject = f"{prefix}/{path}"
+        if path not in after:
+            drifts.append(
+                Drift(
+                    subject,
+                    f"{what} removed since the freeze (was sha256 {before[path]['sha256']})",
+                )
+            )
+        elif path not in before:
+            drifts.append(
+                Drift(subject, f"{what} added since the freeze (sha256 {after[path]['sha256']})")
+            )
+        elif before[path]["sha256"] != after[path]["sha256"]:
+            drifts.append(
+                Drift(
+                    subject,
+                    f"{what} changed: sha256 {before[path]['sha256']} -> {after[path]['sha256']}",
+                )
+            )
+    return drifts
+
+
+def _sample(names: list[str], limit: int = 10) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _inputs_drift(tag_dir: Path, old: list[dict], computed: Computed) -> list[Drift]:
+    drifts = []
+    before = {e["dataset"]: e for e in old}
+    after = {e["dataset"]: e for e in computed.content["inputs"]}
+    for dataset in sorted(before.keys() | after.keys()):
+        subject = f"dataset {dataset}"
+        if dataset not in after:
+            drifts.append(Drift(subject, "no longer an input of the tag"))
+            continue
+        if dataset not in before:
+            drifts.append(Drift(subject, "became an input since the freeze"))
+            continue
+        if before[dataset]["sha256"] == after[dataset]["sha256"]:
+            continue
+        stored = tag_dir / before[dataset]["list"]
+        old_files = parse_list(stored.read_text(encoding="utf-8")) if stored.exists() else {}
+        new_files = parse_list(computed.lists[after[dataset]["list"]])
+        gained = sorted(new_files.keys() - old_files.keys())
+        lost = sorted(old_files.keys() - new_files.keys())
+        changed = sorted(
+            n for n in old_files.keys() & new_files.keys() if old_files[n] != new_files[n]
+        )
+        parts = []
+        if gained:
+            parts.append(f"gained {len(gained)} file(s): {_sample(gained)}")
+        if lost:
+            parts.append(f"lost {len(lost)} file(s): {_sample(lost)}")
+        if changed:
+            parts.append(f"{len(changed)} file(s) changed size or checksum: {_sample(changed)}")
+        drifts.append(Drift(subject, "; ".join(parts) or "file list changed"))
+    return drifts
+
+
+def compare(
+    registry: Registry, tag: Tag, frozen: dict[str, Any], computed: Computed
+) -> list[Drift]:
+    """Every difference between ``frozen`` and the freshly ``computed`` content."""
+    prefix = f"tags/{tag.name}"
+    now = computed.content
+    drifts = []
+    if content_digest(frozen) != frozen["digest"]:
+        drifts.append(
+            Drift(
+                f"{prefix}/{FREEZE_FILE}",
+                "was edited by hand: its digest no longer matches its content",
+            )
+        )
+    drifts += _files_drift(prefix, "definition", frozen["definitions"], now["definitions"])
+    drifts += _files_drift(prefix, "resource", frozen["resources"], now["resources"])
+    if frozen["build"] != now["build"]:
+        drifts.append(
+            Drift(
+                "build",
+                f"'{frozen['build']['name']}' set-up changed in "
+                f"shrek.yaml: {frozen['build']['setup']!r} -> "
+                f"{now['build']['setup']!r}",
+            )
+        )
+    old_code = {c["name"]: c for c in frozen["code"]}
+    for repo in now["code"]:
+        old = old_code.pop(repo["name"], None)
+        if old is None:
+            drifts.append(Drift(f"code {repo['name']}", "repository added since the freeze"))
+        elif (old["url"], old["ref"]) != (repo["url"], repo["ref"]):
+            drifts.append(
+                Drift(
+                    f"code {repo['name']}",
+                    f"now {repo['url']} @ {repo['ref']} (frozen: {old['url']} @ {old['ref']})",
+                )
+            )
+        elif old["commit"] != repo["commit"]:
+            drifts.append(
+                Drift(
+                    f"code {repo['name']}",
+                    f"ref '{repo['ref']}' now points to {repo['commit']} (frozen: {old['commit']})",
+                )
+            )
+    for name in old_code:
+        drifts.append(Drift(f"code {name}", "repository removed since the freeze"))
+    drifts += _inputs_drift(tag.directory, frozen["inputs"], computed)
+    for entry in frozen["inputs"]:
+        stored = tag.directory / entry["list"]
+        if not stored.exists():
+            drifts.append(Drift(f"{prefix}/{entry['list']}", "frozen file list is missing"))
+        elif sha256_file(stored).sha256 != entry["sha256"]:
+            drifts.append(
+                Drift(
+                    f"{prefix}/{entry['list']}",
+                    "frozen file list was edited (its sha256 no longer matches freeze.yaml)",
+                )
+            )
+    return drifts
+
+
+# -- commands --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FreezeResult:
+    tag: str
+    digest: str
+    changed: bool  # False when the tag was already frozen with identical content
+    commit: str | None
+
+
+def freeze(
+    registry: Registry, name: str, *, quiet: bool = False, allow_open: bool = False
+) -> FreezeResult:
+    """Freeze tag ``name``: validate, compute, write freeze.yaml and input lists, commit."""
+    from shrek.core.validate import require_valid  # validate reads freezes: import late
+    from shrek.git import GitRepo
+
+    name = registry.resolve(name)
+    repo = GitRepo(registry.root)
+    repo.check_identity()
+    with registry.lock(f"shrek freeze {name}"):
+        frozen, problems = read_freeze(registry, name)
+        if problems:
+            raise ShrekError(
+                f"tags/{name}/{FREEZE_FILE} is damaged",
+                "restore it from git",
+                ExitCode.INVALID,
+                problems,
+            )
+        if frozen is not None:
+            return _refreeze(registry, name, frozen, quiet=quiet)
+        tag = require_valid(registry, name)
+        dirty = repo.dirty_paths([registry.tag_dir(name), registry.root / "shrek.yaml"])
+        if dirty:
+            raise ShrekError(
+                f"tag {name} has uncommitted changes: {_sample(dirty, 5)}",
+                "commit them (the freeze records the commit it was made from), then re-run",
+                ExitCode.GIT,
+            )
+        computed = compute(
+            registry, tag, open_catalog(registry, allow_open=allow_open), quiet=quiet
+        )
+        document = {
+            "schema_version": 1,
+            "tag": name,
+            "digest": computed.digest,
+            "frozen": {
+                "by": repo.user(),
+                "at": _now(),
+                "registry_commit": repo.head(),
+                "shrek_version": __version__,
+            },
+            **{k: computed.content[k] for k in DIGESTED if k != "tag"},
+        }
+        written = _write(registry.tag_dir(name), document, computed.lists)
+        from shrek.ops.readme import write_readme  # the summary reads the freeze: import late
+
+        written.append(write_readme(registry, name))
+        try:
+            commit = repo.commit(
+                written,
+                f"shrek: freeze {name} ({computed.digest[:19]})\n\ndigest {computed.digest}",
+            )
+        except BaseException:
+            for path in written[:-1]:  # the freeze files; the README is rewritten below
+                path.unlink(missing_ok=True)
+            write_readme(registry, name)
+            raise
+    return FreezeResult(name, computed.digest, True, commit)
+
+
+def _refreeze(
+    registry: Registry, name: str, frozen: dict[str, Any], *, quiet: bool
+) -> FreezeResult:
+    """Freezing a frozen tag again: a no-op when nothing changed, otherwise refused."""
+    tag, findings = load_tag(registry, name)
+    if tag is None:
+        raise ShrekError(
+            f"tag {name} no longer loads", "restore its files from git", ExitCode.INVALID, findings
+        )
+    computed = compute(registry, tag, open_catalog(registry, allow_open=True), quiet=quiet)
+    drifts = compare(registry, tag, frozen, computed)
+    if not drifts and frozen["digest"] == computed.digest:
+        return FreezeResult(name, computed.digest, False, None)
+    raise ShrekError(
+        f"tag {name} is frozen (digest {frozen['digest']}) and what it depends on changed "
+        "since:\n  " + "\n  ".join(map(str, drifts or ["the freeze digest differs"])),
+        f"a frozen tag is immutable: create a new tag from it with 'shrek tag new "
+        f"--from {tag.label}' (or restore the frozen files from git)",
+        ExitCode.CONFLICT,
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _write(tag_dir: Path, document: dict[str, Any], lists: dict[str, str]) -> list[Path]:
+    written = []
+    for relative, text in sorted(lists.items()):
+        write_atomic(tag_dir / relative, text)
+        written.append(tag_dir / relative)
+    write_atomic(tag_dir / FREEZE_FILE, dump_yaml(document, HEADER))
+    written.append(tag_dir / FREEZE_FILE)
+    return written
+
+
+class FrozenListCatalog:
+    """Reads input file lists from a tag's frozen ``inputs/*.files`` instead of a catalogue.
+
+    For ``verify --skip-datasets`` where no catalogue is reachable (a CI runner): the lists'
+    integrity is still checked against freeze.yaml, but not their agreement with the catalogue.
+    """
+
+    kind = "frozen"
+
+    def __init__(self, tag_dir: Path, frozen: dict[str, Any]) -> None:
+        self.lists = {i["dataset"]: tag_dir / i["list"] for i in frozen["inputs"]}
+
+    def describe(self) -> str:
+        return "frozen lists"
+
+    def files(self, dataset: str) -> list[DatasetFile]:
+        path = self.lists.get(dataset)
+        if path is None or not path.exists():
+            raise ShrekError(
+                f"dataset '{dataset}' has no frozen file list",
+                "verify with the catalogue (without --skip-datasets)",
+                ExitCode.NOT_FOUND,
+            )
+        entries = parse_list(path.read_text(encoding="utf-8"))
+        return [DatasetFile(name, size, checksum) for name, (size, checksum) in entries.items()]
+
+
+@dataclass
+class Verification:
+    tag: str
+    digest: str | None  # None: not frozen
+    drifts: list[Drift]
+
+    @property
+    def ok(self) -> bool:
+        return self.digest is not None and not self.drifts
+
+
+def verify(
+    registry: Registry,
+    names: list[str] | None = None,
+    *,
+    quiet: bool = False,
+    skip_datasets: bool = False,
+) -> list[Verification]:
+    """Recompute each frozen tag's content and name every drift (all frozen tags by default).
+
+    A tag named explicitly that is not frozen is reported as such (``digest`` None).
+    """
+    explicit = bool(names)
+    selected = [registry.resolve(n) for n in names] if names else registry.tag_names()
+    catalog = open_catalog(registry, allow_open=True)  # an open dataset's drift is still drift
+    results = []
+    for name in dict.fromkeys(selected):
+        frozen, problems = read_freeze(registry, name)
+        if problems:
+            results.append(
+                Verification(name, "damaged", [Drift(f.location, f.message) for f in problems])
+            )
+            continue
+        if frozen is None:
+            if explicit:
+                results.append(Verification(name, None, []))
+            continue
+        tag, findings = load_tag(registry, name)
+        if tag is None:
+            results.append(
+                Verification(
+                    name, frozen["digest"], [Drift(f.location, f.message) for f in findings]
+                )
+            )
+            continue
+        try:
+            source = FrozenListCatalog(tag.directory, frozen) if skip_datasets else catalog
+            computed = compute(registry, tag, source, quiet=quiet)
+        except ShrekError as error:
+            results.append(Verification(name, frozen["digest"], [Drift(name, error.message)]))
+            continue
+        results.append(
+            Verification(name, frozen["digest"], compare(registry, tag, frozen, computed))
+        )
+    return results
+
+
+def frozen_file_findings(registry: Registry, tag: Tag, frozen: dict[str, Any]) -> list[Finding]:
+    """Validation of a frozen tag: its definitions and resources must be exactly as frozen.
+
+    Local files only (no network, no catalogue), so ``shrek validate`` stays fast and offline.
+    """
+    try:
+        definitions, resource_entries = hash_local_files(tag)
+    except ShrekError:
+        return []  # an unresolvable resource is reported by the ordinary checks
+    findings = []
+    fix = (
+        f"a frozen tag is immutable: restore the file from git, or create a new tag with "
+        f"'shrek tag new --from {tag.label}'"
+    )
+    drifts = _files_drift(f"tags/{tag.name}", "definition", frozen["definitions"], definitions)
+    if not tag.broken_steps:  # a step that did not load contributes no resources: skip
+        drifts += _files_drift(
+            f"tags/{tag.name}", "resource", frozen["resources"], resource_entries
+        )
+    for drift in drifts:
+        findings.append(
+            Finding(drift.subject, 0, 0, f"tag {tag.name} is frozen and this {drift.message}", fix)
+        )
+    return findings

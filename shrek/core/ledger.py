@@ -1,0 +1,127 @@
+"""The label ledger: every label ever allocated, one line each, committed with the registry.
+
+Why a file: a label must never be reused, even after its tag directory is deleted, so the
+directories themselves cannot be the record. Why append-only lines at the end of one file: two
+branches that each allocate a label both append at the end, and git reports a merge conflict
+instead of letting two productions share a name.
+
+Format (``labels.ledger`` at the registry root)::
+
+    # comment lines and blank lines are ignored
+    sP22aa  sP22aa-mdc2.7  2026-11-23T17:53:00Z  Jane Doe <jane@example.org>
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from shrek.core.labels import Label, LabelError, parse_label
+from shrek.core.yamlio import write_atomic
+from shrek.errors import Finding
+
+LEDGER_FILE = "labels.ledger"
+HEADER = (
+    "# SHREK label ledger: every label ever allocated, in order. Append-only: never edit,\n"
+    "# reorder or delete a line. Labels listed here are never allocated again, even if their\n"
+    "# tag directory is gone. A merge conflict here means two branches allocated labels at\n"
+    "# once: keep both lines if the labels differ, otherwise re-create one of the tags.\n"
+    "# label  tag  allocated-at(UTC)  by\n"
+)
+
+
+@dataclass(frozen=True)
+class Entry:
+    label: str
+    tag: str
+    allocated_at: str
+    by: str
+    line: int
+
+
+def read_ledger(root: Path) -> tuple[list[Entry], list[Finding]]:
+    """All entries, plus findings for lines that are malformed or left from a merge conflict."""
+    path = root / LEDGER_FILE
+    if not path.exists():
+        return [], []
+    entries: list[Entry] = []
+    findings: list[Finding] = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        text = raw.strip()
+        if not text or text.startswith("#"):
+            continue
+        if text.startswith(("<<<<<<<", "=======", ">>>>>>>")):
+            findings.append(
+                Finding(
+                    LEDGER_FILE,
+                    number,
+                    1,
+                    "unresolved merge conflict in the label ledger",
+                    "keep every allocation line (both sides) and delete the conflict "
+                    "markers; if both sides took the same label, re-create one tag",
+                )
+            )
+            continue
+        parts = text.split(maxsplit=3)
+        if len(parts) < 3:
+            findings.append(
+                Finding(
+                    LEDGER_FILE,
+                    number,
+                    1,
+                    f"malformed ledger line: {text!r}",
+                    "lines are '<label> <tag> <time> <who>'; restore the line from git",
+                )
+            )
+            continue
+        by = parts[3] if len(parts) > 3 else ""
+        entries.append(Entry(parts[0], parts[1], parts[2], by, number))
+    return entries, findings
+
+
+def check_ledger(entries: list[Entry], prefix: str) -> list[Finding]:
+    """Labels must be well-formed and appear once."""
+    findings: list[Finding] = []
+    first_line: dict[str, int] = {}
+    for entry in entries:
+        try:
+            parse_label(entry.label, prefix)
+        except LabelError as exc:
+            findings.append(
+                Finding(LEDGER_FILE, entry.line, 1, str(exc), "restore the ledger from git")
+            )
+        if entry.label in first_line:
+            findings.append(
+                Finding(
+                    LEDGER_FILE,
+                    entry.line,
+                    1,
+                    f"label {entry.label} is allocated twice (also on line "
+                    f"{first_line[entry.label]})",
+                    "a label names one production only: re-create one of the two tags "
+                    "with a new label ('shrek tag new --year YY ...')",
+                )
+            )
+        first_line.setdefault(entry.label, entry.line)
+    return findings
+
+
+def taken_labels(entries: list[Entry], prefix: str) -> list[Label]:
+    labels = []
+    for entry in entries:
+        try:
+            labels.append(parse_label(entry.label, prefix))
+        except LabelError:
+            continue
+    return labels
+
+
+def append_entry(root: Path, label: Label, tag: str, by: str) -> None:
+    """Record an allocation (atomically rewriting the file with one more line at its end)."""
+    path = root / LEDGER_FILE
+    old = path.read_text(encoding="utf-8") if path.exists() else HEADER
+    if old and not old.endswith("\n"):
+        old += "\n"
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    write_atomic(path, old + f"{label}  {tag}  {now}  {by}\n")

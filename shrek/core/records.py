@@ -1,0 +1,141 @@
+"""Submission records: ``tags/<tag>/submissions/<step>/NNNN.yaml``, one per hand-over.
+
+A record is written (journalled) *before* the backend is called, in state ``submitting``, and
+completed afterwards; ``shrek status`` keeps it up to date. Each state change is appended to its
+history with the time. Records also carry the sequence-number range every submission reserved
+(``sequences: {<step>: {first, last}}``): a new submission starts after the highest number any
+earlier one used, so no two jobs of a production ever share a sequence number or RNG seed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from shrek.core import schema
+from shrek.core.yamlio import Loader, dump_yaml, load_yaml, write_atomic
+from shrek.errors import ExitCode, ShrekError
+
+SUBMISSIONS_DIR = "submissions"
+ACTIVE = frozenset({"submitting", "submitted", "running"})
+COMPLETED = frozenset({"done", "finished"})
+FINAL = frozenset({"done", "finished", "failed", "killed", "cancelled", "abandoned"})
+HEADER = (
+    "# yaml-language-server: $schema=../../../../schemas/submission.schema.json\n"
+    "# SHREK submission record: written by 'shrek submit' and kept up to date by 'shrek "
+    "status'.\n# Never edit by hand. Schema: schemas/submission.schema.json\n"
+)
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Record:
+    path: Path
+    data: dict[str, Any]
+
+    @property
+    def step(self) -> str:
+        return str(self.data["step"])
+
+    @property
+    def number(self) -> int:
+        return int(self.data["number"])
+
+    @property
+    def state(self) -> str:
+        return str(self.data["state"])
+
+    @property
+    def test(self) -> bool:
+        return bool(self.data.get("test"))
+
+    @property
+    def backend(self) -> str:
+        return str(self.data["backend"]["name"])
+
+    @property
+    def label(self) -> str:
+        return f"{self.step} #{self.number:04d}" + (" (test)" if self.test else "")
+
+    def set_state(self, state: str, note: str = "") -> bool:
+        """Move to ``state`` (appending to the history); False when nothing changed."""
+        if state == self.state and not note:
+            return False
+        if (
+            state == self.state
+            and self.data["history"]
+            and (self.data["history"][-1].get("note") == note)
+        ):
+            return False
+        entry: dict[str, Any] = {"at": now(), "state": state}
+        if note:
+            entry["note"] = note
+        self.data["state"] = state
+        self.data["history"].append(entry)
+        return True
+
+    def save(self) -> None:
+        write_atomic(self.path, dump_yaml(self.data, HEADER, width=10_000))
+
+
+def record_files(tag_dir: Path) -> list[Path]:
+    directory = tag_dir / SUBMISSIONS_DIR
+    return sorted(directory.glob("*/*.yaml")) if directory.is_dir() else []
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as handle:
+        data = yaml.load(handle, Loader=Loader)
+    return data if isinstance(data, dict) else {}
+
+
+def load_records(tag_dir: Path, step: str | None = None) -> list[Record]:
+    """The tag's records (of one step), oldest first; a damaged record is refused loudly."""
+    found = []
+    for path in record_files(tag_dir):
+        if step is not None and path.parent.name != step:
+            continue
+        relative = path.relative_to(tag_dir.parent.parent).as_posix()
+        document, problems = load_yaml(path, relative)
+        if document is not None and not problems:
+            problems = schema.check(document, "submission")
+        if problems or document is None:
+            raise ShrekError(
+                f"submission record {relative} is damaged",
+                "restore it from git (records are written by SHREK only)",
+                ExitCode.INVALID,
+                problems,
+            )
+        found.append(Record(path, document.data))
+    return sorted(found, key=lambda r: (r.step, r.number))
+
+
+def next_number(tag_dir: Path, step: str) -> int:
+    directory = tag_dir / SUBMISSIONS_DIR / step
+    numbers = (
+        [int(p.stem) for p in directory.glob("*.yaml") if re.fullmatch(r"\d{4,}", p.stem)]
+        if directory.is_dir()
+        else []
+    )
+    return max(numbers, default=0) + 1
+
+
+def record_path(tag_dir: Path, step: str, number: int) -> Path:
+    return tag_dir / SUBMISSIONS_DIR / step / f"{number:04d}.yaml"
+
+
+def next_sequence(tag_dir: Path, step: str) -> int:
+    """The first sequence number a new submission of ``step`` may use."""
+    last = 0
+    for path in record_files(tag_dir):
+        used = (read_record(path).get("sequences") or {}).get(step) or {}
+        last = max(last, int(used.get("last", 0)))
+    return last + 1

@@ -1,0 +1,193 @@
+"""The registry: find it, read its settings, list and resolve its tags.
+
+A registry is a directory (inside a git work tree) holding ``shrek.yaml``, ``tags/`` and the
+label ledger. Every command finds it from the current directory upwards, or from ``--registry``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fcntl
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shrek.core import schema
+from shrek.core.labels import LabelError, parse_label
+from shrek.core.yamlio import Document, load_yaml
+from shrek.errors import ExitCode, ShrekError, sort_findings
+
+REGISTRY_FILE = "shrek.yaml"
+TAGS_DIR = "tags"
+STATE_DIR = ".shrek"  # local working state: catalogue, locks, runs; git-ignored
+TAG_FILE = "tag.yaml"
+JOB_DIR = "job"
+
+
+@dataclass
+class Registry:
+    root: Path
+    document: Document
+
+    # -- finding and opening --------------------------------------------------------------
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> Registry:
+        """The registry containing ``start`` (default: the current directory)."""
+        here = (start or Path.cwd()).resolve()
+        for directory in (here, *here.parents):
+            if (directory / REGISTRY_FILE).is_file():
+                return cls.open(directory)
+        raise ShrekError(
+            f"not inside a SHREK registry (no {REGISTRY_FILE} in {here} or any parent)",
+            "run 'shrek init' to create one, or pass --registry DIR",
+            ExitCode.NO_REGISTRY,
+        )
+
+    @classmethod
+    def open(cls, root: Path) -> Registry:
+        """Open the registry at ``root``; an invalid ``shrek.yaml`` is refused with findings."""
+        root = root.resolve()
+        if not (root / REGISTRY_FILE).is_file():
+            raise ShrekError(
+                f"{root} is not a SHREK registry (it has no {REGISTRY_FILE})",
+                "run 'shrek init' there, or point --registry at a registry",
+                ExitCode.NO_REGISTRY,
+            )
+        document, findings = load_yaml(root / REGISTRY_FILE, REGISTRY_FILE)
+        if document is not None and not findings:
+            findings = schema.check(document, "registry")
+        if findings or document is None:
+            raise ShrekError(
+                f"{REGISTRY_FILE} is invalid",
+                f"correct {REGISTRY_FILE} as shown above",
+                ExitCode.INVALID,
+                sort_findings(findings),
+            )
+        return cls(root, document)
+
+    # -- settings ---------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.document.data
+
+    @property
+    def prefix(self) -> str:
+        return str(self.settings["label_prefix"])
+
+    @property
+    def builds(self) -> dict[str, dict[str, Any]]:
+        return dict(self.settings["builds"])
+
+    # -- paths -----------------------------------------------------------------------------
+
+    @property
+    def tags_dir(self) -> Path:
+        return self.root / TAGS_DIR
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    def tag_dir(self, name: str) -> Path:
+        return self.tags_dir / name
+
+    def relative(self, path: Path) -> str:
+        """``path`` relative to the registry root, in posix spelling (for messages)."""
+        try:
+            return path.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    # -- tags --------------------------------------------------------------------------------
+
+    def tag_names(self) -> list[str]:
+        """Names of all tag directories, in label order."""
+        if not self.tags_dir.is_dir():
+            return []
+        names = [
+            entry.name
+            for entry in os.scandir(self.tags_dir)
+            if entry.is_dir() and not entry.name.startswith(".")
+        ]
+        return sorted(names, key=self._order)
+
+    def _order(self, name: str) -> tuple[Any, ...]:
+        label, _, build = name.partition("-")
+        try:
+            return (0, *parse_label(label, self.prefix).sort_key(), build)
+        except LabelError:
+            return (1, name)
+
+    def resolve(self, name: str) -> str:
+        """The tag directory named by ``name``: a label (sP22aa), a full name (sP22aa-mdc2.7),
+        or a path to the tag directory. Unknown and ambiguous names are refused with the
+        closest matches."""
+        text = name.strip().rstrip("/")
+        if text.startswith(f"{TAGS_DIR}/"):
+            text = text[len(TAGS_DIR) + 1 :]
+        names = self.tag_names()
+        if text in names:
+            return text
+        candidates = [n for n in names if n.partition("-")[0] == text]
+        if len(candidates) == 1:
+            return candidates[0]
+        if len(candidates) > 1:
+            raise ShrekError(
+                f"'{name}' is ambiguous: it matches " + ", ".join(candidates),
+                "give the full tag name, e.g. " + candidates[0],
+                ExitCode.NOT_FOUND,
+            )
+        labels = [n.partition("-")[0] for n in names]
+        close = difflib.get_close_matches(text, names + labels, n=3, cutoff=0.6)
+        hint = (
+            ("did you mean " + ", ".join(dict.fromkeys(close)) + "?")
+            if close
+            else ("'shrek tag list' shows the tags" if names else "create one with 'shrek tag new'")
+        )
+        raise ShrekError(f"no tag '{name}' in this registry", hint, ExitCode.NOT_FOUND)
+
+    def split_target(self, target: str) -> tuple[str, str | None]:
+        """``sP22aa/hfprod-pass1`` -> (tag directory name, ``hfprod-pass1``); ``sP22aa`` ->
+        (tag directory name, None). The tag part resolves as :meth:`resolve` does."""
+        text = target.strip().rstrip("/")
+        if text.startswith(f"{TAGS_DIR}/"):
+            text = text[len(TAGS_DIR) + 1 :]
+        name, _, step = text.partition("/")
+        if step.startswith(f"{JOB_DIR}/"):  # tags/sP22aa-mdc2.7/job/hfprod-pass1.yaml
+            step = step[len(JOB_DIR) + 1 :].removesuffix(".yaml")
+        return self.resolve(name), (step or None)
+
+    # -- serialising writers -------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, what: str) -> Iterator[None]:
+        """Serialise commands that change the registry (allocations, commits, submissions).
+
+        A second ``shrek`` process waits here, saying so once, instead of racing the first.
+        """
+        self.state_dir.mkdir(exist_ok=True)
+        with open(self.state_dir / "lock", "a+", encoding="utf-8") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another shrek command"
+                print(f"shrek: waiting for {holder} to finish ...", file=sys.stderr)
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"'{what}' (pid {os.getpid()}, since {time.strftime('%H:%M:%S')})\n")
+            handle.flush()
+            try:
+                yield
+            finally:
+                handle.seek(0)
+                handle.truncate()
+                fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,241 @@
+"""JSON Schema validation of SHREK's YAML files, with every error placed at file:line:column.
+
+The schemas (draft 2020-12, in ``schemas/``) reject unknown keys and describe every property;
+this module turns jsonschema's errors into :class:`~shrek.errors.Finding` objects a person can
+act on: the exact key or value, what is wrong, and the fix (from the schema's ``x-fix`` hints,
+its descriptions, or a "did you mean" suggestion).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from shrek.core.yamlio import Document
+from shrek.errors import Finding
+
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent  # shrek/
+
+
+def schema_dir() -> Path:
+    """Where the schemas are: inside the installed package, or at the top of a source checkout."""
+    for candidate in (_PACKAGE_DIR / "schemas", _PACKAGE_DIR.parent / "schemas"):
+        if (candidate / "step.schema.json").is_file():
+            return candidate
+    raise RuntimeError("SHREK's schemas are missing from the installation")  # a packaging bug
+
+
+@cache
+def load_schema(kind: str) -> dict[str, Any]:
+    with open(schema_dir() / f"{kind}.schema.json", encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+@cache
+def validator(kind: str) -> Draft202012Validator:
+    return Draft202012Validator(load_schema(kind))
+
+
+def export(directory: Path) -> list[Path]:
+    """Copy every schema (file formats and --json output shapes) into ``directory``."""
+    import shutil
+
+    source = schema_dir()
+    written = []
+    for path in sorted(source.rglob("*.schema.json")):
+        target = directory / path.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if not target.exists() or target.read_bytes() != path.read_bytes():
+            shutil.copyfile(path, target)
+        written.append(target)
+    return written
+
+
+def schema_version(kind: str) -> int:
+    return int(load_schema(kind)["x-schema-version"])
+
+
+def _describe(path: tuple[Any, ...]) -> str:
+    """``("inputs", 0, "dataset")`` -> ``inputs[0].dataset``; the root is 'the document'."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "the document"
+
+
+_TYPE_NAMES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "empty",
+}
+
+
+def _type_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "null" if value is None else type(value).__name__
+
+
+def _show(value: Any) -> str:
+    text = repr(value) if not isinstance(value, (dict, list)) else _TYPE_NAMES[_type_of(value)]
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _unknown_keys(doc: Document, error: ValidationError) -> list[Finding]:
+    schema = error.schema
+    known = list(schema.get("properties", {}))
+    patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
+    findings = []
+    for key in error.instance:
+        if key in known or any(p.search(str(key)) for p in patterns):
+            continue
+        path = (*error.absolute_path, key)
+        where = _describe(tuple(error.absolute_path))
+        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+        fix = f"did you mean '{close[0]}'? " if close else ""
+        fix += "allowed keys: " + ", ".join(known)
+        findings.append(doc.finding(path, f"unknown key '{key}' in {where}", fix, key=True))
+    return findings
+
+
+def _finding(doc: Document, error: ValidationError) -> list[Finding]:
+    path = tuple(error.absolute_path)
+    what = _describe(path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    fix = schema.get("x-fix", "")
+    kind = error.validator
+    if kind == "additionalProperties":
+        return _unknown_keys(doc, error)
+    if kind == "required":
+        missing = re.match(r"'([^']+)'", error.message)
+        name = missing.group(1) if missing else error.message
+        described = schema.get("properties", {}).get(name, {}).get("description", "")
+        where = "" if not path else f" in {what}"
+        return [
+            doc.finding(
+                path,
+                f"missing required key '{name}'{where}",
+                f"add '{name}:'" + (f" ({described})" if described else ""),
+            )
+        ]
+    if "propertyNames" in error.schema_path:
+        return [
+            doc.finding(
+                (*path, error.instance),
+                f"invalid name {_show(error.instance)} in {what}",
+                fix,
+                key=True,
+            )
+        ]
+    if kind == "type":
+        expected = error.validator_value
+        names = [expected] if isinstance(expected, str) else list(expected)
+        wanted = _either([_TYPE_NAMES.get(n, n) for n in names])
+        got = _TYPE_NAMES.get(_type_of(error.instance), _type_of(error.instance))
+        shown = "" if isinstance(error.instance, (dict, list)) else f" ({_show(error.instance)})"
+        if not fix and "string" in names:
+            fix = "quote the value to make it a string"
+        return [
+            doc.finding(
+                path,
+                f"{what} must be {wanted}, not {got}{shown}",
+                fix or f"give {wanted}",
+            )
+        ]
+    if kind in ("oneOf", "anyOf") and "x-error" in schema:
+        return [_exclusive_keys(doc, error, schema["x-error"], fix)]
+    if kind == "enum":
+        choices = ", ".join(repr(c) for c in error.validator_value)
+        return [
+            doc.finding(
+                path,
+                f"{what} is {_show(error.instance)}; allowed: {choices}",
+                fix or f"use one of {choices}",
+            )
+        ]
+    if kind == "const":
+        return [
+            doc.finding(
+                path,
+                f"{what} must be {error.validator_value!r}, not {_show(error.instance)}",
+                fix or f"set it to {error.validator_value!r}",
+            )
+        ]
+    if kind == "pattern":
+        return [
+            doc.finding(
+                path,
+                f"invalid value {_show(error.instance)} for {what}",
+                fix or schema.get("description", ""),
+            )
+        ]
+    return [doc.finding(path, f"{what}: {error.message}", fix or schema.get("description", ""))]
+
+
+def _either(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _exclusive_keys(doc: Document, error: ValidationError, message: str, fix: str) -> Finding:
+    """A oneOf over ``required`` alternatives: say which of the keys are there (both/neither)."""
+    path = tuple(error.absolute_path)
+    alternatives = [k for sub in error.validator_value for k in sub.get("required", [])]
+    present = [k for k in alternatives if isinstance(error.instance, dict) and k in error.instance]
+    if len(present) > 1:
+        last = max(present, key=lambda k: doc.where((*path, k), key=True))
+        return doc.finding(
+            (*path, last),
+            f"{message}; found both " + " and ".join(f"'{k}'" for k in present),
+            fix,
+            key=True,
+        )
+    return doc.finding(path, f"{message}; found neither", fix)
+
+
+def check(doc: Document, kind: str) -> list[Finding]:
+    """Validate ``doc`` against the ``kind`` schema; every error becomes a located finding."""
+    findings: list[Finding] = []
+    for error in validator(kind).iter_errors(doc.data):
+        if error.validator == "propertyNames":
+            # Point at the offending key itself rather than at the mapping holding it.
+            findings.extend(_bad_names(doc, error))
+        else:
+            findings.extend(_finding(doc, error))
+    return findings
+
+
+def _bad_names(doc: Document, error: ValidationError) -> list[Finding]:
+    path = tuple(error.absolute_path)
+    rule = error.validator_value
+    pattern = re.compile(rule.get("pattern", ".*"))
+    fix = rule.get("x-fix", "")
+    findings = []
+    for key in error.instance:
+        if not isinstance(key, str) or not pattern.search(key):
+            findings.append(
+                doc.finding(
+                    (*path, key), f"invalid name '{key}' in {_describe(path)}", fix, key=True
+                )
+            )
+    return findings

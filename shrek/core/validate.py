@@ -1,0 +1,452 @@
+"""Semantic validation: what a schema cannot say about a tag.
+
+Schemas check each file's shape; this module checks meaning across files so that validation
+predicts submission: names match files and directories, the build exists, inputs refer to real
+outputs, the steps form a DAG, every step knows how many jobs to run, resources exist and stay in
+the tag, every ``${name}`` in a payload is defined, and labels agree with the ledger. All
+problems of a run are collected, each at ``file:line:column`` with its fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from shrek.core import resources
+from shrek.core.bashvars import assigned_variables, used_variables
+from shrek.core.labels import LabelError, parse_label
+from shrek.core.ledger import Entry, check_ledger, read_ledger
+from shrek.core.model import Step, Tag, load_tag
+from shrek.core.registry import Registry
+from shrek.errors import ExitCode, Finding, ShrekError, sort_findings
+
+# Variables every job has (see the wrapper script) and common environment any shell has.
+SHREK_VARIABLES = (
+    "SHREK_TAG",
+    "SHREK_LABEL",
+    "SHREK_BUILD",
+    "SHREK_STEP",
+    "SHREK_SEQ",
+    "SHREK_JOB",
+)
+ENVIRONMENT = (
+    "HOME",
+    "PATH",
+    "PWD",
+    "USER",
+    "TMPDIR",
+    "HOSTNAME",
+    "SHELL",
+    "LANG",
+    "LD_LIBRARY_PATH",
+    "PYTHONPATH",
+)
+_INPUT_ARRAY = re.compile(r"IN[0-9]+")
+
+
+@dataclass
+class Report:
+    checked: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    tags: dict[str, Tag] = field(default_factory=dict)  # the tags that loaded, for reuse
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "errors": len(self.findings),
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+def validate(registry: Registry, names: Iterable[str] = ()) -> Report:
+    """Validate the named tags (all tags when none are named) and the label ledger."""
+    selected = [registry.resolve(n) for n in names] or registry.tag_names()
+    entries, findings = read_ledger(registry.root)
+    findings.extend(check_ledger(entries, registry.prefix))
+    by_label = {e.label: e for e in entries}
+    loaded: dict[str, Tag] = {}
+    for name in dict.fromkeys(selected):
+        tag, problems = load_tag(registry, name)
+        findings.extend(problems)
+        findings.extend(_check_directory(registry, name, tag, by_label))
+        if tag is not None:
+            loaded[name] = tag
+            findings.extend(check_tag(registry, tag))
+        findings.extend(_check_freeze(registry, name, tag))
+    return Report(list(dict.fromkeys(selected)), sort_findings(findings), loaded)
+
+
+def _check_directory(
+    registry: Registry, name: str, tag: Tag | None, ledger: dict[str, Entry]
+) -> list[Finding]:
+    label, dash, build = name.partition("-")
+    where = f"tags/{name}"
+    findings: list[Finding] = []
+    if not (registry.tag_dir(name) / "tag.yaml").exists():
+        return [
+            Finding(
+                where,
+                0,
+                0,
+                "tag directory has no tag.yaml",
+                "create tags with 'shrek tag new', or remove this directory",
+            )
+        ]
+    try:
+        parse_label(label, registry.prefix)
+    except LabelError as exc:
+        findings.append(
+            Finding(
+                where,
+                0,
+                0,
+                f"tag directory name: {exc}",
+                "tag directories are named <label>-<build>, e.g. sP22aa-mdc2.7",
+            )
+        )
+        return findings
+    if not dash or not build:
+        findings.append(
+            Finding(where, 0, 0, "tag directory name has no build", f"rename it to {label}-<build>")
+        )
+    entry = ledger.get(label)
+    if entry is None:
+        findings.append(
+            Finding(
+                where,
+                0,
+                0,
+                f"label {label} was never allocated (it is not in labels.ledger)",
+                "create tags with 'shrek tag new' so the label is recorded",
+            )
+        )
+    elif entry.tag != name:
+        findings.append(
+            Finding(
+                where,
+                0,
+                0,
+                f"label {label} was allocated to {entry.tag} "
+                f"(labels.ledger line {entry.line}); labels are never reused",
+                "create a new tag with 'shrek tag new --year YY --build ...'",
+            )
+        )
+    return findings
+
+
+def require_valid(
+    registry: Registry,
+    name: str,
+    *,
+    refusal: str = "is not valid",
+    code: ExitCode = ExitCode.INVALID,
+) -> Tag:
+    """The loaded tag ``name``, refusing (with every finding) one that does not validate;
+    ``refusal`` and ``code`` say what the command could not do because of it."""
+    resolved = registry.resolve(name)
+    report = validate(registry, [resolved])
+    tag = report.tags.get(resolved)
+    if not report.ok or tag is None:
+        raise ShrekError(
+            f"tag {resolved} {refusal}",
+            f"fix the problems above (shrek validate {resolved})",
+            code,
+            report.findings,
+        )
+    return tag
+
+
+def _check_freeze(registry: Registry, name: str, tag: Tag | None) -> list[Finding]:
+    """A frozen tag's freeze.yaml must be intact and its files exactly as frozen."""
+    from shrek.core.freeze import frozen_file_findings, read_freeze
+
+    frozen, problems = read_freeze(registry, name)
+    if frozen is not None and tag is not None:
+        problems.extend(frozen_file_findings(registry, tag, frozen))
+    return problems
+
+
+def check_tag(registry: Registry, tag: Tag) -> list[Finding]:
+    """Every cross-file check of one loaded tag."""
+    findings = _check_tag_file(registry, tag)
+    if not tag.steps and not tag.broken_steps:
+        findings.append(
+            Finding(
+                f"tags/{tag.name}/job",
+                0,
+                0,
+                "the tag has no steps",
+                "add a step file job/<step>.yaml (see 'shrek tag new "
+                "--template hfprod' for an example)",
+            )
+        )
+    known_variables = set(SHREK_VARIABLES) | set(ENVIRONMENT)
+    build = registry.builds.get(tag.build, {})
+    known_variables.update(build.get("environment", []))
+    for stem, step in tag.steps.items():
+        findings.extend(_check_step(tag, stem, step, known_variables))
+    findings.extend(_check_cycles(tag))
+    return findings
+
+
+def _check_tag_file(registry: Registry, tag: Tag) -> list[Finding]:
+    doc = tag.document
+    findings: list[Finding] = []
+    label, _, build = tag.name.partition("-")
+    if tag.label != label:
+        findings.append(
+            doc.finding(
+                ["label"],
+                f"label '{tag.label}' differs from the directory's label '{label}'",
+                f"set 'label: {label}'",
+            )
+        )
+    else:
+        try:
+            parse_label(tag.label, registry.prefix)
+        except LabelError as exc:
+            findings.append(doc.finding(["label"], str(exc), "labels come from 'shrek tag new'"))
+    if tag.build != build:
+        findings.append(
+            doc.finding(
+                ["build"],
+                f"build '{tag.build}' differs from the directory's build '{build}'",
+                f"set 'build: {build}' (a different build is a different tag)",
+            )
+        )
+    if tag.build not in registry.builds:
+        known = ", ".join(registry.builds)
+        close = difflib.get_close_matches(tag.build, list(registry.builds), n=1)
+        findings.append(
+            doc.finding(
+                ["build"],
+                f"unknown build '{tag.build}' (this registry knows: {known})",
+                (f"did you mean '{close[0]}'? " if close else "")
+                + "or add the build under 'builds:' in shrek.yaml",
+            )
+        )
+    parent = tag.data.get("parent")
+    if parent:
+        try:
+            registry.resolve(parent)
+        except ShrekError:
+            findings.append(
+                doc.finding(
+                    ["parent"],
+                    f"parent '{parent}' is not a tag of this registry",
+                    "name an existing tag, or remove 'parent'",
+                )
+            )
+    seen: dict[str, int] = {}
+    for n, repo in enumerate(tag.data.get("code") or []):
+        if repo["name"] in seen:
+            findings.append(
+                doc.finding(
+                    ["code", n, "name"],
+                    f"code repository name "
+                    f"'{repo['name']}' is used twice (also code[{seen[repo['name']]}])",
+                    "give each repository its own name",
+                )
+            )
+        seen.setdefault(repo["name"], n)
+    return findings
+
+
+def _check_step(tag: Tag, stem: str, step: Step, known_variables: set[str]) -> list[Finding]:
+    doc = step.document
+    findings: list[Finding] = []
+    if step.name != stem:
+        findings.append(
+            doc.finding(
+                ["name"],
+                f"step name '{step.name}' differs from the file name '{stem}.yaml'",
+                f"set 'name: {stem}' or rename the file to job/{step.name}.yaml",
+            )
+        )
+    findings.extend(_check_parameters(step))
+    findings.extend(_check_inputs(tag, step))
+    seen: dict[str, int] = {}
+    for n, output in enumerate(step.outputs):
+        if output.name in seen:
+            findings.append(
+                doc.finding(
+                    ["outputs", n, "name"],
+                    f"duplicate output '{output.name}' (also outputs[{seen[output.name]}])",
+                    "give each output its own name",
+                )
+            )
+        seen.setdefault(output.name, n)
+    for n, pattern in enumerate(step.resources):
+        _, problem = resources.expand(tag.directory, pattern)
+        if problem:
+            findings.append(doc.finding(["resources", n], problem.message, problem.fix))
+    findings.extend(_check_variables(step, known_variables))
+    return findings
+
+
+def _check_parameters(step: Step) -> list[Finding]:
+    findings = []
+    for name in step.parameters:
+        if name.startswith("SHREK_") or _INPUT_ARRAY.fullmatch(name):
+            findings.append(
+                step.document.finding(
+                    ["parameters", name],
+                    f"parameter name '{name}' is reserved for SHREK's own variables",
+                    "rename the parameter",
+                    key=True,
+                )
+            )
+    return findings
+
+
+def _check_inputs(tag: Tag, step: Step) -> list[Finding]:
+    doc = step.document
+    findings: list[Finding] = []
+    primaries = step.primary_inputs
+    for extra in primaries[1:]:
+        findings.append(
+            doc.finding(
+                ["inputs", extra.index],
+                f"more than one primary input (also inputs[{primaries[0].index}])",
+                "mark all but one input 'secondary: true'",
+            )
+        )
+    if step.jobs is None and not primaries:
+        findings.append(
+            doc.finding(
+                [],
+                "the step has neither 'jobs' nor a primary input, so the number of jobs is unknown",
+                "add 'jobs: N' for a generator step, or a primary input",
+            )
+        )
+    if step.jobs is not None and primaries:
+        findings.append(
+            doc.finding(
+                ["jobs"],
+                "'jobs' is set but the step has a primary input, which decides the number of jobs",
+                "remove 'jobs' (use files_per_job to size jobs)",
+                key=True,
+            )
+        )
+    step_names = set(tag.steps) | tag.broken_steps
+    for item in step.inputs:
+        producer, dot, output = item.dataset.partition(".")
+        path = ["inputs", item.index, "dataset"]
+        if producer in step_names and dot:
+            if producer in tag.broken_steps:
+                continue
+            if producer == step.name:
+                continue  # reported as a cycle
+            outputs = [o.name for o in tag.steps[producer].outputs]
+            if output not in outputs:
+                findings.append(
+                    doc.finding(
+                        path,
+                        f"step '{producer}' has no output "
+                        f"'{output}' (it has: {', '.join(outputs)})",
+                        f"use one of: {', '.join(producer + '.' + o for o in outputs)}",
+                    )
+                )
+        elif dot and "." not in output and ":" not in item.dataset:
+            close = difflib.get_close_matches(producer, sorted(step_names), n=1, cutoff=0.6)
+            if close:
+                findings.append(
+                    doc.finding(
+                        path,
+                        f"'{item.dataset}' looks like an output of a "
+                        f"step, but this tag has no step '{producer}'",
+                        f"did you mean '{close[0]}.{output}'?",
+                    )
+                )
+    return findings
+
+
+def _check_variables(step: Step, known: set[str]) -> list[Finding]:
+    script = step.payload
+    defined = known | set(step.parameters) | assigned_variables(script)
+    defined.update(f"IN{n}" for n in range(1, len(step.inputs) + 1))
+    findings = []
+    for name in used_variables(script):
+        if name in defined:
+            continue
+        line, column = step.document.locate_text([step.payload_key], "$" + name)
+        if (line, column) == step.document.where([step.payload_key]):
+            line, column = step.document.locate_text([step.payload_key], "${" + name)
+        close = difflib.get_close_matches(name, sorted(defined), n=1)
+        if _INPUT_ARRAY.fullmatch(name):
+            fix = f"the step has {len(step.inputs)} input(s): use IN1..IN{len(step.inputs)}"
+        else:
+            fix = (f"did you mean '{close[0]}'? or " if close else "") + (
+                f"add '{name}' under parameters"
+            )
+        findings.append(
+            Finding(
+                step.file,
+                line,
+                column,
+                f"'{step.payload_key}' uses ${{{name}}}, which is neither "
+                "a parameter nor a variable SHREK provides",
+                fix,
+            )
+        )
+    return findings
+
+
+def _check_cycles(tag: Tag) -> list[Finding]:
+    """Report each cycle of the step graph once, as a path (a -> b -> a)."""
+    edges = dependencies(tag)
+    findings: list[Finding] = []
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    stack: list[str] = []
+    reported: set[frozenset[str]] = set()
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for parent in sorted(edges.get(node, ())):
+            if state.get(parent) == 1:
+                cycle = [*stack[stack.index(parent) :], parent]
+                key = frozenset(cycle)
+                if key not in reported:
+                    reported.add(key)
+                    step = tag.steps[node]
+                    index = next(
+                        i.index for i in step.inputs if i.dataset.partition(".")[0] == parent
+                    )
+                    findings.append(
+                        step.document.finding(
+                            ["inputs", index, "dataset"],
+                            "the steps form a cycle: "
+                            + " -> ".join(reversed(cycle))
+                            + " (each reads the output of the one before)",
+                            "a step cannot read, directly or indirectly, its own output: remove "
+                            "one of these inputs",
+                        )
+                    )
+            elif parent not in state:
+                visit(parent)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(tag.steps):
+        if node not in state:
+            visit(node)
+    return findings
+
+
+def dependencies(tag: Tag) -> dict[str, set[str]]:
+    """step -> the steps whose outputs it reads (primary and secondary inputs alike)."""
+    edges: dict[str, set[str]] = {}
+    for name, step in tag.steps.items():
+        for item in step.inputs:
+            producer, dot, _ = item.dataset.partition(".")
+            if dot and producer in tag.steps:
+                edges.setdefault(name, set()).add(producer)
+    return edges

@@ -1,0 +1,78 @@
+"""``shrek kill`` and ``shrek retry``: act on recorded submissions through their backend.
+
+Each action is appended to the record's history and committed, so the registry says what was
+done to a production, by whom (the commit's author) and when.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shrek.backends import get_backend
+from shrek.core.records import ACTIVE, Record, load_records
+from shrek.core.registry import Registry
+from shrek.errors import ExitCode, ShrekError
+from shrek.git import GitRepo
+from shrek.ops.readme import write_readme
+from shrek.ops.status import refresh_record
+
+
+def kill(registry: Registry, target: str) -> list[str]:
+    name, step = registry.split_target(target)
+    repo = GitRepo(registry.root)
+    lines, changed = [], []
+    with registry.lock(f"shrek kill {target}"):
+        active = [r for r in load_records(registry.tag_dir(name), step) if r.state in ACTIVE]
+        if not active:
+            raise ShrekError(
+                f"{target} has no active submission",
+                "'shrek status' shows the submissions",
+                ExitCode.NOT_FOUND,
+            )
+        for record in active:
+            note = get_backend(registry, record.backend).kill(registry, record.data)
+            refresh_record(registry, record)
+            if record.state in ACTIVE or record.state == "submitting":
+                record.set_state("killed", note)
+            else:
+                record.data["history"].append({**record.data["history"][-1], "note": note})
+            record.save()
+            changed.append(record)
+            lines.append(f"{record.label}: {record.state} ({note})")
+        repo.commit(
+            [r.path for r in changed] + [write_readme(registry, name)],
+            f"shrek: kill {name}: " + ", ".join(f"{r.step} #{r.number:04d}" for r in changed),
+        )
+    return lines
+
+
+def retry(registry: Registry, target: str, overrides: dict[str, Any] | None = None) -> str:
+    name, step = registry.split_target(target)
+    if step is None:
+        raise ShrekError("retry needs a step", f"shrek retry {target}/STEP", ExitCode.USAGE)
+    repo = GitRepo(registry.root)
+    with registry.lock(f"shrek retry {target}"):
+        records = load_records(registry.tag_dir(name), step)
+        if not records:
+            raise ShrekError(
+                f"{name}/{step} has no submission",
+                f"submit it: shrek submit {name}/{step}",
+                ExitCode.NOT_FOUND,
+            )
+        record: Record = records[-1]
+        refresh_record(registry, record)
+        if record.state not in ("finished", "failed", "killed"):
+            raise ShrekError(
+                f"{record.label} is {record.state}; only finished, failed or "
+                "killed submissions are retried",
+                "'shrek status' shows it",
+                ExitCode.USAGE,
+            )
+        note = get_backend(registry, record.backend).retry(registry, record.data, overrides or {})
+        record.set_state("running", f"retry: {note}")
+        record.save()
+        repo.commit(
+            [record.path, write_readme(registry, name)],
+            f"shrek: retry {name}: {step} #{record.number:04d} ({note})",
+        )
+    return f"{record.label}: {note}; follow it with 'shrek status {name}'"

@@ -1,0 +1,136 @@
+"""The step DAG of a tag as Mermaid (GitHub renders it) or Graphviz DOT, datasets on the edges.
+
+Steps are boxes, external datasets are cylinders; an edge carries the dataset it moves and, for
+secondary streams, that it is one. The same text goes into the tag README and ``shrek graph``.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from shrek.core.model import Tag
+from shrek.core.render import producer, topological
+from shrek.errors import ExitCode, ShrekError
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str  # a step name, or an external dataset name
+    target: str  # a step name
+    label: str
+    external: bool
+    secondary: bool
+
+
+def edges(tag: Tag) -> list[Edge]:
+    found = []
+    for name in topological(tag):
+        for item in tag.steps[name].inputs:
+            made_by = producer(tag, item)
+            per_job = f"{item.files_per_job}/job"
+            kind = f"secondary, {per_job}" if item.secondary else per_job
+            if made_by:
+                found.append(
+                    Edge(made_by[0], name, f"{made_by[1]} ({kind})", False, item.secondary)
+                )
+            else:
+                found.append(Edge(item.dataset, name, kind, True, item.secondary))
+    return found
+
+
+def _node_id(name: str, external: bool) -> str:
+    return ("d_" if external else "s_") + re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+
+def _step_label(tag: Tag, name: str) -> str:
+    step = tag.steps[name]
+    size = f"{step.jobs} jobs" if step.jobs else "per input"
+    outputs = ", ".join(o.name for o in step.outputs)
+    return f"{name}<br/>{size}; writes {outputs}"
+
+
+def mermaid(tag: Tag) -> str:
+    lines = ["flowchart LR"]
+    for name in topological(tag):
+        lines.append(f'  {_node_id(name, False)}["{_step_label(tag, name)}"]')
+    seen = set()
+    for edge in edges(tag):
+        if edge.external and edge.source not in seen:
+            seen.add(edge.source)
+            lines.append(f'  {_node_id(edge.source, True)}[("{edge.source}")]')
+    for edge in edges(tag):
+        arrow = "-.->" if edge.secondary else "-->"
+        lines.append(
+            f'  {_node_id(edge.source, edge.external)} {arrow}|"{edge.label}"| '
+            f"{_node_id(edge.target, False)}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _dot_quote(*lines: str) -> str:
+    """A DOT string; several lines are joined with DOT's own line break."""
+    escaped = [line.replace("\\", "\\\\").replace('"', '\\"') for line in lines]
+    return '"' + "\\n".join(escaped) + '"'
+
+
+def dot(tag: Tag) -> str:
+    lines = [
+        f"digraph {_dot_quote(tag.name)} {{",
+        "  rankdir=LR;",
+        '  node [fontname="Helvetica", fontsize=11];',
+    ]
+    for name in topological(tag):
+        label = _dot_quote(*_step_label(tag, name).split("<br/>"))
+        lines.append(f"  {_node_id(name, False)} [shape=box, style=rounded, label={label}];")
+    seen = set()
+    for edge in edges(tag):
+        if edge.external and edge.source not in seen:
+            seen.add(edge.source)
+            lines.append(
+                f"  {_node_id(edge.source, True)} [shape=cylinder, "
+                f"label={_dot_quote(edge.source)}];"
+            )
+    for edge in edges(tag):
+        style = ", style=dashed" if edge.secondary else ""
+        lines.append(
+            f"  {_node_id(edge.source, edge.external)} -> "
+            f"{_node_id(edge.target, False)} [label={_dot_quote(edge.label)}{style}];"
+        )
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def render_image(text: str, output: Path) -> None:
+    """Render DOT text to ``output`` (.svg or .png) with Graphviz's ``dot``."""
+    kind = output.suffix.lower().lstrip(".")
+    if kind not in ("svg", "png"):
+        raise ShrekError(
+            f"cannot render a graph as '.{kind}'", "use a .svg or .png file name", ExitCode.USAGE
+        )
+    if not output.parent.is_dir():
+        raise ShrekError(
+            f"cannot write {output}: the directory {output.parent} does not exist",
+            "create it, or choose another file",
+            ExitCode.FILESYSTEM,
+        )
+    program = shutil.which("dot")
+    if program is None:
+        raise ShrekError(
+            "Graphviz is not installed, so the graph cannot be drawn",
+            "install it (apt-get install graphviz, or your system's package), or "
+            "print the graph with --format dot / mermaid",
+            ExitCode.TOOL_MISSING,
+        )
+    run = subprocess.run(
+        [program, f"-T{kind}", "-o", str(output)], input=text.encode(), capture_output=True
+    )
+    if run.returncode != 0:
+        raise ShrekError(
+            f"Graphviz failed: {run.stderr.decode(errors='replace').strip()}",
+            "report this as a SHREK bug",
+            ExitCode.TOOL_MISSING,
+        )

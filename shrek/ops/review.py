@@ -1,0 +1,130 @@
+"""``shrek review``: the checks a registry's CI runs on a pull request, beyond ``validate``.
+
+A pull request may add tags, add records, and regenerate READMEs. It may not change a tag that
+was frozen on the base branch (its definitions, resources, freeze or input lists), delete one,
+or rewrite the label ledger other than by appending. The job summary gets the semantic diff of
+every changed tag against its parent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from shrek.core.diff import as_markdown, diff
+from shrek.core.ledger import LEDGER_FILE
+from shrek.core.registry import TAGS_DIR, Registry
+from shrek.errors import Finding, ShrekError
+from shrek.git import GitRepo
+
+# Paths inside a frozen tag that may still change: its records and its generated summary.
+MUTABLE = ("submissions/", "README.md")
+
+
+@dataclass
+class Review:
+    base: str
+    changed_tags: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    summary: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+def review(registry: Registry, base: str) -> Review:
+    repo = GitRepo(registry.root)
+    prefix = registry.root.relative_to(repo.root).as_posix()
+    prefix = "" if prefix == "." else prefix + "/"
+    result = Review(base)
+    changed: dict[str, list[str]] = {}
+    for path in repo.changed_files(base):
+        if not path.startswith(prefix):
+            continue
+        relative = path[len(prefix) :]
+        parts = relative.split("/", 2)
+        if parts[0] == TAGS_DIR and len(parts) == 3:
+            changed.setdefault(parts[1], []).append(parts[2])
+        elif relative == LEDGER_FILE:
+            result.findings += _ledger(repo, registry, base)
+    result.changed_tags = sorted(changed)
+    sections = [f"## SHREK review against `{base}`", ""]
+    for name in result.changed_tags:
+        tag_dir = registry.tag_dir(name)
+        frozen_before = repo.file_at(base, tag_dir / "freeze.yaml") is not None
+        edited = sorted(p for p in changed[name] if not p.startswith(MUTABLE))
+        if frozen_before and not tag_dir.exists():
+            result.findings.append(
+                Finding(
+                    f"tags/{name}",
+                    0,
+                    0,
+                    "a frozen tag was deleted",
+                    "restore it: frozen productions stay in the registry",
+                )
+            )
+        elif frozen_before and edited:
+            for path in edited:
+                result.findings.append(
+                    Finding(
+                        f"tags/{name}/{path}",
+                        0,
+                        0,
+                        f"tag {name} was frozen on {base}, and this pull request changes it",
+                        f"revert the change and make a new tag: shrek "
+                        f"tag new --from {name.partition('-')[0]}",
+                    )
+                )
+        if tag_dir.exists():
+            sections.append(_section(registry, name))
+    result.summary = "\n".join(sections) + "\n"
+    return result
+
+
+def _section(registry: Registry, name: str) -> str:
+    data = yaml.safe_load((registry.tag_dir(name) / "tag.yaml").read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or not data.get("parent"):
+        return f"### {name}\n\nNew tag without a parent: see tags/{name}/README.md.\n"
+    try:
+        old, new, changes = diff(registry, name)
+    except ShrekError as error:
+        return f"### {name}\n\nCannot compare with its parent: {error.message}\n"
+    return as_markdown(old, new, changes)
+
+
+def _ledger(repo: GitRepo, registry: Registry, base: str) -> list[Finding]:
+    before = repo.file_at(base, registry.root / LEDGER_FILE) or ""
+    after = (registry.root / LEDGER_FILE).read_text(encoding="utf-8")
+    old = [line for line in before.splitlines() if line.strip() and not line.startswith("#")]
+    new = [line for line in after.splitlines() if line.strip() and not line.startswith("#")]
+    if new[: len(old)] == old:
+        return []
+    for number, (was, now) in enumerate(zip(old, new, strict=False), start=1):
+        if was != now:
+            return [
+                Finding(
+                    LEDGER_FILE,
+                    0,
+                    0,
+                    f"the label ledger was rewritten, not appended "
+                    f"to (entry {number}: {was!r} became {now!r})",
+                    "restore the ledger's existing lines; only append new ones",
+                )
+            ]
+    return [
+        Finding(
+            LEDGER_FILE,
+            0,
+            0,
+            "label ledger entries were removed",
+            "restore them: labels are never reused",
+        )
+    ]
+
+
+def write_summary(path: Path, text: str) -> None:
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(text)

@@ -1,0 +1,86 @@
+"""``shrek status``: refresh submission records from their backends and commit what changed.
+
+Also the reconciliation step every submission runs first: a record left in ``submitting`` by
+an interrupted command is looked up in its backend and either completed (the backend has it) or
+marked ``abandoned`` (it never got there), so nothing is lost and nothing is submitted twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from shrek.backends import get_backend
+from shrek.backends.local.publish import needs_publishing
+from shrek.core.records import ACTIVE, Record, load_records
+from shrek.core.registry import Registry
+from shrek.git import GitRepo
+
+
+@dataclass
+class Refreshed:
+    tag: str
+    records: list[Record] = field(default_factory=list)
+    changed: list[Record] = field(default_factory=list)
+    commit: str | None = None
+
+
+def refresh_record(registry: Registry, record: Record, *, save: bool = True) -> bool:
+    """Bring one record up to date from its backend; True when it changed (saved only when
+    ``save``: 'status --no-commit' only looks)."""
+    backend = get_backend(registry, record.backend)
+    update = backend.refresh(registry, record.data)
+    changed = False
+    if update.jobs and update.jobs != record.data.get("jobs"):
+        record.data["jobs"] = update.jobs
+        changed = True
+    for key, value in update.ids.items():
+        if record.data["ids"].get(key) != value:
+            record.data["ids"][key] = value
+            changed = True
+    if update.failed_logs != record.data.get("failed_logs", []):
+        if update.failed_logs:
+            record.data["failed_logs"] = update.failed_logs
+        else:
+            record.data.pop("failed_logs", None)
+        changed = True
+    if update.details:
+        details = {**record.data.get("backend_details", {}), **update.details}
+        if details != record.data.get("backend_details"):
+            record.data["backend_details"] = details
+            changed = True
+    if update.state != record.state or update.note:
+        changed = record.set_state(update.state, update.note) or changed
+    if save:
+        from shrek.backends.local.publish import publish  # Rucio only when the registry uses it
+
+        changed = publish(registry, record) or changed
+    if changed and save:
+        record.save()
+    return changed
+
+
+def refresh(
+    registry: Registry,
+    name: str,
+    *,
+    commit: bool = True,
+    everything: bool = False,
+    repo: GitRepo | None = None,
+) -> Refreshed:
+    """Refresh the tag's active records (all of them with ``everything``); commit changes."""
+    tag_dir = registry.tag_dir(name)
+    result = Refreshed(name, load_records(tag_dir))
+    for record in result.records:
+        wanted = record.state in ACTIVE or everything or needs_publishing(registry, record)
+        if wanted and refresh_record(registry, record, save=commit):
+            result.changed.append(record)
+    if result.changed and commit:
+        repo = repo or GitRepo(registry.root)
+        summary = ", ".join(f"{r.step} #{r.number:04d} {r.state}" for r in result.changed)
+        from shrek.ops.readme import write_readme  # the summary reads records: import late
+
+        result.commit = repo.commit(
+            [r.path for r in result.changed] + [write_readme(registry, name)],
+            f"shrek: status {name}: {summary}",
+        )
+    return result

@@ -1,0 +1,308 @@
+"""Creating tags (``shrek tag new``) and describing them (``tag list``, ``tag show``)."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from shrek.core import ledger
+from shrek.core.labels import Label, LabelError, next_label, parse_label
+from shrek.core.model import step_files, tag_state
+from shrek.core.registry import JOB_DIR, TAG_FILE, Registry
+from shrek.core.yamlio import dump_yaml, load_yaml, write_atomic
+from shrek.errors import ExitCode, ShrekError
+from shrek.git import GitRepo
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATE_META = "template.yaml"
+# What a tag derived with --from does not inherit: its parent's freeze, records and summary.
+NOT_INHERITED = {TAG_FILE, "freeze.yaml", "inputs", "submissions", "README.md"}
+
+
+def templates() -> list[str]:
+    return sorted(p.name for p in TEMPLATES_DIR.iterdir() if (p / TEMPLATE_META).is_file())
+
+
+@dataclass(frozen=True)
+class NewTag:
+    name: str
+    directory: Path
+    commit: str
+
+
+def new_tag(
+    registry: Registry,
+    *,
+    label: str | None = None,
+    build: str | None = None,
+    year: int | None = None,
+    test: bool = False,
+    parent: str | None = None,
+    template: str | None = None,
+    title: str | None = None,
+    owner: str | None = None,
+) -> NewTag:
+    """Allocate or claim a label, write ``tags/<label>-<build>/`` and commit it with the ledger.
+
+    Nothing is left behind on failure: the tag is assembled in a temporary directory, moved into
+    place, and removed again (with the ledger restored) if the commit fails.
+    """
+    if parent and template:
+        raise ShrekError(
+            "--from and --template both give the starting steps", "use one of them", ExitCode.USAGE
+        )
+    repo = GitRepo(registry.root)
+    repo.check_identity()
+    with registry.lock("shrek tag new"):
+        entries, problems = ledger.read_ledger(registry.root)
+        if problems:
+            raise ShrekError(
+                "the label ledger is damaged",
+                "repair labels.ledger as shown",
+                ExitCode.INVALID,
+                problems,
+            )
+        source_dir, base = _starting_point(registry, parent, template)
+        build = build or base.get("build")
+        if not build:
+            raise ShrekError("no build given", "add --build, e.g. --build mdc2.7", ExitCode.USAGE)
+        if build not in registry.builds:
+            raise ShrekError(
+                f"unknown build '{build}' (this registry knows: {', '.join(registry.builds)})",
+                "add the build under 'builds:' in shrek.yaml first",
+                ExitCode.USAGE,
+            )
+        chosen = _choose_label(registry, entries, label, year, test)
+        name = f"{chosen}-{build}"
+        data: dict[str, Any] = {
+            "label": str(chosen),
+            "build": build,
+            "title": title or base.get("title") or f"{chosen} production",
+            "description": base.get("description", ""),
+            "owner": owner or repo.user() or getpass.getuser(),
+        }
+        if parent:
+            data["parent"] = base["name"]
+        data["code"] = base.get("code", [])
+        target = registry.tag_dir(name)
+        ledger_file = registry.root / ledger.LEDGER_FILE
+        old_ledger = ledger_file.read_text(encoding="utf-8") if ledger_file.exists() else None
+        _assemble(registry, target, source_dir, data)
+        try:
+            ledger.append_entry(registry.root, chosen, name, data["owner"])
+            origin = (
+                f" from {base['name']}"
+                if parent
+                else (f" (template {template})" if template else "")
+            )
+            from shrek.ops.readme import write_readme
+
+            write_readme(registry, name)
+            commit = repo.commit(
+                [target, ledger_file], f"shrek: new tag {name}{origin}\n\n{data['title']}"
+            )
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)
+            if old_ledger is None:
+                ledger_file.unlink(missing_ok=True)
+            else:
+                write_atomic(ledger_file, old_ledger)
+            raise
+    return NewTag(name, target, commit)
+
+
+def _starting_point(
+    registry: Registry, parent: str | None, template: str | None
+) -> tuple[Path | None, dict[str, Any]]:
+    """Where the steps come from, and the tag.yaml fields to inherit."""
+    if parent:
+        name = registry.resolve(parent)
+        document, problems = load_yaml(registry.tag_dir(name) / TAG_FILE, f"tags/{name}/tag.yaml")
+        if document is None or not isinstance(document.data, dict):
+            raise ShrekError(
+                f"cannot read the parent tag {name}",
+                f"run 'shrek validate {name}'",
+                ExitCode.INVALID,
+                problems,
+            )
+        return registry.tag_dir(name), {**document.data, "name": name}
+    if template:
+        if template not in templates():
+            raise ShrekError(
+                f"no template '{template}'",
+                "templates: " + ", ".join(templates()),
+                ExitCode.NOT_FOUND,
+            )
+        meta, _ = load_yaml(TEMPLATES_DIR / template / TEMPLATE_META, TEMPLATE_META)
+        return TEMPLATES_DIR / template, dict(meta.data if meta else {})
+    return None, {}
+
+
+def _choose_label(
+    registry: Registry,
+    entries: list[ledger.Entry],
+    label: str | None,
+    year: int | None,
+    test: bool,
+) -> Label:
+    taken = ledger.taken_labels(entries, registry.prefix)
+    existing = {n.partition("-")[0]: n for n in registry.tag_names()}
+    if label is None:
+        if year is None:
+            year = datetime.now(UTC).year % 100
+        chosen = next_label(taken, registry.prefix, year, test=test)
+        while str(chosen) in existing:  # a directory made by hand, outside the ledger
+            taken.append(chosen)
+            chosen = next_label(taken, registry.prefix, year, test=test)
+        return chosen
+    try:
+        chosen = parse_label(label, registry.prefix)
+    except LabelError as exc:
+        raise ShrekError(
+            str(exc),
+            "or let SHREK allocate one: shrek tag new --year YY --build BUILD",
+            ExitCode.USAGE,
+        ) from exc
+    if year is not None and chosen.year != year:
+        raise ShrekError(
+            f"label {label} is not of year {year:02d}", "drop --year or the label", ExitCode.USAGE
+        )
+    if test and not chosen.test:
+        raise ShrekError(
+            f"{label} is a production label, not a test label",
+            f"test labels look like {registry.prefix}{chosen.year:02d}Ta",
+            ExitCode.USAGE,
+        )
+    by_label = {e.label: e for e in entries}
+    if label in by_label:
+        entry = by_label[label]
+        raise ShrekError(
+            f"label {label} was already allocated to {entry.tag} on "
+            f"{entry.allocated_at} (labels are never reused)",
+            f"allocate the next free one: shrek tag new --year {chosen.year:02d} --build BUILD",
+            ExitCode.CONFLICT,
+        )
+    if label in existing:
+        raise ShrekError(
+            f"label {label} is taken by tags/{existing[label]}",
+            "choose another label",
+            ExitCode.CONFLICT,
+        )
+    return chosen
+
+
+def _assemble(registry: Registry, target: Path, source: Path | None, data: dict[str, Any]) -> None:
+    if target.exists():
+        raise ShrekError(
+            f"tags/{target.name} already exists", "choose another label", ExitCode.CONFLICT
+        )
+    registry.tags_dir.mkdir(exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=registry.tags_dir))
+    try:
+        if source is not None:
+            for entry in sorted(source.iterdir()):
+                if entry.name in NOT_INHERITED or entry.name == TEMPLATE_META:
+                    continue
+                if entry.is_dir():
+                    shutil.copytree(entry, staging / entry.name, symlinks=True)
+                else:
+                    shutil.copy2(entry, staging / entry.name, follow_symlinks=False)
+        (staging / JOB_DIR).mkdir(exist_ok=True)
+        if not any((staging / JOB_DIR).iterdir()):
+            (staging / JOB_DIR / ".gitkeep").touch()
+        header = (
+            "# yaml-language-server: $schema=../../schemas/tag.schema.json\n"
+            "# SHREK production tag. Schema: schemas/tag.schema.json\n"
+        )
+        write_atomic(staging / TAG_FILE, dump_yaml(data, header))
+        os.chmod(staging, 0o755)
+        os.rename(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+# -- describing tags ------------------------------------------------------------------------
+
+
+def summary(registry: Registry, name: str) -> dict[str, Any]:
+    """One row of ``tag list``: cheap (reads tag.yaml, counts step files, looks at the state)."""
+    directory = registry.tag_dir(name)
+    document, _ = load_yaml(directory / TAG_FILE, f"tags/{name}/{TAG_FILE}")
+    data = document.data if document is not None and isinstance(document.data, dict) else {}
+    label, _, build = name.partition("-")
+    return {
+        "name": name,
+        "label": data.get("label", label),
+        "build": data.get("build", build),
+        "title": data.get("title", ""),
+        "steps": len([p for p in step_files(directory) if p.suffix == ".yaml"]),
+        "state": tag_state(directory),
+    }
+
+
+def details(registry: Registry, name: str) -> dict[str, Any]:
+    """Everything ``tag show`` prints about one tag."""
+    from shrek.core.freeze import read_freeze
+    from shrek.core.validate import validate
+
+    report = validate(registry, [name])
+    tag, findings = report.tags.get(name), report.findings
+    frozen, _ = read_freeze(registry, name)
+    info = summary(registry, name)
+    entries, _ = ledger.read_ledger(registry.root)
+    allocation = next((e for e in entries if e.label == info["label"]), None)
+    info.update(
+        {
+            "directory": f"tags/{name}",
+            "valid": not findings,
+            "problems": len(findings),
+            "allocated": (
+                {"at": allocation.allocated_at, "by": allocation.by} if allocation else None
+            ),
+            "freeze": (
+                {
+                    "digest": frozen["digest"],
+                    **frozen["frozen"],
+                    "code": {c["name"]: c["commit"] for c in frozen["code"]},
+                    "inputs": {
+                        i["dataset"]: {"files": i["files"], "bytes": i["bytes"]}
+                        for i in frozen["inputs"]
+                    },
+                }
+                if frozen
+                else None
+            ),
+        }
+    )
+    if tag is not None:
+        info.update({k: tag.data.get(k) for k in ("description", "owner", "parent")})
+        info["code"] = tag.data.get("code", [])
+        info["setup"] = registry.builds.get(tag.build, {}).get("setup")
+        info["step_details"] = [
+            {
+                "name": step.name,
+                "description": step.description,
+                "jobs": step.jobs,
+                "inputs": [
+                    {
+                        "dataset": i.dataset,
+                        "files_per_job": i.files_per_job,
+                        "secondary": i.secondary,
+                    }
+                    for i in step.inputs
+                ],
+                "outputs": [f"{step.name}.{o.name}" for o in step.outputs],
+                "parameters": step.parameters,
+                "resources": step.resources,
+                "requirements": step.requirements,
+            }
+            for step in tag.steps.values()
+        ]
+    return info
