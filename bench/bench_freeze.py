@@ -17,10 +17,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from shrek.catalogs import DatasetFile, open_catalog
-from shrek.core.freeze import freeze
+from shrek.catalogs import DatasetFile
+from shrek.catalogs.factory import open_catalog
 from shrek.core.hashing import sha256_file, sha256_files
 from shrek.core.registry import Registry
+from shrek.ops.freeze import freeze
 from shrek.ops.init import init_registry
 from shrek.ops.tag import new_tag
 
@@ -92,12 +93,12 @@ def large_dataset(tmp: Path) -> None:
     ]
     open_catalog(registry).register("mdc2.pythia8_pp_mb.g4hits", files)
     start = time.perf_counter()
-    result = freeze(registry, "sP22aa", quiet=True)
+    result = freeze(registry, "sP22aa")
     elapsed = time.perf_counter() - start
     assert result.changed
     print(f"freeze with a {DATASET_FILES:,}-file input dataset: {elapsed:.2f} s (target < 3 s)")
     start = time.perf_counter()
-    freeze(registry, "sP22aa", quiet=True)
+    freeze(registry, "sP22aa")
     print(f"re-freeze of the same tag (unchanged, recomputed): {time.perf_counter() - start:.2f} s")
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import yaml
 
 from shrek.cli.watch import follow
-from shrek.core.freeze import freeze
 from shrek.core.records import load_records
 from shrek.core.registry import Registry
+from shrek.ops.freeze import freeze
 from shrek.ops.init import init_registry
 from shrek.ops.submit import submit
 from shrek.ops.tag import new_tag
@@ -64,7 +64,7 @@ def trivial_jobs(tmp: Path) -> None:
         outputs=[{"name": "data", "files": "out.dat"}],
     )
     commit_all(registry, "bench step")
-    freeze(registry, tag, quiet=True)
+    freeze(registry, tag)
     start = time.perf_counter()
     result = submit(
         registry, "sP22aa/gen", workers=2, wait=lambda s, r: follow(s, r, quiet=True, interval=0.05)
@@ -134,7 +134,7 @@ def workflow_submit(tmp: Path) -> None:
     )
     write_step(registry, tag, "tracking", inputs=[{"dataset": "pileup.data"}], **out)
     commit_all(registry, "bench workflow")
-    freeze(registry, tag, quiet=True)
+    freeze(registry, tag)
     timings = []
     for attempt in range(3):
         start = time.perf_counter()

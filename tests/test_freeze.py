@@ -10,14 +10,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shrek.catalogs import open_catalog
-from shrek.core.freeze import FREEZE_FILE, compute, freeze
+from shrek.catalogs.factory import open_catalog
+from shrek.core.freeze import FREEZE_FILE, compute
 from shrek.core.hashing import adler32_file, sha256_file
 from shrek.core.model import load_tag
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import resolve_ref
 from shrek.ops.dataset import add_files
+from shrek.ops.freeze import freeze
 from shrek.ops.tag import new_tag
 
 from .conftest import git
@@ -78,7 +79,7 @@ def tag_ready(registry: Registry, code, background) -> Registry:
     ]
     tag_yaml.write_text(yaml.safe_dump(data, sort_keys=False))
     git(registry.root, "commit", "-qam", "point the code at the test repository")
-    add_files(open_catalog(registry), BACKGROUND, background, quiet=True)
+    add_files(open_catalog(registry), BACKGROUND, background)
     return registry
 
 
@@ -171,7 +172,7 @@ def test_freeze_records_everything_and_commits(tag_ready: Registry, code, shrek)
 
 def test_refreeze_of_unchanged_tag_changes_nothing(tag_ready: Registry, shrek) -> None:
     registry = tag_ready
-    first = freeze(registry, TAG, quiet=True)
+    first = freeze(registry, TAG)
     before = (registry.tag_dir(TAG) / FREEZE_FILE).read_bytes()
     head = git(registry.root, "rev-parse", "HEAD")
     result = shrek("freeze", "sP22aa", cwd=registry.root)
@@ -187,14 +188,14 @@ def test_digest_is_the_same_on_another_machine_and_path(
     registry = tag_ready
     other_root = tmp_path / "elsewhere" / "deeper" / "clone"
     git(tmp_path, "clone", "-q", str(registry.root), str(other_root))
-    first = freeze(registry, TAG, quiet=True)
+    first = freeze(registry, TAG)
     monkeypatch.setenv("GIT_AUTHOR_NAME", "Someone Else")
     monkeypatch.setenv("GIT_COMMITTER_NAME", "Someone Else")
     other = Registry.open(other_root)
     copies = tmp_path / "bkg-copy"
     shutil.copytree(background[0].parent, copies)
-    add_files(open_catalog(other), BACKGROUND, sorted(copies.iterdir()), quiet=True)
-    second = freeze(other, TAG, quiet=True)
+    add_files(open_catalog(other), BACKGROUND, sorted(copies.iterdir()))
+    second = freeze(other, TAG)
     assert second.digest == first.digest
     mine = yaml.safe_load((registry.tag_dir(TAG) / FREEZE_FILE).read_text())
     theirs = yaml.safe_load((other.tag_dir(TAG) / FREEZE_FILE).read_text())
@@ -237,7 +238,7 @@ def test_verify_names_each_drift(
             step.read_text().replace("  - macros/Fun4All_G4_HF_pp_signal.C", "  - macros/*.C")
         )
         commit_all(registry)
-    freeze(registry, TAG, quiet=True)
+    freeze(registry, TAG)
     assert shrek("verify", cwd=registry.root).code == 0
     old_hash = sha256_file(tag_dir / "bin" / "run_hfprod.sh").sha256
     if case == "definition":
@@ -255,7 +256,7 @@ def test_verify_names_each_drift(
     elif case == "dataset-gain":
         extra = background[0].parent / "G4Hits_mb_00006.root"
         extra.write_bytes(b"more")
-        add_files(open_catalog(registry), BACKGROUND, [extra], quiet=True)
+        add_files(open_catalog(registry), BACKGROUND, [extra])
     elif case == "dataset-change":
         catalog = registry.state_dir / "catalog.sqlite"
         import sqlite3
@@ -286,7 +287,7 @@ def test_verify_names_each_drift(
 
 def test_a_frozen_tag_refuses_a_different_refreeze(tag_ready: Registry, shrek) -> None:
     registry = tag_ready
-    freeze(registry, TAG, quiet=True)
+    freeze(registry, TAG)
     step = registry.tag_dir(TAG) / "job" / "hfprod-pass1.yaml"
     step.write_text(step.read_text().replace("jobs: 10", "jobs: 20"))
     commit_all(registry)
@@ -298,7 +299,7 @@ def test_a_frozen_tag_refuses_a_different_refreeze(tag_ready: Registry, shrek) -
 
 def test_validate_fails_for_an_edited_frozen_tag(tag_ready: Registry, shrek) -> None:
     registry = tag_ready
-    freeze(registry, TAG, quiet=True)
+    freeze(registry, TAG)
     assert shrek("validate", cwd=registry.root).code == 0
     step = registry.tag_dir(TAG) / "job" / "hfprod-pass2.yaml"
     step.write_text(step.read_text().replace("files_per_job: 4", "files_per_job: 5"))
@@ -313,7 +314,7 @@ def test_validate_fails_for_an_edited_frozen_tag(tag_ready: Registry, shrek) -> 
 
 def test_a_hand_edited_freeze_is_caught(tag_ready: Registry, shrek) -> None:
     registry = tag_ready
-    freeze(registry, TAG, quiet=True)
+    freeze(registry, TAG)
     path = registry.tag_dir(TAG) / FREEZE_FILE
     path.write_text(path.read_text().replace("ref: main", "ref: other"))
     result = shrek("verify", cwd=registry.root)

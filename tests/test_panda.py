@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shrek.catalogs import open_catalog
-from shrek.core.freeze import freeze
+from shrek.catalogs.factory import open_catalog
 from shrek.core.records import load_records
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode
 from shrek.ops.dataset import add_files
+from shrek.ops.freeze import freeze
 from shrek.ops.tag import new_tag
 
 from .conftest import git
@@ -55,8 +55,8 @@ def panda_registry(registry: Registry, stub: PandaStub, tmp_path: Path) -> Regis
     new_tag(registry, label="sP22aa", build="local", template="demo")
     background = tmp_path / "mb.txt"
     background.write_text("minbias\n")
-    add_files(open_catalog(registry), "demo.minbias.background", [background], quiet=True)
-    freeze(registry, TAG, quiet=True)
+    add_files(open_catalog(registry), "demo.minbias.background", [background])
+    freeze(registry, TAG)
     return registry
 
 
@@ -180,7 +180,7 @@ def test_large_resources(panda_registry: Registry, stub, shrek) -> None:
         step.read_text().replace("  - bin/generate.py", "  - bin/generate.py\n  - bin/table.dat")
     )
     commit_all(panda_registry)
-    freeze(panda_registry, TAG, quiet=True)
+    freeze(panda_registry, TAG)
     result = shrek("submit", "sP22aa/demo-pass1", "--backend", "panda", cwd=panda_registry.root)
     assert result.code == 0, result.err
     (request,) = stub.requests.values()
@@ -189,7 +189,7 @@ def test_large_resources(panda_registry: Registry, stub, shrek) -> None:
     (tag_dir / "freeze.yaml").unlink()
     (tag_dir / "bin" / "table.dat").write_bytes(os.urandom(11 * 1024 * 1024))
     commit_all(panda_registry)
-    freeze(panda_registry, TAG, quiet=True)
+    freeze(panda_registry, TAG)
     result = shrek(
         "submit", "sP22aa/demo-pass1", "--backend", "panda", "--again", cwd=panda_registry.root
     )

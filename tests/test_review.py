@@ -15,13 +15,13 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from shrek import __version__
-from shrek.catalogs import open_catalog
+from shrek.catalogs.factory import open_catalog
 from shrek.cli.completion import tags, targets
-from shrek.core.freeze import freeze
 from shrek.core.registry import Registry
 from shrek.core.schema import export, load_schema
 from shrek.errors import ExitCode
 from shrek.ops.dataset import add_files
+from shrek.ops.freeze import freeze
 from shrek.ops.readme import render_readme
 from shrek.ops.tag import new_tag
 
@@ -100,8 +100,8 @@ def frozen_registry(registry: Registry, tmp_path: Path) -> Registry:
     new_tag(registry, label="sP22aa", build="local", template="demo")
     background = tmp_path / "bkg.txt"
     background.write_text("minbias\n")
-    add_files(open_catalog(registry), "demo.minbias.background", [background], quiet=True)
-    freeze(registry, "sP22aa-local", quiet=True)
+    add_files(open_catalog(registry), "demo.minbias.background", [background])
+    freeze(registry, "sP22aa-local")
     git(registry.root, "branch", "base")
     git(registry.root, "checkout", "-qb", "feature")
     return registry

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from shrek.catalogs import open_catalog
+from shrek.catalogs.factory import open_catalog
 from shrek.core.records import load_records
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode
@@ -86,7 +86,7 @@ def rucio_registry(
         path = tmp_path / f"mb_{suffix}_{n}.txt"
         path.write_text(f"# background {n}\nminbias {n} {suffix}\n")
         files.append(path)
-    add_files(open_catalog(registry), f"{SCOPE}:{dataset}", files, quiet=True)
+    add_files(open_catalog(registry), f"{SCOPE}:{dataset}", files)
     rucio_client().close(SCOPE, dataset)
     registry.rucio_dataset = dataset  # type: ignore[attr-defined] - for the tests below
     return registry
@@ -128,7 +128,7 @@ def test_freeze_from_rucio_and_verify_catches_a_change(
     client.set_status(SCOPE, dataset, open=True)
     extra = tmp_path / "late.txt"
     extra.write_text("late background\n")
-    add_files(open_catalog(rucio_registry), f"{SCOPE}:{dataset}", [extra], quiet=True)
+    add_files(open_catalog(rucio_registry), f"{SCOPE}:{dataset}", [extra])
     result = shrek("verify", cwd=rucio_registry.root)
     assert result.code == ExitCode.DRIFT
     assert f"dataset {SCOPE}:{dataset}: gained 1 file(s): late.txt" in result.err

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shrek.catalogs import open_catalog
-from shrek.core.freeze import freeze
+from shrek.catalogs.factory import open_catalog
 from shrek.core.records import FINAL, load_records
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode
 from shrek.ops.dataset import add_files
+from shrek.ops.freeze import freeze
 from shrek.ops.status import refresh
 from shrek.ops.tag import new_tag
 
@@ -35,8 +35,8 @@ def demo(registry: Registry, tmp_path: Path) -> Registry:
     background.mkdir()
     for n in range(1, 4):
         (background / f"mb_{n}.txt").write_text(f"# background {n}\nminbias {n} 0 0 0\n")
-    add_files(open_catalog(registry), BACKGROUND, sorted(background.iterdir()), quiet=True)
-    freeze(registry, TAG, quiet=True)
+    add_files(open_catalog(registry), BACKGROUND, sorted(background.iterdir()))
+    freeze(registry, TAG)
     return registry
 
 
@@ -51,7 +51,7 @@ def edit_step(registry: Registry, step: str, old: str, new: str, *, refreeze: bo
     git(registry.root, "add", "-A")
     git(registry.root, "commit", "-qm", f"test: edit {step}")
     if refreeze:
-        freeze(registry, TAG, quiet=True)
+        freeze(registry, TAG)
 
 
 def cli(
@@ -200,7 +200,7 @@ def test_guard_not_frozen_and_test_override(demo: Registry, shrek) -> None:
 def test_guard_drifted(demo: Registry, shrek, tmp_path: Path) -> None:
     extra = tmp_path / "mb_9.txt"
     extra.write_text("minbias 9\n")
-    add_files(open_catalog(demo), BACKGROUND, [extra], quiet=True)
+    add_files(open_catalog(demo), BACKGROUND, [extra])
     result = shrek("submit", "sP22aa/demo-pass2", cwd=demo.root)
     assert result.code == ExitCode.DRIFTED
     assert f"dataset {BACKGROUND}: gained 1 file(s): mb_9.txt" in result.err

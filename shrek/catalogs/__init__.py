@@ -1,89 +1,12 @@
 """Catalogues: where datasets and their files are looked up and registered.
 
-One interface, two implementations: the embedded local catalogue (SQLite in the registry's
-ignored working state) and Rucio. ``shrek freeze`` asks a catalogue for an input dataset's file
-list; the local backend registers the outputs it collects.
+One interface (:class:`shrek.core.datasets.Catalog`), two implementations that know nothing of
+each other: the embedded local catalogue (SQLite in the registry's ignored working state) and
+Rucio; plus the frozen file lists of a tag, for checks where no catalogue is reachable.
+``shrek freeze`` asks a catalogue for an input dataset's file list; the local backend registers
+the outputs it collects. :mod:`shrek.catalogs.factory` opens the one a registry uses.
 """
 
-from __future__ import annotations
+from shrek.core.datasets import Catalog, DatasetFile, DatasetInfo, unknown_dataset
 
-from dataclasses import dataclass
-from typing import Protocol
-
-from shrek.errors import ExitCode, ShrekError
-
-
-@dataclass(frozen=True)
-class DatasetFile:
-    """One file of a dataset: its name within the dataset, size and checksum.
-
-    ``checksum`` names its algorithm (``adler32:0a1b2c3d``) so lists from different catalogues
-    say what they mean. ``location`` is where the local backend can read the file (a path), or
-    empty when the catalogue does not say.
-    """
-
-    name: str
-    size: int
-    checksum: str
-    location: str = ""
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    name: str
-    files: int
-    bytes: int
-    created: str
-
-
-class Catalog(Protocol):
-    """What SHREK needs of a catalogue."""
-
-    kind: str
-
-    def describe(self) -> str:
-        """Where this catalogue is (a path or a server URL), for records."""
-        ...
-
-    def files(self, dataset: str) -> list[DatasetFile]:
-        """The dataset's files sorted by name; raises ShrekError for an unknown dataset."""
-        ...
-
-    def datasets(self) -> list[DatasetInfo]: ...
-
-    def register(self, dataset: str, files: list[DatasetFile]) -> DatasetInfo:
-        """Add files to a dataset (created if new); re-adding an identical file is a no-op."""
-        ...
-
-
-def unknown_dataset(name: str, known: list[str], where: str) -> ShrekError:
-    import difflib
-
-    close = difflib.get_close_matches(name, known, n=3)
-    fix = (f"did you mean {', '.join(close)}? " if close else "") + (
-        f"register it first: shrek dataset add {name} FILES..."
-    )
-    return ShrekError(f"dataset '{name}' is not in the {where}", fix, ExitCode.NOT_FOUND)
-
-
-def open_catalog(
-    registry,
-    kind: str | None = None,
-    *,
-    allow_open: bool = False,
-) -> Catalog:
-    """The registry's catalogue (``catalog:`` in shrek.yaml), or ``kind`` when given."""
-    kind = kind or registry.settings.get("catalog", "local")
-    if kind == "local":
-        from shrek.catalogs.local import LocalCatalog
-
-        return LocalCatalog(registry.state_dir / "catalog.sqlite")
-    if kind == "rucio":
-        from shrek.catalogs.rucio import RucioCatalog
-
-        return RucioCatalog(registry.settings.get("rucio", {}), allow_open=allow_open)
-    raise ShrekError(
-        f"unknown catalogue '{kind}'",
-        "set 'catalog: local' or 'catalog: rucio' in shrek.yaml",
-        ExitCode.USAGE,
-    )
+__all__ = ["Catalog", "DatasetFile", "DatasetInfo", "unknown_dataset"]

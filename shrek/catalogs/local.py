@@ -39,6 +39,9 @@ class LocalCatalog:
     def describe(self) -> str:
         return "local catalogue"
 
+    def did(self, dataset: str) -> str | None:
+        return None  # the name is the identifier
+
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(self.path, timeout=60)

@@ -85,7 +85,9 @@ def _registry(ctx: typer.Context):  # -> Registry, imported lazily to keep start
     from shrek.core.registry import Registry
 
     options: Options = ctx.obj
-    return Registry.open(options.registry) if options.registry else Registry.find()
+    registry = Registry.open(options.registry) if options.registry else Registry.find()
+    registry.notify = lambda message: typer.echo(message, err=True)
+    return registry
 
 
 def _settings_pairs(pairs: list[str] | None) -> dict[str, Any]:
@@ -335,9 +337,10 @@ def freeze(
     ),
 ) -> None:
     """Pin the tag's code commits, build, files and input datasets in freeze.yaml; commit."""
-    from shrek.core.freeze import freeze as run_freeze
+    from shrek.cli.progress import bars
+    from shrek.ops.freeze import freeze as run_freeze
 
-    result = run_freeze(_registry(ctx), name, quiet=quiet, allow_open=allow_open)
+    result = run_freeze(_registry(ctx), name, progress=bars(quiet), allow_open=allow_open)
     if result.changed:
         typer.echo(f"froze {result.tag}: digest {result.digest} (commit {result.commit[:12]})")
     else:
@@ -362,9 +365,12 @@ def verify(
     quiet: bool = QUIET,
 ) -> None:
     """Recompute every frozen tag's dependencies and name each drift since its freeze."""
-    from shrek.core.freeze import verify as run_verify
+    from shrek.cli.progress import bars
+    from shrek.ops.freeze import verify as run_verify
 
-    results = run_verify(_registry(ctx), tags or [], quiet=quiet, skip_datasets=skip_datasets)
+    results = run_verify(
+        _registry(ctx), tags or [], progress=bars(quiet), skip_datasets=skip_datasets
+    )
     failed = [r for r in results if not r.ok]
     if as_json:
         _print_json(
@@ -681,10 +687,11 @@ def dataset_add(
     quiet: bool = QUIET,
 ) -> None:
     """Register existing files (with size and adler32) as a dataset of the local catalogue."""
-    from shrek.catalogs import open_catalog
+    from shrek.catalogs.factory import open_catalog
+    from shrek.cli.progress import bars
     from shrek.ops.dataset import add_files
 
-    info = add_files(open_catalog(_registry(ctx)), name, files, quiet=quiet)
+    info = add_files(open_catalog(_registry(ctx)), name, files, progress=bars(quiet))
     typer.echo(f"dataset {info.name}: {info.files} file(s), {info.bytes} bytes")
 
 
@@ -694,7 +701,7 @@ def dataset_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List the catalogue's datasets."""
-    from shrek.catalogs import open_catalog
+    from shrek.catalogs.factory import open_catalog
 
     infos = open_catalog(_registry(ctx)).datasets()
     if as_json:
@@ -714,7 +721,7 @@ def dataset_show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show a dataset's files: name, size, checksum, location."""
-    from shrek.catalogs import open_catalog
+    from shrek.catalogs.factory import open_catalog
 
     files = open_catalog(_registry(ctx)).files(name)
     if as_json:

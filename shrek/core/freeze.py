@@ -14,18 +14,16 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shrek import __version__
-from shrek.catalogs import Catalog, DatasetFile, open_catalog
-from shrek.cli.progress import progress_bar
 from shrek.core import resources, schema
+from shrek.core.datasets import Catalog, DatasetFile
 from shrek.core.hashing import sha256_bytes, sha256_file, sha256_files
-from shrek.core.model import Tag, load_tag
+from shrek.core.model import Tag
+from shrek.core.progress import Progress, no_progress
 from shrek.core.registry import JOB_DIR, TAG_FILE, Registry
-from shrek.core.yamlio import dump_yaml, load_yaml, write_atomic
+from shrek.core.yamlio import load_yaml
 from shrek.errors import ExitCode, Finding, ShrekError
 
 FREEZE_FILE = "freeze.yaml"
@@ -105,16 +103,6 @@ def resource_files(tag: Tag) -> list[resources.ResourceFile]:
     return [found[name] for name in sorted(found)]
 
 
-def external_inputs(tag: Tag) -> list[str]:
-    datasets = set()
-    for step in tag.steps.values():
-        for item in step.inputs:
-            producer, dot, _ = item.dataset.partition(".")
-            if not (dot and producer in tag.steps):
-                datasets.add(item.dataset)
-    return sorted(datasets)
-
-
 def _resolve(repo: dict[str, str]) -> str:
     from shrek.git import resolve_ref  # git is needed to freeze, not to validate
 
@@ -125,7 +113,9 @@ def _resolve(repo: dict[str, str]) -> str:
         raise
 
 
-def hash_local_files(tag: Tag, *, quiet: bool = True) -> tuple[list[dict], list[dict]]:
+def hash_local_files(
+    tag: Tag, *, progress: Progress = no_progress
+) -> tuple[list[dict], list[dict]]:
     """Definitions and resources as ``{path, size, sha256}`` entries (no network needed)."""
     definitions = definition_files(tag)
     resource_list = resource_files(tag)
@@ -134,7 +124,7 @@ def hash_local_files(tag: Tag, *, quiet: bool = True) -> tuple[list[dict], list[
         r.name for r in resource_list
     ]
     total = sum(os.path.getsize(p) for p in paths)
-    with progress_bar(f"hashing {tag.name}", total, quiet=quiet) as advance:
+    with progress(f"hashing {tag.name}", total) as advance:
         hashes = sha256_files(paths, advance)
     entries = [
         {"path": n, "size": h.size, "sha256": h.sha256} for n, h in zip(names, hashes, strict=True)
@@ -142,15 +132,17 @@ def hash_local_files(tag: Tag, *, quiet: bool = True) -> tuple[list[dict], list[
     return entries[: len(definitions)], entries[len(definitions) :]
 
 
-def compute(registry: Registry, tag: Tag, catalog: Catalog, *, quiet: bool = True) -> Computed:
+def compute(
+    registry: Registry, tag: Tag, catalog: Catalog, *, progress: Progress = no_progress
+) -> Computed:
     """Resolve and hash everything ``tag`` depends on, as it is now."""
     code = [
         {"name": repo["name"], "url": repo["url"], "ref": repo["ref"], "commit": _resolve(repo)}
         for repo in tag.data.get("code") or []
     ]
-    definitions, resource_entries = hash_local_files(tag, quiet=quiet)
+    definitions, resource_entries = hash_local_files(tag, progress=progress)
     inputs, lists = [], {}
-    for dataset in external_inputs(tag):
+    for dataset in tag.external_inputs():
         try:
             files = catalog.files(dataset)
         except ShrekError as error:
@@ -176,8 +168,9 @@ def compute(registry: Registry, tag: Tag, catalog: Catalog, *, quiet: bool = Tru
             "list": path,
             "sha256": sha256_bytes(text.encode("utf-8")),
         }
-        if hasattr(catalog, "did"):
-            entry["did"] = catalog.did(dataset)
+        did = catalog.did(dataset)
+        if did:
+            entry["did"] = did
         inputs.append(entry)
     build = registry.builds.get(tag.build, {})
     content = {
@@ -240,7 +233,7 @@ def _files_drift(prefix: str, what: str, old: list[dict], new: list[dict]) -> li
     return drifts
 
 
-def _sample(names: list[str], limit: int = 10) -> str:
+def sample(names: list[str], limit: int = 10) -> str:
     shown = ", ".join(names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
@@ -269,11 +262,11 @@ def _inputs_drift(tag_dir: Path, old: list[dict], computed: Computed) -> list[Dr
         )
         parts = []
         if gained:
-            parts.append(f"gained {len(gained)} file(s): {_sample(gained)}")
+            parts.append(f"gained {len(gained)} file(s): {sample(gained)}")
         if lost:
-            parts.append(f"lost {len(lost)} file(s): {_sample(lost)}")
+            parts.append(f"lost {len(lost)} file(s): {sample(lost)}")
         if changed:
-            parts.append(f"{len(changed)} file(s) changed size or checksum: {_sample(changed)}")
+            parts.append(f"{len(changed)} file(s) changed size or checksum: {sample(changed)}")
         drifts.append(Drift(subject, "; ".join(parts) or "file list changed"))
     return drifts
 
@@ -337,198 +330,6 @@ def compare(
                 )
             )
     return drifts
-
-
-# -- commands --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FreezeResult:
-    tag: str
-    digest: str
-    changed: bool  # False when the tag was already frozen with identical content
-    commit: str | None
-
-
-def freeze(
-    registry: Registry, name: str, *, quiet: bool = False, allow_open: bool = False
-) -> FreezeResult:
-    """Freeze tag ``name``: validate, compute, write freeze.yaml and input lists, commit."""
-    from shrek.core.validate import require_valid  # validate reads freezes: import late
-    from shrek.git import GitRepo
-
-    name = registry.resolve(name)
-    repo = GitRepo(registry.root)
-    repo.check_identity()
-    with registry.lock(f"shrek freeze {name}"):
-        frozen, problems = read_freeze(registry, name)
-        if problems:
-            raise ShrekError(
-                f"tags/{name}/{FREEZE_FILE} is damaged",
-                "restore it from git",
-                ExitCode.INVALID,
-                problems,
-            )
-        if frozen is not None:
-            return _refreeze(registry, name, frozen, quiet=quiet)
-        tag = require_valid(registry, name)
-        dirty = repo.dirty_paths([registry.tag_dir(name), registry.root / "shrek.yaml"])
-        if dirty:
-            raise ShrekError(
-                f"tag {name} has uncommitted changes: {_sample(dirty, 5)}",
-                "commit them (the freeze records the commit it was made from), then re-run",
-                ExitCode.GIT,
-            )
-        computed = compute(
-            registry, tag, open_catalog(registry, allow_open=allow_open), quiet=quiet
-        )
-        document = {
-            "schema_version": 1,
-            "tag": name,
-            "digest": computed.digest,
-            "frozen": {
-                "by": repo.user(),
-                "at": _now(),
-                "registry_commit": repo.head(),
-                "shrek_version": __version__,
-            },
-            **{k: computed.content[k] for k in DIGESTED if k != "tag"},
-        }
-        written = _write(registry.tag_dir(name), document, computed.lists)
-        from shrek.ops.readme import write_readme  # the summary reads the freeze: import late
-
-        written.append(write_readme(registry, name))
-        try:
-            commit = repo.commit(
-                written,
-                f"shrek: freeze {name} ({computed.digest[:19]})\n\ndigest {computed.digest}",
-            )
-        except BaseException:
-            for path in written[:-1]:  # the freeze files; the README is rewritten below
-                path.unlink(missing_ok=True)
-            write_readme(registry, name)
-            raise
-    return FreezeResult(name, computed.digest, True, commit)
-
-
-def _refreeze(
-    registry: Registry, name: str, frozen: dict[str, Any], *, quiet: bool
-) -> FreezeResult:
-    """Freezing a frozen tag again: a no-op when nothing changed, otherwise refused."""
-    tag, findings = load_tag(registry, name)
-    if tag is None:
-        raise ShrekError(
-            f"tag {name} no longer loads", "restore its files from git", ExitCode.INVALID, findings
-        )
-    computed = compute(registry, tag, open_catalog(registry, allow_open=True), quiet=quiet)
-    drifts = compare(registry, tag, frozen, computed)
-    if not drifts and frozen["digest"] == computed.digest:
-        return FreezeResult(name, computed.digest, False, None)
-    raise ShrekError(
-        f"tag {name} is frozen (digest {frozen['digest']}) and what it depends on changed "
-        "since:\n  " + "\n  ".join(map(str, drifts or ["the freeze digest differs"])),
-        f"a frozen tag is immutable: create a new tag from it with 'shrek tag new "
-        f"--from {tag.label}' (or restore the frozen files from git)",
-        ExitCode.CONFLICT,
-    )
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _write(tag_dir: Path, document: dict[str, Any], lists: dict[str, str]) -> list[Path]:
-    written = []
-    for relative, text in sorted(lists.items()):
-        write_atomic(tag_dir / relative, text)
-        written.append(tag_dir / relative)
-    write_atomic(tag_dir / FREEZE_FILE, dump_yaml(document, HEADER))
-    written.append(tag_dir / FREEZE_FILE)
-    return written
-
-
-class FrozenListCatalog:
-    """Reads input file lists from a tag's frozen ``inputs/*.files`` instead of a catalogue.
-
-    For ``verify --skip-datasets`` where no catalogue is reachable (a CI runner): the lists'
-    integrity is still checked against freeze.yaml, but not their agreement with the catalogue.
-    """
-
-    kind = "frozen"
-
-    def __init__(self, tag_dir: Path, frozen: dict[str, Any]) -> None:
-        self.lists = {i["dataset"]: tag_dir / i["list"] for i in frozen["inputs"]}
-
-    def describe(self) -> str:
-        return "frozen lists"
-
-    def files(self, dataset: str) -> list[DatasetFile]:
-        path = self.lists.get(dataset)
-        if path is None or not path.exists():
-            raise ShrekError(
-                f"dataset '{dataset}' has no frozen file list",
-                "verify with the catalogue (without --skip-datasets)",
-                ExitCode.NOT_FOUND,
-            )
-        entries = parse_list(path.read_text(encoding="utf-8"))
-        return [DatasetFile(name, size, checksum) for name, (size, checksum) in entries.items()]
-
-
-@dataclass
-class Verification:
-    tag: str
-    digest: str | None  # None: not frozen
-    drifts: list[Drift]
-
-    @property
-    def ok(self) -> bool:
-        return self.digest is not None and not self.drifts
-
-
-def verify(
-    registry: Registry,
-    names: list[str] | None = None,
-    *,
-    quiet: bool = False,
-    skip_datasets: bool = False,
-) -> list[Verification]:
-    """Recompute each frozen tag's content and name every drift (all frozen tags by default).
-
-    A tag named explicitly that is not frozen is reported as such (``digest`` None).
-    """
-    explicit = bool(names)
-    selected = [registry.resolve(n) for n in names] if names else registry.tag_names()
-    catalog = open_catalog(registry, allow_open=True)  # an open dataset's drift is still drift
-    results = []
-    for name in dict.fromkeys(selected):
-        frozen, problems = read_freeze(registry, name)
-        if problems:
-            results.append(
-                Verification(name, "damaged", [Drift(f.location, f.message) for f in problems])
-            )
-            continue
-        if frozen is None:
-            if explicit:
-                results.append(Verification(name, None, []))
-            continue
-        tag, findings = load_tag(registry, name)
-        if tag is None:
-            results.append(
-                Verification(
-                    name, frozen["digest"], [Drift(f.location, f.message) for f in findings]
-                )
-            )
-            continue
-        try:
-            source = FrozenListCatalog(tag.directory, frozen) if skip_datasets else catalog
-            computed = compute(registry, tag, source, quiet=quiet)
-        except ShrekError as error:
-            results.append(Verification(name, frozen["digest"], [Drift(name, error.message)]))
-            continue
-        results.append(
-            Verification(name, frozen["digest"], compare(registry, tag, frozen, computed))
-        )
-    return results
 
 
 def frozen_file_findings(registry: Registry, tag: Tag, frozen: dict[str, Any]) -> list[Finding]:

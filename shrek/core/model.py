@@ -7,14 +7,16 @@ remembered so other checks do not report follow-on errors about them).
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
 from shrek.core import schema
 from shrek.core.registry import JOB_DIR, TAG_FILE, Registry
 from shrek.core.yamlio import Document, load_yaml
-from shrek.errors import Finding
+from shrek.errors import ExitCode, Finding, ShrekError
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,73 @@ class Tag:
 
     def step_files(self) -> list[Path]:
         return step_files(self.directory)
+
+    # -- the step graph: steps are linked by the datasets they read ---------------------------
+
+    def producer(self, item: Input) -> tuple[str, str] | None:
+        """(step, output) when ``item`` reads another step's output, else None (external)."""
+        name, dot, output = item.dataset.partition(".")
+        return (name, output) if dot and name in self.steps else None
+
+    def dependencies(self) -> dict[str, set[str]]:
+        """step -> the steps whose outputs it reads (primary and secondary inputs alike)."""
+        edges: dict[str, set[str]] = {}
+        for name, step in self.steps.items():
+            for item in step.inputs:
+                made_by = self.producer(item)
+                if made_by:
+                    edges.setdefault(name, set()).add(made_by[0])
+        return edges
+
+    def external_inputs(self) -> list[str]:
+        """Every dataset a step reads that no step of the tag makes, sorted."""
+        return sorted(
+            {i.dataset for s in self.steps.values() for i in s.inputs if not self.producer(i)}
+        )
+
+    def order(self) -> list[str]:
+        """Step names with every producer before its consumers, ties in name order.
+
+        graphlib sorts; of the steps ready at each point the first by name comes next, so the
+        order (and every rendering that follows it) is the same on every machine.
+        """
+        edges = self.dependencies()
+        sorter = TopologicalSorter({name: edges.get(name, set()) for name in self.steps})
+        try:
+            sorter.prepare()
+        except CycleError as exc:
+            raise ShrekError(
+                f"the steps of {self.name} form a cycle",
+                f"run 'shrek validate {self.label}'",
+                ExitCode.INVALID,
+            ) from exc
+        ready = list(sorter.get_ready())
+        heapq.heapify(ready)
+        order: list[str] = []
+        while ready:
+            name = heapq.heappop(ready)
+            order.append(name)
+            sorter.done(name)
+            for successor in sorter.get_ready():
+                heapq.heappush(ready, successor)
+        return order
+
+    def cycles(self) -> list[list[str]]:
+        """Every cycle of the step graph once, as found by graphlib: ``[a, b, ..., a]``, each
+        step reading the output of the one before, starting from the first step by name."""
+        edges = {name: set(parents) for name, parents in self.dependencies().items()}
+        found: list[list[str]] = []
+        while True:
+            try:
+                TopologicalSorter(edges).prepare()
+                return found
+            except CycleError as exc:
+                cycle = list(exc.args[1])[:-1]
+                start = cycle.index(min(cycle))
+                cycle = [*cycle[start:], *cycle[:start]]
+                found.append([*cycle, cycle[0]])
+                consumer = cycle[1] if len(cycle) > 1 else cycle[0]
+                edges[consumer].discard(cycle[0])  # break it; look for the next
 
 
 def tag_state(tag_dir: Path) -> str:

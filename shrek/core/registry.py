@@ -9,11 +9,10 @@ from __future__ import annotations
 import difflib
 import fcntl
 import os
-import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,9 @@ JOB_DIR = "job"
 class Registry:
     root: Path
     document: Document
+    # Where the registry's messages go (a second command waiting for the lock): the command
+    # line sets it; the core itself prints nothing.
+    notify: Callable[[str], None] = field(default=lambda _message: None, repr=False, compare=False)
 
     # -- finding and opening --------------------------------------------------------------
 
@@ -179,7 +181,7 @@ class Registry:
             except BlockingIOError:
                 handle.seek(0)
                 holder = handle.read().strip() or "another shrek command"
-                print(f"shrek: waiting for {holder} to finish ...", file=sys.stderr)
+                self.notify(f"shrek: waiting for {holder} to finish ...")
                 fcntl.flock(handle, fcntl.LOCK_EX)
             handle.seek(0)
             handle.truncate()

@@ -31,7 +31,6 @@ from shrek.core.hashing import sha256_bytes, sha256_file
 from shrek.core.model import Input, Step, Tag
 from shrek.core.registry import Registry
 from shrek.core.resources import expand
-from shrek.core.validate import dependencies
 from shrek.core.yamlio import dump_yaml, write_atomic
 from shrek.errors import ExitCode, ShrekError
 
@@ -147,12 +146,6 @@ def placeholders(step: Step) -> list[str]:
         else:
             names.append("%IN")
     return names
-
-
-def producer(tag: Tag, item: Input) -> tuple[str, str] | None:
-    """(step, output) when ``item`` reads another step's output, else None."""
-    name, dot, output = item.dataset.partition(".")
-    return (name, output) if dot and name in tag.steps else None
 
 
 def sequence_base(first: int) -> int:
@@ -280,7 +273,7 @@ def render_cwl(
 
     def source(item: Input) -> tuple[str, str | None]:
         """A CWL source for an input: a parent step's outDS, or a workflow input."""
-        made_by = producer(tag, item)
+        made_by = tag.producer(item)
         if made_by is None:
             key = cwl_id(item.dataset)
             workflow_inputs[key] = item.dataset
@@ -376,7 +369,7 @@ def prun_line(registry: Registry, tag: Tag, step: Step, options: Options) -> str
     ]
 
     def name(item: Input) -> str:
-        made_by = producer(tag, item)
+        made_by = tag.producer(item)
         if made_by is None:
             return item.dataset
         return options.upstream.get(item.dataset) or default_upstream(scope, tag.name, *made_by)
@@ -407,24 +400,6 @@ def default_scope(registry: Registry) -> str:
 # -- the whole rendering -----------------------------------------------------------------------
 
 
-def topological(tag: Tag) -> list[str]:
-    """Step names with every producer before its consumers (ties in name order)."""
-    edges = dependencies(tag)
-    done: list[str] = []
-    remaining = sorted(tag.steps)
-    while remaining:
-        ready = [s for s in remaining if edges.get(s, set()) <= set(done)]
-        if not ready:
-            raise ShrekError(
-                f"the steps of {tag.name} form a cycle",
-                f"run 'shrek validate {tag.label}'",
-                ExitCode.INVALID,
-            )
-        done.append(ready[0])
-        remaining.remove(ready[0])
-    return done
-
-
 def render(
     registry: Registry,
     tag: Tag,
@@ -436,7 +411,7 @@ def render(
     options = options or Options()
     if not options.scope:
         options = Options(options.first_sequence, default_scope(registry), options.upstream)
-    order = topological(tag)
+    order = tag.order()
     unknown = [s for s in step_names or [] if s not in tag.steps]
     if unknown:
         import difflib

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from shrek.core import resources
 from shrek.core.bashvars import assigned_variables, used_variables
+from shrek.core.freeze import frozen_file_findings, read_freeze
 from shrek.core.labels import LabelError, parse_label
 from shrek.core.ledger import Entry, check_ledger, read_ledger
 from shrek.core.model import Step, Tag, load_tag
@@ -165,8 +166,6 @@ def require_valid(
 
 def _check_freeze(registry: Registry, name: str, tag: Tag | None) -> list[Finding]:
     """A frozen tag's freeze.yaml must be intact and its files exactly as frozen."""
-    from shrek.core.freeze import frozen_file_findings, read_freeze
-
     frozen, problems = read_freeze(registry, name)
     if frozen is not None and tag is not None:
         problems.extend(frozen_file_findings(registry, tag, frozen))
@@ -400,53 +399,21 @@ def _check_variables(step: Step, known: set[str]) -> list[Finding]:
 
 
 def _check_cycles(tag: Tag) -> list[Finding]:
-    """Report each cycle of the step graph once, as a path (a -> b -> a)."""
-    edges = dependencies(tag)
+    """Report each cycle of the step graph once, as a path (a -> b -> a), at the input of the
+    second step that reads the first."""
     findings: list[Finding] = []
-    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
-    stack: list[str] = []
-    reported: set[frozenset[str]] = set()
-
-    def visit(node: str) -> None:
-        state[node] = 1
-        stack.append(node)
-        for parent in sorted(edges.get(node, ())):
-            if state.get(parent) == 1:
-                cycle = [*stack[stack.index(parent) :], parent]
-                key = frozenset(cycle)
-                if key not in reported:
-                    reported.add(key)
-                    step = tag.steps[node]
-                    index = next(
-                        i.index for i in step.inputs if i.dataset.partition(".")[0] == parent
-                    )
-                    findings.append(
-                        step.document.finding(
-                            ["inputs", index, "dataset"],
-                            "the steps form a cycle: "
-                            + " -> ".join(reversed(cycle))
-                            + " (each reads the output of the one before)",
-                            "a step cannot read, directly or indirectly, its own output: remove "
-                            "one of these inputs",
-                        )
-                    )
-            elif parent not in state:
-                visit(parent)
-        stack.pop()
-        state[node] = 2
-
-    for node in sorted(tag.steps):
-        if node not in state:
-            visit(node)
+    for cycle in tag.cycles():
+        producer, consumer = cycle[0], cycle[1]
+        step = tag.steps[consumer]
+        index = next(i.index for i in step.inputs if i.dataset.partition(".")[0] == producer)
+        findings.append(
+            step.document.finding(
+                ["inputs", index, "dataset"],
+                "the steps form a cycle: "
+                + " -> ".join(cycle)
+                + " (each reads the output of the one before)",
+                "a step cannot read, directly or indirectly, its own output: remove "
+                "one of these inputs",
+            )
+        )
     return findings
-
-
-def dependencies(tag: Tag) -> dict[str, set[str]]:
-    """step -> the steps whose outputs it reads (primary and secondary inputs alike)."""
-    edges: dict[str, set[str]] = {}
-    for name, step in tag.steps.items():
-        for item in step.inputs:
-            producer, dot, _ = item.dataset.partition(".")
-            if dot and producer in tag.steps:
-                edges.setdefault(name, set()).add(producer)
-    return edges

@@ -8,8 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from shrek.catalogs import Catalog, DatasetFile, DatasetInfo
-from shrek.cli.progress import progress_bar
 from shrek.core.hashing import adler32_file
+from shrek.core.progress import Progress, no_progress
 from shrek.errors import ExitCode, ShrekError
 
 DATASET_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:+-]*")
@@ -17,7 +17,7 @@ FILE_NAME = re.compile(r"[^\s/]+")
 
 
 def add_files(
-    catalog: Catalog, dataset: str, paths: list[Path], *, quiet: bool = False
+    catalog: Catalog, dataset: str, paths: list[Path], *, progress: Progress = no_progress
 ) -> DatasetInfo:
     """Checksum ``paths`` and register them (by absolute path) as files of ``dataset``."""
     if not DATASET_NAME.fullmatch(dataset):
@@ -44,7 +44,7 @@ def add_files(
             )
         seen[path.name] = path
     unique = list(seen.values())
-    with progress_bar(f"checksumming {dataset}", len(unique), quiet=quiet, unit="files") as tick:
+    with progress(f"checksumming {dataset}", len(unique), "files") as tick:
 
         def checksum(path: Path) -> DatasetFile:
             value = adler32_file(path)

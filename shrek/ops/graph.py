@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shrek.core.model import Tag
-from shrek.core.render import producer, topological
 from shrek.errors import ExitCode, ShrekError
 
 
@@ -28,9 +27,9 @@ class Edge:
 
 def edges(tag: Tag) -> list[Edge]:
     found = []
-    for name in topological(tag):
+    for name in tag.order():
         for item in tag.steps[name].inputs:
-            made_by = producer(tag, item)
+            made_by = tag.producer(item)
             per_job = f"{item.files_per_job}/job"
             kind = f"secondary, {per_job}" if item.secondary else per_job
             if made_by:
@@ -55,7 +54,7 @@ def _step_label(tag: Tag, name: str) -> str:
 
 def mermaid(tag: Tag) -> str:
     lines = ["flowchart LR"]
-    for name in topological(tag):
+    for name in tag.order():
         lines.append(f'  {_node_id(name, False)}["{_step_label(tag, name)}"]')
     seen = set()
     for edge in edges(tag):
@@ -83,7 +82,7 @@ def dot(tag: Tag) -> str:
         "  rankdir=LR;",
         '  node [fontname="Helvetica", fontsize=11];',
     ]
-    for name in topological(tag):
+    for name in tag.order():
         label = _dot_quote(*_step_label(tag, name).split("<br/>"))
         lines.append(f"  {_node_id(name, False)} [shape=box, style=rounded, label={label}];")
     seen = set()

@@ -15,7 +15,6 @@ from shrek.core.freeze import read_freeze
 from shrek.core.model import Step, load_tag
 from shrek.core.records import load_records
 from shrek.core.registry import Registry
-from shrek.core.render import topological
 from shrek.core.yamlio import write_atomic
 from shrek.ops.graph import mermaid
 
@@ -111,7 +110,7 @@ def render_readme(registry: Registry, name: str) -> str:
     else:
         lines.append("No code repositories.")
     lines += ["", "## Workflow", "", "```mermaid", mermaid(tag).rstrip("\n"), "```", ""]
-    for step_name in topological(tag):
+    for step_name in tag.order():
         lines += [f"### {step_name}", "", *_step_table(tag.steps[step_name]), ""]
     lines += ["## Freeze", ""]
     if frozen:

@@ -25,7 +25,7 @@ from typing import Any
 
 from shrek import __version__
 from shrek.backends import Backend, StepPlan, Submission, get_backend
-from shrek.catalogs import open_catalog
+from shrek.catalogs.factory import open_catalog
 from shrek.core.freeze import compare, compute, read_freeze
 from shrek.core.model import Tag
 from shrek.core.records import (
@@ -39,7 +39,7 @@ from shrek.core.records import (
     record_path,
 )
 from shrek.core.registry import Registry
-from shrek.core.render import Options, default_scope, producer, render, topological
+from shrek.core.render import Options, default_scope, render
 from shrek.core.validate import require_valid
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
@@ -123,9 +123,7 @@ def _freeze_guards(
                 ),
             )
         ]
-    drifts = compare(
-        registry, tag, frozen, compute(registry, tag, open_catalog(registry), quiet=True)
-    )
+    drifts = compare(registry, tag, frozen, compute(registry, tag, open_catalog(registry)))
     if drifts:
         return frozen, [
             (
@@ -181,7 +179,7 @@ def _plan(
         upstream: list[str] = []
         available: dict[str, int] = {}  # dataset -> number of files (at most)
         for item in step.inputs:
-            made_by = producer(tag, item)
+            made_by = tag.producer(item)
             if made_by is None:
                 inputs[item.dataset] = item.dataset
                 available[item.dataset] = frozen_counts.get(item.dataset) or len(
@@ -361,7 +359,7 @@ def submit(
         )
         if only is not None and only not in tag.steps:
             render(registry, tag, [only])  # raises the "no step ... did you mean" error
-        steps = [only] if only else topological(tag)
+        steps = [only] if only else tag.order()
         refusals = _git_guards(registry, repo, tag)
         frozen, freeze_refusals = _freeze_guards(registry, tag)
         refusals += freeze_refusals
@@ -386,7 +384,7 @@ def submit(
                 k: v
                 for p in plans
                 for k, v in p.inputs.items()
-                if producer(tag, next(i for i in tag.steps[p.step].inputs if i.dataset == k))
+                if tag.producer(next(i for i in tag.steps[p.step].inputs if i.dataset == k))
                 is not None
             },
         )

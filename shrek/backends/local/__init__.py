@@ -20,9 +20,9 @@ from typing import Any
 from shrek import __version__
 from shrek.backends import StatusUpdate, Submission
 from shrek.backends.local.runner import PLAN, STATE, read_json, write_json
-from shrek.catalogs import open_catalog
+from shrek.catalogs.factory import open_catalog
 from shrek.core.registry import Registry
-from shrek.core.render import SANDBOX, output_extension, output_file, producer
+from shrek.core.render import SANDBOX, output_extension, output_file
 from shrek.errors import ExitCode, ShrekError
 
 RUNS_DIR = "runs"
@@ -132,7 +132,7 @@ class LocalBackend:
             "files_per_job": item.files_per_job,
             "secondary": item.secondary,
         }
-        if producer(tag, item) is None:
+        if tag.producer(item) is None:
             files = open_catalog(self.registry).files(item.dataset)
             unreadable = [f.name for f in files if not f.location or not Path(f.location).is_file()]
             if unreadable:

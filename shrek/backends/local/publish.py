@@ -9,7 +9,7 @@ DIDs. Upload first, record after: a failure leaves the record as it was, and the
 
 from __future__ import annotations
 
-from shrek.catalogs import open_catalog
+from shrek.catalogs.factory import open_catalog
 from shrek.catalogs.local import LocalCatalog
 from shrek.core.records import COMPLETED, Record
 from shrek.core.registry import Registry

@@ -24,7 +24,6 @@ import yaml
 
 from shrek.core.model import Step, Tag
 from shrek.core.render import SANDBOX, WORKFLOW, Rendering
-from shrek.core.validate import dependencies
 
 
 @dataclass
@@ -235,7 +234,7 @@ def _prun_options(workflow: dict, rendering: Rendering) -> Check:
 def _edges(tag: Tag, rendering: Rendering, workflow: dict) -> Check:
     result = Check("every step present and every dependency an edge")
     chosen = set(rendering.steps)
-    edges = dependencies(tag)
+    edges = tag.dependencies()
     for name in rendering.steps:
         if name not in workflow.get("steps", {}):
             result.problems.append(f"step {name} is missing from workflow.cwl")

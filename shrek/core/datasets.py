@@ -1,0 +1,71 @@
+"""Datasets as SHREK sees them, and what it needs of a catalogue that holds them.
+
+The data types and the interface live in the core because freezing a tag is about the files
+of its input datasets; the catalogues themselves (the embedded SQLite one, Rucio) are adapters
+in :mod:`shrek.catalogs` that implement :class:`Catalog`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from shrek.errors import ExitCode, ShrekError
+
+
+@dataclass(frozen=True)
+class DatasetFile:
+    """One file of a dataset: its name within the dataset, size and checksum.
+
+    ``checksum`` names its algorithm (``adler32:0a1b2c3d``) so lists from different catalogues
+    say what they mean. ``location`` is where the local backend can read the file (a path), or
+    empty when the catalogue does not say.
+    """
+
+    name: str
+    size: int
+    checksum: str
+    location: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    files: int
+    bytes: int
+    created: str
+
+
+class Catalog(Protocol):
+    """What SHREK needs of a catalogue."""
+
+    kind: str
+
+    def describe(self) -> str:
+        """Where this catalogue is (a path or a server URL), for records."""
+        ...
+
+    def files(self, dataset: str) -> list[DatasetFile]:
+        """The dataset's files sorted by name; raises ShrekError for an unknown dataset."""
+        ...
+
+    def datasets(self) -> list[DatasetInfo]: ...
+
+    def register(self, dataset: str, files: list[DatasetFile]) -> DatasetInfo:
+        """Add files to a dataset (created if new); re-adding an identical file is a no-op."""
+        ...
+
+    def did(self, dataset: str) -> str | None:
+        """The dataset's identifier in the catalogue where it differs from the name SHREK
+        uses (Rucio's ``scope:name``), recorded in freeze.yaml; None otherwise."""
+        ...
+
+
+def unknown_dataset(name: str, known: list[str], where: str) -> ShrekError:
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=3)
+    fix = (f"did you mean {', '.join(close)}? " if close else "") + (
+        f"register it first: shrek dataset add {name} FILES..."
+    )
+    return ShrekError(f"dataset '{name}' is not in the {where}", fix, ExitCode.NOT_FOUND)
