@@ -22,7 +22,7 @@ from shrek.core.records import load_records
 from shrek.core.registry import Registry
 from shrek.ops.freeze import freeze
 from shrek.ops.init import init_registry
-from shrek.ops.submit import submit
+from shrek.ops.submit import SubmitRequest, submit
 from shrek.ops.tag import new_tag
 
 JOBS = 200
@@ -67,7 +67,9 @@ def trivial_jobs(tmp: Path) -> None:
     freeze(registry, tag)
     start = time.perf_counter()
     result = submit(
-        registry, "sP22aa/gen", workers=2, wait=lambda s, r: follow(s, r, quiet=True, interval=0.05)
+        registry,
+        SubmitRequest("sP22aa/gen", workers=2),
+        wait=lambda s, r: follow(s, r, quiet=True, interval=0.05),
     )
     ours = time.perf_counter() - start
     assert result.records[0].state == "done", result.records[0].state
@@ -138,7 +140,7 @@ def workflow_submit(tmp: Path) -> None:
     timings = []
     for attempt in range(3):
         start = time.perf_counter()
-        result = submit(registry, "sP22aa", again=attempt > 0, detach=True)
+        result = submit(registry, SubmitRequest("sP22aa", again=attempt > 0, detach=True))
         timings.append(time.perf_counter() - start)
         assert len(result.records) == 4
         deadline = time.monotonic() + 60  # let the jobs finish before the next round

@@ -13,9 +13,9 @@ import yaml
 from shrek.backends.panda.checks import check
 from shrek.core.model import load_tag
 from shrek.core.registry import Registry
-from shrek.core.render import EXIT_OUTPUT, EXIT_RESOURCE, EXIT_SETUP, EXIT_USAGE, render
+from shrek.core.render import EXIT_OUTPUT, EXIT_RESOURCE, EXIT_SETUP, EXIT_USAGE
 from shrek.errors import ExitCode
-from shrek.ops.render import render_target
+from shrek.ops.render import render, render_target
 
 from .conftest import write_hf_chain, write_step
 

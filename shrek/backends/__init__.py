@@ -1,8 +1,11 @@
-"""Backends: what runs the jobs. One interface, chosen per registry (``backend:``) or command.
+"""Backends: what runs the jobs. One interface; the implementations know nothing of each other.
 
-``submit`` hands a prepared submission over and returns the backend's identifiers; ``refresh``
+``submit`` hands a prepared submission over and returns what the backend accepted; ``refresh``
 reads the current state of a recorded submission; ``kill`` and ``retry`` act on one. Every
-backend reports problems as ShrekError with exit code BACKEND, never as a traceback.
+backend reports problems as ShrekError with exit code BACKEND, never as a traceback; one that
+cannot tell whether its service acted raises :class:`Uncertain`. Everything backend-specific
+(run ids, publishing outputs, monitor links) is behind this interface;
+:mod:`shrek.backends.factory` picks the implementation.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any, Protocol
 from shrek.core.model import Tag
 from shrek.core.registry import Registry
 from shrek.core.render import Rendering
-from shrek.errors import ExitCode, ShrekError
+from shrek.errors import ShrekError
 
 
 @dataclass
@@ -46,6 +49,20 @@ class Submission:
     options: dict[str, Any] = field(default_factory=dict)
 
 
+class Uncertain(ShrekError):
+    """The service may or may not have acted (no answer, an HTTP error, an unreadable reply):
+    the record stays journalled and is reconciled later by looking the submission up."""
+
+
+@dataclass
+class Accepted:
+    """What a backend accepted for one step: its identifiers (into the record's ``ids``) and
+    what it said (into ``backend_details``, e.g. the server's log)."""
+
+    ids: dict[str, Any]
+    details: dict[str, Any] = field(default_factory=dict)
+
+
 @dataclass
 class StatusUpdate:
     state: str
@@ -61,6 +78,15 @@ class Backend(Protocol):
     follows: bool  # whether 'shrek submit' waits for the jobs (unless --detach)
 
     def version(self) -> str: ...
+
+    def new_run_id(self) -> str:
+        """A fresh identifier for one submission run (journalled before the backend is called)."""
+        ...
+
+    def journal_ids(self, submission: Submission) -> dict[str, Any]:
+        """The ids known before the backend is called (the local run names itself; PanDA's
+        come from the server)."""
+        ...
 
     def submission_options(self, tag: Tag, test: bool, options: dict[str, Any]) -> dict[str, Any]:
         """Settle backend-specific choices (credentials checked, dataset bases) up front."""
@@ -85,36 +111,28 @@ class Backend(Protocol):
         """Ask the backend whether it would accept the submission; raise if not."""
         ...
 
-    def submit(self, submission: Submission) -> dict[str, dict[str, Any]]:
-        """Start the submission; return the identifiers per step (``log``/``sandbox``
-        entries go into the record's backend details)."""
+    def submit(self, submission: Submission) -> dict[str, Accepted]:
+        """Start the submission; what was accepted, per step. Raises ShrekError for a refusal
+        (nothing was started) and :class:`Uncertain` when it cannot tell."""
         ...
 
     def refresh(self, registry: Registry, record: dict[str, Any]) -> StatusUpdate: ...
+
+    def needs_attention(self, record: Any) -> bool:
+        """Whether a record that is no longer active still has work for this backend (the
+        local backend's outputs waiting to be published to Rucio)."""
+        ...
+
+    def settle(self, record: Any) -> bool:
+        """That work, after a refresh; True when the record changed."""
+        ...
+
+    def task_link(self, record: dict[str, Any]) -> str:
+        """The record's task for a README: a Markdown link to a monitor, or the id, or ""."""
+        ...
 
     def kill(self, registry: Registry, record: dict[str, Any]) -> str: ...
 
     def retry(
         self, registry: Registry, record: dict[str, Any], overrides: dict[str, Any]
     ) -> str: ...
-
-
-BACKENDS = ("local", "panda")
-
-
-def get_backend(
-    registry: Registry, name: str | None = None, overrides: dict[str, Any] | None = None
-) -> Backend:
-    """The backend ``name`` (default: the registry's), with per-command setting overrides."""
-    name = name or registry.settings.get("backend", "local")
-    if name == "local":
-        from shrek.backends.local import LocalBackend
-
-        return LocalBackend(registry)
-    if name == "panda":
-        from shrek.backends.panda import PandaBackend
-
-        return PandaBackend(registry, overrides)
-    raise ShrekError(
-        f"unknown backend '{name}'", f"choose one of: {', '.join(BACKENDS)}", ExitCode.USAGE
-    )

@@ -506,22 +506,22 @@ def submit(
 ) -> None:
     """Submit a frozen tag (or one step) to a backend and commit the submission records."""
     from shrek.cli.watch import follow
+    from shrek.ops.submit import SubmitRequest
     from shrek.ops.submit import submit as run_submit
 
     registry = _registry(ctx)
+    request = SubmitRequest(
+        target,
+        backend=backend,
+        test=test,
+        again=again,
+        workers=jobs,
+        detach=detach,
+        options={k: v for k, v in (("via", via), ("no_check", no_check)) if v},
+        overrides=_settings_pairs(panda),
+    )
     try:
-        result = run_submit(
-            registry,
-            target,
-            backend_name=backend,
-            test=test,
-            again=again,
-            workers=jobs,
-            detach=detach,
-            wait=lambda s, r: follow(s, r, quiet=quiet),
-            options={k: v for k, v in (("via", via), ("no_check", no_check)) if v},
-            backend_overrides=_settings_pairs(panda),
-        )
+        result = run_submit(registry, request, wait=lambda s, r: follow(s, r, quiet=quiet))
     except KeyboardInterrupt:
         typer.echo(
             "shrek: submission killed; its records are committed ('shrek status' shows them)",

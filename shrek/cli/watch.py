@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 import time
 
-from shrek.backends import Submission, get_backend
+from shrek.backends import Submission
+from shrek.backends.factory import get_backend
 from shrek.core.records import FINAL, Record
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shrek.backends import get_backend
+from shrek.backends.factory import get_backend
 from shrek.core.records import ACTIVE, Record, load_records
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode, ShrekError

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from shrek.backends.factory import get_backend
 from shrek.core.freeze import read_freeze
 from shrek.core.model import Step, load_tag
 from shrek.core.records import load_records
@@ -67,11 +68,7 @@ def _step_table(step: Step) -> list[str]:
 
 
 def _task_link(registry: Registry, record: dict[str, Any]) -> str:
-    task = record.get("ids", {}).get("task")
-    monitor = registry.settings.get("panda", {}).get("monitor_url")
-    if record["backend"]["name"] == "panda" and monitor and isinstance(task, int):
-        return f"[{task}]({monitor.rstrip('/')}/task/{task}/)"
-    return f"`{task}`" if task else ""
+    return get_backend(registry, record["backend"]["name"]).task_link(record)
 
 
 def render_readme(registry: Registry, name: str) -> str:

@@ -1,4 +1,9 @@
-"""``shrek render``: resolve ``TAG[/STEP]``, render it into a directory, optionally check it."""
+"""``shrek render``: put a rendering together, write it into a directory, optionally check it.
+
+A rendering is the core's wrappers and manifest (:mod:`shrek.core.render`) plus PanDA's
+workflow description (:mod:`shrek.backends.panda.render`), which every rendering carries: the
+records keep its command lines whichever backend runs the jobs.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shrek.backends.panda.checks import Check, check
+from shrek.backends.panda.render import default_scope, prun_line, step_commands, workflow_files
 from shrek.core.freeze import read_freeze
+from shrek.core.model import Tag
 from shrek.core.records import next_sequence
 from shrek.core.registry import Registry
-from shrek.core.render import Options, Rendering, default_scope, render
+from shrek.core.render import Options, Rendering, refuse_clashes, select_steps, wrapper_files
 from shrek.core.validate import require_valid
+
+
+def render(
+    registry: Registry,
+    tag: Tag,
+    step_names: list[str] | None = None,
+    options: Options | None = None,
+    digest: str | None = None,
+) -> Rendering:
+    """Render ``step_names`` of ``tag`` (all steps by default, in dependency order)."""
+    options = options or Options()
+    if not options.scope:
+        options = Options(options.first_sequence, default_scope(registry), options.upstream)
+    chosen = select_steps(tag, step_names)
+    steps = [tag.steps[s] for s in chosen]
+    sandbox, resources = wrapper_files(registry, tag, steps, digest)
+    sandbox.update(workflow_files(tag, steps, options, digest))
+    refuse_clashes(sandbox, resources)
+    extra = {f"{s.name}.prun": prun_line(registry, tag, s, options) for s in steps}
+    commands = {
+        s.name: {**step_commands(tag, s, options), "prun": extra[f"{s.name}.prun"].strip()}
+        for s in steps
+    }
+    rendering = Rendering(tag.name, chosen, digest, sandbox, resources, extra, commands)
+    rendering.seal(options.first_sequence)
+    return rendering
 
 
 @dataclass

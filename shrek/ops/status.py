@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from shrek.backends import get_backend
-from shrek.backends.local.publish import needs_publishing
+from shrek.backends.factory import get_backend
 from shrek.core.records import ACTIVE, Record, load_records
 from shrek.core.registry import Registry
 from shrek.git import GitRepo
+from shrek.ops.readme import write_readme
 
 
 @dataclass
@@ -51,9 +51,7 @@ def refresh_record(registry: Registry, record: Record, *, save: bool = True) -> 
     if update.state != record.state or update.note:
         changed = record.set_state(update.state, update.note) or changed
     if save:
-        from shrek.backends.local.publish import publish  # Rucio only when the registry uses it
-
-        changed = publish(registry, record) or changed
+        changed = backend.settle(record) or changed  # e.g. outputs published to Rucio
     if changed and save:
         record.save()
     return changed
@@ -71,14 +69,16 @@ def refresh(
     tag_dir = registry.tag_dir(name)
     result = Refreshed(name, load_records(tag_dir))
     for record in result.records:
-        wanted = record.state in ACTIVE or everything or needs_publishing(registry, record)
+        wanted = (
+            record.state in ACTIVE
+            or everything
+            or get_backend(registry, record.backend).needs_attention(record)
+        )
         if wanted and refresh_record(registry, record, save=commit):
             result.changed.append(record)
     if result.changed and commit:
         repo = repo or GitRepo(registry.root)
         summary = ", ".join(f"{r.step} #{r.number:04d} {r.state}" for r in result.changed)
-        from shrek.ops.readme import write_readme  # the summary reads records: import late
-
         result.commit = repo.commit(
             [r.path for r in result.changed] + [write_readme(registry, name)],
             f"shrek: status {name}: {summary}",

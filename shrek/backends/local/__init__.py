@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from shrek import __version__
-from shrek.backends import StatusUpdate, Submission
+from shrek.backends import Accepted, StatusUpdate, Submission
+from shrek.backends.local.publish import needs_publishing, publish
 from shrek.backends.local.runner import PLAN, STATE, read_json, write_json
-from shrek.catalogs.factory import open_catalog
+from shrek.catalogs.factory import local_catalog_path, open_catalog
+from shrek.core.records import Record
 from shrek.core.registry import Registry
 from shrek.core.render import SANDBOX, output_extension, output_file
 from shrek.errors import ExitCode, ShrekError
@@ -28,10 +30,6 @@ from shrek.errors import ExitCode, ShrekError
 RUNS_DIR = "runs"
 STORE_DIR = "store"
 START_TIMEOUT_S = 30.0
-
-
-def new_run_id() -> str:
-    return f"local-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{os.urandom(3).hex()}"
 
 
 class LocalBackend:
@@ -43,6 +41,22 @@ class LocalBackend:
 
     def version(self) -> str:
         return f"shrek-local {__version__}"
+
+    def new_run_id(self) -> str:
+        return f"local-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{os.urandom(3).hex()}"
+
+    def journal_ids(self, submission: Submission) -> dict[str, Any]:
+        return {"request": submission.run_id}  # the run is named before it starts
+
+    def needs_attention(self, record: Record) -> bool:
+        return needs_publishing(self.registry, record)
+
+    def settle(self, record: Record) -> bool:
+        return publish(self.registry, record)
+
+    def task_link(self, record: dict[str, Any]) -> str:
+        task = record.get("ids", {}).get("task")
+        return f"`{task}`" if task else ""
 
     def submission_options(self, tag: Any, test: bool, options: dict[str, Any]) -> dict[str, Any]:
         if options.get("via") not in (None, "local"):
@@ -77,7 +91,7 @@ class LocalBackend:
 
     # -- submit -----------------------------------------------------------------------------
 
-    def submit(self, submission: Submission) -> dict[str, dict[str, Any]]:
+    def submit(self, submission: Submission) -> dict[str, Accepted]:
         run_dir = self.run_dir(submission.run_id)
         run_dir.mkdir(parents=True, exist_ok=True)
         tag = submission.tag
@@ -110,7 +124,7 @@ class LocalBackend:
             {
                 "run": submission.run_id,
                 "tag": tag.name,
-                "catalog": str(self.registry.state_dir / "catalog.sqlite"),
+                "catalog": str(local_catalog_path(self.registry)),
                 "store": str(self.registry.state_dir / STORE_DIR),
                 "sandbox": str(submission.render_dir / SANDBOX),
                 "sandbox_files": [e["path"] for e in submission.rendering.manifest()],
@@ -120,7 +134,9 @@ class LocalBackend:
         )
         self._start(run_dir, [])
         return {
-            p.step: {"request": submission.run_id, "task": f"{submission.run_id}/{p.step}"}
+            p.step: Accepted(
+                {"request": submission.run_id, "task": f"{submission.run_id}/{p.step}"}
+            )
             for p in submission.steps
         }
 

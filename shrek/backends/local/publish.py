@@ -9,7 +9,7 @@ DIDs. Upload first, record after: a failure leaves the record as it was, and the
 
 from __future__ import annotations
 
-from shrek.catalogs.factory import open_catalog
+from shrek.catalogs.factory import local_catalog_path, open_catalog
 from shrek.catalogs.local import LocalCatalog
 from shrek.core.records import COMPLETED, Record
 from shrek.core.registry import Registry
@@ -30,7 +30,7 @@ def publish(registry: Registry, record: Record) -> bool:
     """Upload the record's outputs to Rucio; True when the record changed."""
     if not needs_publishing(registry, record):
         return False
-    local = LocalCatalog(registry.state_dir / "catalog.sqlite")
+    local = LocalCatalog(local_catalog_path(registry))
     rucio = open_catalog(registry, "rucio")
     published = dict(record.data["datasets"].get("rucio") or {})
     for output, dataset in record.data["datasets"]["outputs"].items():

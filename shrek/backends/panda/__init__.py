@@ -29,7 +29,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from shrek.backends import StatusUpdate, Submission
+from shrek.backends import Accepted, StatusUpdate, Submission, Uncertain
 from shrek.backends.panda.credentials import Credential, credential
 from shrek.core.records import load_records
 from shrek.core.registry import Registry
@@ -68,11 +68,6 @@ NOT_VISIBLE_GRACE_S = 30 * 60  # tasks of an accepted request can take this long
 TOKEN_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
 
 
-class Uncertain(ShrekError):
-    """The server may or may not have acted (no answer, an HTTP error, an unreadable reply):
-    the record stays journalled and is reconciled by looking its tasks up by name."""
-
-
 def redact(text: str, secrets: list[str]) -> str:
     for secret in secrets:
         if secret:
@@ -100,6 +95,26 @@ class PandaBackend:
                 "pip install panda-client (or make install)",
                 ExitCode.TOOL_MISSING,
             ) from exc
+
+    def new_run_id(self) -> str:
+        return f"panda-{os.urandom(4).hex()}"
+
+    def journal_ids(self, submission: Submission) -> dict[str, Any]:
+        return {}  # the request and task ids come from the server
+
+    def needs_attention(self, record: Any) -> bool:
+        return False  # PanDA registers its outputs itself
+
+    def settle(self, record: Any) -> bool:
+        return False
+
+    def task_link(self, record: dict[str, Any]) -> str:
+        """The task in the PanDA monitor (``monitor_url``), or its id."""
+        task = record.get("ids", {}).get("task")
+        monitor = self.settings.get("monitor_url")
+        if monitor and isinstance(task, int):
+            return f"[{task}]({str(monitor).rstrip('/')}/task/{task}/)"
+        return f"`{task}`" if task else ""
 
     def environment(self) -> dict[str, str]:
         """The child's environment: server URLs and OIDC settings (the user's own win)."""
@@ -381,7 +396,7 @@ class PandaBackend:
             ExitCode.BACKEND,
         )
 
-    def submit(self, submission: Submission) -> dict[str, dict[str, Any]]:
+    def submit(self, submission: Submission) -> dict[str, Accepted]:
         """Hand the rendering to panda-client and read its verdict from its return codes.
 
         No dump: panda-client stopped before sending (a refusal). A dump with an id: accepted.
@@ -439,9 +454,9 @@ class PandaBackend:
             ExitCode.BACKEND,
         )
 
-    def _accepted(self, reply: dict[str, Any], **ids: Any) -> dict[str, Any]:
+    def _accepted(self, reply: dict[str, Any], **ids: Any) -> Accepted:
         """The identifiers of an accepted submission, with the server's words."""
-        return {**ids, "log": self._server_words(reply["log"])}
+        return Accepted(ids, {"server_log": self._server_words(reply["log"])})
 
     # -- status, kill, retry --------------------------------------------------------------
 

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import yaml
 
+from shrek.backends.panda.render import WORKFLOW
 from shrek.core.model import Step, Tag
-from shrek.core.render import SANDBOX, WORKFLOW, Rendering
+from shrek.core.render import SANDBOX, Rendering
 
 
 @dataclass

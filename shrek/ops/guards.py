@@ -1,0 +1,125 @@
+"""The guards of ``shrek submit``: what must hold before anything is journalled or sent.
+
+Each refusal has its own exit code and fix. The git and freeze guards may be overridden by
+``--test`` (and the submission records which, and why); validation, missing upstream outputs
+and duplicates never are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shrek.catalogs.factory import open_catalog
+from shrek.core.freeze import compare, compute, read_freeze
+from shrek.core.model import Tag
+from shrek.core.records import ACTIVE, COMPLETED, Record, load_records
+from shrek.core.registry import Registry
+from shrek.errors import ExitCode, ShrekError
+from shrek.git import GitRepo
+
+Refusal = tuple[str, ShrekError]  # (the guard's name, its refusal)
+
+
+def git_guards(registry: Registry, repo: GitRepo, tag: Tag) -> list[Refusal]:
+    """The git guards that --test may override, as (name, refusal) for those that fail."""
+    failures = []
+    dirty = repo.dirty_paths(
+        [tag.directory, registry.root / "shrek.yaml", registry.root / "labels.ledger"]
+    )
+    if dirty:
+        failures.append(
+            (
+                "dirty",
+                ShrekError(
+                    "the registry has uncommitted or untracked changes this submission depends on: "
+                    + ", ".join(dirty[:5])
+                    + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else ""),
+                    "commit them (or git stash them), then submit again; --test submits anyway and "
+                    "records it",
+                    ExitCode.DIRTY,
+                ),
+            )
+        )
+    unpushed = repo.unpushed()
+    if unpushed:
+        failures.append(
+            (
+                "unpushed",
+                ShrekError(
+                    f"HEAD {repo.head()[:12]} is not on any branch of the remote ({unpushed})",
+                    "git push first, so the submission's commit can be found by everyone; --test "
+                    "submits anyway",
+                    ExitCode.NOT_PUSHED,
+                ),
+            )
+        )
+    return failures
+
+
+def freeze_guards(registry: Registry, tag: Tag) -> tuple[dict[str, Any] | None, list[Refusal]]:
+    frozen, problems = read_freeze(registry, tag.name)
+    if problems:
+        raise ShrekError(
+            f"the freeze of {tag.name} is damaged",
+            "restore it from git",
+            ExitCode.NOT_VALID,
+            problems,
+        )
+    if frozen is None:
+        return None, [
+            (
+                "unfrozen",
+                ShrekError(
+                    f"tag {tag.name} is not frozen",
+                    f"freeze it first: shrek freeze {tag.label} "
+                    "(--test submits an unfrozen tag and records that)",
+                    ExitCode.NOT_FROZEN,
+                ),
+            )
+        ]
+    drifts = compare(registry, tag, frozen, compute(registry, tag, open_catalog(registry)))
+    if drifts:
+        return frozen, [
+            (
+                "drifted",
+                ShrekError(
+                    f"tag {tag.name} drifted from its freeze ({frozen['digest']}):\n  "
+                    + "\n  ".join(map(str, drifts)),
+                    f"restore what changed, or make a new tag: shrek tag new --from {tag.label}",
+                    ExitCode.DRIFTED,
+                ),
+            )
+        ]
+    return frozen, []
+
+
+def latest_completed(tag: Tag, step: str, test: bool) -> Record | None:
+    """The newest ``done`` submission of ``step`` a new submission may read from.
+
+    A production submission reads only production outputs; a test one reads either.
+    """
+    candidates = [
+        r for r in load_records(tag.directory, step) if r.state == "done" and (test or not r.test)
+    ]
+    return candidates[-1] if candidates else None
+
+
+def refuse_duplicates(tag: Tag, steps: list[str], test: bool, again: bool) -> None:
+    if again:
+        return
+    for name in steps:
+        busy = [
+            r
+            for r in load_records(tag.directory, name)
+            if r.test == test and (r.state in ACTIVE or r.state in COMPLETED)
+        ]
+        if busy:
+            record = busy[-1]
+            kind = "an active" if record.state in ACTIVE else "a completed"
+            raise ShrekError(
+                f"{tag.name}/{name} already has {kind} {'test ' if test else ''}submission: "
+                f"#{record.number:04d} ({record.state})",
+                "to submit it once more on purpose, add --again (sequence numbers continue, "
+                "nothing is overwritten)",
+                ExitCode.ALREADY,
+            )

@@ -1,0 +1,132 @@
+"""Planning a submission: what was asked, what the guards cleared, and each step's plan.
+
+A plan numbers each step's submission, names the datasets it reads and writes, and reserves
+its sequence numbers — before anything is journalled, so a refusal here leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from shrek.backends import Backend, StepPlan
+from shrek.catalogs.factory import open_catalog
+from shrek.core.model import Input, Tag
+from shrek.core.records import next_number, next_sequence, record_path
+from shrek.core.registry import Registry
+from shrek.errors import ExitCode, ShrekError
+from shrek.git import GitRepo
+from shrek.ops.guards import latest_completed
+
+
+@dataclass(frozen=True)
+class SubmitRequest:
+    """What ``shrek submit`` was asked to do."""
+
+    target: str  # TAG (every step, in dependency order) or TAG/STEP
+    backend: str | None = None  # default: the registry's
+    test: bool = False
+    again: bool = False
+    workers: int | None = None  # local backend: jobs at once
+    detach: bool = False
+    options: dict[str, Any] = field(default_factory=dict)  # backend options (via, no_check)
+    overrides: dict[str, Any] = field(default_factory=dict)  # backend settings, this time only
+
+
+@dataclass
+class Cleared:
+    """A submission the guards let through, with what they found."""
+
+    registry: Registry
+    repo: GitRepo
+    backend: Backend
+    tag: Tag
+    steps: list[str]
+    frozen: dict[str, Any] | None
+    overridden: list[str]  # the guards --test overrode, with their reasons
+    options: dict[str, Any]  # settled by the backend (dataset bases, credentials checked)
+    request: SubmitRequest
+
+    @property
+    def test(self) -> bool:
+        return self.request.test
+
+
+def plan_steps(cleared: Cleared) -> list[StepPlan]:
+    """Number each step's submission, name its datasets and reserve its sequence numbers.
+
+    The reservation is an upper bound on the number of jobs: a generator's ``jobs``; for an
+    input-driven step, its primary input's files (the frozen count of an external dataset, or
+    one file per job of the upstream step) divided by ``files_per_job``.
+    """
+    tag, steps = cleared.tag, cleared.steps
+    numbers = {name: next_number(tag.directory, name) for name in steps}
+    names = cleared.backend.output_names(tag, steps, numbers, cleared.test, cleared.options)
+    plans: dict[str, StepPlan] = {}
+    for name in steps:
+        step = tag.steps[name]
+        inputs: dict[str, str] = {}
+        available: dict[str, int] = {}  # dataset -> number of files (at most)
+        upstream: set[str] = set()
+        for item in step.inputs:
+            read, count, parent = _source(cleared, plans, name, item)
+            inputs[item.dataset], available[item.dataset] = read, count
+            if parent:
+                upstream.add(parent)
+        plans[name] = StepPlan(
+            name,
+            numbers[name],
+            record_path(tag.directory, name, numbers[name]),
+            next_sequence(tag.directory, name),
+            _reserved(step.primary_inputs, step.jobs, available),
+            inputs,
+            names[name],
+            sorted(upstream),
+        )
+    return [plans[s] for s in steps]
+
+
+def _reserved(primary: list[Input], jobs: int | None, available: dict[str, int]) -> int:
+    if primary:
+        return max(1, math.ceil(available[primary[0].dataset] / primary[0].files_per_job))
+    return int(jobs or 1)
+
+
+def _source(
+    cleared: Cleared, plans: dict[str, StepPlan], consumer: str, item: Input
+) -> tuple[str, int, str]:
+    """(dataset read, its number of files at most, the step of this submission that makes it
+    or "") for one input: an external dataset, a step of this submission, or the latest
+    completed submission of an upstream step."""
+    tag, backend = cleared.tag, cleared.backend
+    made_by = tag.producer(item)
+    if made_by is None:
+        frozen = {i["dataset"]: i["files"] for i in (cleared.frozen or {}).get("inputs", [])}
+        count = frozen.get(item.dataset) or len(open_catalog(cleared.registry).files(item.dataset))
+        return item.dataset, count, ""
+    if made_by[0] in plans:
+        parent = plans[made_by[0]]
+        return parent.outputs[made_by[1]], parent.reserved, made_by[0]  # a file per job at most
+    source = latest_completed(tag, made_by[0], cleared.test)
+    if source is None:
+        raise ShrekError(
+            f"step {consumer} reads {item.dataset}, but {made_by[0]} has no completed "
+            "submission to read from",
+            f"submit it first (shrek submit {tag.label}/{made_by[0]}), or submit "
+            f"the whole tag (shrek submit {tag.label})",
+            ExitCode.NO_UPSTREAM,
+        )
+    if source.backend != backend.name:
+        raise ShrekError(
+            f"step {consumer} reads {item.dataset}, made by {made_by[0]} "
+            f"#{source.number:04d} on the {source.backend} backend, not on {backend.name}",
+            f"submit {made_by[0]} on {backend.name} first",
+            ExitCode.NO_UPSTREAM,
+        )
+    used = source.data["sequences"][made_by[0]]
+    return (
+        source.data["datasets"]["outputs"][made_by[1]],
+        used["last"] - used["first"] + 1,
+        "",
+    )
