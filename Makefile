@@ -44,6 +44,7 @@ test: $(STAMP) install-panda-server install-rucio-server
 
 lint: $(STAMP)
 	$(BIN)/python scripts/check_tracked.py
+	$(BIN)/lint-imports
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 

@@ -84,3 +84,29 @@ def refresh(
             f"shrek: status {name}: {summary}",
         )
     return result
+
+
+def status_rows(registry: Registry, names: list[str], *, commit: bool = True) -> list[dict]:
+    """Refresh the tags' records under the lock and describe every one of them (the rows of
+    ``shrek status`` and its ``--json``); ``commit=False`` only looks."""
+    rows = []
+    with registry.lock("shrek status"):
+        for name in names:
+            for record in refresh(registry, name, commit=commit).records:
+                data = record.data
+                rows.append(
+                    {
+                        "tag": name,
+                        "step": record.step,
+                        "number": record.number,
+                        "test": record.test,
+                        "backend": record.backend,
+                        "state": record.state,
+                        "jobs": data.get("jobs", {}),
+                        "ids": data.get("ids", {}),
+                        "outputs": data["datasets"]["outputs"],
+                        "failed_logs": data.get("failed_logs", []),
+                        "record": registry.relative(record.path),
+                    }
+                )
+    return rows

@@ -1,0 +1,108 @@
+"""The typer application, its command groups, and what every command shares: the registry it
+works on, shell completion, ``KEY=VALUE`` settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from shrek import __version__
+from shrek.errors import ExitCode, ShrekError
+
+if TYPE_CHECKING:
+    from shrek.core.registry import Registry
+
+app = typer.Typer(
+    name="shrek",
+    help="SHREK: the sPHENIX production tag registry and submitter.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+tag_app = typer.Typer(help="Create and inspect production tags.", no_args_is_help=True)
+app.add_typer(tag_app, name="tag")
+dataset_app = typer.Typer(
+    help="Register and inspect datasets of the catalogue.", no_args_is_help=True
+)
+app.add_typer(dataset_app, name="dataset")
+schema_app = typer.Typer(
+    help="The JSON Schemas of SHREK's files and --json outputs.", no_args_is_help=True
+)
+app.add_typer(schema_app, name="schema")
+
+
+def complete_tags(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Tag labels and full names for shell completion (nothing outside a registry)."""
+    from shrek.cli.completion import tags
+
+    return tags(_completion_root(ctx), incomplete)
+
+
+def complete_targets(ctx: typer.Context, incomplete: str) -> list[str]:
+    """TAG and TAG/STEP for shell completion."""
+    from shrek.cli.completion import targets
+
+    return targets(_completion_root(ctx), incomplete)
+
+
+def _completion_root(ctx: typer.Context) -> Path | None:
+    root = ctx.find_root()
+    return root.params.get("registry") if root and root.params else None
+
+
+@dataclass
+class Options:
+    registry: Path | None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"shrek {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global(
+    ctx: typer.Context,
+    registry: Path | None = typer.Option(
+        None,
+        "--registry",
+        "-R",
+        envvar="SHREK_REGISTRY",
+        file_okay=False,
+        help="The registry to use (default: found from the current directory upwards).",
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print SHREK's version and exit."
+    ),
+) -> None:
+    ctx.obj = Options(registry)
+
+
+def open_registry(ctx: typer.Context) -> Registry:
+    """The registry the command works on; its messages (waiting for the lock) go to stderr."""
+    from shrek.core.registry import Registry
+
+    options: Options = ctx.obj
+    registry = Registry.open(options.registry) if options.registry else Registry.find()
+    registry.notify = lambda message: typer.echo(message, err=True)
+    return registry
+
+
+def settings_pairs(pairs: list[str] | None) -> dict[str, Any]:
+    """``["site=X", "timeout_s=60"]`` -> settings (numbers and booleans parsed as YAML)."""
+    import yaml
+
+    settings: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ShrekError(
+                f"--panda takes KEY=VALUE, not '{pair}'", "e.g. --panda site=BNL", ExitCode.USAGE
+            )
+        settings[key.strip()] = yaml.safe_load(value) if value else ""
+    return settings

@@ -1,0 +1,64 @@
+"""``shrek dataset add|list|show``: the catalogue's datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from shrek.cli.app import dataset_app, open_registry
+from shrek.cli.output import QUIET, print_json, show_lines
+
+
+@dataset_app.command("add")
+def dataset_add(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Dataset name, e.g. mdc2.pythia8_pp_mb.g4hits."),
+    files: list[Path] = typer.Argument(..., help="Existing files to register."),
+    quiet: bool = QUIET,
+) -> None:
+    """Register existing files (with size and adler32) as a dataset of the local catalogue."""
+    from shrek.catalogs.factory import open_catalog
+    from shrek.cli.progress import bars
+    from shrek.ops.dataset import add_files
+
+    info = add_files(open_catalog(open_registry(ctx)), name, files, progress=bars(quiet))
+    typer.echo(f"dataset {info.name}: {info.files} file(s), {info.bytes} bytes")
+
+
+@dataset_app.command("list")
+def dataset_list(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List the catalogue's datasets."""
+    from shrek.catalogs.factory import open_catalog
+
+    show_lines(
+        open_catalog(open_registry(ctx)).datasets(),
+        as_json=as_json,
+        empty="no datasets yet: register files with 'shrek dataset add NAME FILE...'",
+        line=lambda i: (
+            f"{i.name}  {i.files} file(s)  {i.bytes} bytes"
+            + (f"  created {i.created}" if i.created else "")
+        ),
+        json_rows=vars,
+    )
+
+
+@dataset_app.command("show")
+def dataset_show(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="Dataset name."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show a dataset's files: name, size, checksum, location."""
+    from shrek.catalogs.factory import open_catalog
+
+    files = open_catalog(open_registry(ctx)).files(name)
+    if as_json:
+        print_json({"dataset": name, "files": [vars(f) for f in files]})
+        return
+    typer.echo(f"{name}: {len(files)} file(s), {sum(f.size for f in files)} bytes")
+    for item in files:
+        typer.echo(f"  {item.name}  {item.size}  {item.checksum}  {item.location}")

@@ -1,0 +1,90 @@
+"""``shrek freeze`` and ``shrek verify``."""
+
+from __future__ import annotations
+
+import typer
+
+from shrek.cli.app import app, complete_tags, open_registry
+from shrek.cli.output import QUIET, print_json
+from shrek.errors import ExitCode
+
+
+@app.command()
+def freeze(
+    ctx: typer.Context,
+    name: str = typer.Argument(
+        ..., help="The tag to freeze (label or full name).", autocompletion=complete_tags
+    ),
+    quiet: bool = QUIET,
+    allow_open: bool = typer.Option(
+        False,
+        "--allow-open",
+        help="Freeze an input Rucio dataset that is still open (its content may still grow).",
+    ),
+) -> None:
+    """Pin the tag's code commits, build, files and input datasets in freeze.yaml; commit."""
+    from shrek.cli.progress import bars
+    from shrek.ops.freeze import freeze as run_freeze
+
+    result = run_freeze(open_registry(ctx), name, progress=bars(quiet), allow_open=allow_open)
+    if result.changed:
+        typer.echo(f"froze {result.tag}: digest {result.digest} (commit {result.commit[:12]})")
+    else:
+        typer.echo(
+            f"{result.tag} is already frozen with identical content: digest "
+            f"{result.digest}; nothing changed"
+        )
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    tags: list[str] = typer.Argument(
+        None, help="Tags to verify (default: all frozen tags).", autocompletion=complete_tags
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    skip_datasets: bool = typer.Option(
+        False,
+        "--skip-datasets",
+        help="Check input lists against the freeze only, not the catalogue (CI).",
+    ),
+    quiet: bool = QUIET,
+) -> None:
+    """Recompute every frozen tag's dependencies and name each drift since its freeze."""
+    from shrek.cli.progress import bars
+    from shrek.ops.freeze import verify as run_verify
+
+    results = run_verify(
+        open_registry(ctx), tags or [], progress=bars(quiet), skip_datasets=skip_datasets
+    )
+    failed = [r for r in results if not r.ok]
+    if as_json:
+        print_json(
+            [
+                {
+                    "tag": r.tag,
+                    "frozen": r.digest is not None,
+                    "digest": r.digest,
+                    "ok": r.ok,
+                    "drifts": [{"subject": d.subject, "message": d.message} for d in r.drifts],
+                }
+                for r in results
+            ]
+        )
+    else:
+        for result in results:
+            if result.digest is None:
+                typer.echo(
+                    f"{result.tag}: not frozen (freeze it with 'shrek freeze {result.tag}')",
+                    err=True,
+                )
+            elif result.drifts:
+                typer.echo(f"{result.tag}: DRIFTED from its freeze ({result.digest})", err=True)
+                for drift in result.drifts:
+                    typer.echo(f"  {drift}", err=True)
+            else:
+                typer.echo(f"{result.tag}: ok, as frozen ({result.digest})")
+        if not results:
+            typer.echo("no frozen tags to verify")
+    if failed:
+        raise typer.Exit(ExitCode.DRIFT if any(r.digest for r in failed) else ExitCode.INVALID)

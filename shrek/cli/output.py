@@ -1,0 +1,69 @@
+"""How commands print what they found: JSON, a table, or one line saying there is nothing.
+
+Every listing command offers ``--json``; without it, rows become a table on a terminal-wide
+console (never narrower than the command asks), and an empty result is one helpful line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import typer
+
+QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def show(
+    rows: Sequence[Any],
+    *,
+    as_json: bool,
+    empty: str,
+    columns: Sequence[str],
+    cells: Callable[[Any], Sequence[str]],
+    json_rows: Callable[[Any], Any] = lambda row: row,
+    width: int = 100,
+) -> None:
+    """``rows`` as JSON, as a table of ``columns`` (each row's ``cells``), or ``empty``.
+
+    Seven parameters: the three ways of showing a result each need theirs, and a command
+    that lists something passes them all in one call.
+    """
+    if as_json:
+        print_json([json_rows(row) for row in rows])
+        return
+    if not rows:
+        typer.echo(empty)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*cells(row))
+    Console(width=max(width, Console().width)).print(table)
+
+
+def show_lines(
+    rows: Sequence[Any],
+    *,
+    as_json: bool,
+    empty: str,
+    line: Callable[[Any], str],
+    json_rows: Callable[[Any], Any] = lambda row: row,
+) -> None:
+    """``rows`` as JSON, one ``line`` each, or ``empty`` (for listings read line by line)."""
+    if as_json:
+        print_json([json_rows(row) for row in rows])
+        return
+    if not rows:
+        typer.echo(empty)
+    for row in rows:
+        typer.echo(line(row))

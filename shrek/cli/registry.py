@@ -1,0 +1,65 @@
+"""``shrek init``, ``shrek validate``, ``shrek schema export``: the registry itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from shrek.cli.app import app, complete_tags, open_registry, schema_app
+from shrek.cli.output import print_json
+from shrek.errors import ExitCode
+
+
+@app.command()
+def init(
+    directory: Path = typer.Argument(Path("."), help="Where to create the registry."),
+) -> None:
+    """Create a registry: git repository, shrek.yaml, tags/, label ledger; commit it."""
+    from shrek.ops.init import init_registry
+
+    root = init_registry(directory)
+    typer.echo(f"created SHREK registry in {root}")
+    typer.echo("next: shrek tag new --year 22 --build mdc2.7 --template hfprod")
+
+
+@app.command()
+def validate(
+    ctx: typer.Context,
+    tags: list[str] = typer.Argument(
+        None, help="Tags to check (default: all).", autocompletion=complete_tags
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON."),
+) -> None:
+    """Check tags against the schemas and for meaning; report every problem with its fix."""
+    from shrek.core.validate import validate as run_validation
+
+    report = run_validation(open_registry(ctx), tags or [])
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        for finding in report.findings:
+            typer.echo(str(finding), err=True)
+        count = len(report.checked)
+        if report.ok:
+            typer.echo(
+                f"ok: {count} tag(s) valid"
+                + (f" ({', '.join(report.checked)})" if 0 < count <= 5 else "")
+            )
+        else:
+            typer.echo(
+                f"shrek: {len(report.findings)} error(s) found (checked {count} tag(s))", err=True
+            )
+    if not report.ok:
+        raise typer.Exit(ExitCode.INVALID)
+
+
+@schema_app.command("export")
+def schema_export(
+    directory: Path = typer.Argument(..., file_okay=False, help="Where to write the schemas."),
+) -> None:
+    """Write every JSON Schema (file formats, --json outputs) for editors and other tools."""
+    from shrek.core.schema import export
+
+    for path in export(directory):
+        typer.echo(f"wrote {path}")

@@ -1,0 +1,111 @@
+"""``shrek render-readme``, ``diff``, ``graph``, ``review``: what reviewers of a production read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from shrek.cli.app import app, complete_tags, open_registry
+from shrek.cli.output import print_json
+from shrek.errors import ExitCode, ShrekError
+
+
+@app.command("render-readme")
+def render_readme(
+    ctx: typer.Context,
+    tags: list[str] = typer.Argument(
+        None, help="Tags (default: all).", autocompletion=complete_tags
+    ),
+    commit: bool = typer.Option(False, "--commit", help="Commit the READMEs that changed."),
+) -> None:
+    """Write tags/<tag>/README.md: the summary a reviewer reads (deterministic)."""
+    from shrek.ops.readme import refresh_readmes
+
+    registry = open_registry(ctx)
+    names = [registry.resolve(t) for t in tags] if tags else registry.tag_names()
+    changed = refresh_readmes(registry, names, commit=commit)
+    for path in changed:
+        typer.echo(f"wrote {registry.relative(path)}")
+    if not changed:
+        typer.echo("every README is up to date")
+
+
+@app.command("diff")
+def diff_command(
+    ctx: typer.Context,
+    first: str = typer.Argument(
+        ...,
+        help="The older tag, or the only tag (compared with its parent).",
+        autocompletion=complete_tags,
+    ),
+    second: str | None = typer.Argument(None, help="The newer tag.", autocompletion=complete_tags),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show what differs between two tags (or a tag and its parent), semantically."""
+    from shrek.core.diff import diff
+
+    old, new, changes = diff(open_registry(ctx), first, second)
+    if as_json:
+        print_json({"old": old, "new": new, "changes": [c.as_dict() for c in changes]})
+        return
+    typer.echo(f"{new} compared with {old}: {len(changes)} change(s)")
+    for change in changes:
+        typer.echo(f"  {change}")
+
+
+@app.command()
+def graph(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The tag.", autocompletion=complete_tags),
+    format: str = typer.Option("mermaid", "--format", "-f", help="mermaid or dot."),
+    output: Path | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        dir_okay=False,
+        help="Render to an .svg or .png file (needs Graphviz).",
+    ),
+) -> None:
+    """Print the tag's step DAG (datasets on the edges), or render it to an image."""
+    from shrek.core.validate import require_valid
+    from shrek.ops import graph as graphs
+
+    if format not in ("mermaid", "dot"):
+        raise ShrekError(
+            f"unknown graph format '{format}'", "use --format mermaid or dot", ExitCode.USAGE
+        )
+    tag = require_valid(open_registry(ctx), name)
+    if output is not None:
+        graphs.render_image(graphs.dot(tag), output)
+        typer.echo(f"wrote {output}")
+        return
+    typer.echo(graphs.mermaid(tag) if format == "mermaid" else graphs.dot(tag), nl=False)
+
+
+@app.command()
+def review(
+    ctx: typer.Context,
+    base: str = typer.Option(..., "--base", help="The pull request's base, e.g. origin/main."),
+    summary: Path | None = typer.Option(
+        None,
+        "--summary",
+        dir_okay=False,
+        help="Append the Markdown summary here (CI: $GITHUB_STEP_SUMMARY).",
+    ),
+) -> None:
+    """Pull-request checks: no frozen tag edited, ledger only appended; diffs for the summary."""
+    from shrek.ops.review import review as run_review
+    from shrek.ops.review import write_summary
+
+    result = run_review(open_registry(ctx), base)
+    if summary is not None:
+        write_summary(summary, result.summary)
+    else:
+        typer.echo(result.summary, nl=False)
+    for finding in result.findings:
+        typer.echo(str(finding), err=True)
+    if not result.ok:
+        typer.echo(f"shrek: the pull request breaks {len(result.findings)} rule(s)", err=True)
+        raise typer.Exit(ExitCode.INVALID)
+    typer.echo(f"ok: {len(result.changed_tags)} changed tag(s) reviewed", err=True)

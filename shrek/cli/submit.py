@@ -1,0 +1,200 @@
+"""``shrek submit``, ``status``, ``log``, ``kill``, ``retry``: running a production."""
+
+from __future__ import annotations
+
+import typer
+
+from shrek.cli.app import app, complete_tags, complete_targets, open_registry, settings_pairs
+from shrek.cli.output import QUIET, show, show_lines
+from shrek.errors import ExitCode
+
+
+@app.command()
+def submit(
+    ctx: typer.Context,
+    target: str = typer.Argument(
+        ...,
+        help="TAG (every step, in dependency order) or TAG/STEP.",
+        autocompletion=complete_targets,
+    ),
+    backend: str | None = typer.Option(
+        None, "--backend", "-b", help="local or panda (default: the registry's backend)."
+    ),
+    test: bool = typer.Option(
+        False,
+        "--test",
+        help="Skip the git and freeze guards (never "
+        "validation); recorded, datasets in the test namespace.",
+    ),
+    again: bool = typer.Option(
+        False, "--again", help="Submit although the step has an active or completed submission."
+    ),
+    jobs: int | None = typer.Option(
+        None,
+        "--jobs",
+        "-j",
+        min=1,
+        help="Local backend: jobs at once (default: the number of cores).",
+    ),
+    detach: bool = typer.Option(
+        False, "--detach", "-d", help="Return once submitted; follow with 'shrek status'."
+    ),
+    via: str | None = typer.Option(
+        None,
+        "--via",
+        help="PanDA: pchain (default; a workflow of one or more steps) or prun (one step).",
+    ),
+    no_check: bool = typer.Option(
+        False, "--no-check", help="PanDA: do not ask the server to check the workflow first."
+    ),
+    panda: list[str] = typer.Option(
+        None,
+        "--panda",
+        help="PanDA setting for this submission, "
+        "KEY=VALUE (e.g. site=BNL_OSG_SPHENIX); repeatable.",
+    ),
+    quiet: bool = QUIET,
+) -> None:
+    """Submit a frozen tag (or one step) to a backend and commit the submission records."""
+    from shrek.cli.watch import follow
+    from shrek.ops.submit import SubmitRequest
+    from shrek.ops.submit import submit as run_submit
+
+    registry = open_registry(ctx)
+    request = SubmitRequest(
+        target,
+        backend=backend,
+        test=test,
+        again=again,
+        workers=jobs,
+        detach=detach,
+        options={k: v for k, v in (("via", via), ("no_check", no_check)) if v},
+        overrides=settings_pairs(panda),
+    )
+    try:
+        result = run_submit(registry, request, wait=lambda s, r: follow(s, r, quiet=quiet))
+    except KeyboardInterrupt:
+        typer.echo(
+            "shrek: submission killed; its records are committed ('shrek status' shows them)",
+            err=True,
+        )
+        raise typer.Exit(130) from None
+    for warning in result.overridden:
+        typer.echo(f"shrek: TEST submission despite: {warning.splitlines()[0]}", err=True)
+    typer.echo(
+        f"submitted {result.tag}: run {result.run_id} (journal {result.journal_commit[:12]},"
+        f" record {result.commit[:12]})"
+    )
+    failed = False
+    for record in result.records:
+        jobs_ = record.data.get("jobs", {})
+        typer.echo(
+            f"  {record.label}: {record.state}  {jobs_.get('done', 0)}/"
+            f"{jobs_.get('total', 0)} job(s) done  -> "
+            + ", ".join(record.data["datasets"]["outputs"].values())
+        )
+        for log in record.data.get("failed_logs", []):
+            typer.echo(f"    failed job log: {log}", err=True)
+        failed = failed or record.state in ("failed", "finished", "killed", "cancelled")
+    if detach or not result.followed:
+        typer.echo(f"running in the background: shrek status {result.tag}")
+    if failed:
+        raise typer.Exit(ExitCode.BACKEND)
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    tags: list[str] = typer.Argument(
+        None, help="Tags (default: every tag with submissions).", autocompletion=complete_tags
+    ),
+    no_commit: bool = typer.Option(False, "--no-commit", help="Only look; commit nothing."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Refresh submission states from the backends, show them, commit what changed."""
+    from shrek.ops.status import status_rows
+
+    registry = open_registry(ctx)
+    names = [registry.resolve(t) for t in tags] if tags else registry.tag_names()
+    rows = status_rows(registry, names, commit=not no_commit)
+    show(
+        rows,
+        as_json=as_json,
+        empty="no submissions yet",
+        columns=("tag", "step", "#", "state", "jobs done/failed/total", "backend", "request"),
+        cells=_status_cells,
+        width=120,
+    )
+    if not as_json:
+        for row in rows:
+            for log in row["failed_logs"]:
+                typer.echo(f"{row['tag']}/{row['step']} #{row['number']:04d} failed job log: {log}")
+
+
+def _status_cells(row: dict) -> list[str]:
+    jobs = row["jobs"]
+    return [
+        row["tag"],
+        row["step"],
+        f"{row['number']:04d}",
+        row["state"] + (" [TEST]" if row["test"] else ""),
+        f"{jobs.get('done', 0)}/{jobs.get('failed', 0)}/{jobs.get('total', 0)}",
+        row["backend"],
+        str(row["ids"].get("request", "")),
+    ]
+
+
+@app.command()
+def log(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The tag.", autocompletion=complete_tags),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show a tag's history from git: created, frozen, each submission and state change."""
+    from shrek.ops.log import tag_history
+
+    registry = open_registry(ctx)
+    show_lines(
+        tag_history(registry, registry.resolve(name)),
+        as_json=as_json,
+        empty="no history yet",
+        line=lambda e: f"{e.date}  {e.commit[:10]}  {e.kind:<13} {e.subject}",
+        json_rows=lambda e: {
+            "commit": e.commit,
+            "date": e.date,
+            "author": e.author,
+            "kind": e.kind,
+            "subject": e.subject,
+        },
+    )
+
+
+@app.command()
+def kill(
+    ctx: typer.Context,
+    target: str = typer.Argument(..., help="TAG or TAG/STEP.", autocompletion=complete_targets),
+) -> None:
+    """Kill the active submissions of a tag (or one step); recorded and committed."""
+    from shrek.ops.control import kill as run_kill
+
+    for line in run_kill(open_registry(ctx), target):
+        typer.echo(line)
+
+
+@app.command()
+def retry(
+    ctx: typer.Context,
+    target: str = typer.Argument(
+        ...,
+        help="TAG/STEP: retry the failed jobs of its latest submission.",
+        autocompletion=complete_targets,
+    ),
+    memory: int | None = typer.Option(
+        None, "--memory", min=1, help="PanDA: retry with this much memory per job (MB); recorded."
+    ),
+) -> None:
+    """Retry the failed jobs of a step's latest finished or failed submission."""
+    from shrek.ops.control import retry as run_retry
+
+    overrides = {"memory_mb": memory} if memory else {}
+    typer.echo(run_retry(open_registry(ctx), target, overrides))

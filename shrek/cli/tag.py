@@ -1,0 +1,158 @@
+"""``shrek tag new|list|show``: create and inspect production tags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from shrek.cli.app import complete_tags, open_registry, tag_app
+from shrek.cli.output import print_json, show
+
+
+@tag_app.command("new")
+def tag_new(
+    ctx: typer.Context,
+    label: str | None = typer.Argument(
+        None, help="The label to claim, e.g. sP22aa; omit to allocate the next free one."
+    ),
+    build: str | None = typer.Option(
+        None,
+        "--build",
+        "-b",
+        help="Software build, e.g. mdc2.7 (default: the parent's with --from).",
+    ),
+    year: int | None = typer.Option(
+        None, "--year", "-y", help="Two-digit year to allocate in (default: this year)."
+    ),
+    test: bool = typer.Option(
+        False,
+        "--test",
+        help="Allocate in the test label space "
+        "(sP22Ta, ...), which never collides with production.",
+    ),
+    parent: str | None = typer.Option(
+        None, "--from", help="Copy this tag's steps and resources; record it as parent."
+    ),
+    template: str | None = typer.Option(
+        None, "--template", "-t", help="Start from a template (hfprod: the two-step MDC2 example)."
+    ),
+    title: str | None = typer.Option(None, "--title", help="One-line title."),
+    owner: str | None = typer.Option(None, "--owner", help="Owner (default: your git identity)."),
+) -> None:
+    """Create a tag directory tags/<label>-<build>/ and commit it."""
+    from shrek.ops.tag import new_tag
+
+    created = new_tag(
+        open_registry(ctx),
+        label=label,
+        build=build,
+        year=year,
+        test=test,
+        parent=parent,
+        template=template,
+        title=title,
+        owner=owner,
+    )
+    typer.echo(f"created tags/{created.name} (commit {created.commit[:12]})")
+    typer.echo(
+        f"next: edit tags/{created.name}/job/*.yaml, then shrek validate "
+        f"{created.name.partition('-')[0]}"
+    )
+
+
+@tag_app.command("list")
+def tag_list(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List the registry's tags: label, build, steps, state."""
+    from shrek.ops.tag import summary
+
+    registry = open_registry(ctx)
+    show(
+        [summary(registry, name) for name in registry.tag_names()],
+        as_json=as_json,
+        empty="no tags yet: create one with 'shrek tag new'",
+        columns=("label", "build", "steps", "state", "title"),
+        cells=lambda r: [r["label"], r["build"], str(r["steps"]), r["state"], r["title"]],
+    )
+
+
+@tag_app.command("show")
+def tag_show(
+    ctx: typer.Context,
+    name: str = typer.Argument(
+        ..., help="Label (sP22aa) or full tag name (sP22aa-mdc2.7).", autocompletion=complete_tags
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show everything about one tag."""
+    from shrek.ops.tag import details
+
+    registry = open_registry(ctx)
+    info = details(registry, registry.resolve(name))
+    if as_json:
+        print_json(info)
+        return
+    typer.echo(_format_details(info))
+
+
+def _format_details(info: dict[str, Any]) -> str:
+    lines = [f"{info['name']}  [{info['state']}]", f"  title:       {info['title']}"]
+    if info.get("owner") is not None:
+        lines.append(f"  owner:       {info['owner']}")
+    lines.append(
+        f"  build:       {info['build']}"
+        + (f"  (setup: {info['setup']})" if info.get("setup") else "")
+    )
+    if info.get("parent"):
+        lines.append(f"  parent:      {info['parent']}")
+    if info.get("allocated"):
+        lines.append(f"  allocated:   {info['allocated']['at']} by {info['allocated']['by']}")
+    lines.append(f"  directory:   {info['directory']}")
+    lines.append(
+        "  valid:       "
+        + (
+            "yes"
+            if info["valid"]
+            else f"no, {info['problems']} problem(s): run 'shrek validate {info['label']}'"
+        )
+    )
+    frozen = info.get("freeze")
+    if frozen:
+        lines.append(f"  frozen:      {frozen['digest']}")
+        lines.append(
+            f"               by {frozen['by']} at {frozen['at']} from commit "
+            f"{frozen['registry_commit'][:12]}"
+        )
+    if info.get("description"):
+        lines.append(f"  description: {' '.join(str(info['description']).split())}")
+    for repo in info.get("code") or []:
+        pinned = (frozen or {}).get("code", {}).get(repo["name"])
+        lines.append(
+            f"  code:        {repo['name']}  {repo['url']}  @ {repo['ref']}"
+            + (f" = {pinned}" if pinned else "")
+        )
+    for dataset, size in ((frozen or {}).get("inputs") or {}).items():
+        lines.append(f"  input:       {dataset}  {size['files']} file(s), {size['bytes']} bytes")
+    steps = info.get("step_details", [])
+    lines.append(f"  steps ({len(steps)}):")
+    for step in steps:
+        source = (
+            f"{step['jobs']} job(s)"
+            if step["jobs"]
+            else ", ".join(
+                f"reads {i['dataset']} ({i['files_per_job']}/job"
+                + (", secondary)" if i["secondary"] else ")")
+                for i in step["inputs"]
+            )
+        )
+        lines.append(f"    {step['name']}: {source}; writes {', '.join(step['outputs'])}")
+        if step["parameters"]:
+            params = ", ".join(f"{k}={v!r}" for k, v in step["parameters"].items())
+            lines.append(f"      parameters:   {params}")
+        if step["requirements"]:
+            reqs = ", ".join(f"{k}={v}" for k, v in step["requirements"].items())
+            lines.append(f"      requirements: {reqs}")
+    return "\n".join(lines)
