@@ -1,4 +1,7 @@
-"""Every git operation SHREK performs, in one place (through GitPython).
+"""Every git operation SHREK performs, in one place: the one door to git.
+
+The registry's repository goes through GitPython (which runs the real ``git``); the code
+repositories a tag names are resolved with ``git ls-remote`` (no clone), here as well.
 
 SHREK commits only the files it wrote (``git commit -- <paths>``), never whatever else happens
 to be staged, and runs the real ``git`` so that the registry's own hooks and settings apply.
@@ -131,6 +134,19 @@ class GitRepo:
         except git.GitCommandError:
             return None
 
+    def log(self, path: Path) -> list[tuple[str, str, str, str]]:
+        """Every commit touching ``path``, oldest first: (sha, ISO date, author, subject)."""
+        relative = Path(path).resolve().relative_to(self.root).as_posix()
+        try:
+            text = self.repo.git.log("--reverse", "--format=%H%x1f%aI%x1f%an%x1f%s", "--", relative)
+        except git.GitCommandError as exc:
+            raise _git_error("log", exc) from exc
+        entries = []
+        for line in text.splitlines():
+            sha, date, author, subject = line.split("\x1f", 3)
+            entries.append((sha, date, author, subject))
+        return entries
+
     def has_commits(self) -> bool:
         try:
             self.repo.head.commit  # noqa: B018 - raises when the branch has no commit yet
@@ -162,29 +178,27 @@ def _local_git_dir(url: str) -> str | None:
     )
 
 
-def resolve_ref(url: str, ref: str, *, timeout: float = 120) -> str:
-    """The full commit SHA ``ref`` (branch, tag or SHA) of repository ``url`` names now.
+def _check_commit_exists(url: str, sha: str, timeout: float) -> None:
+    """A full SHA must name a commit where the repository is local; elsewhere it is taken."""
+    local = _local_git_dir(url)
+    if local is None:
+        return
+    check = subprocess.run(
+        ["git", "-C", local, "cat-file", "-e", f"{sha}^{{commit}}"],
+        capture_output=True,
+        env=_git_environment(),
+        timeout=timeout,
+    )
+    if check.returncode != 0:
+        raise ShrekError(
+            f"commit {sha} does not exist in {url}",
+            "give a commit, branch or tag of that repository",
+            ExitCode.INVALID,
+        )
 
-    Uses ``git ls-remote`` (no clone), which works for local paths, ``file://`` and remote URLs.
-    A full SHA is accepted as it is when the repository cannot be inspected locally, and checked
-    to exist when it can. Raises ShrekError naming the repository and the ref.
-    """
-    if _FULL_SHA.fullmatch(ref):
-        local = _local_git_dir(url)
-        if local is not None:
-            check = subprocess.run(
-                ["git", "-C", local, "cat-file", "-e", f"{ref}^{{commit}}"],
-                capture_output=True,
-                env=_git_environment(),
-                timeout=timeout,
-            )
-            if check.returncode != 0:
-                raise ShrekError(
-                    f"commit {ref} does not exist in {url}",
-                    "give a commit, branch or tag of that repository",
-                    ExitCode.INVALID,
-                )
-        return ref
+
+def _remote_refs(url: str, timeout: float) -> dict[str, str]:
+    """``git ls-remote``: ref name -> SHA (peeled tags as ``name^{}``)."""
     try:
         listing = subprocess.run(
             ["git", "ls-remote", "--", url],
@@ -210,6 +224,20 @@ def resolve_ref(url: str, ref: str, *, timeout: float = 120) -> str:
     for line in listing.stdout.splitlines():
         sha, _, name = line.partition("\t")
         refs[name] = sha
+    return refs
+
+
+def resolve_ref(url: str, ref: str, *, timeout: float = 120) -> str:
+    """The full commit SHA ``ref`` (branch, tag or SHA) of repository ``url`` names now.
+
+    Uses ``git ls-remote`` (no clone), which works for local paths, ``file://`` and remote URLs.
+    A full SHA is accepted as it is when the repository cannot be inspected locally, and checked
+    to exist when it can. Raises ShrekError naming the repository and the ref.
+    """
+    if _FULL_SHA.fullmatch(ref):
+        _check_commit_exists(url, ref, timeout)
+        return ref
+    refs = _remote_refs(url, timeout)
     candidates = [ref] if ref.startswith("refs/") else [f"refs/heads/{ref}", f"refs/tags/{ref}"]
     found = {name: refs.get(f"{name}^{{}}", refs[name]) for name in candidates if name in refs}
     if len(set(found.values())) > 1:

@@ -230,7 +230,8 @@ class RucioCatalog:
 
         Each file's adler32 is checked against the one SHREK recorded before anything is sent,
         and against Rucio's after; a file already in the dataset with the same checksum is
-        skipped, so publishing again is safe.
+        skipped, so publishing again is safe. (About 65 lines: the three checks — before, the
+        upload, after — read best in the order they happen.)
         """
         scope, name = self.split(dataset)
         rse = self.settings.get("rse")

@@ -1,5 +1,11 @@
 """The typer application, its command groups, and what every command shares: the registry it
-works on, shell completion, ``KEY=VALUE`` settings."""
+works on, shell completion, ``KEY=VALUE`` settings.
+
+A command function takes one parameter per option of the command (that is how typer declares
+them), so some take more than six; each parses, calls one use case in :mod:`shrek.ops`, and
+prints. Modules below the command line import lazily inside the commands, so that ``shrek
+--version`` or a command's ``--help`` loads none of them.
+"""
 
 from __future__ import annotations
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from shrek.cli.app import app, complete_tags, complete_targets, open_registry, settings_pairs
 from shrek.cli.output import QUIET, show, show_lines
 from shrek.errors import ExitCode
+
+if TYPE_CHECKING:
+    from shrek.ops.submit import SubmitResult
 
 
 @app.command()
@@ -79,6 +84,12 @@ def submit(
             err=True,
         )
         raise typer.Exit(130) from None
+    if _report(result):
+        raise typer.Exit(ExitCode.BACKEND)
+
+
+def _report(result: SubmitResult) -> bool:
+    """Print what was submitted and how it went; True when a step did not succeed."""
     for warning in result.overridden:
         typer.echo(f"shrek: TEST submission despite: {warning.splitlines()[0]}", err=True)
     typer.echo(
@@ -87,19 +98,18 @@ def submit(
     )
     failed = False
     for record in result.records:
-        jobs_ = record.data.get("jobs", {})
+        jobs = record.data.get("jobs", {})
         typer.echo(
-            f"  {record.label}: {record.state}  {jobs_.get('done', 0)}/"
-            f"{jobs_.get('total', 0)} job(s) done  -> "
+            f"  {record.label}: {record.state}  {jobs.get('done', 0)}/"
+            f"{jobs.get('total', 0)} job(s) done  -> "
             + ", ".join(record.data["datasets"]["outputs"].values())
         )
         for log in record.data.get("failed_logs", []):
             typer.echo(f"    failed job log: {log}", err=True)
         failed = failed or record.state in ("failed", "finished", "killed", "cancelled")
-    if detach or not result.followed:
+    if not result.followed:
         typer.echo(f"running in the background: shrek status {result.tag}")
-    if failed:
-        raise typer.Exit(ExitCode.BACKEND)
+    return failed
 
 
 @app.command()

@@ -117,7 +117,7 @@ def taken_labels(entries: list[Entry], prefix: str) -> list[Label]:
     return labels
 
 
-def append_entry(root: Path, label: Label, tag: str, by: str) -> None:
+def append_entry(root: Path, label: Label | str, tag: str, by: str) -> None:
     """Record an allocation (atomically rewriting the file with one more line at its end)."""
     path = root / LEDGER_FILE
     old = path.read_text(encoding="utf-8") if path.exists() else HEADER

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,7 @@ def _unknown_keys(doc: Document, error: ValidationError) -> list[Finding]:
 
 
 def _finding(doc: Document, error: ValidationError) -> list[Finding]:
+    """One schema error as findings at the right place, in words and with a fix."""
     path = tuple(error.absolute_path)
     what = _describe(path)
     schema = error.schema if isinstance(error.schema, dict) else {}
@@ -128,69 +130,66 @@ def _finding(doc: Document, error: ValidationError) -> list[Finding]:
     if kind == "additionalProperties":
         return _unknown_keys(doc, error)
     if kind == "required":
-        missing = re.match(r"'([^']+)'", error.message)
-        name = missing.group(1) if missing else error.message
-        described = schema.get("properties", {}).get(name, {}).get("description", "")
-        where = "" if not path else f" in {what}"
-        return [
-            doc.finding(
-                path,
-                f"missing required key '{name}'{where}",
-                f"add '{name}:'" + (f" ({described})" if described else ""),
-            )
-        ]
+        return [_missing_key(doc, error, path, schema)]
     if "propertyNames" in error.schema_path:
-        return [
-            doc.finding(
-                (*path, error.instance),
-                f"invalid name {_show(error.instance)} in {what}",
-                fix,
-                key=True,
-            )
-        ]
-    if kind == "type":
-        expected = error.validator_value
-        names = [expected] if isinstance(expected, str) else list(expected)
-        wanted = _either([_TYPE_NAMES.get(n, n) for n in names])
-        got = _TYPE_NAMES.get(_type_of(error.instance), _type_of(error.instance))
-        shown = "" if isinstance(error.instance, (dict, list)) else f" ({_show(error.instance)})"
-        if not fix and "string" in names:
-            fix = "quote the value to make it a string"
-        return [
-            doc.finding(
-                path,
-                f"{what} must be {wanted}, not {got}{shown}",
-                fix or f"give {wanted}",
-            )
-        ]
+        message = f"invalid name {_show(error.instance)} in {what}"
+        return [doc.finding((*path, error.instance), message, fix, key=True)]
     if kind in ("oneOf", "anyOf") and "x-error" in schema:
         return [_exclusive_keys(doc, error, schema["x-error"], fix)]
-    if kind == "enum":
-        choices = ", ".join(repr(c) for c in error.validator_value)
-        return [
-            doc.finding(
-                path,
-                f"{what} is {_show(error.instance)}; allowed: {choices}",
-                fix or f"use one of {choices}",
-            )
-        ]
-    if kind == "const":
-        return [
-            doc.finding(
-                path,
-                f"{what} must be {error.validator_value!r}, not {_show(error.instance)}",
-                fix or f"set it to {error.validator_value!r}",
-            )
-        ]
-    if kind == "pattern":
-        return [
-            doc.finding(
-                path,
-                f"invalid value {_show(error.instance)} for {what}",
-                fix or schema.get("description", ""),
-            )
-        ]
-    return [doc.finding(path, f"{what}: {error.message}", fix or schema.get("description", ""))]
+    explain = _EXPLAIN.get(str(kind))
+    if explain is None:
+        return [doc.finding(path, f"{what}: {error.message}", fix or schema.get("description", ""))]
+    message, default_fix = explain(error, what, schema)
+    return [doc.finding(path, message, fix or default_fix)]
+
+
+def _missing_key(
+    doc: Document, error: ValidationError, path: tuple, schema: dict[str, Any]
+) -> Finding:
+    missing = re.match(r"'([^']+)'", error.message)
+    name = missing.group(1) if missing else error.message
+    described = schema.get("properties", {}).get(name, {}).get("description", "")
+    where = "" if not path else f" in {_describe(path)}"
+    return doc.finding(
+        path,
+        f"missing required key '{name}'{where}",
+        f"add '{name}:'" + (f" ({described})" if described else ""),
+    )
+
+
+def _wrong_type(error: ValidationError, what: str, schema: dict[str, Any]) -> tuple[str, str]:
+    expected = error.validator_value
+    names = [expected] if isinstance(expected, str) else list(expected)
+    wanted = _either([_TYPE_NAMES.get(n, n) for n in names])
+    got = _TYPE_NAMES.get(_type_of(error.instance), _type_of(error.instance))
+    shown = "" if isinstance(error.instance, (dict, list)) else f" ({_show(error.instance)})"
+    fix = "quote the value to make it a string" if "string" in names else f"give {wanted}"
+    return f"{what} must be {wanted}, not {got}{shown}", fix
+
+
+def _not_allowed(error: ValidationError, what: str, schema: dict[str, Any]) -> tuple[str, str]:
+    choices = ", ".join(repr(c) for c in error.validator_value)
+    return f"{what} is {_show(error.instance)}; allowed: {choices}", f"use one of {choices}"
+
+
+def _not_constant(error: ValidationError, what: str, schema: dict[str, Any]) -> tuple[str, str]:
+    return (
+        f"{what} must be {error.validator_value!r}, not {_show(error.instance)}",
+        f"set it to {error.validator_value!r}",
+    )
+
+
+def _no_match(error: ValidationError, what: str, schema: dict[str, Any]) -> tuple[str, str]:
+    return f"invalid value {_show(error.instance)} for {what}", schema.get("description", "")
+
+
+# validator -> (message, the fix when the schema gives no x-fix)
+_EXPLAIN: dict[str, Callable[[ValidationError, str, dict[str, Any]], tuple[str, str]]] = {
+    "type": _wrong_type,
+    "enum": _not_allowed,
+    "const": _not_constant,
+    "pattern": _no_match,
+}
 
 
 def _either(words: list[str]) -> str:

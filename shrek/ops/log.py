@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import git
-
 from shrek.core.registry import Registry
-from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
 
 
@@ -38,16 +35,4 @@ class Event:
 
 def tag_history(registry: Registry, name: str) -> list[Event]:
     """Every commit touching the tag's directory, oldest first."""
-    repo = GitRepo(registry.root)
-    path = str(registry.tag_dir(name).relative_to(repo.root))
-    try:
-        text = repo.repo.git.log("--reverse", "--format=%H%x1f%aI%x1f%an%x1f%s", "--", path)
-    except git.GitCommandError as exc:
-        raise ShrekError(
-            f"git log failed: {exc.stderr.strip()}", "check the repository", ExitCode.GIT
-        ) from exc
-    events = []
-    for line in text.splitlines():
-        commit, date, author, subject = line.split("\x1f", 3)
-        events.append(Event(commit, date, author, subject))
-    return events
+    return [Event(*entry) for entry in GitRepo(registry.root).log(registry.tag_dir(name))]

@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from shrek.core import ledger
+from shrek.core.freeze import read_freeze
 from shrek.core.labels import Label, LabelError, next_label, parse_label
 from shrek.core.model import step_files, tag_state
 from shrek.core.registry import JOB_DIR, TAG_FILE, Registry
+from shrek.core.validate import validate
 from shrek.core.yamlio import dump_yaml, load_yaml, write_atomic
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
+from shrek.ops.readme import write_readme
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE_META = "template.yaml"
@@ -51,7 +54,8 @@ def new_tag(
     """Allocate or claim a label, write ``tags/<label>-<build>/`` and commit it with the ledger.
 
     Nothing is left behind on failure: the tag is assembled in a temporary directory, moved into
-    place, and removed again (with the ledger restored) if the commit fails.
+    place, and removed again (with the ledger restored) if the commit fails. (Nine parameters:
+    one keyword per option of ``shrek tag new``, all optional.)
     """
     if parent and template:
         raise ShrekError(
@@ -60,24 +64,9 @@ def new_tag(
     repo = GitRepo(registry.root)
     repo.check_identity()
     with registry.lock("shrek tag new"):
-        entries, problems = ledger.read_ledger(registry.root)
-        if problems:
-            raise ShrekError(
-                "the label ledger is damaged",
-                "repair labels.ledger as shown",
-                ExitCode.INVALID,
-                problems,
-            )
+        entries = _intact_ledger(registry)
         source_dir, base = _starting_point(registry, parent, template)
-        build = build or base.get("build")
-        if not build:
-            raise ShrekError("no build given", "add --build, e.g. --build mdc2.7", ExitCode.USAGE)
-        if build not in registry.builds:
-            raise ShrekError(
-                f"unknown build '{build}' (this registry knows: {', '.join(registry.builds)})",
-                "add the build under 'builds:' in shrek.yaml first",
-                ExitCode.USAGE,
-            )
+        build = _known_build(registry, build or base.get("build"))
         chosen = _choose_label(registry, entries, label, year, test)
         name = f"{chosen}-{build}"
         data: dict[str, Any] = {
@@ -90,31 +79,58 @@ def new_tag(
         if parent:
             data["parent"] = base["name"]
         data["code"] = base.get("code", [])
+        origin = (
+            f" from {base['name']}" if parent else (f" (template {template})" if template else "")
+        )
         target = registry.tag_dir(name)
-        ledger_file = registry.root / ledger.LEDGER_FILE
-        old_ledger = ledger_file.read_text(encoding="utf-8") if ledger_file.exists() else None
         _assemble(registry, target, source_dir, data)
-        try:
-            ledger.append_entry(registry.root, chosen, name, data["owner"])
-            origin = (
-                f" from {base['name']}"
-                if parent
-                else (f" (template {template})" if template else "")
-            )
-            from shrek.ops.readme import write_readme
-
-            write_readme(registry, name)
-            commit = repo.commit(
-                [target, ledger_file], f"shrek: new tag {name}{origin}\n\n{data['title']}"
-            )
-        except BaseException:
-            shutil.rmtree(target, ignore_errors=True)
-            if old_ledger is None:
-                ledger_file.unlink(missing_ok=True)
-            else:
-                write_atomic(ledger_file, old_ledger)
-            raise
+        commit = _commit_new_tag(registry, repo, target, data, f"{name}{origin}")
     return NewTag(name, target, commit)
+
+
+def _intact_ledger(registry: Registry) -> list[ledger.Entry]:
+    entries, problems = ledger.read_ledger(registry.root)
+    if problems:
+        raise ShrekError(
+            "the label ledger is damaged",
+            "repair labels.ledger as shown",
+            ExitCode.INVALID,
+            problems,
+        )
+    return entries
+
+
+def _known_build(registry: Registry, build: str | None) -> str:
+    if not build:
+        raise ShrekError("no build given", "add --build, e.g. --build mdc2.7", ExitCode.USAGE)
+    if build not in registry.builds:
+        raise ShrekError(
+            f"unknown build '{build}' (this registry knows: {', '.join(registry.builds)})",
+            "add the build under 'builds:' in shrek.yaml first",
+            ExitCode.USAGE,
+        )
+    return build
+
+
+def _commit_new_tag(
+    registry: Registry, repo: GitRepo, target: Path, data: dict[str, Any], what: str
+) -> str:
+    """Append the ledger line, write the README and commit; on any failure remove the tag and
+    restore the ledger, so a refused commit leaves nothing behind."""
+    ledger_file = registry.root / ledger.LEDGER_FILE
+    old_ledger = ledger_file.read_text(encoding="utf-8") if ledger_file.exists() else None
+    name = target.name
+    try:
+        ledger.append_entry(registry.root, data["label"], name, data["owner"])
+        write_readme(registry, name)
+        return repo.commit([target, ledger_file], f"shrek: new tag {what}\n\n{data['title']}")
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        if old_ledger is None:
+            ledger_file.unlink(missing_ok=True)
+        else:
+            write_atomic(ledger_file, old_ledger)
+        raise
 
 
 def _starting_point(
@@ -249,9 +265,6 @@ def summary(registry: Registry, name: str) -> dict[str, Any]:
 
 def details(registry: Registry, name: str) -> dict[str, Any]:
     """Everything ``tag show`` prints about one tag."""
-    from shrek.core.freeze import read_freeze
-    from shrek.core.validate import validate
-
     report = validate(registry, [name])
     tag, findings = report.tags.get(name), report.findings
     frozen, _ = read_freeze(registry, name)

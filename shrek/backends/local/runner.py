@@ -169,6 +169,12 @@ class Runner:
         return jobs
 
     def run_job(self, spec: dict[str, Any], job: dict[str, Any]) -> None:
+        """Run one job, attempt after attempt, and collect its outputs.
+
+        Kept in one piece (about 65 lines) on purpose: each attempt's start, the process, its
+        end and the output collection share the job's state under the runner's lock, and the
+        order of those updates is what makes a killed or crashed run recoverable.
+        """
         tries = int(spec["max_attempts"])
         for _ in range(tries):
             if self.stop.is_set():

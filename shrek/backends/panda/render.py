@@ -113,7 +113,11 @@ def step_exec_and_args(tag: Tag, step: Step, options: Options) -> tuple[str, str
 def render_cwl(
     tag: Tag, steps: list[Step], options: Options, digest: str | None
 ) -> tuple[str, str, list[str]]:
-    """The CWL workflow, its inputs YAML, and the external datasets it reads."""
+    """The CWL workflow, its inputs YAML, and the external datasets it reads.
+
+    One function (about 60 lines) because the workflow's inputs are collected while its steps
+    are written: ``source`` adds each external dataset as it is met.
+    """
     selected = {s.name for s in steps}
     workflow_inputs: dict[str, str] = {}  # cwl id -> dataset name
 
