@@ -14,6 +14,10 @@ from shrek.core.registry import Registry
 from shrek.ops.init import init_registry
 from shrek.ops.tag import new_tag
 
+# The SHREK project (itself a registry with the example productions) and its golden files.
+PROJECT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
 IDENTITY = {
     "GIT_AUTHOR_NAME": "Test Manager",
     "GIT_AUTHOR_EMAIL": "manager@sphenix.invalid",

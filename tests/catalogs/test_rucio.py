@@ -21,8 +21,8 @@ from shrek.core.registry import Registry
 from shrek.errors import ExitCode
 from shrek.ops.dataset import add_files
 from shrek.ops.tag import new_tag
+from tests.conftest import git
 
-from .conftest import git
 from .rucio_server import RucioServer, available
 
 SCOPE, RSE = "sphenix", "SHREK_TEST_DISK"

@@ -22,8 +22,8 @@ from shrek.errors import ExitCode
 from shrek.ops.dataset import add_files
 from shrek.ops.freeze import freeze
 from shrek.ops.tag import new_tag
+from tests.conftest import git
 
-from .conftest import git
 from .pandastub import PandaStub, make_token
 
 TAG = "sP22aa-local"

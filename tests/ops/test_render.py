@@ -16,11 +16,10 @@ from shrek.core.registry import Registry
 from shrek.core.render import EXIT_OUTPUT, EXIT_RESOURCE, EXIT_SETUP, EXIT_USAGE
 from shrek.errors import ExitCode
 from shrek.ops.render import render, render_target
+from tests.conftest import GOLDEN as GOLDEN_DIR
+from tests.conftest import PROJECT, write_hf_chain, write_step
 
-from .conftest import write_hf_chain, write_step
-
-PROJECT = Path(__file__).resolve().parent.parent
-GOLDEN = Path(__file__).resolve().parent / "golden" / "sP22aa-mdc2.7"
+GOLDEN = GOLDEN_DIR / "sP22aa-mdc2.7"
 UPDATE = os.environ.get("SHREK_UPDATE_GOLDEN") == "1"
 
 
@@ -466,7 +465,6 @@ def test_render_refuses_invalid_tags_and_unknown_steps(
 
 
 def test_an_unusable_output_directory_is_a_clear_error(shrek) -> None:
-    from .test_example_registry import PROJECT
 
     result = shrek("render", "sP22aa", "-o", "/proc/shrek-cannot-write-here", cwd=PROJECT)
     assert result.code == ExitCode.FILESYSTEM

@@ -18,8 +18,8 @@ import pytest
 
 from shrek.core.registry import Registry
 from shrek.ops.render import render_target
+from tests.conftest import write_hf_chain
 
-from .conftest import write_hf_chain
 from .pandastub import make_token
 
 HELPER = Path(__file__).resolve().parent / "panda_server_parse.py"

@@ -24,11 +24,10 @@ from shrek.ops.dataset import add_files
 from shrek.ops.freeze import freeze
 from shrek.ops.readme import render_readme
 from shrek.ops.tag import new_tag
+from tests.conftest import GOLDEN as GOLDEN_DIR
+from tests.conftest import PROJECT, git
 
-from .conftest import git
-
-PROJECT = Path(__file__).resolve().parent.parent
-GOLDEN = Path(__file__).resolve().parent / "golden" / "review"
+GOLDEN = GOLDEN_DIR / "review"
 UPDATE = os.environ.get("SHREK_UPDATE_GOLDEN") == "1"
 
 

@@ -20,8 +20,7 @@ from shrek.ops.dataset import add_files
 from shrek.ops.freeze import freeze
 from shrek.ops.status import refresh
 from shrek.ops.tag import new_tag
-
-from .conftest import git
+from tests.conftest import git
 
 TAG = "sP22aa-local"
 BACKGROUND = "demo.minbias.background"

@@ -20,8 +20,7 @@ from shrek.git import resolve_ref
 from shrek.ops.dataset import add_files
 from shrek.ops.freeze import freeze
 from shrek.ops.tag import new_tag
-
-from .conftest import git
+from tests.conftest import git
 
 TAG = "sP22aa-mdc2.7"
 BACKGROUND = "mdc2.pythia8_pp_mb.g4hits"

@@ -14,8 +14,7 @@ import pytest
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode
 from shrek.ops.tag import new_tag
-
-from .conftest import git
+from tests.conftest import git
 
 
 def test_new_user_flow_init_template_validate(tmp_path: Path, shrek) -> None:

@@ -17,7 +17,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent.parent
+from tests.conftest import PROJECT
+
 SERVER_VENV = Path(os.environ.get("SHREK_RUCIO_SERVER_VENV", PROJECT / ".venv-rucio"))
 USER, PASSWORD = "ddmlab", "secret"
 ENDPOINTS = (
