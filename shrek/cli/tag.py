@@ -67,11 +67,11 @@ def tag_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List the registry's tags: label, build, steps, state."""
-    from shrek.ops.tag import summary
+    from shrek.ops.tag import overview
 
     registry = open_registry(ctx)
     show(
-        [summary(registry, name) for name in registry.tag_names()],
+        [overview(registry, name) for name in registry.tag_names()],
         as_json=as_json,
         empty="no tags yet: create one with 'shrek tag new'",
         columns=("label", "build", "steps", "state", "title"),

@@ -247,7 +247,7 @@ def _assemble(registry: Registry, target: Path, source: Path | None, data: dict[
 # -- describing tags ------------------------------------------------------------------------
 
 
-def summary(registry: Registry, name: str) -> dict[str, Any]:
+def overview(registry: Registry, name: str) -> dict[str, Any]:
     """One row of ``tag list``: cheap (reads tag.yaml, counts step files, looks at the state)."""
     directory = registry.tag_dir(name)
     document, _ = load_yaml(directory / TAG_FILE, f"tags/{name}/{TAG_FILE}")
@@ -268,7 +268,7 @@ def details(registry: Registry, name: str) -> dict[str, Any]:
     report = validate(registry, [name])
     tag, findings = report.tags.get(name), report.findings
     frozen, _ = read_freeze(registry, name)
-    info = summary(registry, name)
+    info = overview(registry, name)
     entries, _ = ledger.read_ledger(registry.root)
     allocation = next((e for e in entries if e.label == info["label"]), None)
     info.update(
