@@ -17,6 +17,7 @@ from pathlib import Path
 import git
 
 from shrek.errors import ExitCode, ShrekError
+from shrek.redact import redact
 
 
 def _git_error(action: str, exc: git.GitCommandError) -> ShrekError:
@@ -79,6 +80,7 @@ class GitRepo:
         If git refuses (a hook, a locked index), the paths are taken out of the index again so
         the caller can undo its writes and leave the repository as it found it.
         """
+        message = redact(message)  # a commit message is forever: no credential reaches it
         relative = [str(Path(p).resolve().relative_to(self.root)) for p in paths]
         try:
             self.repo.git.add("--all", "--", *relative)

@@ -40,6 +40,9 @@ class Entry:
     line: int
 
 
+MAX_LEDGER_BYTES = 8 * 1024 * 1024
+
+
 def read_ledger(root: Path) -> tuple[list[Entry], list[Finding]]:
     """All entries, plus findings for lines that are malformed or left from a merge conflict."""
     path = root / LEDGER_FILE
@@ -47,7 +50,28 @@ def read_ledger(root: Path) -> tuple[list[Entry], list[Finding]]:
         return [], []
     entries: list[Entry] = []
     findings: list[Finding] = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    raw_bytes = path.read_bytes()
+    if len(raw_bytes) > MAX_LEDGER_BYTES:
+        return [], [
+            Finding(
+                LEDGER_FILE,
+                0,
+                0,
+                f"the label ledger is {len(raw_bytes):,} bytes; at most {MAX_LEDGER_BYTES:,} "
+                "(about 50,000 labels) are read",
+                "restore labels.ledger from git",
+            )
+        ]
+    try:
+        text_all = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw_bytes[: exc.start].count(b"\n") + 1
+        return [], [
+            Finding(
+                LEDGER_FILE, line, 1, "the label ledger is not UTF-8 text", "restore it from git"
+            )
+        ]
+    for number, raw in enumerate(text_all.splitlines(), start=1):
         text = raw.strip()
         if not text or text.startswith("#"):
             continue

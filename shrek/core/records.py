@@ -20,6 +20,7 @@ import yaml
 from shrek.core import schema
 from shrek.core.yamlio import Loader, dump_yaml, load_yaml, write_atomic
 from shrek.errors import ExitCode, ShrekError
+from shrek.redact import redact_data
 
 SUBMISSIONS_DIR = "submissions"
 ACTIVE = frozenset({"submitting", "submitted", "running"})
@@ -83,6 +84,9 @@ class Record:
         return True
 
     def save(self) -> None:
+        """Write the record atomically; every string passes the redaction step first (a server's
+        log or a refusal may quote a token)."""
+        self.data = redact_data(self.data)
         write_atomic(self.path, dump_yaml(self.data, HEADER, width=10_000))
 
 

@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from shrek.core.yamlio import Document
@@ -39,9 +39,22 @@ def load_schema(kind: str) -> dict[str, Any]:
         return json.load(handle)
 
 
+def _strict_integer(checker: Any, instance: Any) -> bool:
+    """An integer is an int, never a float: JSON Schema calls ``4.0`` an integer, but YAML's
+    ``4.0`` is a float that renders as ``--nJobs 4.0``, which panda-client refuses."""
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+# SHREK's validator: draft 2020-12 with strict integers.
+StrictValidator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _strict_integer),
+)
+
+
 @cache
-def validator(kind: str) -> Draft202012Validator:
-    return Draft202012Validator(load_schema(kind))
+def validator(kind: str) -> Any:
+    return StrictValidator(load_schema(kind))
 
 
 def export(directory: Path) -> list[Path]:
@@ -79,6 +92,7 @@ _TYPE_NAMES = {
     "number": "a number",
     "boolean": "true or false",
     "null": "empty",
+    "decimal": "a decimal number",
 }
 
 
@@ -88,7 +102,7 @@ def _type_of(value: Any) -> str:
     if isinstance(value, int):
         return "integer"
     if isinstance(value, float):
-        return "number"
+        return "decimal"
     if isinstance(value, str):
         return "string"
     if isinstance(value, list):

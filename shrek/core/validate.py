@@ -22,6 +22,7 @@ from shrek.core.ledger import Entry, check_ledger, read_ledger
 from shrek.core.model import Step, Tag, load_tag
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode, Finding, ShrekError, sort_findings
+from shrek.redact import find_credentials
 
 # Variables every job has (see the wrapper script) and common environment any shell has.
 SHREK_VARIABLES = (
@@ -174,7 +175,7 @@ def _check_freeze(registry: Registry, name: str, tag: Tag | None) -> list[Findin
 
 def check_tag(registry: Registry, tag: Tag) -> list[Finding]:
     """Every cross-file check of one loaded tag."""
-    findings = _check_tag_file(registry, tag)
+    findings = _check_tag_file(registry, tag) + _check_code_credentials(tag)
     if not tag.steps and not tag.broken_steps:
         findings.append(
             Finding(
@@ -258,6 +259,22 @@ def _check_tag_file(registry: Registry, tag: Tag) -> list[Finding]:
     return findings
 
 
+def _check_code_credentials(tag: Tag) -> list[Finding]:
+    """A code repository's URL with a password or token in it would be committed."""
+    findings = []
+    for n, repo in enumerate(tag.data.get("code") or []):
+        for found in find_credentials(str(repo.get("url", ""))):
+            findings.append(
+                tag.document.finding(
+                    ["code", n, "url"],
+                    f"the URL of code repository '{repo.get('name')}' holds a credential "
+                    f"({found.kind})",
+                    "give the URL without credentials; git finds them in its credential helper",
+                )
+            )
+    return findings
+
+
 def _check_step(tag: Tag, stem: str, step: Step, known_variables: set[str]) -> list[Finding]:
     doc = step.document
     findings: list[Finding] = []
@@ -287,7 +304,44 @@ def _check_step(tag: Tag, stem: str, step: Step, known_variables: set[str]) -> l
         if problem:
             findings.append(doc.finding(["resources", n], problem.message, problem.fix))
     findings.extend(_check_variables(step, known_variables))
+    findings.extend(_check_credentials(step))
     return findings
+
+
+CREDENTIAL_FIX = (
+    "never put a credential in a tag (it is committed and copied to every job): give the job "
+    "its credential at run time from its environment or a file on the worker, and revoke this one"
+)
+
+
+def _check_credentials(step: Step) -> list[Finding]:
+    """A parameter, resource, command or set-up line holding a credential is an error."""
+    doc = step.document
+    findings = []
+    texts: list[tuple[list[object], str]] = [
+        (["parameters", name], str(value)) for name, value in step.parameters.items()
+    ]
+    texts += [(["resources", n], pattern) for n, pattern in enumerate(step.resources)]
+    texts += [
+        ([key], str(doc.data[key])) for key in ("command", "exec", "setup") if doc.data.get(key)
+    ]
+    for path, text in texts:
+        for found in find_credentials(text):
+            line, column = doc.locate_text(path, text[found.start : found.end][:40])
+            findings.append(
+                Finding(
+                    doc.file,
+                    line,
+                    column,
+                    f"{_describe_path(path)} holds a credential ({found.kind})",
+                    CREDENTIAL_FIX,
+                )
+            )
+    return findings
+
+
+def _describe_path(path: list[object]) -> str:
+    return ".".join(str(p) for p in path)
 
 
 def _check_parameters(step: Step) -> list[Finding]:

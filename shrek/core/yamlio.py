@@ -4,11 +4,21 @@ Validation must name ``file:line:column`` for every problem, so documents are lo
 into plain Python data *and* a map from each path (``("inputs", "0", "dataset")``) to where it
 stands in the file. PyYAML's C loader is used when present: parsing thousands of step files is
 the hot path of ``shrek validate``.
+
+Every registry file is read under explicit bounds, because a registry is edited by many hands
+and checked by CI runners: its size (before parsing), and — checked on PyYAML's event stream
+before anything is composed — its nesting depth, the number of aliases and the size their
+expansion would reach, and recursive aliases. A billion-laughs file, a 50,000-level nesting
+(which crashes the C composer) or ``a: &a [*a]`` is one finding at the line where the bound is
+crossed, never a hang, a crash or a traceback. A key YAML reads as anything but a string
+(``2022:``, ``on:``, ``~:``) is a finding too, and so are git conflict markers and tab
+indentation, each named as such.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,6 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.events import (
+    AliasEvent,
+    CollectionEndEvent,
+    CollectionStartEvent,
+    ScalarEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from shrek.errors import Finding
@@ -24,6 +40,16 @@ Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 Dumper: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 PathKey = tuple[str, ...]
+
+# Bounds on every YAML file SHREK reads (each crossed bound is a finding naming it).
+MAX_FILE_BYTES = 2 * 1024 * 1024  # the largest freeze.yaml of a real tag is a few hundred KiB
+MAX_DEPTH = 64  # nesting levels; SHREK's own formats use at most 6
+MAX_ALIASES = 100  # alias uses (*name) in one file
+MAX_EXPANDED_NODES = 200_000  # nodes once every alias is expanded
+
+# Only text that could nest deeply or use aliases needs the event pass before composing.
+_RISKY = re.compile(r"(?:^|[\s\[{,])[&*]|[\[{]|^[ -]{" + str(MAX_DEPTH) + "}", re.M)
+_CONFLICT = re.compile(r"^(<{7}|={7}|>{7})(?: |$)", re.M)
 
 
 @dataclass
@@ -35,6 +61,7 @@ class Document:
     values: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
     keys: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
     text: str = ""
+    unusable: bool = False  # a problem found while indexing makes the data unsafe to check
 
     def where(self, path: Sequence[object], *, key: bool = False) -> tuple[int, int]:
         """Line and column of ``path`` (its key when ``key``), else of its nearest ancestor."""
@@ -70,6 +97,33 @@ def _mark(node: Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
+_STRING_TAG = "tag:yaml.org,2002:str"
+_KEY_TYPES = {
+    "tag:yaml.org,2002:int": "a number",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:bool": "true or false",
+    "tag:yaml.org,2002:null": "null (empty)",
+    "tag:yaml.org,2002:timestamp": "a date",
+}
+
+
+def _key_problem(doc: Document, key_node: Node) -> Finding | None:
+    """Every key SHREK reads is a name: YAML must read it as a string."""
+    line, column = _mark(key_node)
+    if not isinstance(key_node, ScalarNode):
+        return Finding(doc.file, line, column, "a key is a list or a mapping", "use a plain name")
+    if key_node.tag == _STRING_TAG:
+        return None
+    kind = _KEY_TYPES.get(key_node.tag, key_node.tag)
+    return Finding(
+        doc.file,
+        line,
+        column,
+        f"key '{key_node.value}' is read by YAML as {kind}, not as a name",
+        f"quote it: '{key_node.value}':",
+    )
+
+
 def _index(doc: Document, node: Node, path: PathKey, problems: list[Finding]) -> None:
     doc.values[path] = _mark(node)
     if isinstance(node, MappingNode):
@@ -77,6 +131,10 @@ def _index(doc: Document, node: Node, path: PathKey, problems: list[Finding]) ->
         for key_node, value_node in node.value:
             key = str(key_node.value) if isinstance(key_node, ScalarNode) else "?"
             line, column = _mark(key_node)
+            wrong = _key_problem(doc, key_node) if key != "<<" else None
+            if wrong:
+                problems.append(wrong)
+                doc.unusable = True
             if key in seen and key != "<<":
                 problems.append(
                     Finding(
@@ -96,39 +154,185 @@ def _index(doc: Document, node: Node, path: PathKey, problems: list[Finding]) ->
             _index(doc, item, (*path, str(i)), problems)
 
 
+class _Bound(Exception):
+    """A bound crossed while reading the event stream: where, and what to say."""
+
+    def __init__(self, line: int, column: int, message: str, fix: str) -> None:
+        super().__init__(message)
+        self.finding = (line, column, message, fix)
+
+
+def _check_bounds(text: str) -> None:
+    """Walk PyYAML's event stream (libyaml's parser is iterative: no recursion, no expansion)
+    and raise :class:`_Bound` at the first crossed bound."""
+    depth = aliases = total = 0
+    sizes: list[int] = []  # nodes inside each open collection
+    anchors: dict[str, int | None] = {}  # anchor -> expanded size (None: still open)
+    open_anchors: list[str | None] = []
+    for event in yaml.parse(text, Loader=Loader):
+        mark = event.start_mark
+        where = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        if isinstance(event, AliasEvent):
+            aliases += 1
+            size = anchors.get(event.anchor, 1)
+            if size is None:
+                raise _Bound(
+                    *where,
+                    f"alias *{event.anchor} refers to itself (a recursive structure)",
+                    "write the value out instead of aliasing its parent",
+                )
+            if aliases > MAX_ALIASES:
+                raise _Bound(
+                    *where,
+                    f"more than {MAX_ALIASES} aliases in one file",
+                    "write the values out; SHREK's files need no aliases",
+                )
+        elif isinstance(event, CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _Bound(
+                    *where,
+                    f"nesting deeper than {MAX_DEPTH} levels",
+                    "flatten the document; SHREK's files nest a few levels at most",
+                )
+            sizes.append(1)
+            open_anchors.append(event.anchor)
+            if event.anchor:
+                anchors[event.anchor] = None
+            continue
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
+            size = sizes.pop()
+            anchor = open_anchors.pop()
+            if anchor:
+                anchors[anchor] = size
+        elif isinstance(event, ScalarEvent):
+            size = 1
+            if event.anchor:
+                anchors[event.anchor] = 1
+        else:
+            continue
+        total += size
+        if sizes:
+            sizes[-1] += size
+        if total > MAX_EXPANDED_NODES:
+            raise _Bound(
+                *where,
+                f"the aliases expand to more than {MAX_EXPANDED_NODES:,} values (an alias bomb?)",
+                "write the values out without aliases",
+            )
+
+
+def _syntax_finding(text: str, file: str, exc: yaml.MarkedYAMLError) -> Finding:
+    """PyYAML's complaint, told in the words of the usual causes where one is recognised."""
+    mark = exc.problem_mark or exc.context_mark
+    line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+    what = " ".join(p for p in (exc.context, exc.problem) if p)
+    conflict = _CONFLICT.search(text)
+    if conflict:
+        line = text.count("\n", 0, conflict.start()) + 1
+        return Finding(
+            file,
+            line,
+            1,
+            "invalid YAML: an unresolved git merge conflict (a '<<<<<<<', '=======' or "
+            "'>>>>>>>' line)",
+            "resolve the conflict: keep the right lines, remove the markers",
+        )
+    lines = text.splitlines()
+    tabbed = next((n for n, t in enumerate(lines, 1) if re.match(r"[ ]*\t", t)), 0)
+    if (
+        "\t" in what
+        or (tabbed and "found character '\\t'" in str(exc))
+        or (tabbed and tabbed <= line)
+    ):
+        return Finding(
+            file,
+            tabbed or line,
+            1,
+            "invalid YAML: a tab indents this line (YAML indents with spaces only)",
+            "replace the tab with spaces",
+        )
+    missing = _missing_colon(lines, line)
+    if missing:
+        return Finding(
+            file,
+            missing,
+            1,
+            f"invalid YAML: '{lines[missing - 1].strip()}' is not 'key: value' (the colon is "
+            "missing)",
+            "write 'key: value' (a colon and a space after the key)",
+        )
+    return Finding(
+        file,
+        line,
+        column,
+        f"invalid YAML: {what}",
+        "fix the YAML syntax here (check indentation, colons and quoting)",
+    )
+
+
+def _missing_colon(lines: list[str], line: int) -> int:
+    """The line just before or at the error that reads ``key value``: a colon left out."""
+    for number in range(max(1, line - 2), min(line, len(lines)) + 1):
+        stripped = lines[number - 1].strip()
+        if re.fullmatch(r"[A-Za-z_][\w.-]*[ \t]+[^:#\s][^:#]*", stripped):
+            return number
+    return 0
+
+
 def parse_yaml(text: str, file: str) -> tuple[Document | None, list[Finding]]:
-    """Parse ``text``; return the document (None when unreadable) and any problems found."""
+    """Parse ``text`` under the bounds; return the document (None when unreadable) and any
+    problems found."""
     problems: list[Finding] = []
+    try:
+        if _RISKY.search(text):
+            _check_bounds(text)
+    except _Bound as bound:
+        return None, [Finding(file, *bound.finding)]
+    except yaml.MarkedYAMLError as exc:
+        return None, [_syntax_finding(text, file, exc)]
+    except yaml.YAMLError as exc:
+        return None, [Finding(file, 0, 0, f"invalid YAML: {exc}", "fix the YAML syntax")]
     loader = Loader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        what = " ".join(p for p in (exc.context, exc.problem) if p)
-        return None, [
-            Finding(
-                file,
-                line,
-                column,
-                f"invalid YAML: {what}",
-                "fix the YAML syntax here (check indentation, colons and quoting)",
-            )
-        ]
+        return None, [_syntax_finding(text, file, exc)]
     except yaml.YAMLError as exc:  # errors without a position (rare: e.g. stream encoding)
         return None, [Finding(file, 0, 0, f"invalid YAML: {exc}", "fix the YAML syntax")]
+    except ValueError:  # an integer of thousands of digits (Python refuses to convert it)
+        huge = re.search(r"\d{1000,}", text)
+        line = text.count("\n", 0, huge.start()) + 1 if huge else 0
+        return None, [
+            Finding(file, line, 1, "a number of more than 1,000 digits", "give a sensible number")
+        ]
     finally:
         loader.dispose()
     doc = Document(file, data, text=text)
     if node is not None:
         _index(doc, node, (), problems)
+    if doc.unusable:  # e.g. a key that is not a string: no check below may trip on it
+        return None, problems
     return doc, problems
 
 
 def load_yaml(path: Path, file: str) -> tuple[Document | None, list[Finding]]:
     """Read and parse a YAML file; unreadable files become findings, not exceptions."""
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, [
+                Finding(
+                    file,
+                    0,
+                    0,
+                    f"file is {size:,} bytes; SHREK reads YAML files of at most "
+                    f"{MAX_FILE_BYTES:,} bytes",
+                    "this is not a file SHREK wrote or a person edits: restore it from git",
+                )
+            ]
         raw = path.read_bytes()
     except FileNotFoundError:
         return None, [Finding(file, 0, 0, "file does not exist", "create it")]

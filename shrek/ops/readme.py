@@ -19,6 +19,7 @@ from shrek.core.registry import Registry
 from shrek.core.yamlio import write_atomic
 from shrek.git import GitRepo
 from shrek.ops.graph import mermaid
+from shrek.redact import redact
 
 README = "README.md"
 
@@ -169,7 +170,7 @@ def _submissions(registry: Registry, tag: Tag) -> list[str]:
 def write_readme(registry: Registry, name: str) -> Path:
     """(Re)write the tag's README.md; returns its path (to commit along)."""
     path = registry.tag_dir(name) / README
-    text = render_readme(registry, name)
+    text = redact(render_readme(registry, name))
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         write_atomic(path, text)
     return path

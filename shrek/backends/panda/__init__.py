@@ -35,6 +35,7 @@ from shrek.core.records import load_records
 from shrek.core.registry import Registry
 from shrek.core.render import SANDBOX
 from shrek.errors import ExitCode, ShrekError
+from shrek.redact import redact
 
 # PanDA task states -> record states.
 STATES = {
@@ -65,14 +66,6 @@ STATES = {
 RETRYABLE = frozenset({"finished", "failed", "aborted", "exhausted"})
 SANDBOX_LIMIT = 10 * 1024 * 1024  # panda-client refuses larger job sandboxes (NO_BUILD_LIMIT)
 NOT_VISIBLE_GRACE_S = 30 * 60  # tasks of an accepted request can take this long to appear
-TOKEN_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return TOKEN_LIKE.sub("***", text)
 
 
 class PandaBackend:

@@ -1,0 +1,148 @@
+"""One redaction step for everything SHREK writes down, and the detector validation uses.
+
+Records, tag READMEs and commit messages are kept forever and copied everywhere; a token, a
+password or a private key that reaches them is leaked. Everything SHREK writes into them
+passes through :func:`redact`, and validation refuses a tag whose parameters, resources or
+commands hold a credential (:func:`find_credentials`).
+
+Known credential formats are recognised by **detect-secrets** (Yelp's maintained detector:
+JSON Web Tokens, private keys, AWS, GitHub, GitLab, Slack, Stripe, PyPI, npm, OpenAI and other
+API tokens, credentials in URLs). Two shapes it does not see line by line are matched here:
+the body of a PEM private-key block (many lines), and ``password=…`` / ``token: …``-style
+assignments without quotes, as servers print them. High-entropy strings alone are not
+credentials (every checksum SHREK records is one), so they are left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+MASK = "***"
+
+# detect-secrets' plugins for known formats (no entropy-based guessing: checksums are not secrets)
+PLUGINS = (
+    "ArtifactoryDetector",
+    "AWSKeyDetector",
+    "AzureStorageKeyDetector",
+    "BasicAuthDetector",
+    "CloudantDetector",
+    "DiscordBotTokenDetector",
+    "GitHubTokenDetector",
+    "GitLabTokenDetector",
+    "IbmCloudIamDetector",
+    "IbmCosHmacDetector",
+    "JwtTokenDetector",
+    "MailchimpDetector",
+    "NpmDetector",
+    "OpenAIDetector",
+    "PrivateKeyDetector",
+    "PypiTokenDetector",
+    "SendGridDetector",
+    "SlackDetector",
+    "SoftlayerDetector",
+    "SquareOAuthDetector",
+    "StripeDetector",
+    "TelegramBotTokenDetector",
+    "TwilioKeyDetector",
+)
+
+# Cheap triggers: only lines with one of these are handed to detect-secrets (a README of
+# hundreds of lines is checked in microseconds, and detect-secrets is imported only when
+# something looks like a credential).
+_TRIGGER = re.compile(
+    r"eyJ|PRIVATE KEY|://[^/\s]*@|AKIA|ASIA|gh[pousr]_|glpat-|xox[abposr]-|[sr]k_live_"
+    r"|sk-[A-Za-z0-9]|pypi-|npm_|SG\.|AccountKey=|hooks\.slack\.com|[0-9]{8,}:AA"
+    r"|AC[a-z0-9]{32}|SK[0-9a-fA-F]{32}|(?i:discord|twilio|sendgrid|mailchimp|square"
+    r"|cloudant|softlayer|artifactory|ibm)"
+)
+_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----.*?(?:-----END \1-----|\Z)", re.S)
+_ASSIGNMENT = re.compile(
+    r"(?i)(?<![\w-])([\w.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key"
+    r"|private[_-]?key|credential|auth[_-]?code)[\w.-]*)"
+    r"""(["']?\s*[=:]\s*["']?)([^\s"',;&<>]{4,})"""
+)
+_TOKEN_TAIL = re.compile(r"[A-Za-z0-9_\-+/=.~]*")
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A credential found in a text: what kind, and where (0-based offsets)."""
+
+    kind: str
+    start: int
+    end: int
+
+
+@cache
+def _detect_secrets() -> Any:
+    """detect-secrets' line scanner, configured once with SHREK's plugins."""
+    from detect_secrets.core.scan import scan_line
+    from detect_secrets.settings import get_settings
+
+    get_settings().configure_plugins([{"name": name} for name in PLUGINS])
+    return scan_line
+
+
+def find_credentials(text: str) -> list[Credential]:
+    """Every credential in ``text``, in order, without overlaps."""
+    found: list[Credential] = []
+    for match in _PEM.finditer(text):
+        found.append(Credential("private key", match.start(), match.end()))
+    for match in _ASSIGNMENT.finditer(text):
+        found.append(Credential(f"'{match.group(1)}' assignment", match.start(3), match.end(3)))
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        if _TRIGGER.search(line):
+            found.extend(_known_formats(line, offset))
+        offset += len(line)
+    return _without_overlaps(found)
+
+
+def _known_formats(line: str, offset: int) -> list[Credential]:
+    found = []
+    for secret in _detect_secrets()(line.rstrip("\n")):
+        value = secret.secret_value or ""
+        start = line.find(value) if value else -1
+        if start < 0:
+            continue
+        # detect-secrets reports a token's significant part (a JWT without its signature, a
+        # GitHub token's prefix): the whole token goes
+        end = _TOKEN_TAIL.match(line, start + len(value)).end()
+        found.append(Credential(secret.type, offset + start, offset + end))
+    return found
+
+
+def _without_overlaps(found: list[Credential]) -> list[Credential]:
+    kept: list[Credential] = []
+    for item in sorted(found, key=lambda c: (c.start, -c.end)):
+        if kept and item.start < kept[-1].end:
+            if item.end > kept[-1].end:
+                kept[-1] = Credential(kept[-1].kind, kept[-1].start, item.end)
+            continue
+        kept.append(item)
+    return kept
+
+
+def redact(text: str, secrets: list[str] | None = None) -> str:
+    """``text`` with every credential (and every string of ``secrets``) replaced by ***."""
+    for secret in secrets or []:
+        if secret:
+            text = text.replace(secret, MASK)
+    found = find_credentials(text)
+    for item in reversed(found):
+        text = text[: item.start] + MASK + text[item.end :]
+    return text
+
+
+def redact_data(data: Any) -> Any:
+    """Every string in a record-like structure (dicts, lists) passed through :func:`redact`."""
+    if isinstance(data, str):
+        return redact(data)
+    if isinstance(data, dict):
+        return {key: redact_data(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [redact_data(value) for value in data]
+    return data
