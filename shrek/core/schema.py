@@ -228,6 +228,15 @@ def _exclusive_keys(doc: Document, error: ValidationError, message: str, fix: st
 
 def check(doc: Document, kind: str) -> list[Finding]:
     """Validate ``doc`` against the ``kind`` schema; every error becomes a located finding."""
+    if not isinstance(doc.data, dict):  # one finding: every other check would follow from it
+        got = _TYPE_NAMES.get(_type_of(doc.data), _type_of(doc.data))
+        return [
+            doc.finding(
+                [],
+                f"the document must be a mapping, not {got}",
+                "write it as 'key: value' lines (see the schema named on its first line)",
+            )
+        ]
     findings: list[Finding] = []
     for error in validator(kind).iter_errors(doc.data):
         if error.validator == "propertyNames":

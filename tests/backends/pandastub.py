@@ -69,6 +69,7 @@ class PandaStub:
         self.fault: dict[str, str] | None = None
         self.hide_tasks = False
         self.rejected_tokens: set[str] = set()
+        self.refusal_log: str | None = None  # refuse every workflow with this log
         # OIDC: the refresh token the token endpoint accepts, and the ID tokens it handed out
         self.refresh_token = "refresh-me"
         self.refreshed: list[str] = []
@@ -118,6 +119,8 @@ class PandaStub:
     # -- the workflow parser (what the server does with a CWL) ------------------------------
 
     def expand(self, params: dict[str, Any]) -> tuple[bool, str, list[dict[str, Any]]]:
+        if self.refusal_log is not None:  # a server that refuses and says too much
+            return False, self.refusal_log, []
         archive = self.uploads.get(params["sandbox"])
         if archive is None:
             return False, f"sandbox {params['sandbox']} was not uploaded", []

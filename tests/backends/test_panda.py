@@ -450,6 +450,42 @@ def test_no_credential_is_ever_committed(panda_registry: Registry, stub, shrek) 
     assert TOKEN not in kept
 
 
+LEAKY_LOG = """ERROR: workflow refused for user jdoe
+debug: refresh_token=4f9c2a7be1d04f3a9c88b2e1aa7d5c10&client_id=panda
+debug: password=Hunter2-Very-Secret
+-----BEGIN RSA PRIVATE KEY-----
+MIIEowIBAAKCAQEAzV7bX5yOq0M2a3RkZmFrZWtleWRhdGFmb3J0ZXN0c29ubHk0
+c29tZW1vcmViYXNlNjRkYXRhZm9yYXByaXZhdGVrZXlibG9ja3RoYXRpc2Zha2U=
+-----END RSA PRIVATE KEY-----
+"""
+LEAKED = (
+    "4f9c2a7be1d04f3a9c88b2e1aa7d5c10",
+    "Hunter2-Very-Secret",
+    "MIIEowIBAAKCAQEAzV7bX5yOq0M2a3RkZmFrZWtleWRhdGFmb3J0ZXN0c29ubHk0",
+    "c29tZW1vcmViYXNlNjRkYXRhZm9yYXByaXZhdGVrZXlibG9ja3RoYXRpc2Zha2U=",
+)
+
+
+def test_a_refusal_that_quotes_secrets_leaves_none_in_git(
+    panda_registry: Registry, stub, shrek
+) -> None:
+    stub.refusal_log = LEAKY_LOG
+    result = shrek("submit", "sP22aa", "--backend", "panda", "--no-check", cwd=panda_registry.root)
+    assert result.code == ExitCode.BACKEND, result.err
+    (record, *_) = load_records(panda_registry.tag_dir(TAG))
+    assert record.state == "failed" and "workflow refused for user jdoe" in str(record.data)
+    committed = git(panda_registry.root, "log", "-p", "--all")
+    assert "refused" in committed
+    for secret in LEAKED:
+        assert secret not in committed, secret
+    kept = "".join(
+        p.read_text(errors="replace")
+        for p in panda_registry.root.rglob("*")
+        if p.is_file() and ".git" not in p.parts and ".shrek" not in p.parts
+    )
+    assert not any(secret in kept for secret in LEAKED)
+
+
 def test_commands_that_do_not_talk_to_panda_never_import_it(panda_registry: Registry) -> None:
     code = (
         "import sys; from shrek.cli import run; run(['validate']); run(['tag', 'list']); "

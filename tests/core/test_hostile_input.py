@@ -1,0 +1,229 @@
+"""Hostile and malformed input: each is one finding at its file and line, never a crash, a
+hang, a traceback or a leaked secret."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from shrek.core.ledger import LEDGER_FILE
+from shrek.core.registry import Registry
+from shrek.core.validate import validate
+from shrek.core.yamlio import MAX_ALIASES, MAX_DEPTH, MAX_FILE_BYTES
+from shrek.errors import ExitCode
+from tests.core.test_validate_cases import GEN, TAG
+
+J = f"{TAG}/job"
+JWT = (
+    "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9."
+    "eyJzdWIiOiJqZG9lIiwiZXhwIjo0MDAwMDAwMDAwfQ.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+)
+
+
+def _bomb(depth: int) -> str:
+    """The billion-laughs pattern: each level aliases the previous one nine times."""
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for level in range(1, depth + 1):
+        name, previous = chr(ord("a") + level), chr(ord("a") + level - 1)
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+def step(text: str) -> Callable[[Path], None]:
+    def write(tag_dir: Path) -> None:
+        (tag_dir / "job" / "gen.yaml").write_text(text)
+
+    return write
+
+
+def registry_file(name: str, data: bytes | str) -> Callable[[Path], None]:
+    def write(tag_dir: Path) -> None:
+        path = tag_dir.parent.parent / name
+        path.write_bytes(data if isinstance(data, bytes) else data.encode())
+
+    return write
+
+
+CASES = [
+    ("alias-bomb-7", step(_bomb(7)), f"{J}/gen.yaml:6:", "alias bomb"),
+    ("alias-bomb-8", step(_bomb(8)), f"{J}/gen.yaml:", "alias bomb"),
+    ("recursive-alias", step("a: &a [*a]\n"), f"{J}/gen.yaml:1:8", "refers to itself"),
+    (
+        "many-aliases",
+        step("x: &x 1\nl: [" + ", ".join(["*x"] * (MAX_ALIASES + 1)) + "]\n"),
+        f"{J}/gen.yaml:2:",
+        f"more than {MAX_ALIASES} aliases",
+    ),
+    (
+        "deep-flow",
+        step("x: " + "[" * 2000 + "]" * 2000 + "\n"),
+        f"{J}/gen.yaml:1:",
+        f"nesting deeper than {MAX_DEPTH} levels",
+    ),
+    (
+        "deep-block",
+        step("".join(" " * i + f"k{i}:\n" for i in range(80)) + " " * 80 + "v: 1\n"),
+        f"{J}/gen.yaml:",
+        f"nesting deeper than {MAX_DEPTH} levels",
+    ),
+    (
+        "huge-file",
+        step("# " + "x" * (MAX_FILE_BYTES + 10) + "\n"),
+        f"{J}/gen.yaml",
+        "SHREK reads YAML files of at most",
+    ),
+    (
+        "5000-digits",
+        step(GEN.replace("jobs: 2", "jobs: " + "9" * 5000)),
+        f"{J}/gen.yaml:5:1",
+        "more than 1,000 digits",
+    ),
+    (
+        "int-key",
+        step(GEN.replace("  nevents: 10", "  2022: 50")),
+        f"{J}/gen.yaml:4:3",
+        "as a number",
+    ),
+    (
+        "bool-key",
+        step(GEN.replace("  nevents: 10", "  on: 1")),
+        f"{J}/gen.yaml:4:3",
+        "true or false",
+    ),
+    ("null-key", step(GEN.replace("  nevents: 10", "  ~: 1")), f"{J}/gen.yaml:4:3", "null"),
+    ("float-key", step(GEN.replace("  nevents: 10", "  1.5: 1")), f"{J}/gen.yaml:4:3", "a number"),
+    (
+        "float-jobs",
+        step(GEN.replace("jobs: 2", "jobs: 4.0")),
+        f"{J}/gen.yaml:5:7",
+        "must be an integer, not a decimal number",
+    ),
+    (
+        "float-memory",
+        step(GEN + "requirements:\n  memory_mb: 512.0\n"),
+        f"{J}/gen.yaml:13:14",
+        "must be an integer",
+    ),
+    (
+        "huge-memory",
+        step(GEN + "requirements:\n  memory_mb: 1.0e+308\n"),
+        f"{J}/gen.yaml:13:14",
+        "must be an integer",
+    ),
+    (
+        "memory-over-maximum",
+        step(GEN + "requirements:\n  memory_mb: 99999999\n"),
+        f"{J}/gen.yaml:13:14",
+        "greater than the maximum",
+    ),
+    (
+        "float-attempts",
+        step(GEN + "requirements:\n  max_attempts: 2.0\n"),
+        f"{J}/gen.yaml:13:17",
+        "must be an integer",
+    ),
+    (
+        "title-newline",
+        lambda d: (d / "tag.yaml").write_text(
+            (d / "tag.yaml").read_text().replace("title: test production", 'title: "a\\nb"')
+        ),
+        f"{TAG}/tag.yaml:3:8",
+        "invalid value",
+    ),
+    (
+        "conflict-markers",
+        step(GEN.replace("jobs: 2", "<<<<<<< HEAD\njobs: 2\n=======\njobs: 3\n>>>>>>> theirs")),
+        f"{J}/gen.yaml:5:1",
+        "merge conflict",
+    ),
+    ("tab-indent", step(GEN.replace("  nevents", "\tnevents")), f"{J}/gen.yaml:4:1", "a tab"),
+    (
+        "missing-colon",
+        step(GEN.replace("jobs: 2", "jobs 2")),
+        f"{J}/gen.yaml:5:1",
+        "the colon is missing",
+    ),
+    (
+        "jwt-parameter",
+        step(GEN.replace("  nevents: 10", f"  nevents: 10\n  token: {JWT}")),
+        f"{J}/gen.yaml:5:10",
+        "holds a credential (JSON Web Token)",
+    ),
+    (
+        "password-in-command",
+        step(GEN.replace("${SHREK_SEQ}", "${SHREK_SEQ} --password=Hunter2-Secret")),
+        f"{J}/gen.yaml:11:",
+        "holds a credential",
+    ),
+    (
+        "credential-url",
+        lambda d: (d / "tag.yaml").write_text(
+            (d / "tag.yaml").read_text().replace("https://", "https://jdoe:S3cret-pw@")
+        ),
+        f"{TAG}/tag.yaml:8:10",
+        "holds a credential",
+    ),
+    (
+        "ledger-not-utf8",
+        registry_file(
+            LEDGER_FILE, b"# ledger\nsP22aa  sP22aa-mdc2.7  2022-01-01T00:00:00Z  \xff\n"
+        ),
+        f"{LEDGER_FILE}:2:1",
+        "not UTF-8",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "breakage", "location", "message"), CASES, ids=[c[0] for c in CASES]
+)
+def test_hostile_input_is_one_located_finding(
+    registry: Registry,
+    tag_dir: Path,
+    case: str,
+    breakage: Callable[[Path], None],
+    location: str,
+    message: str,
+) -> None:
+    breakage(tag_dir)
+    report = validate(Registry.open(registry.root))
+    assert not report.ok
+    located = [f for f in report.findings if f.location.startswith(location)]
+    assert located, f"nothing at {location}; got:\n" + "\n".join(map(str, report.findings))
+    assert any(message in f.message for f in located), "\n".join(map(str, located))
+    assert all(f.fix for f in report.findings)
+
+
+def test_no_crash_from_the_command_line_either(registry: Registry, tag_dir: Path) -> None:
+    """50,000 levels of nesting crashed PyYAML's C composer (exit 139): run as a process."""
+    step("x: " + "[" * 50_000 + "]" * 50_000 + "\n")(tag_dir)
+    run = subprocess.run(
+        [sys.executable, "-m", "shrek", "validate"],
+        cwd=registry.root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == ExitCode.INVALID, run.stderr[-1000:]
+    assert "nesting deeper than" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_build_key_yaml_reads_as_a_number_is_refused(registry: Registry, shrek) -> None:
+    settings = registry.root / "shrek.yaml"
+    settings.write_text(
+        settings.read_text().replace("builds:\n", "builds:\n  2023:\n    setup: x\n")
+    )
+    result = shrek("tag", "new", "--build", "2023", cwd=registry.root)
+    assert result.code == ExitCode.INVALID and "Traceback" not in result.err
+    assert "shrek.yaml:" in result.err and "read by YAML as a number" in result.err
+
+
+def test_a_pasted_token_never_reaches_the_readme(registry: Registry, tag_dir: Path, shrek) -> None:
+    step(GEN.replace("  nevents: 10", f"  nevents: 10\n  token: {JWT}"))(tag_dir)
+    assert shrek("render-readme", cwd=registry.root).code == 0
+    readme = (tag_dir / "README.md").read_text()
+    assert JWT not in readme and JWT.split(".")[1] not in readme and "token" in readme
