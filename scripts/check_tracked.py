@@ -15,7 +15,7 @@ from pathlib import Path
 # A path component that marks an environment or a build output.
 FORBIDDEN = re.compile(
     r"(^|/)(\.?venv[^/]*|site-packages|node_modules|__pycache__|\.pytest_cache|\.ruff_cache"
-    r"|build|dist|[^/]+\.egg-info|\.shrek)/"
+    r"|build|dist|[^/]+\.egg-info|\.shrek|\.hypothesis|\.import_linter_cache)/"
 )
 MAX_BYTES = 1024 * 1024  # nothing SHREK needs in git is this large
 

@@ -350,8 +350,16 @@ def load_yaml(path: Path, file: str) -> tuple[Document | None, list[Finding]]:
     return doc, problems
 
 
+# Characters PyYAML writes raw with allow_unicode but reads back as line breaks (NEL, LS, PS).
+_BREAKS = ("\x85", "\u2028", "\u2029")
+
+
 def dump_yaml(data: Any, header: str = "", *, width: int = 100) -> str:
-    """Serialise ``data`` deterministically (key order kept, block style, unicode as is)."""
+    """Serialise ``data`` deterministically (key order kept, block style, unicode as is).
+
+    A string holding a character YAML reads as a line break (U+0085, U+2028, U+2029) would not
+    come back as written: such a document is written with every non-ASCII character escaped.
+    """
     text = yaml.dump(
         data,
         Dumper=Dumper,
@@ -360,6 +368,10 @@ def dump_yaml(data: Any, header: str = "", *, width: int = 100) -> str:
         allow_unicode=True,
         width=width,
     )
+    if any(mark in text for mark in _BREAKS):
+        text = yaml.dump(
+            data, Dumper=Dumper, sort_keys=False, default_flow_style=False, width=width
+        )
     return header + text
 
 

@@ -197,7 +197,7 @@ def _placeholders(workflow: dict, rendering: Rendering) -> Check:
     return result
 
 
-def _parse_prun(arguments: list[str]) -> str:
+def prun_parser_error(arguments: list[str]) -> str:
     """'' when panda-client's prun parser accepts ``arguments``, else its error message."""
     from pandaclient.PrunArgs import build_parser
 
@@ -222,11 +222,11 @@ def _prun_options(workflow: dict, rendering: Rendering) -> Check:
         inputs = _step_inputs(workflow, name)
         arguments = shlex.split(_value(inputs.get("opt_args")))
         arguments += ["--exec", _value(inputs.get("opt_exec")), "--outDS", "user.shrek.check"]
-        error = _parse_prun(arguments)
+        error = prun_parser_error(arguments)
         if error:
             result.problems.append(f"{name}: opt_args rejected: {error}")
         line = shlex.split(rendering.extra.get(f"{name}.prun", "prun"))[1:]
-        error = _parse_prun(line)
+        error = prun_parser_error(line)
         if error:
             result.problems.append(f"{name}.prun rejected: {error}")
     return result
