@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from shrek.core.datasets import DatasetFile
-from shrek.core.freeze import parse_list
+from shrek.core.freeze import read_list
 from shrek.errors import ExitCode, ShrekError
 
 
@@ -36,5 +36,5 @@ class FrozenListCatalog:
                 "verify with the catalogue (without --skip-datasets)",
                 ExitCode.NOT_FOUND,
             )
-        entries = parse_list(path.read_text(encoding="utf-8"))
+        entries = read_list(path, f"tags/{path.parent.parent.name}/inputs/{path.name}")
         return [DatasetFile(name, size, checksum) for name, (size, checksum) in entries.items()]

@@ -71,12 +71,30 @@ def list_text(files: list[DatasetFile]) -> str:
     return "".join(f"{f.name} {f.size} {f.checksum}\n" for f in sorted(files, key=lambda f: f.name))
 
 
-def parse_list(text: str) -> dict[str, tuple[int, str]]:
+def parse_list(text: str, file: str = "the frozen file list") -> dict[str, tuple[int, str]]:
+    """``name size checksum`` lines; a damaged line is one ShrekError naming file and line."""
     entries = {}
-    for line in text.splitlines():
-        name, size, checksum = line.rsplit(" ", 2)
-        entries[name] = (int(size), checksum)
+    for number, line in enumerate(text.splitlines(), start=1):
+        name, _, rest = line.rpartition(" ")
+        name, _, size = name.rpartition(" ")
+        if not name or not size.isdigit() or len(size) > 20 or not rest:
+            raise ShrekError(
+                f"{file}:{number}: not a 'name size checksum' line",
+                "restore the list from git (shrek freeze writes it)",
+                ExitCode.INVALID,
+            )
+        entries[name] = (int(size), rest)
     return entries
+
+
+def read_list(path: Path, file: str) -> dict[str, tuple[int, str]]:
+    """A frozen input list read from disk (see :func:`parse_list`)."""
+    try:
+        return parse_list(path.read_text(encoding="utf-8"), file)
+    except UnicodeDecodeError as exc:
+        raise ShrekError(
+            f"{file}: not UTF-8 text", "restore the list from git", ExitCode.INVALID
+        ) from exc
 
 
 def list_path(dataset: str) -> str:
@@ -253,7 +271,8 @@ def _inputs_drift(tag_dir: Path, old: list[dict], computed: Computed) -> list[Dr
         if before[dataset]["sha256"] == after[dataset]["sha256"]:
             continue
         stored = tag_dir / before[dataset]["list"]
-        old_files = parse_list(stored.read_text(encoding="utf-8")) if stored.exists() else {}
+        shown = f"tags/{tag_dir.name}/{before[dataset]['list']}"
+        old_files = read_list(stored, shown) if stored.exists() else {}
         new_files = parse_list(computed.lists[after[dataset]["list"]])
         gained = sorted(new_files.keys() - old_files.keys())
         lost = sorted(old_files.keys() - new_files.keys())

@@ -15,10 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from shrek.core import schema
-from shrek.core.yamlio import Loader, dump_yaml, load_yaml, write_atomic
+from shrek.core.yamlio import dump_yaml, load_data, load_yaml, write_atomic
 from shrek.errors import ExitCode, ShrekError
 from shrek.redact import redact_data
 
@@ -96,8 +94,8 @@ def record_files(tag_dir: Path) -> list[Path]:
 
 
 def read_record(path: Path) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as handle:
-        data = yaml.load(handle, Loader=Loader)
+    """A record's data without its position map (the fast path), under the YAML bounds."""
+    data = load_data(path, path.as_posix())
     return data if isinstance(data, dict) else {}
 
 

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from shrek.core.freeze import read_list
 from shrek.core.ledger import LEDGER_FILE
+from shrek.core.records import read_record
 from shrek.core.registry import Registry
 from shrek.core.validate import validate
 from shrek.core.yamlio import MAX_ALIASES, MAX_DEPTH, MAX_FILE_BYTES
-from shrek.errors import ExitCode
+from shrek.errors import ExitCode, ShrekError
 from tests.core.test_validate_cases import GEN, TAG
 
 J = f"{TAG}/job"
@@ -227,3 +229,20 @@ def test_a_pasted_token_never_reaches_the_readme(registry: Registry, tag_dir: Pa
     assert shrek("render-readme", cwd=registry.root).code == 0
     readme = (tag_dir / "README.md").read_text()
     assert JWT not in readme and JWT.split(".")[1] not in readme and "token" in readme
+
+
+def test_files_shrek_writes_are_read_under_the_same_bounds(tmp_path: Path) -> None:
+    record = tmp_path / "0001.yaml"
+    record.write_text(_bomb(8))
+    with pytest.raises(ShrekError) as bomb:
+        read_record(record)
+    assert bomb.value.code == ExitCode.INVALID and "alias bomb" in bomb.value.message
+    assert bomb.value.message.startswith(f"{record.as_posix()}:")
+    listing = tmp_path / "bkg.files"
+    listing.write_text("a.root 10 adler32:0a0b0c0d\nnot a valid line at all here\nb 1\n")
+    with pytest.raises(ShrekError) as damaged:
+        read_list(listing, "tags/t/inputs/bkg.files")
+    assert "tags/t/inputs/bkg.files:2: not a 'name size checksum' line" in damaged.value.message
+    listing.write_bytes(b"a.root 10 adler32:0a0b\xff\n")
+    with pytest.raises(ShrekError, match="not UTF-8"):
+        read_list(listing, "tags/t/inputs/bkg.files")
