@@ -30,9 +30,15 @@ def validate(
         None, help="Tags to check (default: all).", autocompletion=complete_tags
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON."),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", help="Check every tag again, ignoring the cache in .shrek/."
+    ),
 ) -> None:
     """Check tags against the schemas and for meaning; report every problem with its fix."""
-    from shrek.core.validate import validate as run_validation
+    if no_cache:
+        from shrek.core.validate import validate as run_validation
+    else:
+        from shrek.ops.validation import validate_cached as run_validation
 
     report = run_validation(open_registry(ctx), tags or [])
     if as_json:

@@ -374,4 +374,18 @@ def frozen_file_findings(registry: Registry, tag: Tag, frozen: dict[str, Any]) -
         findings.append(
             Finding(drift.subject, 0, 0, f"tag {tag.name} is frozen and this {drift.message}", fix)
         )
+    for entry in frozen["inputs"]:  # the frozen input lists, small files: checked too
+        listing = tag.directory / entry["list"]
+        actual = sha256_file(listing).sha256 if listing.is_file() else None
+        if actual != entry["sha256"]:
+            findings.append(
+                Finding(
+                    f"tags/{tag.name}/{entry['list']}",
+                    0,
+                    0,
+                    f"tag {tag.name} is frozen and this input list "
+                    + ("is missing" if actual is None else "was edited (its sha256 changed)"),
+                    "restore it from git: 'shrek freeze' writes it, never a person",
+                )
+            )
     return findings

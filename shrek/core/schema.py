@@ -14,12 +14,12 @@ import re
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator, validators
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from shrek.core.yamlio import Document
+
+if TYPE_CHECKING:  # jsonschema is imported when a document is checked, not at start-up
+    from jsonschema.exceptions import ValidationError
 from shrek.errors import Finding
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent  # shrek/
@@ -45,16 +45,16 @@ def _strict_integer(checker: Any, instance: Any) -> bool:
     return isinstance(instance, int) and not isinstance(instance, bool)
 
 
-# SHREK's validator: draft 2020-12 with strict integers.
-StrictValidator = validators.extend(
-    Draft202012Validator,
-    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _strict_integer),
-)
-
-
 @cache
 def validator(kind: str) -> Any:
-    return StrictValidator(load_schema(kind))
+    """SHREK's validator for ``kind``: draft 2020-12 with strict integers."""
+    from jsonschema import Draft202012Validator, validators
+
+    strict = validators.extend(
+        Draft202012Validator,
+        type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _strict_integer),
+    )
+    return strict(load_schema(kind))
 
 
 def export(directory: Path) -> list[Path]:

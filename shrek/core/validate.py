@@ -69,20 +69,34 @@ class Report:
 
 def validate(registry: Registry, names: Iterable[str] = ()) -> Report:
     """Validate the named tags (all tags when none are named) and the label ledger."""
-    selected = [registry.resolve(n) for n in names] or registry.tag_names()
-    entries, findings = read_ledger(registry.root)
-    findings.extend(check_ledger(entries, registry.prefix))
-    by_label = {e.label: e for e in entries}
+    selected = list(dict.fromkeys([registry.resolve(n) for n in names] or registry.tag_names()))
+    findings, by_label = ledger_findings(registry)
     loaded: dict[str, Tag] = {}
-    for name in dict.fromkeys(selected):
-        tag, problems = load_tag(registry, name)
+    for name in selected:
+        tag, problems = tag_findings(registry, name, by_label)
         findings.extend(problems)
-        findings.extend(_check_directory(registry, name, tag, by_label))
         if tag is not None:
             loaded[name] = tag
-            findings.extend(check_tag(registry, tag))
-        findings.extend(_check_freeze(registry, name, tag))
-    return Report(list(dict.fromkeys(selected)), sort_findings(findings), loaded)
+    return Report(selected, sort_findings(findings), loaded)
+
+
+def ledger_findings(registry: Registry) -> tuple[list[Finding], dict[str, Entry]]:
+    """The label ledger's own problems, and its entries by label."""
+    entries, findings = read_ledger(registry.root)
+    findings.extend(check_ledger(entries, registry.prefix))
+    return findings, {e.label: e for e in entries}
+
+
+def tag_findings(
+    registry: Registry, name: str, by_label: dict[str, Entry]
+) -> tuple[Tag | None, list[Finding]]:
+    """Everything wrong with one tag (its directory, files, meaning and freeze)."""
+    tag, findings = load_tag(registry, name)
+    findings.extend(_check_directory(registry, name, tag, by_label))
+    if tag is not None:
+        findings.extend(check_tag(registry, tag))
+    findings.extend(_check_freeze(registry, name, tag))
+    return tag, findings
 
 
 def _check_directory(

@@ -1,0 +1,124 @@
+"""``shrek validate`` with a cache: a tag whose inputs did not change is not checked again.
+
+Each tag's findings are kept in ``.shrek/cache/validate.json`` under a key that covers
+everything its validation reads: the content (sha256) of its definition files (``tag.yaml``,
+steps, ``freeze.yaml``, frozen input lists), the size, modification time and inode of every
+other file under the tag directory (resources: a frozen tag's resources are re-hashed only
+when one of these changed) and the target of every symbolic link; ``shrek.yaml``; the label's
+ledger entry; the names of all tags (a ``parent`` must exist); the SHREK version and its
+schemas. A changed byte in any of them changes the key, so the cache can never hide a finding.
+The ledger itself is checked on every run (it is one small file).
+
+The cache is local working state (never committed); it is not written where the checkout is
+read-only, and ``--no-cache`` ignores it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable
+from contextlib import suppress
+from pathlib import Path
+
+from shrek import __version__
+from shrek.core.ledger import Entry
+from shrek.core.registry import REGISTRY_FILE, Registry
+from shrek.core.schema import schema_dir
+from shrek.core.validate import Report, ledger_findings, tag_findings
+from shrek.core.yamlio import write_atomic
+from shrek.errors import Finding, sort_findings
+
+CACHE_FILE = "cache/validate.json"
+CACHE_VERSION = 1
+DEFINITIONS = (".yaml", ".yml", ".files")  # read by validation: keyed by their content
+IGNORED = ("README.md", "submissions")  # not read by validation
+
+
+def validate_cached(registry: Registry, names: Iterable[str] = ()) -> Report:
+    """Like :func:`shrek.core.validate.validate`, answering unchanged tags from the cache."""
+    selected = list(dict.fromkeys([registry.resolve(n) for n in names] or registry.tag_names()))
+    findings, by_label = ledger_findings(registry)
+    path = registry.state_dir / CACHE_FILE
+    cached = _read(path)
+    context = _context(registry)
+    fresh: dict[str, dict] = {}
+    for name in selected:
+        key = _tag_key(registry, name, by_label, context)
+        hit = cached.get(name)
+        if hit and hit.get("key") == key:
+            found = [Finding(**f) for f in hit["findings"]]
+        else:
+            _, found = tag_findings(registry, name, by_label)
+        fresh[name] = {"key": key, "findings": [f.as_dict() for f in found]}
+        findings.extend(found)
+    if any(cached.get(n) != entry for n, entry in fresh.items()):
+        _write(path, {**cached, **fresh})
+    return Report(selected, sort_findings(findings), {})
+
+
+def _context(registry: Registry) -> str:
+    """What every tag's validation depends on beyond its own directory."""
+    digest = hashlib.sha256(f"shrek {__version__}\0".encode())
+    for schema in sorted(schema_dir().glob("*.schema.json")):
+        digest.update(schema.read_bytes())
+    digest.update((registry.root / REGISTRY_FILE).read_bytes())
+    digest.update("\0".join(registry.tag_names()).encode())
+    return digest.hexdigest()
+
+
+def _tag_key(registry: Registry, name: str, by_label: dict[str, Entry], context: str) -> str:
+    digest = hashlib.sha256(context.encode())
+    entry = by_label.get(name.partition("-")[0])
+    digest.update(f"\0ledger {entry.label if entry else ''} {entry.tag if entry else ''}".encode())
+    root = registry.tag_dir(name)
+    for path in _walk(root):
+        relative = path.relative_to(root).as_posix()
+        digest.update(f"\0{relative}\0".encode())
+        if path.is_symlink():
+            digest.update(f"-> {os.readlink(path)}".encode())
+        elif path.suffix in DEFINITIONS:
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        else:
+            stat = path.stat()
+            digest.update(f"{stat.st_size} {stat.st_mtime_ns} {stat.st_ino}".encode())
+    return digest.hexdigest()
+
+
+def _walk(root: Path) -> list[Path]:
+    """Every file and link under the tag directory that validation may read, sorted."""
+    found: list[Path] = []
+    pending = [root]
+    while pending:
+        directory = pending.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            if directory == root and entry.name in IGNORED:
+                continue
+            path = Path(entry.path)
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(path)
+            else:
+                found.append(path)
+    return sorted(found)
+
+
+def _read(path: Path) -> dict[str, dict]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
+        return {}
+    tags = data.get("tags")
+    return tags if isinstance(tags, dict) else {}
+
+
+def _write(path: Path, tags: dict[str, dict]) -> None:
+    # a read-only checkout: validation still answers, just without remembering
+    with suppress(OSError):
+        write_atomic(path, json.dumps({"version": CACHE_VERSION, "tags": tags}))
