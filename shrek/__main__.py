@@ -1,5 +1,5 @@
 """``python -m shrek`` runs the command line."""
 
-from shrek.cli import main
+from shrek.entry import main
 
 main()

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import difflib
 import fcntl
+import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shrek import __version__
 from shrek.core import schema
 from shrek.core.labels import LabelError, parse_label
-from shrek.core.yamlio import Document, load_yaml
+from shrek.core.yamlio import Document, load_yaml, write_atomic
 from shrek.errors import ExitCode, ShrekError, sort_findings
 
 REGISTRY_FILE = "shrek.yaml"
@@ -26,6 +28,30 @@ TAGS_DIR = "tags"
 STATE_DIR = ".shrek"  # local working state: catalogue, locks, runs; git-ignored
 TAG_FILE = "tag.yaml"
 JOB_DIR = "job"
+
+
+SETTINGS_CHECKED = "cache/settings.sha256"  # in .shrek/: the shrek.yaml last found valid
+
+
+def _settings_digest(text: str) -> str:
+    """The content of shrek.yaml with the SHREK version and schema that judged it."""
+    schema_text = (schema.schema_dir() / "registry.schema.json").read_bytes()
+    seed = f"{__version__}\0".encode() + schema_text + b"\0" + text.encode()
+    return hashlib.sha256(seed).hexdigest()
+
+
+def _known_valid(root: Path, text: str) -> bool:
+    """Whether this exact shrek.yaml passed its schema before (no schema library needed)."""
+    try:
+        remembered = (root / STATE_DIR / SETTINGS_CHECKED).read_text(encoding="utf-8").strip()
+    except OSError:
+        return False
+    return remembered == _settings_digest(text)
+
+
+def _remember_valid(root: Path, text: str) -> None:
+    with suppress(OSError):  # a read-only checkout checks every time
+        write_atomic(root / STATE_DIR / SETTINGS_CHECKED, _settings_digest(text) + "\n")
 
 
 @dataclass
@@ -62,8 +88,10 @@ class Registry:
                 ExitCode.NO_REGISTRY,
             )
         document, findings = load_yaml(root / REGISTRY_FILE, REGISTRY_FILE)
-        if document is not None and not findings:
+        if document is not None and not findings and not _known_valid(root, document.text):
             findings = schema.check(document, "registry")
+            if not findings:
+                _remember_valid(root, document.text)
         if findings or document is None:
             raise ShrekError(
                 f"{REGISTRY_FILE} is invalid",
