@@ -1,4 +1,5 @@
-"""Run every benchmark in bench/ (``make bench``) and print their figures."""
+"""Run every benchmark in bench/ (``make bench``), print their figures, and exit non-zero when
+a goal was missed by more than the noise measured in the same run."""
 
 from __future__ import annotations
 
@@ -9,9 +10,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(HERE))
     wanted = sys.argv[1:]
+    status = 0
     for script in sorted(HERE.glob("bench_*.py")):
         if wanted and script.stem.removeprefix("bench_") not in wanted:
             continue
         print(f"== {script.stem}", flush=True)
-        runpy.run_path(str(script), run_name="__main__")
+        try:
+            runpy.run_path(str(script), run_name="__main__")
+        except SystemExit as done:
+            status = max(status, int(done.code or 0))
+    sys.exit(status)

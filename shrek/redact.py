@@ -64,6 +64,8 @@ _ASSIGNMENT = re.compile(
     r"|private[_-]?key|credential|auth[_-]?code)[\w.-]*)"
     r"""(["']?\s*[=:]\s*["']?)([^\s"',;&<>]{4,})"""
 )
+# Words without which no assignment is a credential: the assignment pattern runs only then.
+_ASSIGNMENT_WORDS = re.compile(r"(?i)pass|secret|token|key|credential|auth")
 _TOKEN_TAIL = re.compile(r"[A-Za-z0-9_\-+/=.~]*")
 
 
@@ -89,9 +91,10 @@ def _detect_secrets() -> Any:
 def find_credentials(text: str) -> list[Credential]:
     """Every credential in ``text``, in order, without overlaps."""
     found: list[Credential] = []
-    for match in _PEM.finditer(text):
+    for match in _PEM.finditer(text) if "PRIVATE KEY" in text else ():
         found.append(Credential("private key", match.start(), match.end()))
-    for match in _ASSIGNMENT.finditer(text):
+    assignments = _ASSIGNMENT.finditer(text) if _ASSIGNMENT_WORDS.search(text) else ()
+    for match in assignments:
         found.append(Credential(f"'{match.group(1)}' assignment", match.start(3), match.end(3)))
     offset = 0
     for line in text.splitlines(keepends=True):

@@ -49,12 +49,18 @@ def adler32_file(path: Path) -> str:
     return f"{value & 0xFFFFFFFF:08x}"
 
 
+THREADS_FROM_BYTES = 8 * 1024 * 1024
+
+
 def sha256_files(
     paths: Iterable[Path], progress: Callable[[int], None] | None = None
 ) -> list[FileHash]:
-    """Hashes of ``paths`` in order, computed on up to four threads."""
+    """Hashes of ``paths`` in order, computed on up to four threads when there is enough to
+    hash (a few small files are hashed faster than a thread pool starts)."""
     paths = list(paths)
     workers = max(1, min(4, os.cpu_count() or 1, len(paths)))
+    if workers > 1 and sum(os.path.getsize(p) for p in paths) < THREADS_FROM_BYTES:
+        workers = 1
     if workers == 1:
         return [sha256_file(p, progress) for p in paths]
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -14,6 +14,7 @@ import glob
 import os
 import stat
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 _GLOB_CHARS = set("*?[")
@@ -33,6 +34,11 @@ class ResourceFile:
 class ResourceProblem:
     message: str
     fix: str
+
+
+@lru_cache(maxsize=4096)
+def _real_directory(directory: str) -> str:
+    return os.path.realpath(directory)
 
 
 def _is_within(path: str, directory: str) -> bool:
@@ -58,7 +64,7 @@ def expand(tag_dir: Path, pattern: str) -> tuple[list[ResourceFile], ResourcePro
             f"resource '{pattern}' names a file SHREK manages, not a job resource",
             "ship only the files the job needs (scripts, macros, configuration)",
         )
-    tag_real = os.path.realpath(tag_dir)
+    tag_real = _real_directory(str(tag_dir))
     if _GLOB_CHARS & set(pattern):
         matches = sorted(glob.glob(str(tag_dir / normal), recursive=True))
         if not matches:
@@ -85,8 +91,8 @@ def expand(tag_dir: Path, pattern: str) -> tuple[list[ResourceFile], ResourcePro
 def _files_under(
     path: Path, tag_dir: Path, tag_real: str, pattern: str
 ) -> tuple[list[ResourceFile], ResourceProblem | None]:
-    real = os.path.realpath(path)
-    if not _is_within(real, tag_real):
+    real = os.path.realpath(path) if _via_symlink(path, tag_dir) else str(path)
+    if not _is_within(real, tag_real) and real != str(path):
         return [], ResourceProblem(
             f"resource '{pattern}' includes {path.relative_to(tag_dir).as_posix()}, a symlink "
             "leading outside the tag directory",
@@ -115,6 +121,17 @@ def _files_under(
             "ship regular files only",
         )
     return [ResourceFile(path.relative_to(tag_dir).as_posix(), path)], None
+
+
+def _via_symlink(path: Path, tag_dir: Path) -> bool:
+    """Whether any part of ``path`` below the tag directory is a symbolic link (only then can
+    it lead outside; resolving every path in full was 16 % of validate's time)."""
+    current = str(tag_dir)
+    for part in path.relative_to(tag_dir).parts:
+        current = os.path.join(current, part)
+        if os.path.islink(current):
+            return True
+    return False
 
 
 def _closest_fix(tag_dir: Path, missing: str) -> str:

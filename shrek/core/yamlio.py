@@ -47,8 +47,12 @@ MAX_DEPTH = 64  # nesting levels; SHREK's own formats use at most 6
 MAX_ALIASES = 100  # alias uses (*name) in one file
 MAX_EXPANDED_NODES = 200_000  # nodes once every alias is expanded
 
-# Only text that could nest deeply or use aliases needs the event pass before composing.
-_RISKY = re.compile(r"(?:^|[\s\[{,])[&*]|[\[{]|^[ -]{" + str(MAX_DEPTH) + "}", re.M)
+# Only text that could nest deeply or use aliases needs the event pass before composing: an
+# anchor or alias (& or * after a separator), a flow collection opening where a value starts
+# (not ${...} inside a command), or indentation as deep as the depth bound.
+_RISKY = re.compile(
+    r"(?:^|[\s\[{,])[&*]|(?:^|[:,\[{-])[ \t]*[\[{]|^[ -]{" + str(MAX_DEPTH) + "}", re.M
+)
 _CONFLICT = re.compile(r"^(<{7}|={7}|>{7})(?: |$)", re.M)
 
 

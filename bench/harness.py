@@ -1,0 +1,104 @@
+"""Timing whole processes against floors measured in the same run, and judging goals.
+
+The machine is shared and noisy, so a figure is never an absolute number of seconds: each is
+the median of several runs of the real command (a new process, as a user runs it) beside a
+floor measured in the same run (what the work costs at the least: a bare parse, a bare
+interpreter). A goal is a ratio to its floor (or, for costs that must not grow with history, a
+ceiling in seconds); it is missed only when it is missed by more than the noise measured in the
+floor's own runs. ``finish()`` prints the verdicts and gives ``make bench`` its exit status.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SHREK = [sys.executable, "-m", "shrek"]
+# The installed command itself (its console script), as a user types it.
+SHREK_COMMAND = [str(Path(sys.executable).with_name("shrek"))]
+
+
+@dataclass
+class Timing:
+    wall: list[float]
+    cpu: list[float]
+
+    @property
+    def median_wall(self) -> float:
+        return statistics.median(self.wall)
+
+    @property
+    def median_cpu(self) -> float:
+        return statistics.median(self.cpu)
+
+    @property
+    def noise(self) -> float:
+        """max/min of the runs' CPU times: how much the same work varied here and now."""
+        return max(self.cpu) / max(min(self.cpu), 1e-6)
+
+
+def run(argv: list[str], cwd: Path, *, runs: int = 5, env: dict | None = None) -> Timing:
+    """Run ``argv`` ``runs`` times as a new process; wall and CPU (user + system) seconds."""
+    wall, cpu = [], []
+    for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = _now()
+        subprocess.run(
+            argv,
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+        wall.append(_now() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return Timing(wall, cpu)
+
+
+def _now() -> float:
+    import time
+
+    return time.perf_counter()
+
+
+@dataclass
+class Verdicts:
+    missed: list[str] = field(default_factory=list)
+
+    def ratio(self, what: str, ours: Timing, floor: Timing, goal: float, floor_name: str) -> None:
+        """Print ``what``'s CPU time beside its floor; the goal is a ratio to the floor."""
+        value = ours.median_cpu / max(floor.median_cpu, 1e-6)
+        noise = max(floor.noise, ours.noise)
+        ok = value <= goal * noise
+        print(
+            f"{what}: {ours.median_cpu:.3f} s CPU ({ours.median_wall:.3f} s wall); {floor_name}: "
+            f"{floor.median_cpu:.3f} s -> {value:.2f}x (goal <= {goal}x, noise {noise:.2f})"
+            + ("" if ok else "  MISSED")
+        )
+        if not ok:
+            self.missed.append(what)
+
+    def ceiling(self, what: str, ours: Timing, seconds: float, reference: Timing | None) -> None:
+        """Print ``what``'s wall time; the goal is a ceiling, loosened by the noise measured."""
+        noise = max(ours.noise, reference.noise if reference else 1.0)
+        ok = ours.median_wall <= seconds * noise
+        print(
+            f"{what}: {ours.median_wall:.3f} s wall (goal < {seconds} s, noise {noise:.2f})"
+            + ("" if ok else "  MISSED")
+        )
+        if not ok:
+            self.missed.append(what)
+
+    def finish(self) -> int:
+        if self.missed:
+            print(f"{len(self.missed)} goal(s) missed: {', '.join(self.missed)}")
+            return 1
+        print("every goal met")
+        return 0
