@@ -14,10 +14,9 @@ from shrek.core.freeze import read_list
 from shrek.core.ledger import LEDGER_FILE
 from shrek.core.records import read_record
 from shrek.core.registry import Registry
-from shrek.core.validate import validate
 from shrek.core.yamlio import MAX_ALIASES, MAX_DEPTH, MAX_FILE_BYTES
 from shrek.errors import ExitCode, ShrekError
-from tests.core.test_validate_cases import GEN, TAG
+from tests.core.conftest import GEN, TAG, assert_reported
 
 J = f"{TAG}/job"
 JWT = (
@@ -192,12 +191,7 @@ def test_hostile_input_is_one_located_finding(
     message: str,
 ) -> None:
     breakage(tag_dir)
-    report = validate(Registry.open(registry.root))
-    assert not report.ok
-    located = [f for f in report.findings if f.location.startswith(location)]
-    assert located, f"nothing at {location}; got:\n" + "\n".join(map(str, report.findings))
-    assert any(message in f.message for f in located), "\n".join(map(str, located))
-    assert all(f.fix for f in report.findings)
+    assert_reported(registry, location, message)
 
 
 def test_no_crash_from_the_command_line_either(registry: Registry, tag_dir: Path) -> None:
