@@ -12,12 +12,18 @@ from shrek.core.validate import validate
 from shrek.ops.tag import new_tag
 
 
-def assert_reported(registry: Registry, location: str, message: str) -> None:
-    """Validation fails with ``message`` at ``location`` (a prefix of ``file:line:column``),
-    and every finding of the run says how to fix it."""
+def assert_reported(
+    registry: Registry, location: str, message: str, *, prefix: bool = False
+) -> None:
+    """Validation fails with ``message`` at ``location`` (``file:line:column``, or its start
+    with ``prefix``), and every finding of the run says how to fix it."""
     report = validate(Registry.open(registry.root))
     assert not report.ok
-    located = [f for f in report.findings if f.location.startswith(location)]
+    located = [
+        f
+        for f in report.findings
+        if (f.location.startswith(location) if prefix else f.location == location)
+    ]
     assert located, f"nothing at {location}; got:\n" + "\n".join(map(str, report.findings))
     assert any(message in f.message for f in located), "\n".join(map(str, located))
     assert all(f.fix for f in report.findings), "every finding says how to fix it"

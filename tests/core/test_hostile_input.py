@@ -191,7 +191,7 @@ def test_hostile_input_is_one_located_finding(
     message: str,
 ) -> None:
     breakage(tag_dir)
-    assert_reported(registry, location, message)
+    assert_reported(registry, location, message, prefix=True)
 
 
 def test_no_crash_from_the_command_line_either(registry: Registry, tag_dir: Path) -> None:
