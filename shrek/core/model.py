@@ -117,7 +117,11 @@ class Tag:
 
     def producer(self, item: Input) -> tuple[str, str] | None:
         """(step, output) when ``item`` reads another step's output, else None (external)."""
-        name, dot, output = item.dataset.partition(".")
+        return self.producer_of(item.dataset)
+
+    def producer_of(self, dataset: str) -> tuple[str, str] | None:
+        """(step, output) when ``dataset`` (``<step>.<output>``) is made by a step of this tag."""
+        name, dot, output = dataset.partition(".")
         return (name, output) if dot and name in self.steps else None
 
     def dependencies(self) -> dict[str, set[str]]:

@@ -126,7 +126,7 @@ def _prepare(cleared: Cleared) -> Submission:
             declared: read
             for plan in plans
             for declared, read in plan.inputs.items()
-            if _is_step_output(tag, declared)
+            if tag.producer_of(declared)
         },
     )
     digest = cleared.frozen["digest"] if cleared.frozen else None
@@ -143,11 +143,6 @@ def _prepare(cleared: Cleared) -> Submission:
         request.workers,
         cleared.options,
     )
-
-
-def _is_step_output(tag: Any, dataset: str) -> bool:
-    step, dot, _ = dataset.partition(".")
-    return bool(dot) and step in tag.steps
 
 
 # -- 3. journal --------------------------------------------------------------------------------
