@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -14,15 +15,25 @@ from shrek.cli.output import QUIET, print_json, show_lines
 def dataset_add(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Dataset name, e.g. mdc2.pythia8_pp_mb.g4hits."),
-    files: list[Path] = typer.Argument(..., help="Existing files to register."),
+    files: list[str] = typer.Argument(None, help="Existing files to register."),
+    from_file: str | None = typer.Option(
+        None,
+        "--from-file",
+        "-f",
+        help="Read the files' paths from this file, one per line ('-': standard input); "
+        "for more files than a command line holds.",
+    ),
     quiet: bool = QUIET,
 ) -> None:
-    """Register existing files (with size and adler32) as a dataset of the local catalogue."""
+    """Register existing files (with size and adler32) as a dataset of the catalogue."""
     from shrek.catalogs.factory import open_catalog
     from shrek.cli.progress import bars
-    from shrek.ops.dataset import add_files
+    from shrek.ops.dataset import add_files, read_path_list
 
-    info = add_files(open_catalog(open_registry(ctx)), name, files, progress=bars(quiet))
+    paths = [Path(f) for f in files or []]
+    if from_file is not None:
+        paths += read_path_list(from_file, sys.stdin)
+    info = add_files(open_catalog(open_registry(ctx)), name, paths, progress=bars(quiet))
     typer.echo(f"dataset {info.name}: {info.files} file(s), {info.bytes} bytes")
 
 

@@ -4,16 +4,36 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TextIO
 
 from shrek.catalogs import Catalog, DatasetFile, DatasetInfo
-from shrek.core.hashing import adler32_file
+from shrek.core.hashing import THREADS_FROM_BYTES, adler32_file
 from shrek.core.progress import Progress, no_progress
 from shrek.errors import ExitCode, ShrekError
 
 DATASET_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:+-]*")
 FILE_NAME = re.compile(r"[^\s/]+")
+
+
+def read_path_list(source: str, stdin: TextIO) -> list[Path]:
+    """Paths, one per line, from the file ``source`` or (``-``) from ``stdin``; blank lines and
+    ``#`` comments are skipped."""
+    if source == "-":
+        text = stdin.read()
+    else:
+        try:
+            text = Path(source).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ShrekError(
+                f"cannot read the list of files {source}: {getattr(exc, 'strerror', exc)}",
+                "give a readable text file with one path per line",
+                ExitCode.USAGE,
+            ) from exc
+    lines = (line.strip() for line in text.splitlines())
+    return [Path(line) for line in lines if line and not line.startswith("#")]
 
 
 def add_files(
@@ -29,9 +49,15 @@ def add_files(
     if not paths:
         raise ShrekError("no files given", f"shrek dataset add {dataset} FILE...", ExitCode.USAGE)
     seen: dict[str, Path] = {}
+    sizes: dict[Path, int] = {}
     for path in paths:
-        if not path.is_file():
+        try:
+            info = os.stat(path)
+        except OSError:
+            info = None
+        if info is None or not stat.S_ISREG(info.st_mode):
             raise ShrekError(f"{path} is not a file", "give existing files", ExitCode.USAGE)
+        sizes[path] = info.st_size
         if not FILE_NAME.fullmatch(path.name):
             raise ShrekError(
                 f"file name {path.name!r} contains white space", "rename the file", ExitCode.USAGE
@@ -46,13 +72,24 @@ def add_files(
     unique = list(seen.values())
     with progress(f"checksumming {dataset}", len(unique), "files") as tick:
 
-        def checksum(path: Path) -> DatasetFile:
-            value = adler32_file(path)
-            tick(1)
-            return DatasetFile(
-                path.name, path.stat().st_size, f"adler32:{value}", str(path.resolve())
-            )
+        def checksum(chunk: list[Path]) -> list[DatasetFile]:
+            done = []
+            for path in chunk:
+                value = adler32_file(path)
+                # the location is read in place later: a link is followed now
+                where = os.path.realpath(path) if os.path.islink(path) else os.path.abspath(path)
+                done.append(DatasetFile(path.name, sizes[path], f"adler32:{value}", where))
+                tick(1)
+            return done
 
-        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-            files = list(pool.map(checksum, unique))
+        # a few threads, each with a share of the files (a thread per file costs more than
+        # checksumming a small one)
+        workers = max(1, min(4, os.cpu_count() or 1, len(unique)))
+        if sum(sizes[p] for p in unique) < THREADS_FROM_BYTES:
+            workers = 1  # small files: reading them is quicker than sharing the interpreter
+        chunks = [unique[n::workers] for n in range(workers)]
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            files = sorted(
+                (f for part in pool.map(checksum, chunks) for f in part), key=lambda f: f.name
+            )
     return catalog.register(dataset, files)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import shutil
 from pathlib import Path
@@ -378,6 +379,23 @@ def test_dataset_commands(registry: Registry, background, shrek) -> None:
     assert missing.code == ExitCode.NOT_FOUND and "shrek dataset add mdc2.nope" in missing.err
     bad = shrek("dataset", "add", "bad name", str(background[1]), cwd=root)
     assert bad.code == ExitCode.USAGE and "not a valid dataset name" in bad.err
+
+
+def test_dataset_add_from_a_list_and_standard_input(
+    registry: Registry, background, shrek, tmp_path: Path, monkeypatch
+) -> None:
+    root = registry.root
+    listing = tmp_path / "files.txt"
+    listing.write_text("# the MDC2 background\n" + "".join(f"{p}\n\n" for p in background[:3]))
+    result = shrek("dataset", "add", BACKGROUND, "--from-file", str(listing), cwd=root)
+    assert result.code == 0 and "3 file(s)" in result.out, result.err
+    monkeypatch.setattr("sys.stdin", io.StringIO("".join(f"{p}\n" for p in background[3:])))
+    result = shrek("dataset", "add", BACKGROUND, str(background[0]), "-f", "-", cwd=root)
+    assert result.code == 0 and "5 file(s)" in result.out, result.err
+    missing = shrek("dataset", "add", BACKGROUND, "-f", str(tmp_path / "nope.txt"), cwd=root)
+    assert missing.code == ExitCode.USAGE and "cannot read the list of files" in missing.err
+    empty = shrek("dataset", "add", BACKGROUND, cwd=root)
+    assert empty.code == ExitCode.USAGE and "no files given" in empty.err
 
 
 def test_compute_is_independent_of_time(tag_ready: Registry) -> None:
