@@ -133,7 +133,6 @@ def status(
         empty="no submissions yet",
         columns=("tag", "step", "#", "state", "jobs done/failed/total", "backend", "request"),
         cells=_status_cells,
-        width=120,
     )
     if not as_json:
         for row in rows:
