@@ -62,7 +62,8 @@ _PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----.*?(?:-----END \1----
 _ASSIGNMENT = re.compile(
     r"(?i)(?<![\w-])([\w.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key"
     r"|private[_-]?key|credential|auth[_-]?code)[\w.-]*)"
-    r"""(["']?\s*[=:]\s*["']?)([^\s"',;&<>]{4,})"""
+    # the value: not a variable ($TOKEN, ${TOKEN}: reading a credential at run time is right)
+    r"""(["']?\s*[=:]\s*["']?)(?!\$)([^\s"',;&<>]{4,})"""
 )
 # Words without which no assignment is a credential: the assignment pattern runs only then.
 _ASSIGNMENT_WORDS = re.compile(r"(?i)pass|secret|token|key|credential|auth")

@@ -14,6 +14,7 @@ from shrek.core.freeze import read_list
 from shrek.core.ledger import LEDGER_FILE
 from shrek.core.records import read_record
 from shrek.core.registry import Registry
+from shrek.core.validate import validate
 from shrek.core.yamlio import MAX_ALIASES, MAX_DEPTH, MAX_FILE_BYTES
 from shrek.errors import ExitCode, ShrekError
 from tests.core.conftest import GEN, TAG, assert_reported
@@ -240,3 +241,11 @@ def test_files_shrek_writes_are_read_under_the_same_bounds(tmp_path: Path) -> No
     listing.write_bytes(b"a.root 10 adler32:0a0b\xff\n")
     with pytest.raises(ShrekError, match="not UTF-8"):
         read_list(listing, "tags/t/inputs/bkg.files")
+
+
+def test_a_credential_read_at_run_time_is_the_right_way(registry: Registry, tag_dir: Path) -> None:
+    step(GEN.replace("${SHREK_SEQ}", '${SHREK_SEQ} --token="$PANDA_TOKEN" --password=${PW}'))(
+        tag_dir
+    )
+    report = validate(Registry.open(registry.root))
+    assert not [f for f in report.findings if "credential" in f.message], report.findings
