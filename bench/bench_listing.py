@@ -6,12 +6,11 @@ Goal (issue 19): under 1 s.
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from pathlib import Path
 
-from harness import SHREK, Verdicts, run
+from harness import SHREK, Verdicts, identity, run
 
 from shrek.core.labels import Label, sequence_letters
 from shrek.ops.init import init_registry
@@ -27,10 +26,7 @@ for name in glob.glob("tags/*/tag.yaml"):
 
 
 def main() -> int:
-    for key in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"):
-        os.environ.setdefault(key, "bench")
-    for key in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
-        os.environ.setdefault(key, "bench@shrek.invalid")
+    identity()
     verdicts = Verdicts()
     with tempfile.TemporaryDirectory() as tmp:
         root = init_registry(Path(tmp) / "registry")

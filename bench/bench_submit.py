@@ -9,13 +9,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import yaml
+from harness import identity
 
 from shrek.cli.watch import follow
 from shrek.core.records import load_records
@@ -27,16 +27,6 @@ from shrek.ops.tag import new_tag
 
 JOBS = 200
 HISTORY = 5000
-
-
-def identity() -> None:
-    for key, value in (
-        ("GIT_AUTHOR_NAME", "bench"),
-        ("GIT_AUTHOR_EMAIL", "bench@shrek.invalid"),
-        ("GIT_COMMITTER_NAME", "bench"),
-        ("GIT_COMMITTER_EMAIL", "bench@shrek.invalid"),
-    ):
-        os.environ.setdefault(key, value)
 
 
 def write_step(registry: Registry, tag: str, name: str, **fields: object) -> None:

@@ -23,6 +23,17 @@ SHREK = [sys.executable, "-m", "shrek"]
 SHREK_COMMAND = [str(Path(sys.executable).with_name("shrek"))]
 
 
+def identity() -> None:
+    """Commits made by a benchmark need an identity; a bench machine may have none."""
+    for key, value in (
+        ("GIT_AUTHOR_NAME", "bench"),
+        ("GIT_AUTHOR_EMAIL", "bench@shrek.invalid"),
+        ("GIT_COMMITTER_NAME", "bench"),
+        ("GIT_COMMITTER_EMAIL", "bench@shrek.invalid"),
+    ):
+        os.environ.setdefault(key, value)
+
+
 @dataclass
 class Timing:
     wall: list[float]
