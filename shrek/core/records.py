@@ -9,13 +9,19 @@ earlier one used, so no two jobs of a production ever share a sequence number or
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
+from shrek import __version__
 from shrek.core import schema
+from shrek.core.registry import STATE_DIR
 from shrek.core.yamlio import dump_yaml, load_data, load_yaml, write_atomic
 from shrek.errors import ExitCode, ShrekError
 from shrek.redact import redact_data
@@ -99,25 +105,74 @@ def read_record(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+CHECKED_RECORDS = "cache/records"  # in .shrek/: <tag>.json, records that passed, by digest
+
+
 def load_records(tag_dir: Path, step: str | None = None) -> list[Record]:
-    """The tag's records (of one step), oldest first; a damaged record is refused loudly."""
-    found = []
+    """The tag's records (of one step), oldest first; a damaged record is refused loudly.
+
+    A record whose exact content passed its bounds and schema before is answered from the
+    registry's working state (its sha256 -> its data, as JSON): a tag's history of finished
+    records costs a read and a hash each, not a YAML parse and a schema check.
+    """
+    root = tag_dir.parent.parent
+    cache_file = root / STATE_DIR / CHECKED_RECORDS / f"{tag_dir.name}.json"
+    checked = _checked(cache_file)
+    found, current = [], {}
     for path in record_files(tag_dir):
         if step is not None and path.parent.name != step:
             continue
-        relative = path.relative_to(tag_dir.parent.parent).as_posix()
-        document, problems = load_yaml(path, relative)
-        if document is not None and not problems:
-            problems = schema.check(document, "submission")
-        if problems or document is None:
-            raise ShrekError(
-                f"submission record {relative} is damaged",
-                "restore it from git (records are written by SHREK only)",
-                ExitCode.INVALID,
-                problems,
-            )
-        found.append(Record(path, document.data))
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        data = checked.get(digest)
+        if data is None:
+            data = _checked_record(path, path.relative_to(root).as_posix())
+        current[digest] = data
+        found.append(Record(path, data))
+    if not current.keys() <= checked.keys():
+        # all records read: keep exactly these (old versions go); some: add to what is known
+        _remember(cache_file, current if step is None else {**checked, **current})
     return sorted(found, key=lambda r: (r.step, r.number))
+
+
+def _checked_record(path: Path, relative: str) -> dict[str, Any]:
+    document, problems = load_yaml(path, relative)
+    if document is not None and not problems:
+        problems = schema.check(document, "submission")
+    if problems or document is None:
+        raise ShrekError(
+            f"submission record {relative} is damaged",
+            "restore it from git (records are written by SHREK only)",
+            ExitCode.INVALID,
+            problems,
+        )
+    return document.data
+
+
+def _checked(cache_file: Path) -> dict[str, Any]:
+    try:
+        cached = json.loads(cache_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(cached, dict) or cached.get("seed") != _schema_seed():
+        return {}
+    records = cached.get("records")
+    return records if isinstance(records, dict) else {}
+
+
+def _remember(cache_file: Path, records: dict[str, Any]) -> None:
+    try:
+        text = json.dumps({"seed": _schema_seed(), "records": records})
+    except (TypeError, ValueError):
+        return  # a value JSON cannot hold: checked again next time
+    with suppress(OSError):  # a read-only checkout checks every time
+        write_atomic(cache_file, text)
+
+
+@cache
+def _schema_seed() -> str:
+    """The SHREK version and submission schema the remembered verdicts were made with."""
+    text = (schema.schema_dir() / "submission.schema.json").read_bytes()
+    return hashlib.sha256(__version__.encode() + b"\0" + text).hexdigest()
 
 
 def next_number(tag_dir: Path, step: str) -> int:

@@ -13,9 +13,9 @@ import pytest
 import yaml
 
 from shrek.catalogs.factory import open_catalog
-from shrek.core.records import FINAL, load_records
+from shrek.core.records import CHECKED_RECORDS, FINAL, load_records
 from shrek.core.registry import Registry
-from shrek.errors import ExitCode
+from shrek.errors import ExitCode, ShrekError
 from shrek.ops.dataset import add_files
 from shrek.ops.freeze import freeze
 from shrek.ops.status import refresh
@@ -359,3 +359,22 @@ def test_records_never_hold_the_environment(demo: Registry, shrek, monkeypatch) 
     assert "secret-token-value" not in committed
     for record in load_records(demo.tag_dir(TAG)):
         assert "secret" not in yaml.safe_dump(record.data)
+
+
+def test_finished_records_are_answered_from_the_cache_but_a_damaged_one_is_refused(
+    demo: Registry, shrek
+) -> None:
+    assert shrek("submit", "sP22aa/demo-pass1", cwd=demo.root).code == 0
+    (record,) = load_records(demo.tag_dir(TAG))
+    cache = demo.state_dir / CHECKED_RECORDS / f"{TAG}.json"
+    cached = json.loads(cache.read_text())
+    (digest,) = cached["records"]
+    cached["records"][digest]["state"] = "answered-from-the-cache"
+    cache.write_text(json.dumps(cached))
+    assert load_records(demo.tag_dir(TAG))[0].state == "answered-from-the-cache"
+    record.path.write_text(record.path.read_text().replace("number: 1", "number: x"))
+    with pytest.raises(ShrekError) as damaged:
+        load_records(demo.tag_dir(TAG))
+    assert "is damaged" in damaged.value.message
+    status = shrek("status", cwd=demo.root)
+    assert status.code == ExitCode.INVALID and "is damaged" in status.err

@@ -1,0 +1,72 @@
+"""Benchmark: costs that must not grow with history. ``shrek status --no-commit`` of a tag
+with 1,000 finished submission records, as a new process (goal: under 0.5 s), beside the floor
+of parsing the same 1,000 records with PyYAML's C loader (printed for scale).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness import SHREK, Verdicts, identity, run
+
+from shrek.catalogs.factory import open_catalog
+from shrek.core.registry import Registry
+from shrek.ops.dataset import add_files
+from shrek.ops.freeze import freeze
+from shrek.ops.init import init_registry
+from shrek.ops.status import refresh
+from shrek.ops.submit import SubmitRequest, submit
+from shrek.ops.tag import new_tag
+
+RECORDS = 1000
+TAG = "sP22aa-local"
+
+FLOOR = """
+import glob, yaml
+for name in glob.glob("tags/*/submissions/*/*.yaml"):
+    with open(name, "rb") as handle:
+        yaml.load(handle.read(), Loader=yaml.CSafeLoader)
+"""
+
+
+def with_history(root: Path) -> Registry:
+    """The demo tag with one real, finished submission copied into 1,000 records."""
+    registry = Registry.open(init_registry(root))
+    new_tag(registry, label="sP22aa", build="local", template="demo")
+    background = root.parent / "mb.txt"
+    background.write_text("minbias\n")
+    add_files(open_catalog(registry), "demo.minbias.background", [background])
+    freeze(registry, TAG)
+    submit(registry, SubmitRequest("sP22aa/demo-pass1", detach=True))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if all(r.state == "done" for r in refresh(registry, TAG).records):
+            break
+        time.sleep(0.1)
+    step_dir = registry.tag_dir(TAG) / "submissions" / "demo-pass1"
+    first = (step_dir / "0001.yaml").read_text()
+    for n in range(2, RECORDS + 1):
+        text = re.sub(r"^number: 1$", f"number: {n}", first, flags=re.M)
+        (step_dir / f"{n:04d}.yaml").write_text(text.replace("/0001", f"/{n:04d}"))
+    return registry
+
+
+def main() -> int:
+    identity()
+    verdicts = Verdicts()
+    with tempfile.TemporaryDirectory() as tmp:
+        registry = with_history(Path(tmp) / "registry")
+        floor = run([sys.executable, "-c", FLOOR], registry.root, runs=3)
+        print(f"(floor for scale: parsing {RECORDS:,} records takes {floor.median_wall:.2f} s)")
+        run([*SHREK, "status", "--no-commit", "sP22aa"], registry.root, runs=1)  # first look
+        ours = run([*SHREK, "status", "--no-commit", "sP22aa"], registry.root)
+        verdicts.ceiling(f"status of a tag with {RECORDS:,} finished records", ours, 0.5, floor)
+    return verdicts.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
