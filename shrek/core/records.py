@@ -15,11 +15,9 @@ import re
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from shrek import __version__
 from shrek.core import schema
 from shrek.core.registry import STATE_DIR
 from shrek.core.yamlio import dump_yaml, load_data, load_yaml, write_atomic
@@ -153,7 +151,7 @@ def _checked(cache_file: Path) -> dict[str, Any]:
         cached = json.loads(cache_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    if not isinstance(cached, dict) or cached.get("seed") != _schema_seed():
+    if not isinstance(cached, dict) or cached.get("seed") != schema.fingerprint("submission"):
         return {}
     records = cached.get("records")
     return records if isinstance(records, dict) else {}
@@ -161,18 +159,11 @@ def _checked(cache_file: Path) -> dict[str, Any]:
 
 def _remember(cache_file: Path, records: dict[str, Any]) -> None:
     try:
-        text = json.dumps({"seed": _schema_seed(), "records": records})
+        text = json.dumps({"seed": schema.fingerprint("submission"), "records": records})
     except (TypeError, ValueError):
         return  # a value JSON cannot hold: checked again next time
     with suppress(OSError):  # a read-only checkout checks every time
         write_atomic(cache_file, text)
-
-
-@cache
-def _schema_seed() -> str:
-    """The SHREK version and submission schema the remembered verdicts were made with."""
-    text = (schema.schema_dir() / "submission.schema.json").read_bytes()
-    return hashlib.sha256(__version__.encode() + b"\0" + text).hexdigest()
 
 
 def next_number(tag_dir: Path, step: str) -> int:

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shrek import __version__
 from shrek.core import schema
 from shrek.core.labels import LabelError, parse_label
 from shrek.core.yamlio import Document, load_yaml, write_atomic
@@ -35,9 +34,7 @@ SETTINGS_CHECKED = "cache/settings.sha256"  # in .shrek/: the shrek.yaml last fo
 
 def _settings_digest(text: str) -> str:
     """The content of shrek.yaml with the SHREK version and schema that judged it."""
-    schema_text = (schema.schema_dir() / "registry.schema.json").read_bytes()
-    seed = f"{__version__}\0".encode() + schema_text + b"\0" + text.encode()
-    return hashlib.sha256(seed).hexdigest()
+    return hashlib.sha256(f"{schema.fingerprint('registry')}\0{text}".encode()).hexdigest()
 
 
 def _known_valid(root: Path, text: str) -> bool:

@@ -9,6 +9,7 @@ its descriptions, or a "did you mean" suggestion).
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shrek import __version__
 from shrek.core.yamlio import Document
 
 if TYPE_CHECKING:  # jsonschema is imported when a document is checked, not at start-up
@@ -31,6 +33,19 @@ def schema_dir() -> Path:
         if (candidate / "step.schema.json").is_file():
             return candidate
     raise RuntimeError("SHREK's schemas are missing from the installation")  # a packaging bug
+
+
+@cache
+def fingerprint(*kinds: str) -> str:
+    """The SHREK version and the text of the ``kinds`` schemas (all of them when none is
+    named), as a digest: what a remembered verdict ("this file passed") was made with."""
+    digest = hashlib.sha256(f"shrek {__version__}\0".encode())
+    names = [f"{kind}.schema.json" for kind in kinds] or sorted(
+        p.name for p in schema_dir().glob("*.schema.json")
+    )
+    for name in names:
+        digest.update((schema_dir() / name).read_bytes())
+    return digest.hexdigest()
 
 
 @cache

@@ -22,10 +22,9 @@ from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
 
-from shrek import __version__
 from shrek.core.ledger import Entry
 from shrek.core.registry import REGISTRY_FILE, Registry
-from shrek.core.schema import schema_dir
+from shrek.core.schema import fingerprint
 from shrek.core.validate import Report, ledger_findings, tag_findings
 from shrek.core.yamlio import write_atomic
 from shrek.errors import Finding, sort_findings
@@ -60,9 +59,7 @@ def validate_cached(registry: Registry, names: Iterable[str] = ()) -> Report:
 
 def _context(registry: Registry) -> str:
     """What every tag's validation depends on beyond its own directory."""
-    digest = hashlib.sha256(f"shrek {__version__}\0".encode())
-    for schema in sorted(schema_dir().glob("*.schema.json")):
-        digest.update(schema.read_bytes())
+    digest = hashlib.sha256(fingerprint().encode())
     digest.update((registry.root / REGISTRY_FILE).read_bytes())
     digest.update("\0".join(registry.tag_names()).encode())
     return digest.hexdigest()
