@@ -92,7 +92,7 @@ def _files_under(
     path: Path, tag_dir: Path, tag_real: str, pattern: str
 ) -> tuple[list[ResourceFile], ResourceProblem | None]:
     real = os.path.realpath(path) if _via_symlink(path, tag_dir) else str(path)
-    if not _is_within(real, tag_real) and real != str(path):
+    if real != str(path) and not _is_within(real, tag_real):  # only a link can lead out
         return [], ResourceProblem(
             f"resource '{pattern}' includes {path.relative_to(tag_dir).as_posix()}, a symlink "
             "leading outside the tag directory",
