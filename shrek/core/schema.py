@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from shrek import __version__
+from shrek.core.acceptor import Predicate, Unsupported, compile_schema
 from shrek.core.yamlio import Document
 
 if TYPE_CHECKING:  # jsonschema is imported when a document is checked, not at start-up
@@ -70,6 +71,16 @@ def validator(kind: str) -> Any:
         type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _strict_integer),
     )
     return strict(load_schema(kind))
+
+
+@cache
+def acceptor(kind: str) -> Predicate | None:
+    """The ``kind`` schema compiled to a "certainly valid" predicate (None: not compilable).
+    Valid documents, nearly all of them, then never need jsonschema, not even its import."""
+    try:
+        return compile_schema(load_schema(kind))
+    except Unsupported:
+        return None
 
 
 def export(directory: Path) -> list[Path]:
@@ -252,6 +263,9 @@ def check(doc: Document, kind: str) -> list[Finding]:
                 "write it as 'key: value' lines (see the schema named on its first line)",
             )
         ]
+    accept = acceptor(kind)
+    if accept is not None and accept(doc.data):
+        return []
     findings: list[Finding] = []
     for error in validator(kind).iter_errors(doc.data):
         if error.validator == "propertyNames":
