@@ -49,34 +49,73 @@ MAX_EXPANDED_NODES = 200_000  # nodes once every alias is expanded
 
 # Only text that could nest deeply or use aliases needs the event pass before composing: an
 # anchor or alias (& or * after a separator), a flow collection opening where a value starts
-# (not ${...} inside a command), or indentation as deep as the depth bound.
-_RISKY = re.compile(
-    r"(?:^|[\s\[{,])[&*]|(?:^|[:,\[{-])[ \t]*[\[{]|^[ -]{" + str(MAX_DEPTH) + "}", re.M
-)
+# (not ${...} inside a command), or indentation as deep as the depth bound. Found by scanning
+# for the few candidate characters (C speed) and looking at what precedes each: one regular
+# expression with those alternatives tried at every position cost a third of a bare parse.
+_ANCHOR_OR_ALIAS = re.compile(r"[&*]")
+_FLOW_OPENING = re.compile(r"[\[{]")
+_DEEP_INDENT = re.compile(r"^[ -]{" + str(MAX_DEPTH) + "}", re.M)
+
+
+def _risky(text: str) -> bool:
+    """Whether ``text`` may hold an anchor, an alias, a flow collection or deep nesting."""
+    for match in _ANCHOR_OR_ALIAS.finditer(text):
+        at = match.start()
+        if at == 0 or text[at - 1].isspace() or text[at - 1] in "[{,":
+            return True
+    for match in _FLOW_OPENING.finditer(text):
+        before = text[text.rfind("\n", 0, match.start()) + 1 : match.start()].rstrip(" \t")
+        if not before or before[-1] in ":,[{-":
+            return True
+    return _DEEP_INDENT.search(text) is not None
+
+
 _CONFLICT = re.compile(r"^(<{7}|={7}|>{7})(?: |$)", re.M)
 
 
 @dataclass
 class Document:
-    """A loaded YAML document: its data plus where each value and key stands in the file."""
+    """A loaded YAML document: its data plus where each value and key stands in the file.
+
+    The map of positions is built on the first lookup, by composing the text again: nearly
+    every document is valid and never asked where anything is. Building the map for each was
+    a seventh of a cold ``validate``, and keeping every node tree alive for later made
+    Python's garbage collector walk them over and over (a quarter of it)."""
 
     file: str  # display path, relative to the registry root
     data: Any
-    values: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
-    keys: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
     text: str = ""
     unusable: bool = False  # a problem found while indexing makes the data unsafe to check
+    _values: dict[PathKey, tuple[int, int]] | None = field(default=None, repr=False)
+    _keys: dict[PathKey, tuple[int, int]] = field(default_factory=dict, repr=False)
+
+    @property
+    def values(self) -> dict[PathKey, tuple[int, int]]:
+        """Where each value stands: path -> (line, column)."""
+        if self._values is None:
+            self._values = {}
+            node = _compose(self.text) if self.text else None
+            if node is not None:
+                _index(self, node, (), [])
+        return self._values
+
+    @property
+    def keys(self) -> dict[PathKey, tuple[int, int]]:
+        """Where each mapping key stands: path -> (line, column)."""
+        self.values  # noqa: B018 - builds both maps
+        return self._keys
 
     def where(self, path: Sequence[object], *, key: bool = False) -> tuple[int, int]:
         """Line and column of ``path`` (its key when ``key``), else of its nearest ancestor."""
         parts = tuple(str(p) for p in path)
-        if key and parts in self.keys:
-            return self.keys[parts]
+        values, keys = self.values, self.keys
+        if key and parts in keys:
+            return keys[parts]
         while parts:
-            if parts in self.values:
-                return self.values[parts]
+            if parts in values:
+                return values[parts]
             parts = parts[:-1]
-        return self.values.get((), (1, 1))
+        return values.get((), (1, 1))
 
     def locate_text(self, path: Sequence[object], needle: str) -> tuple[int, int]:
         """Where ``needle`` first occurs at or after the value at ``path`` (for scalar bodies
@@ -129,7 +168,9 @@ def _key_problem(doc: Document, key_node: Node) -> Finding | None:
 
 
 def _index(doc: Document, node: Node, path: PathKey, problems: list[Finding]) -> None:
-    doc.values[path] = _mark(node)
+    if doc._values is None:
+        doc._values = {}
+    doc._values[path] = _mark(node)
     if isinstance(node, MappingNode):
         seen: dict[str, int] = {}
         for key_node, value_node in node.value:
@@ -151,11 +192,40 @@ def _index(doc: Document, node: Node, path: PathKey, problems: list[Finding]) ->
                     )
                 )
             seen.setdefault(key, line)
-            doc.keys[(*path, key)] = (line, column)
+            doc._keys[(*path, key)] = (line, column)
             _index(doc, value_node, (*path, key), problems)
     elif isinstance(node, SequenceNode):
         for i, item in enumerate(node.value):
             _index(doc, item, (*path, str(i)), problems)
+
+
+def _compose(text: str) -> Node | None:
+    """The node tree of text that parsed before (bounds already checked)."""
+    loader = Loader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def _keys_are_plain(node: Node) -> bool:
+    """Whether every mapping key in the tree is a string and none repeats: the common case,
+    checked without building the position map (:func:`_index` finds and places problems)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, MappingNode):
+            names = set()
+            for key_node, value_node in current.value:
+                if key_node.tag != _STRING_TAG or not isinstance(key_node, ScalarNode):
+                    return False
+                if key_node.value in names or key_node.value == "<<":
+                    return False
+                names.add(key_node.value)
+                stack.append(value_node)
+        elif isinstance(current, SequenceNode):
+            stack.extend(current.value)
+    return True
 
 
 class _Bound(Exception):
@@ -290,7 +360,7 @@ def parse_yaml(text: str, file: str) -> tuple[Document | None, list[Finding]]:
     problems found."""
     problems: list[Finding] = []
     try:
-        if _RISKY.search(text):
+        if _risky(text):
             _check_bounds(text)
     except _Bound as bound:
         return None, [Finding(file, *bound.finding)]
@@ -315,7 +385,7 @@ def parse_yaml(text: str, file: str) -> tuple[Document | None, list[Finding]]:
     finally:
         loader.dispose()
     doc = Document(file, data, text=text)
-    if node is not None:
+    if node is not None and not _keys_are_plain(node):
         _index(doc, node, (), problems)
     if doc.unusable:  # e.g. a key that is not a string: no check below may trip on it
         return None, problems
@@ -368,7 +438,7 @@ def load_data(path: Path, file: str) -> Any:
             problem = Finding(file, 0, 0, f"file is over {MAX_FILE_BYTES:,} bytes", "")
         else:
             text = path.read_bytes().decode("utf-8")
-            if _RISKY.search(text):
+            if _risky(text):
                 _check_bounds(text)
             return yaml.load(text, Loader=Loader)
     except _Bound as bound:

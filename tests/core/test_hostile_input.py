@@ -3,19 +3,22 @@ hang, a traceback or a leaked secret."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shrek.core.freeze import read_list
 from shrek.core.ledger import LEDGER_FILE
 from shrek.core.records import read_record
 from shrek.core.registry import Registry
 from shrek.core.validate import validate
-from shrek.core.yamlio import MAX_ALIASES, MAX_DEPTH, MAX_FILE_BYTES
+from shrek.core.yamlio import MAX_ALIASES, MAX_DEPTH, MAX_FILE_BYTES, _risky
 from shrek.errors import ExitCode, ShrekError
 from tests.core.conftest import GEN, TAG, assert_reported
 
@@ -249,3 +252,17 @@ def test_a_credential_read_at_run_time_is_the_right_way(registry: Registry, tag_
     )
     report = validate(Registry.open(registry.root))
     assert not [f for f in report.findings if "credential" in f.message], report.findings
+
+
+# The gate in front of the event pass, as one regular expression: slow (tried at every
+# position) but plainly right. The scanning version must flag at least what it flags.
+_PLAIN_GATE = re.compile(
+    r"(?:^|[\s\[{,])[&*]|(?:^|[:,\[{-])[ \t]*[\[{]|^[ -]{" + str(MAX_DEPTH) + "}", re.M
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=" \t\n\r&*[{,:-$ab#'\"", max_size=80))
+def test_the_risk_gate_misses_nothing_the_plain_expression_sees(text: str) -> None:
+    if _PLAIN_GATE.search(text):
+        assert _risky(text), repr(text)
