@@ -15,7 +15,7 @@ import os
 import stat
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 _GLOB_CHARS = set("*?[")
 # Files SHREK writes into a tag itself; they describe the tag and are never job resources.
@@ -45,89 +45,103 @@ def _is_within(path: str, directory: str) -> bool:
     return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
 
 
-def expand(tag_dir: Path, pattern: str) -> tuple[list[ResourceFile], ResourceProblem | None]:
-    """The files ``pattern`` names, sorted, or the reason it names none acceptable."""
-    posix = PurePosixPath(pattern)
-    if posix.is_absolute() or pattern.startswith("~") or ":" in pattern.split("/")[0]:
-        return [], ResourceProblem(
+def _refusal(pattern: str) -> ResourceProblem | None:
+    """Why ``pattern`` may not name a resource at all (before looking at any file)."""
+    if pattern.startswith(("/", "~")) or ":" in pattern.split("/")[0]:
+        return ResourceProblem(
             f"resource '{pattern}' is an absolute path",
             "give the path relative to the tag directory and copy the file into the tag",
         )
     normal = os.path.normpath(pattern)
     if normal == ".." or normal.startswith(".." + os.sep) or normal == ".":
-        return [], ResourceProblem(
+        return ResourceProblem(
             f"resource '{pattern}' leaves the tag directory",
             "copy the file into the tag directory (git stores identical files only once)",
         )
-    if normal.split(os.sep)[0] in _RESERVED or ".git" in normal.split(os.sep):
-        return [], ResourceProblem(
+    parts = normal.split(os.sep)
+    if parts[0] in _RESERVED or ".git" in parts:
+        return ResourceProblem(
             f"resource '{pattern}' names a file SHREK manages, not a job resource",
             "ship only the files the job needs (scripts, macros, configuration)",
         )
-    tag_real = _real_directory(str(tag_dir))
+    return None
+
+
+def expand(tag_dir: Path, pattern: str) -> tuple[list[ResourceFile], ResourceProblem | None]:
+    """The files ``pattern`` names, sorted, or the reason it names none acceptable.
+
+    Plain strings and ``os`` calls throughout: this runs for every resource of every step on
+    each ``validate``, ``freeze`` and ``render``."""
+    refused = _refusal(pattern)
+    if refused:
+        return [], refused
+    normal = os.path.normpath(pattern)
+    base = str(tag_dir)
     if _GLOB_CHARS & set(pattern):
-        matches = sorted(glob.glob(str(tag_dir / normal), recursive=True))
+        matches = sorted(glob.glob(os.path.join(base, normal), recursive=True))
         if not matches:
             return [], ResourceProblem(
                 f"resource glob '{pattern}' matches no file",
                 "add the files to the tag directory or correct the pattern",
             )
     else:
-        target = tag_dir / normal
+        target = os.path.join(base, normal)
         if not os.path.lexists(target):
             return [], ResourceProblem(
                 f"resource '{pattern}' does not exist", _closest_fix(tag_dir, normal)
             )
-        matches = [str(target)]
-    files: list[ResourceFile] = []
+        matches = [target]
+    found: dict[str, str] = {}
     for match in matches:
-        found, problem = _files_under(Path(match), tag_dir, tag_real, pattern)
+        problem = _files_under(match, base, pattern, found)
         if problem:
             return [], problem
-        files.extend(found)
-    return sorted(set(files), key=lambda f: f.name), None
+    return [ResourceFile(name, Path(found[name])) for name in sorted(found)], None
 
 
 def _files_under(
-    path: Path, tag_dir: Path, tag_real: str, pattern: str
-) -> tuple[list[ResourceFile], ResourceProblem | None]:
-    real = os.path.realpath(path) if _via_symlink(path, tag_dir) else str(path)
-    if real != str(path) and not _is_within(real, tag_real):  # only a link can lead out
-        return [], ResourceProblem(
-            f"resource '{pattern}' includes {path.relative_to(tag_dir).as_posix()}, a symlink "
-            "leading outside the tag directory",
-            "replace the symlink by a copy of the file inside the tag directory",
-        )
+    path: str, base: str, pattern: str, found: dict[str, str]
+) -> ResourceProblem | None:
+    """Add the regular files at or below ``path`` to ``found`` (name -> path), or say why
+    ``path`` may not travel."""
+    name = path[len(base) + 1 :].replace(os.sep, "/")  # every path here is base + sep + ...
+    real = path
+    if _via_symlink(name, base):  # only a link can lead out of the tag
+        real = os.path.realpath(path)
+        if not _is_within(real, _real_directory(base)):
+            return ResourceProblem(
+                f"resource '{pattern}' includes {name}, a symlink leading outside the tag "
+                "directory",
+                "replace the symlink by a copy of the file inside the tag directory",
+            )
     try:
         mode = os.stat(real).st_mode
     except OSError as exc:
-        return [], ResourceProblem(
-            f"resource '{pattern}' includes {path.relative_to(tag_dir).as_posix()}, which cannot "
-            f"be read ({exc.strerror}; a dangling or looping symlink?)",
+        return ResourceProblem(
+            f"resource '{pattern}' includes {name}, which cannot be read ({exc.strerror}; a "
+            "dangling or looping symlink?)",
             "replace it by the real file",
         )
     if stat.S_ISDIR(mode):
-        found: list[ResourceFile] = []
-        for child in sorted(path.iterdir()):
-            files, problem = _files_under(child, tag_dir, tag_real, pattern)
+        for child in sorted(os.listdir(path)):
+            problem = _files_under(os.path.join(path, child), base, pattern, found)
             if problem:
-                return [], problem
-            found.extend(files)
-        return found, None
+                return problem
+        return None
     if not stat.S_ISREG(mode):
-        return [], ResourceProblem(
-            f"resource '{pattern}' includes {path.relative_to(tag_dir).as_posix()}, which is "
-            "not a regular file",
+        return ResourceProblem(
+            f"resource '{pattern}' includes {name}, which is not a regular file",
             "ship regular files only",
         )
-    return [ResourceFile(path.relative_to(tag_dir).as_posix(), path)], None
+    found[name] = path
+    return None
 
 
-def _via_symlink(path: Path, tag_dir: Path) -> bool:
-    """Whether any part of ``path`` below the tag directory is a symbolic link (only then can
+def _via_symlink(name: str, base: str) -> bool:
+    """Whether any part of ``name`` below the tag directory is a symbolic link (only then can
     it lead outside; resolving every path in full was 16 % of validate's time)."""
-    current = str(tag_dir)
-    for part in path.relative_to(tag_dir).parts:
+    current = base
+    for part in name.split("/"):
         current = os.path.join(current, part)
         if os.path.islink(current):
             return True
