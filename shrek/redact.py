@@ -58,6 +58,26 @@ _TRIGGER = re.compile(
     r"|AC[a-z0-9]{32}|SK[0-9a-fA-F]{32}|(?i:discord|twilio|sendgrid|mailchimp|square"
     r"|cloudant|softlayer|artifactory|ibm)"
 )
+# Before the trigger: substrings every trigger match contains, found by plain substring
+# search (the expression above costs about 10 µs per short text; these, well under one).
+_TRIGGER_PARTS = (
+    "eyJ", "PRIVATE KEY", "://", "AKIA", "ASIA", "gh", "glpat-", "xox", "k_live_", "sk-",
+    "pypi-", "npm_", "SG.", "AccountKey=", "hooks.slack.com", ":AA", "AC", "SK",
+)  # fmt: skip
+_TRIGGER_WORDS = (
+    "discord", "twilio", "sendgrid", "mailchimp", "square", "cloudant", "softlayer",
+    "artifactory", "ibm",
+)  # fmt: skip
+
+
+def _may_trigger(text: str) -> bool:
+    """False only when no line of ``text`` can match :data:`_TRIGGER`."""
+    if any(part in text for part in _TRIGGER_PARTS) or not text.isascii():
+        return True  # (beyond ASCII, case-insensitive matching is more than lower())
+    lower = text.lower()
+    return any(word in lower for word in _TRIGGER_WORDS)
+
+
 _PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----.*?(?:-----END \1-----|\Z)", re.S)
 _ASSIGNMENT = re.compile(
     r"(?i)(?<![\w-])([\w.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key"
@@ -97,6 +117,8 @@ def find_credentials(text: str) -> list[Credential]:
     assignments = _ASSIGNMENT.finditer(text) if _ASSIGNMENT_WORDS.search(text) else ()
     for match in assignments:
         found.append(Credential(f"'{match.group(1)}' assignment", match.start(3), match.end(3)))
+    if not _may_trigger(text) or not _TRIGGER.search(text):
+        return _without_overlaps(found)
     offset = 0
     for line in text.splitlines(keepends=True):
         if _TRIGGER.search(line):

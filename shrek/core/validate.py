@@ -12,15 +12,15 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from shrek.core import resources
 from shrek.core.bashvars import assigned_variables, used_variables
 from shrek.core.freeze import frozen_file_findings, read_freeze
 from shrek.core.labels import LabelError, parse_label
-from shrek.core.ledger import Entry, check_ledger, read_ledger
+from shrek.core.ledger import Entry, ledger_findings
 from shrek.core.model import Step, Tag, load_tag
 from shrek.core.registry import Registry
+from shrek.core.report import Report
 from shrek.errors import ExitCode, Finding, ShrekError, sort_findings
 from shrek.redact import find_credentials
 
@@ -48,25 +48,6 @@ ENVIRONMENT = (
 _INPUT_ARRAY = re.compile(r"IN[0-9]+")
 
 
-@dataclass
-class Report:
-    checked: list[str] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    tags: dict[str, Tag] = field(default_factory=dict)  # the tags that loaded, for reuse
-
-    @property
-    def ok(self) -> bool:
-        return not self.findings
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "ok": self.ok,
-            "checked": self.checked,
-            "errors": len(self.findings),
-            "findings": [f.as_dict() for f in self.findings],
-        }
-
-
 def validate(registry: Registry, names: Iterable[str] = ()) -> Report:
     """Validate the named tags (all tags when none are named) and the label ledger."""
     selected = list(dict.fromkeys([registry.resolve(n) for n in names] or registry.tag_names()))
@@ -78,13 +59,6 @@ def validate(registry: Registry, names: Iterable[str] = ()) -> Report:
         if tag is not None:
             loaded[name] = tag
     return Report(selected, sort_findings(findings), loaded)
-
-
-def ledger_findings(registry: Registry) -> tuple[list[Finding], dict[str, Entry]]:
-    """The label ledger's own problems, and its entries by label."""
-    entries, findings = read_ledger(registry.root)
-    findings.extend(check_ledger(entries, registry.prefix))
-    return findings, {e.label: e for e in entries}
 
 
 def tag_findings(
@@ -339,6 +313,10 @@ def _check_credentials(step: Step) -> list[Finding]:
     texts += [
         ([key], str(doc.data[key])) for key in ("command", "exec", "setup") if doc.data.get(key)
     ]
+    # One look at all of them first (lines are scanned one by one, so joining cannot hide a
+    # credential); nearly every step has none, and then no text needs its own look.
+    if not find_credentials("\n".join(text for _, text in texts)):
+        return []
     for path, text in texts:
         for found in find_credentials(text):
             line, column = doc.locate_text(path, text[found.start : found.end][:40])

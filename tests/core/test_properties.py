@@ -24,7 +24,7 @@ from shrek.core.registry import Registry
 from shrek.core.validate import validate
 from shrek.core.yamlio import dump_yaml
 from shrek.ops.render import render
-from shrek.redact import find_credentials
+from shrek.redact import _TRIGGER, _may_trigger, find_credentials
 
 TAG = "sP22aa-local"
 SETTINGS = settings(
@@ -188,3 +188,20 @@ def test_any_unicode_parameter_reaches_the_job_byte_for_byte(
     assert run.returncode == 0, run.stderr.decode(errors="replace")
     produced = (work / f"{TAG}.gen.echoed.txt").read_bytes()
     assert produced == value.encode("utf-8")
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.sampled_from(
+            ["eyJ", "AKIA", "ghp_", "sk-a", "SG.", ":AA", "12345678", "Ibm", "SQUARE", "ſquare"]
+        )
+        | st.text(max_size=8),
+        max_size=6,
+    ).map("".join)
+)
+def test_the_credential_gate_hides_no_trigger(text: str) -> None:
+    """The substring gate in front of the trigger expression never says no where the
+    expression would say yes."""
+    if _TRIGGER.search(text):
+        assert _may_trigger(text), repr(text)
