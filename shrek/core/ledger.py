@@ -16,10 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shrek.core.labels import Label, LabelError, parse_label
 from shrek.core.yamlio import write_atomic
 from shrek.errors import Finding
+
+if TYPE_CHECKING:
+    from shrek.core.registry import Registry
 
 LEDGER_FILE = "labels.ledger"
 HEADER = (
@@ -129,6 +133,13 @@ def check_ledger(entries: list[Entry], prefix: str) -> list[Finding]:
             )
         first_line.setdefault(entry.label, entry.line)
     return findings
+
+
+def ledger_findings(registry: Registry) -> tuple[list[Finding], dict[str, Entry]]:
+    """The label ledger's own problems, and its entries by label."""
+    entries, findings = read_ledger(registry.root)
+    findings.extend(check_ledger(entries, registry.prefix))
+    return findings, {e.label: e for e in entries}
 
 
 def taken_labels(entries: list[Entry], prefix: str) -> list[Label]:

@@ -22,10 +22,10 @@ from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
 
-from shrek.core.ledger import Entry
+from shrek.core.ledger import Entry, ledger_findings
 from shrek.core.registry import REGISTRY_FILE, Registry
+from shrek.core.report import Report
 from shrek.core.schema import fingerprint
-from shrek.core.validate import Report, ledger_findings, tag_findings
 from shrek.core.yamlio import write_atomic
 from shrek.errors import Finding, sort_findings
 
@@ -49,6 +49,8 @@ def validate_cached(registry: Registry, names: Iterable[str] = ()) -> Report:
         if hit and hit.get("key") == key:
             found = [Finding(**f) for f in hit["findings"]]
         else:
+            from shrek.core.validate import tag_findings  # only a changed tag needs the checks
+
             _, found = tag_findings(registry, name, by_label)
         fresh[name] = {"key": key, "findings": [f.as_dict() for f in found]}
         findings.extend(found)

@@ -1,0 +1,34 @@
+"""The outcome of validating tags: which were checked, every finding, the tags that loaded.
+
+Its own small module so that a validation answered from the cache (``shrek validate`` with
+nothing changed) needs none of the checking machinery, not even its imports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from shrek.errors import Finding
+
+if TYPE_CHECKING:
+    from shrek.core.model import Tag
+
+
+@dataclass
+class Report:
+    checked: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    tags: dict[str, Tag] = field(default_factory=dict)  # the tags that loaded, for reuse
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "errors": len(self.findings),
+            "findings": [f.as_dict() for f in self.findings],
+        }
