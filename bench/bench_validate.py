@@ -85,6 +85,10 @@ def freeze_all(registry: Registry) -> None:
         document["frozen"] = {**frozen, "shrek_version": "bench"}
         document.update({k: computed.content[k] for k in DIGESTED if k != "tag"})
         write_atomic(tag.directory / FREEZE_FILE, dump_yaml(document, HEADER))
+        for relative, text in computed.lists.items():
+            write_atomic(tag.directory / relative, text)
+    report = validate(registry)
+    assert report.ok, report.findings[:3]
 
 
 def measure(verdicts: Verdicts, root: Path, kind: str) -> None:
