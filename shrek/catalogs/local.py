@@ -93,4 +93,16 @@ class LocalCatalog:
                         "VALUES (?, ?, ?, ?, ?)",
                         (dataset, item.name, item.size, item.checksum, item.location),
                     )
-        return next(d for d in self.datasets() if d.name == dataset)
+            return self._info(db, dataset)
+
+    @staticmethod
+    def _info(db: sqlite3.Connection, dataset: str) -> DatasetInfo:
+        """One dataset's totals, through the primary key: a job's registration must not cost
+        a scan of the whole catalogue (100,000 files: milliseconds per job)."""
+        row = db.execute(
+            "SELECT d.name, COUNT(f.name), COALESCE(SUM(f.size), 0), d.created "
+            "FROM datasets d LEFT JOIN files f ON f.dataset = d.name "
+            "WHERE d.name = ? GROUP BY d.name",
+            (dataset,),
+        ).fetchone()
+        return DatasetInfo(*row)
