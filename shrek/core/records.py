@@ -120,7 +120,7 @@ def load_records(tag_dir: Path, step: str | None = None) -> list[Record]:
     for path in record_files(tag_dir):
         if step is not None and path.parent.name != step:
             continue
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        digest = _digest(path)
         data = checked.get(digest)
         if data is None:
             data = _checked_record(path, path.relative_to(root).as_posix())
@@ -130,6 +130,29 @@ def load_records(tag_dir: Path, step: str | None = None) -> list[Record]:
         # all records read: keep exactly these (old versions go); some: add to what is known
         _remember(cache_file, current if step is None else {**checked, **current})
     return sorted(found, key=lambda r: (r.step, r.number))
+
+
+# Within one process (a submit reads a tag's records for its guards, its plan, its journal
+# and its README): a record's digest, remembered by the file's identity (inode, size,
+# modification time). SHREK replaces files atomically, so a record it rewrites is a new inode
+# and is hashed again. The data is parsed afresh from the checked-records file on each call
+# (milliseconds), because callers change the records they are given.
+_DIGESTS: dict[Path, tuple[tuple[int, int, int], str]] = {}
+
+
+def _identity(path: Path) -> tuple[int, int, int]:
+    stat = path.stat()
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def _digest(path: Path) -> str:
+    identity = _identity(path)
+    known = _DIGESTS.get(path)
+    if known and known[0] == identity:
+        return known[1]
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    _DIGESTS[path] = (identity, digest)
+    return digest
 
 
 def _checked_record(path: Path, relative: str) -> dict[str, Any]:
@@ -180,10 +203,13 @@ def record_path(tag_dir: Path, step: str, number: int) -> Path:
     return tag_dir / SUBMISSIONS_DIR / step / f"{number:04d}.yaml"
 
 
-def next_sequence(tag_dir: Path, step: str) -> int:
-    """The first sequence number a new submission of ``step`` may use."""
-    last = 0
-    for path in record_files(tag_dir):
-        used = (read_record(path).get("sequences") or {}).get(step) or {}
-        last = max(last, int(used.get("last", 0)))
-    return last + 1
+def next_sequences(tag_dir: Path) -> dict[str, int]:
+    """The first sequence number a new submission of each step may use (steps never
+    submitted are absent: they start at 1). One pass over the tag's records, through the
+    checked-records cache: reading every record once per step made ``submit`` grow with
+    history."""
+    last: dict[str, int] = {}
+    for record in load_records(tag_dir):
+        for step, used in (record.data.get("sequences") or {}).items():
+            last[step] = max(last.get(step, 0), int((used or {}).get("last", 0)))
+    return {step: number + 1 for step, number in last.items()}

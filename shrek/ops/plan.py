@@ -13,7 +13,7 @@ from typing import Any
 from shrek.backends import Backend, StepPlan
 from shrek.catalogs.factory import open_catalog
 from shrek.core.model import Input, Tag
-from shrek.core.records import next_number, next_sequence, record_path
+from shrek.core.records import next_number, next_sequences, record_path
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
@@ -62,6 +62,7 @@ def plan_steps(cleared: Cleared) -> list[StepPlan]:
     """
     tag, steps = cleared.tag, cleared.steps
     numbers = {name: next_number(tag.directory, name) for name in steps}
+    sequences = next_sequences(tag.directory)
     names = cleared.backend.output_names(tag, steps, numbers, cleared.test, cleared.options)
     plans: dict[str, StepPlan] = {}
     for name in steps:
@@ -78,7 +79,7 @@ def plan_steps(cleared: Cleared) -> list[StepPlan]:
             name,
             numbers[name],
             record_path(tag.directory, name, numbers[name]),
-            next_sequence(tag.directory, name),
+            sequences.get(name, 1),
             _reserved(step.primary_inputs, step.jobs, available),
             inputs,
             names[name],

@@ -336,6 +336,15 @@ def test_four_step_chain_gives_pileup_both_parents(runnable: Registry, tmp_path:
 # -- sequence numbers and checks -----------------------------------------------------------
 
 
+def finished_record(tag: str, step: str, number: int, first: int, last: int) -> str:
+    """A finished submission record of ``step`` that used sequences ``first``-``last`` (a
+    real one, written by the demo, renamed)."""
+    data = yaml.safe_load((PROJECT / "tests/core/data/acceptor/submission.yaml").read_text())
+    data.update(tag=tag, step=step, number=number, id=f"{tag}/{step}/{number:04d}")
+    data["sequences"] = {step: {"first": first, "last": last}}
+    return yaml.safe_dump(data, sort_keys=False)
+
+
 def test_sequence_numbers_continue_after_earlier_submissions(
     runnable: Registry, tmp_path: Path
 ) -> None:
@@ -348,8 +357,10 @@ def test_sequence_numbers_continue_after_earlier_submissions(
     )
     records = runnable.tag_dir("sP22aa-local") / "submissions" / "gen"
     records.mkdir(parents=True)
-    (records / "0001.yaml").write_text("sequences: {gen: {first: 1, last: 10}}\n")
-    (records / "0002.yaml").write_text("sequences: {gen: {first: 11, last: 20}}\n")
+    for number, first in ((1, 1), (2, 11)):
+        (records / f"{number:04d}.yaml").write_text(
+            finished_record("sP22aa-local", "gen", number, first, first + 9)
+        )
     result = render_target(runnable, "sP22aa/gen", tmp_path / "out")
     cwl = yaml.safe_load((tmp_path / "out" / "sandbox" / "workflow.cwl").read_text())
     assert cwl["steps"]["gen"]["in"]["opt_exec"]["default"] == "bash gen.sh %RNDM:20"
