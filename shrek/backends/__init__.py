@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from shrek.core.model import Tag
-from shrek.core.registry import Registry
-from shrek.core.render import Rendering
 from shrek.errors import ShrekError
+
+if TYPE_CHECKING:  # types only: the local runner process imports this package at start-up
+    from shrek.core.model import Tag
+    from shrek.core.registry import Registry
+    from shrek.core.render import Rendering
 
 
 @dataclass
