@@ -1,11 +1,15 @@
-"""Benchmark: costs that must not grow with history. ``shrek status --no-commit`` of a tag
-with 1,000 finished submission records, as a new process (goal: under 0.5 s), beside the floor
-of parsing the same 1,000 records with PyYAML's C loader (printed for scale).
+"""Benchmark: costs that must not grow with history, each as a new process.
+
+- ``shrek status --no-commit`` of a tag with 1,000 finished submission records (goal: under
+  0.5 s), beside the floor of parsing the same 1,000 records with PyYAML's C loader;
+- ``shrek log`` of that tag after 5,000 commits touching it (goal: under 1 s), beside the
+  floor of the ``git log`` it asks for.
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,6 +27,7 @@ from shrek.ops.submit import SubmitRequest, submit
 from shrek.ops.tag import new_tag
 
 RECORDS = 1000
+COMMITS = 5000
 TAG = "sP22aa-local"
 
 FLOOR = """
@@ -55,6 +60,26 @@ def with_history(root: Path) -> Registry:
     return registry
 
 
+def tag_history(registry: Registry) -> None:
+    """COMMITS commits that each change a file of the tag (git fast-import: seconds)."""
+    lines = []
+    for n in range(COMMITS):
+        data = f"note {n}\n"
+        lines += [
+            "commit refs/heads/main",
+            f"author bench <b@x> {1_700_000_000 + n} +0000",
+            f"committer bench <b@x> {1_700_000_000 + n} +0000",
+            "data 13",
+            "shrek: notes",
+        ]
+        if n == 0:
+            lines.append("from refs/heads/main^0")
+        lines += [f"M 644 inline tags/{TAG}/NOTES.txt", f"data {len(data)}", data.rstrip("\n")]
+    stream = ("\n".join(lines) + "\n").encode()
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=registry.root, input=stream, check=True)
+    subprocess.run(["git", "reset", "-q", "--hard", "main"], cwd=registry.root, check=True)
+
+
 def main() -> int:
     identity()
     verdicts = Verdicts()
@@ -65,6 +90,12 @@ def main() -> int:
         run([*SHREK, "status", "--no-commit", "sP22aa"], registry.root, runs=1)  # first look
         ours = run([*SHREK, "status", "--no-commit", "sP22aa"], registry.root)
         verdicts.ceiling(f"status of a tag with {RECORDS:,} finished records", ours, 0.5, floor)
+        tag_history(registry)
+        git_log = ["git", "log", "--reverse", "--format=%H%x1f%aI%x1f%an%x1f%s", "--"]
+        floor = run([*git_log, f"tags/{TAG}"], registry.root, runs=3)
+        print(f"(floor for scale: git log of {COMMITS:,} commits takes {floor.median_wall:.2f} s)")
+        ours = run([*SHREK, "log", "sP22aa"], registry.root, runs=3)
+        verdicts.ceiling(f"log of a tag with {COMMITS:,} commits", ours, 1.0, floor)
     return verdicts.finish()
 
 

@@ -71,6 +71,11 @@ class Timing:
         return statistics.median(self.cpu)
 
     @property
+    def wall_noise(self) -> float:
+        """max/min of the runs' wall times (for figures judged by wall time)."""
+        return max(self.wall) / max(min(self.wall), 1e-6)
+
+    @property
     def noise(self) -> float:
         """max/min of the runs' CPU times: how much the same work varied here and now."""
         return max(self.cpu) / max(min(self.cpu), 1e-6)
@@ -128,11 +133,27 @@ class Verdicts:
 
     def ceiling(self, what: str, ours: Timing, seconds: float, reference: Timing | None) -> None:
         """Print ``what``'s wall time; the goal is a ceiling, loosened by the noise measured."""
-        noise = max(ours.noise, reference.noise if reference else 1.0)
+        noise = max(ours.wall_noise, reference.wall_noise if reference else 1.0)
         ok = ours.median_wall <= seconds * noise
         print(
             f"{what}: {ours.median_wall:.3f} s wall (goal < {seconds} s, noise {noise:.2f})"
             + ("" if ok else "  MISSED")
+        )
+        if not ok:
+            self.missed.append(what)
+
+    def overhead(
+        self, what: str, ours: Timing, floor: Timing, units: int, goal_ms: float, floor_name: str
+    ) -> None:
+        """Print what ``ours`` costs per unit (a job) beyond ``floor`` doing the same work;
+        the goal is a ceiling in milliseconds per unit, loosened by the noise measured."""
+        per_unit = (ours.median_wall - floor.median_wall) / units * 1000
+        noise = max(ours.wall_noise, floor.wall_noise)
+        ok = per_unit <= goal_ms * noise
+        print(
+            f"{what}: {ours.median_wall:.2f} s wall; {floor_name}: {floor.median_wall:.2f} s -> "
+            f"{per_unit:.1f} ms per unit over the floor (goal <= {goal_ms} ms, noise "
+            f"{noise:.2f})" + ("" if ok else "  MISSED")
         )
         if not ok:
             self.missed.append(what)
