@@ -26,6 +26,49 @@ _OPTION_WITH_VALUE = {
 def used_variables(script: str) -> list[str]:
     """Names referenced with ``$`` in ``script``, in order of first use, without duplicates."""
     names: list[str] = []
+    for kind, text, _ in _references(script):
+        if kind == "name" and text not in names:
+            names.append(text)
+    return names
+
+
+def positional_parameters(script: str) -> list[tuple[str, int]]:
+    """Every use of a script argument (``$1``…``$9``, ``${1}``, ``$@``, ``$*``) outside a
+    function body, with its offset. SHREK's wrapper runs the payload with no arguments, so each
+    one expands to nothing (or stops the job under ``set -u``); in 2022's job files ``$1`` was
+    the job's number."""
+    bodies = _function_bodies(script)
+    return [
+        (text, at)
+        for kind, text, at in _references(script)
+        if kind == "positional" and not any(start <= at < end for start, end in bodies)
+    ]
+
+
+_POSITIONAL = re.compile(r"\$(?:[1-9@*]|\{[1-9@*]\})")
+_FUNCTION = re.compile(
+    r"(?m)^[ \t]*(?:function[ \t]+[A-Za-z_][\w-]*(?:[ \t]*\(\))?|[A-Za-z_][\w-]*[ \t]*\(\))\s*\{"
+)
+
+
+def _function_bodies(script: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of the bodies of functions the script defines: their ``$1`` is
+    the function's own argument. Braces are counted, which ``${...}`` keeps balanced."""
+    bodies = []
+    for match in _FUNCTION.finditer(script):
+        depth, i = 1, match.end()
+        while i < len(script) and depth:
+            depth += {"{": 1, "}": -1}.get(script[i], 0)
+            i += 1
+        bodies.append((match.end(), i))
+    return bodies
+
+
+def _references(script: str) -> list[tuple[str, str, int]]:
+    """Every ``$`` reference that bash expands: ("name", name, offset) or ("positional",
+    "$1", offset). Follows quoting (nothing expands inside single quotes), skips escaped
+    dollars and comments."""
+    found: list[tuple[str, str, int]] = []
     i, n = 0, len(script)
     quote = ""  # "", "'" or '"'
     at_word_start = True
@@ -49,20 +92,25 @@ def used_variables(script: str) -> list[str]:
         elif char == '"':
             quote = "" if quote == '"' else '"'
         elif char == "$" and i + 1 < n:
+            positional = _POSITIONAL.match(script, i)
+            if positional:
+                found.append(("positional", positional.group(), i))
+                i = positional.end()
+                at_word_start = False
+                continue
             following = script[i + 1]
             start = i + 2 if following == "{" else i + 1
             if following == "{" and start < n and script[start] == "#":
                 start += 1
             match = _NAME.match(script, start)
             if match and (following == "{" or _NAME_START.match(following)):
-                if match.group() not in names:
-                    names.append(match.group())
+                found.append(("name", match.group(), i))
                 i = match.end()
                 at_word_start = False
                 continue
         at_word_start = char in " \t\n;&|()"
         i += 1
-    return names
+    return found
 
 
 def assigned_variables(script: str) -> set[str]:

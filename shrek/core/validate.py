@@ -13,8 +13,8 @@ import difflib
 import re
 from collections.abc import Iterable
 
-from shrek.core import resources
-from shrek.core.bashvars import assigned_variables, used_variables
+from shrek.core import naming, resources
+from shrek.core.bashvars import assigned_variables, positional_parameters, used_variables
 from shrek.core.freeze import frozen_file_findings, read_freeze
 from shrek.core.labels import LabelError, parse_label
 from shrek.core.ledger import Entry, ledger_findings
@@ -181,6 +181,40 @@ def check_tag(registry: Registry, tag: Tag) -> list[Finding]:
     for stem, step in tag.steps.items():
         findings.extend(_check_step(tag, stem, step, known_variables))
     findings.extend(_check_cycles(tag))
+    findings.extend(_check_name_lengths(registry, tag))
+    return findings
+
+
+# Without panda.scope or panda.nickname in shrek.yaml, names are measured with a scope of this
+# length: 'user.' and a 16-character account name.
+ASSUMED_SCOPE = "user." + "n" * 16
+
+
+def _check_name_lengths(registry: Registry, tag: Tag) -> list[Finding]:
+    """The longest container name a PanDA submission of the tag would make (a test one, the
+    longest), against panda-client's limit; refused here instead of at every submission."""
+    panda = registry.settings.get("panda") or {}
+    scope = str(panda.get("scope") or "")
+    if not scope:
+        scope = f"user.{panda['nickname']}" if panda.get("nickname") else ASSUMED_SCOPE
+    base = naming.submission_base(scope, tag.name, 9999, test=True)
+    findings = []
+    for step in tag.steps.values():  # the task's index has three digits, whatever it is
+        task = naming.task_name(base, 0, step.name)
+        names = [naming.log_container(task)]
+        names += [naming.output_container(task, o.name) for o in step.outputs]
+        longest = max(names, key=len)
+        if len(longest) > naming.MAX_CONTAINER_NAME:
+            excess = len(longest) - naming.MAX_CONTAINER_NAME
+            findings.append(
+                step.document.finding(
+                    ["name"],
+                    f"a PanDA submission of this step would name a container of {len(longest)} "
+                    f"characters ({longest}); panda-client allows "
+                    f"{naming.MAX_CONTAINER_NAME}",
+                    f"shorten the step or output names by {excess} character(s)",
+                )
+            )
     return findings
 
 
@@ -292,7 +326,29 @@ def _check_step(tag: Tag, stem: str, step: Step, known_variables: set[str]) -> l
         if problem:
             findings.append(doc.finding(["resources", n], problem.message, problem.fix))
     findings.extend(_check_variables(step, known_variables))
+    findings.extend(_check_positional(step))
     findings.extend(_check_credentials(step))
+    return findings
+
+
+def _check_positional(step: Step) -> list[Finding]:
+    """``$1``, ``$@``: the payload gets no arguments, so every attempt would fail (or run
+    with an empty value)."""
+    findings = []
+    payload = step.payload
+    for text, offset in positional_parameters(payload):
+        line, column = _payload_position(step, offset, text)
+        findings.append(
+            Finding(
+                step.file,
+                line,
+                column,
+                f"'{step.payload_key}' uses {text}, but the job's payload is run without "
+                "arguments (it would be empty, or stop the job under 'set -u')",
+                "use a parameter (${name}) instead; for the job's own number (what $1 meant in "
+                "2022's job files) use ${SHREK_SEQ}",
+            )
+        )
     return findings
 
 
@@ -380,10 +436,21 @@ def _check_inputs(tag: Tag, step: Step) -> list[Finding]:
                 key=True,
             )
         )
+    findings.extend(_check_input_options(step))
     step_names = set(tag.steps) | tag.broken_steps
     for item in step.inputs:
         producer, dot, output = item.dataset.partition(".")
         path = ["inputs", item.index, "dataset"]
+        if producer in step_names and dot and output.endswith("/"):
+            findings.append(
+                doc.finding(
+                    path,
+                    f"'{item.dataset}' names an output of step '{producer}' as a container; "
+                    "outputs of this tag are named without a trailing '/'",
+                    f"write '{item.dataset.rstrip('/')}'",
+                )
+            )
+            continue
         if producer in step_names and dot:
             if producer in tag.broken_steps:
                 continue
@@ -410,6 +477,50 @@ def _check_inputs(tag: Tag, step: Step) -> list[Finding]:
                         f"did you mean '{close[0]}.{output}'?",
                     )
                 )
+    return findings
+
+
+def _payload_position(step: Step, offset: int, text: str) -> tuple[int, int]:
+    """File line and column of ``text`` at ``offset`` in the payload: exact for a block scalar
+    (``command: |``, its lines are the file's lines), else the first occurrence."""
+    doc = step.document
+    line, column = doc.where([step.payload_key])
+    lines = doc.text.splitlines()
+    if 0 < line <= len(lines) and lines[line - 1][column - 1 : column] in ("|", ">"):
+        number = line + _payload_line(step.payload, offset)
+        if number <= len(lines) and text in lines[number - 1]:
+            return number, lines[number - 1].find(text) + 1
+    return doc.locate_text([step.payload_key], text)
+
+
+def _payload_line(payload: str, offset: int) -> int:
+    """1-based line of ``offset`` within ``payload``."""
+    return payload.count("\n", 0, offset) + 1
+
+
+def _check_input_options(step: Step) -> list[Finding]:
+    """Options that only mean something for one kind of input."""
+    findings = []
+    for item, data in zip(step.inputs, step.document.data.get("inputs") or [], strict=True):
+        if not item.secondary and "reusable" in data:
+            findings.append(
+                step.document.finding(
+                    ["inputs", item.index, "reusable"],
+                    "'reusable' applies to secondary streams; the primary input is read once",
+                    "remove 'reusable' here (or mark the input 'secondary: true')",
+                    key=True,
+                )
+            )
+        if item.secondary and item.max_files is not None:
+            findings.append(
+                step.document.finding(
+                    ["inputs", item.index, "max_files"],
+                    "'max_files' limits the primary input (PanDA's --nFiles); a secondary stream "
+                    "is read files_per_job at a time",
+                    "move 'max_files' to the primary input, or remove it",
+                    key=True,
+                )
+            )
     return findings
 
 

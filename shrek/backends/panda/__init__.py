@@ -31,6 +31,12 @@ from typing import Any
 
 from shrek.backends import Accepted, StatusUpdate, Submission, Uncertain
 from shrek.backends.panda.credentials import Credential, credential
+from shrek.core.naming import (
+    log_container,
+    output_container,
+    submission_base,
+    task_name,
+)
 from shrek.core.records import load_records
 from shrek.core.registry import Registry
 from shrek.core.render import SANDBOX
@@ -184,8 +190,7 @@ class PandaBackend:
 
     def out_ds(self, tag: str, tag_dir: Path, test: bool) -> str:
         scope, _ = self.scope(self.environment())
-        middle = "test." if test else ""
-        return f"{scope}.{middle}{tag}.s{self.next_serial(tag_dir):04d}"
+        return submission_base(scope, tag, self.next_serial(tag_dir), test)
 
     def submission_options(self, tag: Any, test: bool, options: dict[str, Any]) -> dict[str, Any]:
         """Checks the credential first, then fixes the output dataset base of this submission."""
@@ -210,8 +215,8 @@ class PandaBackend:
         base = options["out_ds"]
         names = {}
         for index, step in enumerate(steps):
-            task = base if options.get("via") == "prun" else f"{base}_{index:03d}_{step}"
-            names[step] = {o.name: f"{task}_{o.name}/" for o in tag.steps[step].outputs}
+            task = task_name(base, index, step, via_prun=options.get("via") == "prun")
+            names[step] = {o.name: output_container(task, o.name) for o in tag.steps[step].outputs}
         return names
 
     def details(self, submission: Submission) -> dict[str, dict[str, Any]]:
@@ -235,11 +240,13 @@ class PandaBackend:
         }
         result = {}
         for index, plan in enumerate(submission.steps):
-            task = f"{base}/" if via == "prun" else f"{base}_{index:03d}_{plan.step}"
+            task = task_name(base, index, plan.step, via_prun=via == "prun")
+            if via == "prun":
+                task += "/"  # prun names its task after the output container it makes
             result[plan.step] = {
                 **common,
                 "task_name": task,
-                "log_container": f"{task}.log/",
+                "log_container": log_container(task.removesuffix("/")),
                 "output_containers": dict(plan.outputs),
                 "prun": self._prun_args(submission, plan.step, task),
             }

@@ -1,0 +1,29 @@
+"""The names PanDA submissions give their tasks and output containers, in one place.
+
+The PanDA backend names what it submits with these, and validation uses the same functions
+to refuse, before anything is frozen, a tag whose longest name would break panda-client's
+limit: an output or log container name of at most 132 characters (``PsubUtils``'s
+``checkTaskParam``), refused only at submission otherwise.
+"""
+
+from __future__ import annotations
+
+MAX_CONTAINER_NAME = 132  # pandaclient.PsubUtils: "following DDM definition"
+
+
+def submission_base(scope: str, tag: str, serial: int, test: bool) -> str:
+    """``<scope>.[test.]<tag>.sNNNN``: the base of every name of one PanDA submission."""
+    return f"{scope}.{'test.' if test else ''}{tag}.s{serial:04d}"
+
+
+def task_name(base: str, index: int, step: str, *, via_prun: bool = False) -> str:
+    """A step's task: the base itself for prun, ``<base>_NNN_<step>`` in a pchain workflow."""
+    return base if via_prun else f"{base}_{index:03d}_{step}"
+
+
+def output_container(task: str, output: str) -> str:
+    return f"{task}_{output}/"
+
+
+def log_container(task: str) -> str:
+    return f"{task}.log/"
