@@ -58,6 +58,13 @@ def submit(
         help="PanDA setting for this submission, "
         "KEY=VALUE (e.g. site=BNL_OSG_SPHENIX); repeatable.",
     ),
+    first_sequence: int | None = typer.Option(
+        None,
+        "--first-sequence",
+        min=1,
+        help="Every step's first sequence (RNG) number, instead of the next free one; refused "
+        "when it reuses a number an earlier submission of the step was given.",
+    ),
     quiet: bool = QUIET,
 ) -> None:
     """Submit a frozen tag (or one step) to a backend and commit the submission records."""
@@ -75,6 +82,7 @@ def submit(
         detach=detach,
         options={k: v for k, v in (("via", via), ("no_check", no_check)) if v},
         overrides=settings_pairs(panda),
+        first_sequence=first_sequence,
     )
     try:
         result = run_submit(registry, request, wait=lambda s, r: follow(s, r, quiet=quiet))

@@ -25,6 +25,8 @@ class Input:
     files_per_job: int
     secondary: bool
     index: int  # position in the step's inputs list
+    max_files: int | None = None  # use at most this many files (primary only)
+    reusable: bool = True  # a secondary stream starts again from its first file when used up
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,14 @@ class Step:
             parameters=dict(data.get("parameters") or {}),
             jobs=data.get("jobs"),
             inputs=[
-                Input(i["dataset"], int(i.get("files_per_job", 1)), bool(i.get("secondary")), n)
+                Input(
+                    i["dataset"],
+                    int(i.get("files_per_job", 1)),
+                    bool(i.get("secondary")),
+                    n,
+                    i.get("max_files"),
+                    bool(i.get("reusable", True)),
+                )
                 for n, i in enumerate(data.get("inputs") or [])
             ],
             outputs=[Output(o["name"], o["files"]) for o in data["outputs"]],

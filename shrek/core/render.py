@@ -51,6 +51,7 @@ class Options:
     first_sequence: dict[str, int] = field(default_factory=dict)  # step -> first job's number
     scope: str = ""  # output scope for prun lines, e.g. user.jdoe or group.sphenix
     upstream: dict[str, str] = field(default_factory=dict)  # "<step>.<output>" -> dataset name
+    default_site: str = ""  # shrek.yaml's panda.site: where a step without its own site runs
 
 
 @dataclass

@@ -14,7 +14,8 @@ from shrek.core.hashing import THREADS_FROM_BYTES, adler32_file
 from shrek.core.progress import Progress, no_progress
 from shrek.errors import ExitCode, ShrekError
 
-DATASET_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:+-]*")
+# A container name may end in '/' (2022's productions read such containers by name).
+DATASET_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:+-]*/?")
 FILE_NAME = re.compile(r"[^\s/]+")
 
 
@@ -43,7 +44,7 @@ def add_files(
     if not DATASET_NAME.fullmatch(dataset):
         raise ShrekError(
             f"'{dataset}' is not a valid dataset name",
-            "use letters, digits and '_', '.', ':', '+', '-'",
+            "use letters, digits and '_', '.', ':', '+', '-' (a container may end in '/')",
             ExitCode.USAGE,
         )
     if not paths:

@@ -13,7 +13,7 @@ from typing import Any
 from shrek.backends import Backend, StepPlan
 from shrek.catalogs.factory import open_catalog
 from shrek.core.model import Input, Tag
-from shrek.core.records import next_number, next_sequences, record_path
+from shrek.core.records import load_records, next_number, next_sequences, record_path
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
@@ -32,6 +32,7 @@ class SubmitRequest:
     detach: bool = False
     options: dict[str, Any] = field(default_factory=dict)  # backend options (via, no_check)
     overrides: dict[str, Any] = field(default_factory=dict)  # backend settings, this time only
+    first_sequence: int | None = None  # every step's first sequence number (default: the next)
 
 
 @dataclass
@@ -63,6 +64,7 @@ def plan_steps(cleared: Cleared) -> list[StepPlan]:
     tag, steps = cleared.tag, cleared.steps
     numbers = {name: next_number(tag.directory, name) for name in steps}
     sequences = next_sequences(tag.directory)
+    chosen_first = cleared.request.first_sequence
     names = cleared.backend.output_names(tag, steps, numbers, cleared.test, cleared.options)
     plans: dict[str, StepPlan] = {}
     for name in steps:
@@ -75,12 +77,17 @@ def plan_steps(cleared: Cleared) -> list[StepPlan]:
             inputs[item.dataset], available[item.dataset] = read, count
             if parent:
                 upstream.add(parent)
+        reserved = _reserved(step.primary_inputs, step.jobs, available)
+        first = sequences.get(name, 1)
+        if chosen_first is not None:
+            _refuse_overlap(tag, name, chosen_first, reserved)
+            first = chosen_first
         plans[name] = StepPlan(
             name,
             numbers[name],
             record_path(tag.directory, name, numbers[name]),
-            sequences.get(name, 1),
-            _reserved(step.primary_inputs, step.jobs, available),
+            first,
+            reserved,
             inputs,
             names[name],
             sorted(upstream),
@@ -88,9 +95,28 @@ def plan_steps(cleared: Cleared) -> list[StepPlan]:
     return [plans[s] for s in steps]
 
 
+def _refuse_overlap(tag: Tag, step: str, first: int, reserved: int) -> None:
+    """A chosen first sequence number may not reuse a number an earlier submission of the step
+    was given: the same number means the same random seed."""
+    last = first + reserved - 1
+    for record in load_records(tag.directory, step):
+        used = (record.data.get("sequences") or {}).get(step) or {}
+        if used and int(used["first"]) <= last and first <= int(used["last"]):
+            raise ShrekError(
+                f"--first-sequence {first} gives {step} the numbers {first}-{last}, but "
+                f"{record.label} used {used['first']}-{used['last']}",
+                f"choose a first number above {next_sequences(tag.directory).get(step, 1) - 1}, "
+                "or leave --first-sequence out to continue after every earlier submission",
+                ExitCode.CONFLICT,
+            )
+
+
 def _reserved(primary: list[Input], jobs: int | None, available: dict[str, int]) -> int:
     if primary:
-        return max(1, math.ceil(available[primary[0].dataset] / primary[0].files_per_job))
+        files = available[primary[0].dataset]
+        if primary[0].max_files is not None:
+            files = min(files, primary[0].max_files)
+        return max(1, math.ceil(files / primary[0].files_per_job))
     return int(jobs or 1)
 
 

@@ -7,7 +7,7 @@ records keep its command lines whichever backend runs the jobs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from shrek.backends.panda.checks import Check, check
@@ -29,8 +29,12 @@ def render(
 ) -> Rendering:
     """Render ``step_names`` of ``tag`` (all steps by default, in dependency order)."""
     options = options or Options()
-    if not options.scope:
-        options = Options(options.first_sequence, default_scope(registry), options.upstream)
+    panda = registry.settings.get("panda") or {}
+    options = replace(
+        options,
+        scope=options.scope or default_scope(registry),
+        default_site=options.default_site or str(panda.get("site") or ""),
+    )
     chosen = select_steps(tag, step_names)
     steps = [tag.steps[s] for s in chosen]
     sandbox, resources = wrapper_files(registry, tag, steps, digest)

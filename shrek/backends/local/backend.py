@@ -147,6 +147,8 @@ class LocalBackend:
             "dataset": plan.inputs[item.dataset],
             "files_per_job": item.files_per_job,
             "secondary": item.secondary,
+            "max_files": item.max_files,
+            "reusable": item.reusable,
         }
         if tag.producer(item) is None:
             files = open_catalog(self.registry).files(item.dataset)

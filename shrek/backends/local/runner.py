@@ -133,30 +133,14 @@ class Runner:
             )
             for i in inputs
         }
-        main = listings[primary[0]["dataset"]]
+        main = listings[primary[0]["dataset"]][: primary[0].get("max_files") or None]
         per_job = int(primary[0]["files_per_job"])
         chunks = [main[k : k + per_job] for k in range(0, len(main), per_job)]
         jobs = []
         for n, chunk in enumerate(chunks, start=1):
-            streams = []
-            for item in inputs:
-                if not item["secondary"]:
-                    streams.append([[f.name, f.location] for f in chunk])
-                    continue
-                files = listings[item["dataset"]]
-                count = int(item["files_per_job"])
-                start = (n - 1) * count
-                streams.append(
-                    [
-                        [
-                            files[(start + k) % len(files)].name,
-                            files[(start + k) % len(files)].location,
-                        ]
-                        for k in range(count)
-                    ]
-                    if files
-                    else []
-                )
+            streams = self._streams(inputs, listings, n, chunk)
+            if streams is None:
+                break  # a secondary stream read once is used up: PanDA makes no more jobs
             jobs.append(
                 {
                     "index": n,
@@ -167,6 +151,35 @@ class Runner:
                 }
             )
         return jobs
+
+    @staticmethod
+    def _streams(
+        inputs: list[dict[str, Any]],
+        listings: dict[str, list[DatasetFile]],
+        n: int,
+        chunk: list[DatasetFile],
+    ) -> list[list[list[str]]] | None:
+        """Job ``n``'s files of every input: its chunk of the primary, and ``files_per_job``
+        of each secondary stream in order (a reusable one starts again from its first file;
+        None when one read once has too few left)."""
+        streams = []
+        for item in inputs:
+            if not item["secondary"]:
+                streams.append([[f.name, f.location] for f in chunk])
+                continue
+            files = listings[item["dataset"]]
+            count = int(item["files_per_job"])
+            start = (n - 1) * count
+            if not item.get("reusable", True):
+                if start + count > len(files):
+                    return None
+                streams.append([[f.name, f.location] for f in files[start : start + count]])
+            elif files:
+                picked = [files[(start + k) % len(files)] for k in range(count)]
+                streams.append([[f.name, f.location] for f in picked])
+            else:
+                streams.append([])
+        return streams
 
     def run_job(self, spec: dict[str, Any], job: dict[str, Any]) -> None:
         """Run one job, attempt after attempt, and collect its outputs.

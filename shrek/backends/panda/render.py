@@ -49,9 +49,12 @@ def sequence_base(first: int) -> int:
     return first - 1
 
 
-def prun_options(tag: Tag, step: Step) -> list[str]:
-    """The prun options for a step's requirements and outputs (no input or output dataset)."""
-    req = step.requirements
+def prun_options(tag: Tag, step: Step, default_site: str = "") -> list[str]:
+    """The prun options for a step's requirements and outputs (no input or output dataset);
+    ``default_site`` (shrek.yaml's panda.site) where the step names no site of its own."""
+    req = dict(step.requirements)
+    if default_site and "site" not in req:
+        req["site"] = default_site
     args = [
         "--outputs",
         ",".join(
@@ -61,6 +64,8 @@ def prun_options(tag: Tag, step: Step) -> list[str]:
     primary = step.primary_inputs
     if primary:
         args += ["--nFilesPerJob", str(primary[0].files_per_job)]
+        if primary[0].max_files is not None:
+            args += ["--nFiles", str(primary[0].max_files)]
     else:
         args += ["--nJobs", str(step.jobs)]
     for key, option in (
@@ -77,6 +82,8 @@ def prun_options(tag: Tag, step: Step) -> list[str]:
         # prun asks "Are you sure with the memory requirement?" above 4000 MB per core, and
         # PanDA's server parses every step with prun's own code, where nobody can answer: -y.
         args.append("-y")
+    if req.get("force_staged"):
+        args.append("--forceStaged")
     args += ["--avoidVP", "--noBuild"]
     return args
 
@@ -89,22 +96,25 @@ def exec_line(step: Step, first_sequence: int) -> str:
 
 def secondary_args(step: Step, datasets: list[str]) -> list[str]:
     """``--secondaryDSs IN2:<n>:<ds>,...`` and ``--reusableSecondary IN2,...`` for a step's
-    secondary streams: each job reads ``files_per_job`` files of each stream, in order, starting
-    again from the first when a stream is used up (the local backend does the same)."""
+    secondary streams: each job reads ``files_per_job`` files of each stream, in order; a
+    reusable stream (the default) starts again from its first file when used up, another is
+    read once (the local backend does the same)."""
     streams, names = [], []
     secondaries = [i for i in step.inputs if i.secondary]
     for number, (item, dataset) in enumerate(zip(secondaries, datasets, strict=True), start=2):
         streams.append(f"IN{number}:{item.files_per_job}:{dataset}")
-        names.append(f"IN{number}")
+        if item.reusable:
+            names.append(f"IN{number}")
     if not streams:
         return []
-    return ["--secondaryDSs", ",".join(streams), "--reusableSecondary", ",".join(names)]
+    reuse = ["--reusableSecondary", ",".join(names)] if names else []
+    return ["--secondaryDSs", ",".join(streams), *reuse]
 
 
 def step_exec_and_args(tag: Tag, step: Step, options: Options) -> tuple[str, str]:
     """A step's ``opt_exec`` and ``opt_args`` as the CWL carries them."""
     secondaries = sum(1 for i in step.inputs if i.secondary)
-    args = prun_options(tag, step)
+    args = prun_options(tag, step, options.default_site)
     args += secondary_args(step, [f"%{{SECDS{n}}}" for n in range(1, secondaries + 1)])
     first = options.first_sequence.get(step.name, 1)
     return exec_line(step, first), " ".join(quote(a) for a in args)
@@ -225,7 +235,7 @@ def prun_line(registry: Registry, tag: Tag, step: Step, options: Options) -> str
     primary = step.primary_inputs
     if primary:
         args += ["--inDS", name(primary[0])]
-    args += prun_options(tag, step)
+    args += prun_options(tag, step, options.default_site)
     args += secondary_args(step, [name(i) for i in step.inputs if i.secondary])
     panda = registry.settings.get("panda", {})
     for key, option in (
