@@ -1,13 +1,16 @@
-"""``shrek tag new|list|show``: create and inspect production tags."""
+"""``shrek tag new|list|show``: create and inspect production tags; ``shrek import``: a tag
+from 2022 job files."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
 
-from shrek.cli.app import complete_tags, open_registry, tag_app
+from shrek.cli.app import app, complete_tags, open_registry, tag_app
 from shrek.cli.output import print_json, show
+from shrek.errors import ExitCode
 
 
 @tag_app.command("new")
@@ -59,6 +62,55 @@ def tag_new(
         f"next: edit tags/{created.name}/job/*.yaml, then shrek validate "
         f"{created.name.partition('-')[0]}"
     )
+
+
+@app.command("import")
+def import_tag(
+    ctx: typer.Context,
+    directory: Path = typer.Argument(..., help="The directory of 2022 job-definition files."),
+    label: str | None = typer.Argument(
+        None, help="The label to claim; omit to allocate the next free one."
+    ),
+    build: str = typer.Option(..., "--build", "-b", help="Software build, e.g. mdc2.8."),
+    year: int | None = typer.Option(
+        None, "--year", "-y", help="Two-digit year to allocate in (default: this year)."
+    ),
+    resources_root: Path | None = typer.Option(
+        None,
+        "--resources-root",
+        help="Where the files' Resources globs are relative to (default: DIRECTORY).",
+    ),
+    title: str | None = typer.Option(None, "--title", help="One-line title."),
+) -> None:
+    """Create one tag from a directory of 2022 job files; list what could not be carried over."""
+    from shrek.ops.importer import IMPORT_NOTES, import_2022
+
+    imported = import_2022(
+        open_registry(ctx),
+        directory,
+        build=build,
+        label=label,
+        year=year,
+        resources_root=resources_root,
+        title=title,
+    )
+    typer.echo(f"created tags/{imported.tag} (commit {imported.commit[:12]})")
+    if imported.notes:
+        typer.echo(
+            f"{len(imported.notes)} thing(s) not carried over (tags/{imported.tag}/{IMPORT_NOTES}):"
+        )
+        for note in imported.notes:
+            typer.echo(f"  {note}")
+    if imported.findings:
+        for finding in imported.findings:
+            typer.echo(str(finding), err=True)
+        typer.echo(
+            f"shrek: the imported tag does not validate yet: fix the {len(imported.findings)} "
+            f"problem(s) above, then shrek validate {imported.tag}",
+            err=True,
+        )
+        raise typer.Exit(ExitCode.INVALID)
+    typer.echo(f"the tag validates: next, review it, then shrek freeze {imported.tag}")
 
 
 @tag_app.command("list")

@@ -50,12 +50,15 @@ def new_tag(
     template: str | None = None,
     title: str | None = None,
     owner: str | None = None,
+    steps_from: Path | None = None,
+    what: str = "",
 ) -> NewTag:
     """Allocate or claim a label, write ``tags/<label>-<build>/`` and commit it with the ledger.
 
     Nothing is left behind on failure: the tag is assembled in a temporary directory, moved into
-    place, and removed again (with the ledger restored) if the commit fails. (Nine parameters:
-    one keyword per option of ``shrek tag new``, all optional.)
+    place, and removed again (with the ledger restored) if the commit fails. (One keyword per
+    option of ``shrek tag new``, all optional; ``steps_from`` is a directory of steps and
+    resources made by ``shrek import``, ``what`` says so in the commit.)
     """
     if parent and template:
         raise ShrekError(
@@ -66,6 +69,8 @@ def new_tag(
     with registry.lock("shrek tag new"):
         entries = _intact_ledger(registry)
         source_dir, base = _starting_point(registry, parent, template)
+        if steps_from is not None:
+            source_dir = steps_from
         build = _known_build(registry, build or base.get("build"))
         chosen = _choose_label(registry, entries, label, year, test)
         name = f"{chosen}-{build}"
@@ -81,7 +86,7 @@ def new_tag(
         data["code"] = base.get("code", [])
         origin = (
             f" from {base['name']}" if parent else (f" (template {template})" if template else "")
-        )
+        ) + (f" ({what})" if what else "")
         target = registry.tag_dir(name)
         _assemble(registry, target, source_dir, data)
         commit = _commit_new_tag(registry, repo, target, data, f"{name}{origin}")

@@ -39,12 +39,14 @@ def chain(runnable: Registry) -> Registry:
     return runnable
 
 
-def test_panda_servers_parser_accepts_the_chain(chain: Registry, tmp_path: Path) -> None:
+def parse_with_panda_server(
+    registry: Registry, target: str, tmp_path: Path, base: str
+) -> dict[str, dict]:
+    """Render ``target`` and run panda-server's own parser on its CWL: the tasks by name."""
     _require_panda_server()
-    render_target(chain, "sP22aa", tmp_path / "render")
+    render_target(registry, target, tmp_path / "render")
     work = tmp_path / "parse"
     shutil.copytree(tmp_path / "render" / "sandbox", work)  # the parser writes beside the CWL
-    base = "user.jdoe.sP22aa-local.s0001"
     env = {
         **os.environ,
         "PANDA_URL": "http://127.0.0.1:1/server/panda",
@@ -64,7 +66,12 @@ def test_panda_servers_parser_accepts_the_chain(chain: Registry, tmp_path: Path)
         timeout=120,
     )
     assert run.returncode == 0, run.stderr[-3000:]
-    tasks = {t["name"]: t for t in json.loads(run.stdout.strip().splitlines()[-1])}
+    return {t["name"]: t for t in json.loads(run.stdout.strip().splitlines()[-1])}
+
+
+def test_panda_servers_parser_accepts_the_chain(chain: Registry, tmp_path: Path) -> None:
+    base = "user.jdoe.sP22aa-local.s0001"
+    tasks = parse_with_panda_server(chain, "sP22aa", tmp_path, base)
     names = {
         step: f"{base}_{n:03d}_{step}"
         for n, step in enumerate(["minbias", "signal", "pileup", "tracking"])
@@ -85,3 +92,94 @@ def test_panda_servers_parser_accepts_the_chain(chain: Registry, tmp_path: Path)
     assert "--nJobs 5" in tasks[names["minbias"]]["cliParams"]
     tracking = tasks[names["tracking"]]["cliParams"]
     assert "--memory 6000" in tracking and " -y " in tracking
+
+
+# -- the 2022 productions, imported ------------------------------------------------------------
+
+IMPORTS = Path(__file__).resolve().parent.parent / "ops" / "data" / "shrek2022"
+
+
+def _by_step(tasks: dict[str, dict], base: str, steps: list[str]) -> dict[str, dict]:
+    """The tasks by SHREK step name (task names are <base>_NNN_<step>)."""
+    found = {}
+    for name, task in tasks.items():
+        step = name.removeprefix(base + "_").split("_", 1)[1]
+        found[step] = {**task, "task": name, "cli": task["cliParams"]}
+    assert sorted(found) == sorted(steps)
+    assert all(t["ok"] for t in found.values()), [t["message"] for t in found.values()]
+    return found
+
+
+def test_the_imported_hf_chain_is_what_its_2022_files_said(
+    registry: Registry, tmp_path: Path
+) -> None:
+    from shrek.ops.importer import import_2022
+
+    _require_panda_server()
+    imported = import_2022(registry, IMPORTS / "hf", build="mdc2.8", year=22)
+    base = f"user.jdoe.{imported.tag}.s0001"
+    tasks = parse_with_panda_server(registry, imported.tag, tmp_path, base)
+    sim, pileup, merge, tracking = (
+        "pythia8-charm-simulation",
+        "pythia8-charm-pileup",
+        "pythia8-charm-merge",
+        "pythia8-charm-tracking",
+    )
+    t = _by_step(tasks, base, [sim, pileup, merge, tracking])
+    assert t[sim]["parents"] == [] and "--nJobs 4" in t[sim]["cli"]
+    assert "--maxAttempt 1" in t[sim]["cli"] and "--memory 2000" in t[sim]["cli"]
+    assert "--forceStaged" not in t[sim]["cli"]  # no inputs
+    assert t[pileup]["parents"] == [t[sim]["task"]]
+    assert f"--inDS {t[sim]['task']}_outds/" in t[pileup]["cli"]
+    assert "--nFilesPerJob 1" in t[pileup]["cli"]
+    assert "--secondaryDSs IN2:2:mdc2.pythia8_pp_mb.g4hits/" in t[pileup]["cli"]
+    assert "--reusableSecondary IN2" in t[pileup]["cli"]
+    assert "--maxAttempt 3" in t[pileup]["cli"] and "--memory 4000" in t[pileup]["cli"]
+    assert t[merge]["parents"] == sorted([t[pileup]["task"], t[sim]["task"]])
+    assert "--nFilesPerJob 2" in t[merge]["cli"]
+    assert (
+        f"--secondaryDSs IN2:2:{t[sim]['task']}_outds/,IN3:1:mdc2.calib.constants"
+        in t[merge]["cli"]
+    )
+    assert "--reusableSecondary IN3" in t[merge]["cli"]  # IN2 is read once, as in 2022
+    assert "--site BNL_OSG_SPHENIX" in t[merge]["cli"]
+    assert t[tracking]["parents"] == [t[merge]["task"]]
+    assert "--nFiles 2" in t[tracking]["cli"] and "--nFilesPerJob 1" in t[tracking]["cli"]
+    for name in (pileup, merge, tracking):
+        assert "--forceStaged" in t[name]["cli"]
+
+
+def test_the_imported_five_step_chain_is_what_its_2022_files_said(
+    registry: Registry, tmp_path: Path
+) -> None:
+    from shrek.ops.importer import import_2022
+
+    _require_panda_server()
+    imported = import_2022(registry, IMPORTS / "chain5", build="mdc2.7", year=22)
+    base = f"user.jdoe.{imported.tag}.s0001"
+    tasks = parse_with_panda_server(registry, imported.tag, tmp_path, base)
+    steps = ["make-signal", "make-background-1", "make-background-2", "pre-mix", "combine"]
+    t = _by_step(tasks, base, steps)
+    signal = (
+        "mc16_valid:mc16_valid.900248.PG_singlepion_flatPt2to50.simul.HITS."
+        "e8312_s3238_tid26378578_00"
+    )
+    assert f"--inDS {signal}" in t["make-signal"]["cli"]
+    assert "mc16_5TeV.361238" in t["make-background-1"]["cli"]
+    assert "--nJobs 3" in t["make-background-2"]["cli"]
+    assert t["pre-mix"]["parents"] == sorted(
+        [t["make-signal"]["task"], t["make-background-1"]["task"]]
+    )
+    assert "--maxAttempt 2" in t["pre-mix"]["cli"]
+    assert f"IN2:1:{t['make-background-1']['task']}_outds/" in t["pre-mix"]["cli"]
+    assert t["combine"]["parents"] == sorted(
+        [t["make-signal"]["task"], t["pre-mix"]["task"], t["make-background-2"]["task"]]
+    )
+    combine = t["combine"]["cli"]
+    assert f"--inDS {t['make-signal']['task']}_outds/" in combine
+    assert (
+        f"--secondaryDSs IN2:2:{t['pre-mix']['task']}_outds/,"
+        f"IN3:5:{t['make-background-2']['task']}_outds/" in combine
+    )
+    assert "--reusableSecondary" not in combine  # 2022's merge read its streams once
+    assert "'bash combine.sh %RNDM:0 %IN %IN2 %IN3'" in combine

@@ -1,0 +1,406 @@
+"""Translating the 2022 prototype's job-definition files into SHREK steps (``shrek import``).
+
+One 2022 file is one step (``Parameters``, ``InputDataSets``, ``OutputDataSets``,
+``Resources``, ``JobCommands``); a file without ``Parameters`` declares workflow inputs. The
+format is described in ``shared/notes/shrek2022.md``. Everything that maps is mapped; what
+cannot be carried over faithfully becomes a :class:`Note` naming the file and line, for the
+tag's ``IMPORT.md``. Nothing here touches the file system beyond what it is given.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from shrek.core.bashvars import positional_parameters
+from shrek.core.yamlio import Document
+from shrek.errors import ExitCode, ShrekError
+
+TOP_LEVEL = {"Parameters", "InputDataSets", "OutputDataSets", "Resources", "JobCommands"}
+IGNORED_TOP_LEVEL = {"LocalInit", "LocalFinalize", "SecondaryDataSets"}
+# Parameters keys that were PanDA options -> where they go in a SHREK step.
+REQUIREMENTS = {
+    "maxAttempt": "max_attempts",
+    "memory": "memory_mb",
+    "maxWalltime": "walltime_h",
+    "cpuTimePerEvent": "cpu_time_per_event_s",
+    "site": "site",
+}
+NOT_CARRIED = ("nSkipFiles", "nGBPerJob", "nEventsPerFile")
+PANDA_PRIMARY_DEFAULT = 50  # files per job PanDA gives a primary input without nFilesPerJob
+PARAMETER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+SETUP_LINE = re.compile(r"^\s*(?:source|\.)\s+\S*sphenix_setup\.sh\b.*$")
+SITE_PATH = re.compile(r"(?<![\w.])/(?:sphenix|direct|gpfs)/\S*")
+SITE_COPY = re.compile(
+    r"^\s*(?:cp|mv|rsync)\b.*\s/(?:sphenix|direct|gpfs)/|>&?\s*/(?:sphenix|direct|gpfs)/"
+)
+UNIQUE_ID = re.compile(r"\$\{uniqueId\}|\$uniqueId\b")
+BUILD_VARIABLE = re.compile(r"\$\{build\}|\$build\b")
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something the import could not carry over faithfully, where it stands, and why."""
+
+    file: str
+    line: int
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.what}"
+
+
+@dataclass
+class Converted:
+    """The steps of one 2022 workflow in SHREK's format, and what was left behind."""
+
+    steps: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> step document
+    resources: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
+    notes: list[Note] = field(default_factory=list)
+    builds: dict[str, Note] = field(default_factory=dict)  # build -> where a step names it
+
+
+def kebab(name: str) -> str:
+    """``Pythia8CharmSimulation`` -> ``pythia8-charm-simulation``; ``make_signal`` ->
+    ``make-signal``."""
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", str(name))
+    return re.sub(r"[^a-z0-9]+", "-", spaced.lower()).strip("-")
+
+
+def convert(documents: list[Document]) -> Converted:
+    """Translate the 2022 files (already loaded, with positions) into SHREK steps."""
+    result = Converted()
+    step_docs = [d for d in documents if isinstance(d.data, dict) and "Parameters" in d.data]
+    inputs_only = [d for d in documents if isinstance(d.data, dict) and "Parameters" not in d.data]
+    names = _step_names(step_docs)
+    external: dict[str, str] = {}
+    for doc in inputs_only:
+        for n, entry in enumerate(doc.data.get("InputDataSets") or []):
+            if isinstance(entry, dict) and entry.get("name") and entry.get("datasets"):
+                external[str(entry["name"])] = str(entry["datasets"]).strip()
+            else:
+                result.notes.append(_note(doc, ["InputDataSets", n], "an input without a dataset"))
+    # 2022 step name (Parameters.name, as '<Step>/outDS' references use it) -> SHREK name
+    originals = {str(d.data["Parameters"]["name"]): names[d.file] for d in step_docs}
+    for doc in step_docs:
+        name = names[doc.file]
+        result.steps[name] = _step(doc, name, originals, external, result)
+    return result
+
+
+def _step_names(step_docs: list[Document]) -> dict[str, str]:
+    """File -> SHREK step name; two files whose names collide are refused."""
+    names: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for doc in step_docs:
+        original = (doc.data.get("Parameters") or {}).get("name")
+        if not original:
+            line, _ = doc.where(["Parameters"])
+            raise ShrekError(
+                f"{doc.file}:{line}: the step has no Parameters.name",
+                "give every job file a Parameters.name",
+                ExitCode.INVALID,
+            )
+        name = kebab(original)
+        if name in seen:
+            raise ShrekError(
+                f"{doc.file}: step {original!r} becomes '{name}', as {seen[name]} does",
+                "rename one of the two steps (Parameters.name)",
+                ExitCode.CONFLICT,
+            )
+        seen[name] = doc.file
+        names[doc.file] = name
+    return names
+
+
+def _note(doc: Document, path: list[object], what: str) -> Note:
+    return Note(doc.file, doc.where(path)[0], what)
+
+
+def _step(
+    doc: Document,
+    name: str,
+    originals: dict[str, str],
+    external: dict[str, str],
+    result: Converted,
+) -> dict[str, Any]:
+    data = doc.data
+    for key in data:
+        if key in IGNORED_TOP_LEVEL:
+            result.notes.append(_note(doc, [key], f"'{key}' was never used in 2022: left out"))
+        elif key not in TOP_LEVEL and key not in ("Initialize", "Finalize"):
+            result.notes.append(_note(doc, [key], f"unknown section '{key}': left out"))
+    params = dict(data.get("Parameters") or {})
+    step: dict[str, Any] = {
+        "name": name,
+        "description": str(params.pop("comment", "") or f"imported from {doc.file}").strip(),
+    }
+    params.pop("name", None)
+    build = params.pop("build", None)
+    if build is not None:
+        result.builds.setdefault(str(build), _note(doc, ["Parameters", "build"], str(build)))
+    requirements: dict[str, Any] = {"max_attempts": 1}  # without maxAttempt 2022 forced 1
+    parameters: dict[str, Any] = {}
+    jobs = params.pop("nJobs", None)
+    files_per_job = params.pop("nFilesPerJob", None)
+    max_files = params.pop("nFiles", None)
+    for key, value in params.items():
+        if key in REQUIREMENTS:
+            requirements[REQUIREMENTS[key]] = value
+        elif key == "when":
+            result.notes.append(
+                _note(
+                    doc,
+                    ["Parameters", key],
+                    f"'when: {value}' (a CWL condition): SHREK submits every step; left out",
+                )
+            )
+        elif key in NOT_CARRIED:
+            result.notes.append(
+                _note(
+                    doc,
+                    ["Parameters", key],
+                    f"PanDA option {key}={value}: SHREK has no setting for it; left out",
+                )
+            )
+        elif not PARAMETER_NAME.fullmatch(str(key)) or isinstance(value, (list, dict)):
+            result.notes.append(
+                _note(
+                    doc,
+                    ["Parameters", key],
+                    f"parameter {key!r} is not a name with a plain value: left out",
+                )
+            )
+        elif value is None:
+            parameters[key] = ""
+        else:
+            parameters[key] = value
+    if parameters:
+        step["parameters"] = parameters
+    inputs = _inputs(doc, originals, external, files_per_job, max_files, result)
+    if inputs:
+        step["inputs"] = inputs
+    elif jobs is not None:
+        step["jobs"] = int(jobs)
+    if jobs is not None and inputs:
+        result.notes.append(
+            _note(
+                doc,
+                ["Parameters", "nJobs"],
+                "nJobs with an input: the input decides the number of jobs in SHREK; left out",
+            )
+        )
+    if not inputs and jobs is None:
+        step["jobs"] = 1
+        result.notes.append(_note(doc, ["Parameters"], "no nJobs and no input: one job"))
+    step["outputs"] = _outputs(doc, name, result)
+    result.resources[name] = _resource_patterns(doc, result)
+    step["command"] = _command(doc, result)
+    if inputs:
+        requirements["force_staged"] = True  # every 2022 step with inputs ran --forceStaged
+    step["requirements"] = requirements
+    return step
+
+
+def _inputs(
+    doc: Document,
+    known: dict[str, str],
+    external: dict[str, str],
+    files_per_job: Any,
+    max_files: Any,
+    result: Converted,
+) -> list[dict[str, Any]]:
+    inputs = []
+    for n, entry in enumerate(doc.data.get("InputDataSets") or []):
+        if not isinstance(entry, dict) or not entry.get("name"):
+            result.notes.append(
+                _note(doc, ["InputDataSets", n], "an input without a name: left out")
+            )
+            continue
+        reference = str(entry["name"])
+        producer, slash, output = reference.partition("/")
+        if slash and producer in known:
+            dataset = f"{known[producer]}.{_output_name(output)}"
+        elif entry.get("datasets"):
+            dataset = str(entry["datasets"]).strip()
+        elif reference in external:
+            dataset = external[reference]
+        else:
+            dataset = reference
+            result.notes.append(
+                _note(
+                    doc,
+                    ["InputDataSets", n, "name"],
+                    f"input '{reference}' names no step "
+                    "and no dataset of an input file: read as an external dataset of that name",
+                )
+            )
+        item: dict[str, Any] = {"dataset": dataset}
+        per_job = entry.get("nFilesPerJob")
+        if n == 0:
+            per_job = per_job or files_per_job
+            if per_job is None:
+                per_job = PANDA_PRIMARY_DEFAULT
+                result.notes.append(
+                    _note(
+                        doc,
+                        ["InputDataSets", n],
+                        f"no nFilesPerJob for the primary input: "
+                        f"PanDA's default of {PANDA_PRIMARY_DEFAULT} files per job is written out",
+                    )
+                )
+            limit = entry.get("nFiles", max_files)
+            if limit is not None:
+                item["max_files"] = int(limit)
+        else:
+            item["secondary"] = True
+            item["reusable"] = bool(entry.get("reusable", False))
+            if entry.get("nFiles") is not None:
+                result.notes.append(
+                    _note(
+                        doc,
+                        ["InputDataSets", n, "nFiles"],
+                        "nFiles on a secondary stream: "
+                        "SHREK limits the primary input only; left out",
+                    )
+                )
+        item["files_per_job"] = int(per_job or 1)
+        if entry.get("match"):
+            result.notes.append(
+                _note(
+                    doc,
+                    ["InputDataSets", n, "match"],
+                    f"file filter match: {entry['match']}: "
+                    "SHREK reads every file of the dataset; left out",
+                )
+            )
+        for key in entry:
+            if key not in (
+                "name",
+                "datasets",
+                "nFilesPerJob",
+                "nFiles",
+                "reusable",
+                "match",
+                "comment",
+            ):
+                result.notes.append(
+                    _note(doc, ["InputDataSets", n, key], f"input option '{key}': left out")
+                )
+        inputs.append(item)
+    return inputs
+
+
+def _outputs(doc: Document, step: str, result: Converted) -> list[dict[str, str]]:
+    outputs = []
+    for n, entry in enumerate(doc.data.get("OutputDataSets") or []):
+        if not isinstance(entry, dict):
+            continue
+        output = _output_name(str(entry.get("name", "out")).partition("/")[2])
+        patterns = []
+        for k, line in enumerate(entry.get("filelist") or []):
+            text = str(line)
+            if text.startswith("required:"):
+                patterns.append(text.removeprefix("required:").strip())
+            elif text.startswith("regex|"):
+                result.notes.append(
+                    _note(
+                        doc,
+                        ["OutputDataSets", n, "filelist", k],
+                        f"output regex "
+                        f"{text.removeprefix('regex|')}: SHREK outputs are globs; check the "
+                        "glob written",
+                    )
+                )
+                patterns.append(_glob_of(text.removeprefix("regex|")))
+        if not patterns:
+            result.notes.append(_note(doc, ["OutputDataSets", n], "an output without files: '*'"))
+            patterns = ["*"]
+        for extra in patterns[1:]:
+            result.notes.append(
+                _note(
+                    doc,
+                    ["OutputDataSets", n, "filelist"],
+                    f"more than one file ({extra}) in "
+                    "one output: SHREK outputs one file per job; only the first is declared",
+                )
+            )
+        outputs.append({"name": output, "files": patterns[0]})
+    if not outputs:
+        result.notes.append(_note(doc, [], f"step {step} declares no output: 'out: *' written"))
+        outputs = [{"name": "out", "files": "*"}]
+    return outputs
+
+
+def _output_name(text: str) -> str:
+    """``outDS`` -> ``outds``: an output's name, lower-case (no word splitting: 'outDS' is
+    one word)."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "out"
+
+
+def _glob_of(regex: str) -> str:
+    return re.sub(r"\.\*|\.\+", "*", regex).replace("\\.", ".").strip("^$")
+
+
+def _resource_patterns(doc: Document, result: Converted) -> list[tuple[str, str, int]]:
+    """(pattern, file, line) of each ``Resources`` entry; the import resolves them."""
+    patterns = []
+    for n, entry in enumerate(doc.data.get("Resources") or []):
+        if isinstance(entry, dict) and entry.get("file"):
+            patterns.append((str(entry["file"]), doc.file, doc.where(["Resources", n])[0]))
+        else:
+            result.notes.append(
+                _note(doc, ["Resources", n], "a resource other than 'file:': left out")
+            )
+    return patterns
+
+
+def _command(doc: Document, result: Converted) -> str:
+    """The payload: Initialize + JobCommands + Finalize, without the build's set-up line, with
+    ``uniqueId`` and ``build`` read from SHREK's variables; site paths reported (copies of
+    files to a site's disks commented out)."""
+    parts = [str(doc.data.get(k) or "") for k in ("Initialize", "JobCommands", "Finalize")]
+    first_line = doc.where(["JobCommands"])[0] + 1
+    out = []
+    for number, line in enumerate(parts[1].splitlines()):
+        where = first_line + number
+        if SETUP_LINE.match(line):
+            result.notes.append(
+                Note(
+                    doc.file,
+                    where,
+                    "the build's set-up line is removed: SHREK runs the build's set-up itself",
+                )
+            )
+            continue
+        if SITE_COPY.search(line) and not line.lstrip().startswith("#"):
+            result.notes.append(
+                Note(doc.file, where, f"a copy to a site's disk is commented out: {line.strip()}")
+            )
+            out.append(f"# shrek import: {line}")
+            continue
+        if SITE_PATH.search(line) and not line.lstrip().startswith("#"):
+            result.notes.append(
+                Note(
+                    doc.file,
+                    where,
+                    f"a site path ({SITE_PATH.search(line).group()}): it exists only at that site",
+                )
+            )
+        out.append(line)
+    body = "\n".join(out)
+    if UNIQUE_ID.search(body):
+        body = UNIQUE_ID.sub("${SHREK_SEQ}", body)
+    body = BUILD_VARIABLE.sub("${SHREK_BUILD}", body)
+    script = "\n".join(p for p in (parts[0], body, parts[2]) if p.strip()).strip("\n") + "\n"
+    for text, offset in positional_parameters(script):
+        result.notes.append(
+            Note(
+                doc.file,
+                first_line + script.count("\n", 0, offset),
+                f"{text}: the job gets no "
+                "arguments in SHREK; use a parameter or ${SHREK_SEQ} (validation refuses it)",
+            )
+        )
+    return script

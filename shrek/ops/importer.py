@@ -1,0 +1,215 @@
+"""``shrek import``: one new tag from a directory of 2022 job-definition files.
+
+The translation itself is :mod:`shrek.core.legacy`; this module reads the files, resolves and
+copies the resources (flattened into the tag directory, as 2022's jobs received them in their
+working directory), writes ``IMPORT.md`` with everything that could not be carried over, and
+creates the tag as ``shrek tag new`` does — label allocated, committed with its ledger line —
+then validates it and reports what remains to fix.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import glob
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from shrek.core.legacy import Converted, Note, convert
+from shrek.core.registry import Registry
+from shrek.core.validate import validate
+from shrek.core.yamlio import Document, dump_yaml, load_yaml, write_atomic
+from shrek.errors import ExitCode, Finding, ShrekError
+from shrek.ops.tag import NOT_INHERITED, new_tag
+
+IMPORT_NOTES = "IMPORT.md"
+RESERVED = NOT_INHERITED | {"job", IMPORT_NOTES}
+
+
+@dataclass
+class Imported:
+    tag: str
+    commit: str
+    notes: list[Note]
+    findings: list[Finding] = field(default_factory=list)  # what validation still finds
+
+
+def import_2022(
+    registry: Registry,
+    directory: Path,
+    *,
+    build: str,
+    label: str | None = None,
+    year: int | None = None,
+    resources_root: Path | None = None,
+    title: str | None = None,
+) -> Imported:
+    """Create one tag from the 2022 job files in ``directory``."""
+    documents = _read(directory)
+    converted = convert(documents)
+    for other, where in sorted(converted.builds.items()):
+        if other != build:
+            converted.notes.append(
+                Note(where.file, where.line, f"build {other}: the tag is built with {build}")
+            )
+    root = (resources_root or directory).resolve()
+    with tempfile.TemporaryDirectory(prefix=".shrek-import.") as staging_name:
+        staging = Path(staging_name)
+        _copy_resources(converted, root, staging)
+        (staging / "job").mkdir()
+        for name, step in converted.steps.items():
+            header = f"# Imported from 2022 job files by 'shrek import' ({directory.name}).\n"
+            write_atomic(staging / "job" / f"{name}.yaml", header + _step_text(step))
+        write_atomic(staging / IMPORT_NOTES, _notes_text(directory, converted.notes))
+        created = new_tag(
+            registry,
+            label=label,
+            build=build,
+            year=year,
+            title=title or f"{directory.name} (imported from 2022 job files)",
+            steps_from=staging,
+            what=f"imported from {directory.name}",
+        )
+    report = validate(Registry.open(registry.root), [created.name])
+    return Imported(created.name, created.commit, converted.notes, report.findings)
+
+
+def _read(directory: Path) -> list[Document]:
+    if not directory.is_dir():
+        raise ShrekError(
+            f"{directory} is not a directory",
+            "give the directory of the 2022 job files",
+            ExitCode.NOT_FOUND,
+        )
+    paths = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
+    if not paths:
+        raise ShrekError(
+            f"{directory} holds no .yaml job files",
+            "give the directory of the 2022 job files",
+            ExitCode.NOT_FOUND,
+        )
+    documents, problems = [], []
+    for path in paths:
+        document, found = load_yaml(path, path.name)
+        problems.extend(found)
+        if document is not None:
+            if not isinstance(document.data, dict):
+                problems.append(Finding(path.name, 1, 1, "not a job file (a mapping)", "remove it"))
+            else:
+                documents.append(document)
+    if problems:
+        raise ShrekError(
+            f"cannot read the 2022 job files in {directory}",
+            "fix the files as shown",
+            ExitCode.INVALID,
+            problems,
+        )
+    return documents
+
+
+def _copy_resources(converted: Converted, root: Path, staging: Path) -> None:
+    """Each step's resource globs, resolved under ``root`` (absolute ones as they are), copied
+    flat into the tag directory; the step lists what it ships."""
+    copied: dict[str, Path] = {}  # name in the tag -> where it came from
+    for step, patterns in converted.resources.items():
+        names: list[str] = []
+        for pattern, file, line in patterns:
+            matches = sorted(glob.glob(os.path.join(root, pattern)))
+            if not matches:
+                converted.notes.append(
+                    Note(file, line, f"resource {pattern} matches nothing under {root}: left out")
+                )
+                continue
+            for match in matches:
+                source = Path(match)
+                name = source.name
+                if name in RESERVED:
+                    converted.notes.append(
+                        Note(
+                            file,
+                            line,
+                            f"resource {source} has a name SHREK keeps for itself: left out",
+                        )
+                    )
+                    continue
+                if name in copied:
+                    if not _same(copied[name], source):
+                        raise ShrekError(
+                            f"{file}:{line}: resources {copied[name]} and {source} would both "
+                            f"arrive as {name}",
+                            "rename one of them: 2022's jobs received resources flattened",
+                            ExitCode.CONFLICT,
+                        )
+                else:
+                    _copy(source, staging / name)
+                    copied[name] = source
+                if name not in names:
+                    names.append(name)
+        if names:
+            converted.steps[step]["resources"] = sorted(names)
+            converted.steps[step] = _ordered(converted.steps[step])
+
+
+def _step_text(step: dict) -> str:
+    """The step as YAML, its command as a literal block (as a person writes one), checked to
+    read back exactly; plain YAML where a block could not say it."""
+    before = {k: v for k, v in step.items() if k not in ("command", "requirements")}
+    lines = [f"  {line}" if line else "" for line in step["command"].split("\n")[:-1]]
+    text = dump_yaml(before) + "command: |2\n" + "\n".join(lines) + "\n"
+    if "requirements" in step:
+        text += dump_yaml({"requirements": step["requirements"]})
+    try:
+        if yaml.safe_load(text) == step:
+            return text
+    except yaml.YAMLError:
+        pass
+    return dump_yaml(step)
+
+
+def _same(a: Path, b: Path) -> bool:
+    if a.is_dir() or b.is_dir():
+        return a.is_dir() and b.is_dir() and not filecmp.dircmp(a, b).diff_files
+    return filecmp.cmp(a, b, shallow=False)
+
+
+def _copy(source: Path, target: Path) -> None:
+    if source.is_dir():
+        shutil.copytree(source, target, symlinks=False)
+    else:
+        shutil.copyfile(source, target)
+        shutil.copymode(source, target)
+
+
+def _ordered(step: dict) -> dict:
+    """Keys in the order a person reads a step (resources before the command)."""
+    order = [
+        "name",
+        "description",
+        "parameters",
+        "jobs",
+        "inputs",
+        "outputs",
+        "resources",
+        "command",
+        "requirements",
+    ]
+    return {k: step[k] for k in order if k in step} | {
+        k: v for k, v in step.items() if k not in order
+    }
+
+
+def _notes_text(directory: Path, notes: list[Note]) -> str:
+    lines = [
+        "# Imported from 2022 job files",
+        "",
+        f"This tag was made by `shrek import` from `{directory.name}`. What could not be carried",
+        "over faithfully is listed here, each at its place in the 2022 files; check each before",
+        "freezing.",
+        "",
+    ]
+    lines += [f"- `{n.file}:{n.line}`: {n.what}" for n in notes] or ["Nothing: every key mapped."]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,189 @@
+"""``shrek import``: 2022 job-definition files become one validated, committed tag.
+
+The fixtures in ``data/shrek2022/`` are written in the 2022 format: ``hf`` is a 4-step
+heavy-flavour chain with an input-only file (external datasets, one a container ending in
+'/'), a three-input merge, site paths, the build's set-up line and ``uniqueId``; ``chain5`` is
+pchain's "more complicated chain" in five steps. PanDA's own parser checks the imported
+workflows (tests/backends/test_panda_server_parser.py); here the translation, the notes, the
+refusals, and the 4-step chain running on the local backend with stand-in payloads.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from shrek.catalogs.factory import open_catalog
+from shrek.cli.watch import follow
+from shrek.core.ledger import read_ledger
+from shrek.core.legacy import kebab
+from shrek.core.registry import Registry
+from shrek.errors import ExitCode, ShrekError
+from shrek.ops.dataset import add_files
+from shrek.ops.freeze import freeze
+from shrek.ops.importer import IMPORT_NOTES, import_2022
+from shrek.ops.plan import SubmitRequest
+from shrek.ops.submit import submit
+from tests.conftest import git
+
+DATA = Path(__file__).parent / "data" / "shrek2022"
+HF_STEPS = [
+    "pythia8-charm-simulation",
+    "pythia8-charm-pileup",
+    "pythia8-charm-merge",
+    "pythia8-charm-tracking",
+]
+
+
+def step(registry: Registry, tag: str, name: str) -> dict:
+    return yaml.safe_load((registry.tag_dir(tag) / "job" / f"{name}.yaml").read_text())
+
+
+def test_names_become_kebab_case() -> None:
+    assert kebab("Pythia8CharmSimulation") == "pythia8-charm-simulation"
+    assert kebab("make_background_1") == "make-background-1"
+    assert kebab("HFProdPass2") == "hf-prod-pass2"
+
+
+def test_the_hf_chain_imports_as_one_valid_committed_tag(registry: Registry) -> None:
+    imported = import_2022(registry, DATA / "hf", build="mdc2.8", year=22)
+    assert imported.tag == "sP22a-mdc2.8" and not imported.findings
+    assert git(registry.root, "status", "--porcelain") == ""
+    assert git(registry.root, "log", "-1", "--format=%H") == imported.commit
+    entries, _ = read_ledger(registry.root)
+    assert [(e.label, e.tag) for e in entries][-1] == ("sP22a", "sP22a-mdc2.8")
+    tag = imported.tag
+    assert sorted(p.stem for p in (registry.tag_dir(tag) / "job").glob("*.yaml")) == sorted(
+        HF_STEPS
+    )
+    sim = step(registry, tag, "pythia8-charm-simulation")
+    assert sim["jobs"] == 4 and sim["parameters"]["flavor"] == "Charm"
+    assert sim["requirements"] == {"max_attempts": 1, "memory_mb": 2000}
+    assert sim["outputs"] == [{"name": "outds", "files": "G4Hits-*.root"}]
+    assert sim["resources"] == ["Fun4All_G4_HF_pp_signal.C", "run_pass1.sh"]
+    assert "sphenix_setup.sh" not in sim["command"]
+    assert "${SHREK_SEQ}" in sim["command"] and "uniqueId" not in sim["command"]
+    assert "# shrek import: cp pass1-" in sim["command"]
+    pileup = step(registry, tag, "pythia8-charm-pileup")
+    assert pileup["inputs"] == [
+        {"dataset": "pythia8-charm-simulation.outds", "files_per_job": 1},
+        {
+            "dataset": "mdc2.pythia8_pp_mb.g4hits/",
+            "secondary": True,
+            "reusable": True,
+            "files_per_job": 2,
+        },
+    ]
+    # every 2022 step with inputs ran with --forceStaged
+    assert pileup["requirements"] == {"max_attempts": 3, "memory_mb": 4000, "force_staged": True}
+    merge = step(registry, tag, "pythia8-charm-merge")
+    assert [(i["dataset"], i["files_per_job"], i.get("reusable")) for i in merge["inputs"]] == [
+        ("pythia8-charm-pileup.outds", 2, None),
+        ("pythia8-charm-simulation.outds", 2, False),  # absent in 2022: read once
+        ("mdc2.calib.constants", 1, True),
+    ]
+    assert merge["requirements"]["site"] == "BNL_OSG_SPHENIX"
+    tracking = step(registry, tag, "pythia8-charm-tracking")
+    assert tracking["inputs"] == [
+        {"dataset": "pythia8-charm-merge.outds", "max_files": 2, "files_per_job": 1}
+    ]
+    # resources arrive flat, as 2022's 'cp -R __<name>/* .' gave them to the job
+    assert (registry.tag_dir(tag) / "run_pass2.sh").is_file()
+
+
+def test_what_is_not_carried_over_is_listed_with_file_and_line(registry: Registry) -> None:
+    imported = import_2022(registry, DATA / "hf", build="mdc2.7", year=22)
+    notes = {str(n) for n in imported.notes}
+    text = (registry.tag_dir(imported.tag) / IMPORT_NOTES).read_text()
+    source = (DATA / "hf" / "runPassTracking.yaml").read_text().splitlines()
+    when = next(n for n, t in enumerate(source, 1) if t.strip().startswith("when:"))
+    manifest = next(n for n, t in enumerate(source, 1) if "/sphenix/u/" in t)
+    expected = [
+        f"runPassTracking.yaml:{when}: 'when: $(inputs.run_tracking)'",
+        f"runPassTracking.yaml:{manifest}: a copy to a site's disk is commented out",
+        "runPassTracking.yaml:7: PanDA option nSkipFiles=0",
+        "runPass1.yaml:23: the build's set-up line is removed",
+        "runPass1.yaml:3: build mdc2.8: the tag is built with mdc2.7",
+    ]
+    for start in expected:
+        assert any(n.startswith(start) for n in notes), (start, notes)
+        assert f"`{start.split(': ', 1)[0]}`" in text
+
+
+def test_positional_parameters_are_reported_and_the_tag_does_not_validate(
+    registry: Registry, tmp_path: Path
+) -> None:
+    source = tmp_path / "jobs"
+    shutil.copytree(DATA / "chain5", source)
+    path = source / "make_background_2.yaml"
+    path.write_text(path.read_text().replace("echo $uniqueId", "echo $1"))
+    imported = import_2022(registry, source, build="mdc2.7", year=22)
+    assert any("$1: the job gets no arguments" in str(n) for n in imported.notes)
+    assert [f for f in imported.findings if "uses $1" in f.message]
+
+
+def test_collisions_and_existing_labels_are_refused(registry: Registry, tmp_path: Path) -> None:
+    import_2022(registry, DATA / "chain5", build="mdc2.7", label="sP22aa")
+    with pytest.raises(ShrekError) as again:
+        import_2022(registry, DATA / "chain5", build="mdc2.7", label="sP22aa")
+    assert again.value.code == ExitCode.CONFLICT
+    source = tmp_path / "jobs"
+    shutil.copytree(DATA / "chain5", source)
+    clash = source / "pre_mix.yaml"
+    clash.write_text(clash.read_text().replace("name: pre_mix\n", "name: PreMix\n", 1))
+    (source / "pre-mix.yaml").write_text(
+        (DATA / "chain5" / "pre_mix.yaml").read_text().replace("name: pre_mix", "name: pre-mix")
+    )
+    with pytest.raises(ShrekError) as collision:
+        import_2022(registry, source, build="mdc2.7", year=22)
+    assert collision.value.code == ExitCode.CONFLICT and "becomes 'pre-mix'" in str(collision.value)
+
+
+def test_the_command_line_prints_the_notes(registry: Registry, shrek) -> None:
+    result = shrek("import", str(DATA / "chain5"), "--build", "mdc2.7", "--year", "22")
+    assert result.code == 0, result.err
+    assert re.search(r"created tags/sP22[a-z]+-mdc2.7 ", result.out)
+    assert "combine.yaml:10: file filter match: klm.root" in result.out
+    assert "the tag validates" in result.out
+    missing = shrek("import", str(DATA / "nothing-here"), "--build", "mdc2.7")
+    assert missing.code == ExitCode.NOT_FOUND and "Traceback" not in missing.err
+
+
+def test_the_imported_hf_chain_runs_on_the_local_backend(
+    registry: Registry, tmp_path: Path
+) -> None:
+    imported = import_2022(registry, DATA / "hf", build="local", year=22)
+    assert not imported.findings
+    external = tmp_path / "external"
+    external.mkdir()
+    for n in range(5):
+        (external / f"mb_{n}.root").write_text(f"minbias {n}\n")
+    (external / "calib.db").write_text("calibration\n")
+    catalog = open_catalog(registry)
+    add_files(catalog, "mdc2.pythia8_pp_mb.g4hits/", sorted(external.glob("mb_*.root")))
+    add_files(catalog, "mdc2.calib.constants", [external / "calib.db"])
+    freeze(registry, imported.tag)
+    result = submit(
+        registry,
+        SubmitRequest("sP22a"),
+        wait=lambda s, r: follow(s, r, quiet=True, interval=0.05),
+    )
+    states = {r.step: (r.state, r.data["jobs"]["done"]) for r in result.records}
+    assert states == {
+        "pythia8-charm-simulation": ("done", 4),
+        "pythia8-charm-pileup": ("done", 4),
+        "pythia8-charm-merge": ("done", 2),  # 4 pile-up files, 2 per job
+        "pythia8-charm-tracking": ("done", 2),  # nFiles 2 of the merged files
+    }
+    merged = catalog.files(
+        next(r for r in result.records if r.step == "pythia8-charm-merge").data["datasets"][
+            "outputs"
+        ]["outds"]
+    )
+    first = Path(merged[0].location).read_text()
+    assert "Fun4All_G4_Pileup_pp.C" not in first  # the payload's own output, not its macro
+    assert first.count("minbias") == 4 and "calibration" in first
