@@ -168,6 +168,8 @@ def earlier_submissions(registry: Registry, tag: str) -> None:
             )
             (step_dir / f"{n:04d}.yaml").write_text(text)
     commit_all(registry, f"bench: {EARLIER} earlier submissions")
+    # each record was checked when 'shrek status' first read it, as in a real production
+    run([*SHREK, "status", "--no-commit", "sP22aa"], registry.root, runs=1)
 
 
 def workflow_submit(verdicts: Verdicts, tmp: Path) -> None:

@@ -276,7 +276,10 @@ def _commit(cleared: Cleared, records: list[Record], kind: str, run_id: str) -> 
         "submit": "submit",
         "refused": "submission refused for",
     }[kind]
+    paths = [r.path for r in records]
+    if kind != "journal":  # the journal is the crash record, written before the backend is
+        # called; the README follows one commit later, with the backend's answer
+        paths.append(write_readme(cleared.registry, tag.name))
     return cleared.repo.commit(
-        [r.path for r in records] + [write_readme(cleared.registry, tag.name)],
-        f"shrek: {verb} {tag.name}: {steps} ({backend} {run_id}){test}",
+        paths, f"shrek: {verb} {tag.name}: {steps} ({backend} {run_id}){test}"
     )

@@ -189,7 +189,7 @@ class LocalBackend:
                     f"see {run_dir / 'runner.log'}",
                     ExitCode.BACKEND,
                 )
-            time.sleep(0.02)
+            time.sleep(0.005)
         raise ShrekError(
             "the local runner did not start", f"see {run_dir / 'runner.log'}", ExitCode.BACKEND
         )
