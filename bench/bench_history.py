@@ -9,13 +9,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from harness import SHREK, Verdicts, identity, run
+from harness import SHREK, Verdicts, git_history, identity, run
 
 from shrek.catalogs.factory import open_catalog
 from shrek.core.registry import Registry
@@ -60,26 +59,6 @@ def with_history(root: Path) -> Registry:
     return registry
 
 
-def tag_history(registry: Registry) -> None:
-    """COMMITS commits that each change a file of the tag (git fast-import: seconds)."""
-    lines = []
-    for n in range(COMMITS):
-        data = f"note {n}\n"
-        lines += [
-            "commit refs/heads/main",
-            f"author bench <b@x> {1_700_000_000 + n} +0000",
-            f"committer bench <b@x> {1_700_000_000 + n} +0000",
-            "data 13",
-            "shrek: notes",
-        ]
-        if n == 0:
-            lines.append("from refs/heads/main^0")
-        lines += [f"M 644 inline tags/{TAG}/NOTES.txt", f"data {len(data)}", data.rstrip("\n")]
-    stream = ("\n".join(lines) + "\n").encode()
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=registry.root, input=stream, check=True)
-    subprocess.run(["git", "reset", "-q", "--hard", "main"], cwd=registry.root, check=True)
-
-
 def main() -> int:
     identity()
     verdicts = Verdicts()
@@ -90,7 +69,7 @@ def main() -> int:
         run([*SHREK, "status", "--no-commit", "sP22aa"], registry.root, runs=1)  # first look
         ours = run([*SHREK, "status", "--no-commit", "sP22aa"], registry.root)
         verdicts.ceiling(f"status of a tag with {RECORDS:,} finished records", ours, 0.5, floor)
-        tag_history(registry)
+        git_history(registry.root, COMMITS, f"tags/{TAG}/NOTES.txt")
         git_log = ["git", "log", "--reverse", "--format=%H%x1f%aI%x1f%an%x1f%s", "--"]
         floor = run([*git_log, f"tags/{TAG}"], registry.root, runs=3)
         print(f"(floor for scale: git log of {COMMITS:,} commits takes {floor.median_wall:.2f} s)")

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import yaml
-from harness import SHREK, Timing, Verdicts, identity, run
+from harness import SHREK, Timing, Verdicts, git_history, identity, run
 
 from shrek.catalogs import DatasetFile
 from shrek.catalogs.factory import open_catalog
@@ -127,27 +127,6 @@ def local_jobs(verdicts: Verdicts, tmp: Path) -> None:
     )
 
 
-def big_history(registry: Registry) -> None:
-    """HISTORY commits through git fast-import (seconds, not minutes)."""
-    lines = []
-    for n in range(HISTORY):
-        data = f"entry {n}\n"
-        lines += [
-            "commit refs/heads/main",
-            f"committer bench <b@x> {1_600_000_000 + n} +0000",
-            "data 7",
-            "history",
-        ]
-        if n == 0:
-            lines.append("from refs/heads/main^0")
-        lines += ["M 644 inline history/log.txt", f"data {len(data)}", data.rstrip("\n")]
-    stream = "\n".join(lines) + "\n"
-    subprocess.run(
-        ["git", "fast-import", "--quiet"], cwd=registry.root, input=stream.encode(), check=True
-    )
-    git(registry, "reset", "-q", "--hard", "main")
-
-
 def earlier_submissions(registry: Registry, tag: str) -> None:
     """Submission 1 of every step copied into submissions 2..EARLIER, each with its own
     number and sequence range, as a long-running production accumulates them; committed."""
@@ -174,7 +153,7 @@ def earlier_submissions(registry: Registry, tag: str) -> None:
 
 def workflow_submit(verdicts: Verdicts, tmp: Path) -> None:
     registry = Registry.open(init_registry(tmp / "history"))
-    big_history(registry)
+    git_history(registry.root, HISTORY, "history/log.txt")
     tag = new_tag(registry, label="sP22aa", build="local").name
     (registry.tag_dir(tag) / "job" / ".gitkeep").unlink()
     out = {"outputs": [{"name": "data", "files": "out.dat"}], "exec": "touch out.dat"}

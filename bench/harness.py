@@ -46,6 +46,27 @@ def bytecode_cache() -> dict[str, str]:
 _PYCACHE: Path | None = None
 
 
+def git_history(root: Path, commits: int, path: str, start: int = 1_600_000_000) -> None:
+    """``commits`` commits on ``main`` that each change ``path``, through git fast-import
+    (seconds, not minutes), then the work tree checked out at the last one."""
+    lines = []
+    for n in range(commits):
+        data = f"entry {n}\n"
+        lines += [
+            "commit refs/heads/main",
+            f"author bench <b@x> {start + n} +0000",
+            f"committer bench <b@x> {start + n} +0000",
+            "data 7",
+            "history",
+        ]
+        if n == 0:
+            lines.append("from refs/heads/main^0")
+        lines += [f"M 644 inline {path}", f"data {len(data)}", data.rstrip("\n")]
+    stream = ("\n".join(lines) + "\n").encode()
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=root, input=stream, check=True)
+    subprocess.run(["git", "reset", "-q", "--hard", "main"], cwd=root, check=True)
+
+
 def identity() -> None:
     """Commits made by a benchmark need an identity; a bench machine may have none."""
     for key, value in (
