@@ -11,6 +11,7 @@ definitions so a script's own variables are not reported.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _NAME_START = re.compile(r"[A-Za-z_]")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -64,10 +65,11 @@ def _function_bodies(script: str) -> list[tuple[int, int]]:
     return bodies
 
 
-def _references(script: str) -> list[tuple[str, str, int]]:
+@lru_cache(maxsize=64)
+def _references(script: str) -> tuple[tuple[str, str, int], ...]:
     """Every ``$`` reference that bash expands: ("name", name, offset) or ("positional",
     "$1", offset). Follows quoting (nothing expands inside single quotes), skips escaped
-    dollars and comments."""
+    dollars and comments. Remembered for the last scripts: validation asks twice per step."""
     found: list[tuple[str, str, int]] = []
     i, n = 0, len(script)
     quote = ""  # "", "'" or '"'
@@ -110,7 +112,7 @@ def _references(script: str) -> list[tuple[str, str, int]]:
                 continue
         at_word_start = char in " \t\n;&|()"
         i += 1
-    return found
+    return tuple(found)
 
 
 def assigned_variables(script: str) -> set[str]:
