@@ -26,10 +26,34 @@ IDENTITY = {
 }
 
 
+def _project_head() -> str | None:
+    import subprocess
+
+    done = subprocess.run(
+        ["git", "-C", str(PROJECT), "rev-parse", "-q", "--verify", "HEAD"],
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+@pytest.fixture(autouse=True, scope="session")
+def project_untouched():
+    """The suite never commits to the project's own registry (its example tags are real)."""
+    before = _project_head()
+    yield
+    assert _project_head() == before, "a test committed to the SHREK project itself"
+
+
 @pytest.fixture(autouse=True)
 def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """No user or system git configuration leaks into a test; commits have a fixed identity."""
+    """No user or system git configuration leaks into a test; commits have a fixed identity.
+
+    Every test starts in an empty directory: the project itself is a registry, and a CLI call
+    that forgot its ``cwd=`` once committed imported tags into it.
+    """
     home = tmp_path_factory.mktemp("home")
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / ".gitconfig"))

@@ -144,7 +144,9 @@ def test_collisions_and_existing_labels_are_refused(registry: Registry, tmp_path
 
 
 def test_the_command_line_prints_the_notes(registry: Registry, shrek) -> None:
-    result = shrek("import", str(DATA / "chain5"), "--build", "mdc2.7", "--year", "22")
+    result = shrek(
+        "import", str(DATA / "chain5"), "--build", "mdc2.7", "--year", "22", cwd=registry.root
+    )
     assert result.code == 0, result.err
     assert re.search(r"created tags/sP22[a-z]+-mdc2.7 ", result.out)
     assert "combine.yaml:10: file filter match: klm.root" in result.out
