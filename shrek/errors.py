@@ -34,6 +34,7 @@ class ExitCode(IntEnum):
     NO_UPSTREAM = 14  # an input step has no completed submission to read from
     NOT_PUSHED = 15  # the registry has a remote and HEAD is not on it
     ALREADY = 16  # the step has an active or completed submission (use --again)
+    WRONG_BRANCH = 17  # a production submission outside the production branch (or detached)
     CREDENTIALS = 18  # no usable credential for the backend (missing, expired, not OIDC)
     FILESYSTEM = 19  # a path cannot be read or written (missing directory, permissions, full)
 

@@ -19,10 +19,30 @@ import git
 from shrek.errors import ExitCode, ShrekError
 from shrek.redact import redact
 
+_INDEX_LOCK = re.compile(r"Unable to create '([^']*index\.lock)'")
+_NO_SPACE = re.compile(r"No space left on device|Disk quota exceeded", re.I)
+
 
 def _git_error(action: str, exc: git.GitCommandError) -> ShrekError:
+    """git's own reason, with the fix for the faults people meet: a lock left by an
+    interrupted git (or SHREK) process, and a full disk."""
     detail = (exc.stderr or exc.stdout or str(exc)).strip().replace("stderr: ", "")
     detail = " ".join(detail.strip("'").split())
+    lock = _INDEX_LOCK.search(detail)
+    if lock:
+        return ShrekError(
+            f"git {action} failed: {lock.group(1)} exists (another git process is running, or "
+            "one was interrupted and left it behind)",
+            f"if no git command is running in this repository, remove it: rm '{lock.group(1)}'; "
+            "then re-run the command",
+            ExitCode.GIT,
+        )
+    if _NO_SPACE.search(detail):
+        return ShrekError(
+            f"git {action} failed: the disk is full ({detail})",
+            "free space on the file system of the registry, then re-run the command",
+            ExitCode.FILESYSTEM,
+        )
     return ShrekError(
         f"git {action} failed: {detail}",
         "fix the git problem above, then re-run the command",
@@ -86,12 +106,28 @@ class GitRepo:
             self.repo.git.add("--all", "--", *relative)
             self.repo.git.commit("--quiet", "-m", message, "--", *relative)
         except git.GitCommandError as exc:
+            self._unstage(relative)
+            raise _git_error("commit", exc) from exc
+        return self.repo.head.commit.hexsha
+
+    def _unstage(self, relative: list[str]) -> None:
+        """Take ``relative`` out of the index again after a refused commit. Best effort: the
+        fault that refused the commit (a lock, a full disk) may refuse this too, and then the
+        commit's own error is the one to report, not this one."""
+        try:
             if self.has_commits():
                 self.repo.git.reset("--quiet", "--", *relative)
             else:
                 self.repo.git.rm("--cached", "-r", "--quiet", "--ignore-unmatch", "--", *relative)
-            raise _git_error("commit", exc) from exc
-        return self.repo.head.commit.hexsha
+        except git.GitCommandError:
+            pass
+
+    def branch(self) -> str | None:
+        """The checked-out branch, None when HEAD is detached."""
+        try:
+            return self.repo.active_branch.name
+        except TypeError:  # GitPython: "HEAD is a detached symbolic reference"
+            return None
 
     def head(self) -> str:
         """The current commit SHA ('' before the first commit)."""

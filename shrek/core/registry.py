@@ -109,6 +109,11 @@ class Registry:
         return str(self.settings["label_prefix"])
 
     @property
+    def production_branch(self) -> str:
+        """The branch production submissions are made from."""
+        return str(self.settings.get("production_branch") or "main")
+
+    @property
     def builds(self) -> dict[str, dict[str, Any]]:
         return dict(self.settings["builds"])
 

@@ -40,6 +40,22 @@ def git_guards(registry: Registry, repo: GitRepo, tag: Tag) -> list[Refusal]:
                 ),
             )
         )
+    branch = repo.branch()
+    if branch != registry.production_branch:
+        where = f"on branch '{branch}'" if branch else "on a detached HEAD"
+        failures.append(
+            (
+                "branch",
+                ShrekError(
+                    f"production submissions are made from the branch "
+                    f"'{registry.production_branch}' (shrek.yaml: production_branch); this "
+                    f"checkout is {where}",
+                    f"git switch {registry.production_branch} (merge this work there first); "
+                    "--test submits from here and records it",
+                    ExitCode.WRONG_BRANCH,
+                ),
+            )
+        )
     unpushed = repo.unpushed()
     if unpushed:
         failures.append(

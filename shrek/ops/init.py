@@ -22,8 +22,9 @@ GITIGNORE = f"""\
 """
 
 
-def default_settings() -> str:
-    """The default ``shrek.yaml``, recording the SHREK version that created the registry.
+def default_settings(branch: str = "main") -> str:
+    """The default ``shrek.yaml``, recording the SHREK version that created the registry and
+    its production branch (the branch it was created on).
 
     The pull-request workflow installs exactly that version, so CI checks tags with the SHREK
     the registry is managed with, not whatever is newest.
@@ -33,6 +34,8 @@ def default_settings() -> str:
         "\n# The SHREK version this registry is managed with: its pull-request check installs\n"
         "# exactly this one (pip install sphenix-shrek==VERSION).\n"
         f'shrek_version: "{__version__}"\n'
+        "# Production submissions are made from this branch only (--test may run anywhere).\n"
+        f"production_branch: {branch}\n"
     )
 
 
@@ -52,7 +55,7 @@ def init_registry(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     repo = GitRepo.init(directory)
     repo.check_identity()
-    write_atomic(directory / REGISTRY_FILE, default_settings())
+    write_atomic(directory / REGISTRY_FILE, default_settings(repo.branch() or "main"))
     (directory / TAGS_DIR).mkdir(exist_ok=True)
     keep = directory / TAGS_DIR / ".gitkeep"
     keep.touch()

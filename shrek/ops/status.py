@@ -8,9 +8,10 @@ marked ``abandoned`` (it never got there), so nothing is lost and nothing is sub
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from shrek.backends.factory import get_backend
-from shrek.core.records import ACTIVE, Record, load_records
+from shrek.core.records import ACTIVE, SUBMISSIONS_DIR, Record, load_records
 from shrek.core.registry import Registry
 from shrek.git import GitRepo
 from shrek.ops.readme import write_readme
@@ -76,14 +77,36 @@ def refresh(
         )
         if wanted and refresh_record(registry, record, save=commit):
             result.changed.append(record)
-    if result.changed and commit:
-        repo = repo or GitRepo(registry.root)
+    if not commit:
+        return result
+    repo = repo or GitRepo(registry.root)
+    # SHREK's own records left uncommitted by a refused or interrupted commit: committed now
+    changed = {r.path for r in result.changed}
+    dirty = _uncommitted(repo, tag_dir)
+    left = [
+        r for r in result.records if r.path not in changed and dirty and r.path.resolve() in dirty
+    ]
+    if result.changed or left:
         summary = ", ".join(f"{r.step} #{r.number:04d} {r.state}" for r in result.changed)
+        if left:
+            summary += (
+                ("; " if summary else "")
+                + "recorded "
+                + ", ".join(f"{r.step} #{r.number:04d} {r.state}" for r in left)
+            )
         result.commit = repo.commit(
-            [r.path for r in result.changed] + [write_readme(registry, name)],
+            [r.path for r in result.changed + left] + [write_readme(registry, name)],
             f"shrek: status {name}: {summary}",
         )
     return result
+
+
+def _uncommitted(repo: GitRepo, tag_dir: Path) -> set[Path]:
+    """The tag's record files that differ from HEAD or are untracked (one git status)."""
+    submissions = tag_dir / SUBMISSIONS_DIR
+    if not submissions.is_dir():
+        return set()
+    return {(repo.root / p).resolve() for p in repo.dirty_paths([submissions])}
 
 
 def status_rows(registry: Registry, names: list[str], *, commit: bool = True) -> list[dict]:

@@ -234,7 +234,16 @@ def _hand_over(cleared: Cleared, submission: Submission, records: list[Record]) 
                 record.data.setdefault("backend_details", {}).update(step.details)
         record.set_state("submitted", f"accepted by {backend.name}")
         record.save()
-    return _commit(cleared, records, "submit", submission.run_id)
+    try:
+        return _commit(cleared, records, "submit", submission.run_id)
+    except ShrekError as error:  # sent, recorded, not committed: never a reason to resubmit
+        raise ShrekError(
+            f"{error.message}\n{backend.name} accepted the submission (run {submission.run_id}) "
+            "and its records are written, but not committed",
+            f"{error.fix.removesuffix(', then re-run the command')}; then run 'shrek status "
+            f"{cleared.tag.name}', which commits them (do not submit again: the jobs run)",
+            error.code,
+        ) from error
 
 
 # -- 5. follow ---------------------------------------------------------------------------------

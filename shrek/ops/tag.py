@@ -66,6 +66,13 @@ def new_tag(
         )
     repo = GitRepo(registry.root)
     repo.check_identity()
+    if repo.branch() is None:
+        raise ShrekError(
+            "HEAD is detached: a tag committed here is on no branch, and its label could be "
+            "allocated again elsewhere",
+            "make a branch first (git switch -c new-tag), or git switch to one",
+            ExitCode.GIT,
+        )
     with registry.lock("shrek tag new"):
         entries = _intact_ledger(registry)
         source_dir, base = _starting_point(registry, parent, template)

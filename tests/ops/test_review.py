@@ -149,6 +149,7 @@ def test_review_refuses_a_rewritten_ledger(frozen_registry: Registry, shrek) -> 
 
 def test_review_allows_records_of_a_frozen_tag(frozen_registry: Registry, shrek) -> None:
     registry = frozen_registry
+    git(registry.root, "checkout", "-q", "main")  # production submissions are made on main
     assert shrek("submit", "sP22aa/demo-pass1", cwd=registry.root).code == 0
     result = shrek("review", "--base", "base", cwd=registry.root)
     assert result.code == 0, result.err
@@ -250,6 +251,7 @@ def test_schema_export(tmp_path: Path, shrek) -> None:
 
 def test_every_json_output_matches_its_schema(frozen_registry: Registry, shrek) -> None:
     registry = frozen_registry
+    git(registry.root, "checkout", "-q", "main")  # production submissions are made on main
     assert shrek("submit", "sP22aa/demo-pass1", cwd=registry.root).code == 0
     new_tag(registry, label="sP22ab", build="local", parent="sP22aa")
     outputs = {
