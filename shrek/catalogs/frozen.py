@@ -28,6 +28,9 @@ class FrozenListCatalog:
     def did(self, dataset: str) -> str | None:
         return None
 
+    def exists(self, dataset: str) -> bool:
+        return dataset in self.lists
+
     def files(self, dataset: str) -> list[DatasetFile]:
         path = self.lists.get(dataset)
         if path is None or not path.exists():

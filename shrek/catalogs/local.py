@@ -8,6 +8,8 @@ registers all of its files or none.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,11 +44,47 @@ class LocalCatalog:
     def did(self, dataset: str) -> str | None:
         return None  # the name is the identifier
 
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=60)
-        connection.executescript(SCHEMA)
-        return connection
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """A connection in a transaction (committed on success, rolled back on an error, then
+        closed); SQLite's own errors become one message naming the file and the way out."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=60)
+            try:
+                with connection:
+                    connection.executescript(SCHEMA)
+                    yield connection
+            finally:
+                connection.close()
+        except sqlite3.DatabaseError as exc:
+            raise self._failure(exc) from exc
+
+    def _failure(self, exc: sqlite3.DatabaseError) -> ShrekError:
+        text = str(exc)
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in text:
+            return ShrekError(
+                f"the local catalogue {self.path} stayed locked for 60 s ({text})",
+                "another shrek command or local runner is writing to it: wait for it, then "
+                "re-run the command",
+                ExitCode.BACKEND,
+            )
+        if isinstance(exc, sqlite3.OperationalError) and (
+            "unable to open" in text or "readonly" in text or "disk" in text or "full" in text
+        ):
+            return ShrekError(
+                f"the local catalogue {self.path} cannot be read or written ({text})",
+                "check the permissions and free space of the registry's .shrek directory",
+                ExitCode.FILESYSTEM,
+            )
+        return ShrekError(
+            f"the local catalogue {self.path} is damaged ({text})",
+            f"it is this machine's working state, not the production's record: move it aside "
+            f"(mv '{self.path}' '{self.path}.damaged'), then register the external datasets "
+            "again (shrek dataset add) — the records in git name every dataset and the files "
+            "of local outputs are still in .shrek/store/",
+            ExitCode.FILESYSTEM,
+        )
 
     def files(self, dataset: str) -> list[DatasetFile]:
         with self._connect() as db:
@@ -58,6 +96,12 @@ class LocalCatalog:
                 (dataset,),
             ).fetchall()
         return [DatasetFile(*row) for row in rows]
+
+    def exists(self, dataset: str) -> bool:
+        if not self.path.exists():
+            return False
+        with self._connect() as db:
+            return bool(db.execute("SELECT 1 FROM datasets WHERE name = ?", (dataset,)).fetchone())
 
     def datasets(self) -> list[DatasetInfo]:
         with self._connect() as db:

@@ -209,6 +209,17 @@ class RucioCatalog:
             )
         return sorted(result, key=lambda f: f.name)
 
+    def exists(self, dataset: str) -> bool:
+        scope, name = self.split(dataset)
+        try:
+            with self._errors("looking up", f"{scope}:{name}"):
+                self.client().get_did(scope, name)
+        except ShrekError as error:
+            if error.code == ExitCode.NOT_FOUND:
+                return False
+            raise
+        return True
+
     def datasets(self) -> list[DatasetInfo]:
         """The configured scope's datasets with their file counts and sizes: one listing call."""
         client = self.client()

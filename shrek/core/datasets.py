@@ -51,6 +51,11 @@ class Catalog(Protocol):
 
     def datasets(self) -> list[DatasetInfo]: ...
 
+    def exists(self, dataset: str) -> bool:
+        """Whether the catalogue holds ``dataset`` (empty or not): a submission refuses to write
+        an output dataset that exists."""
+        ...
+
     def register(self, dataset: str, files: list[DatasetFile]) -> DatasetInfo:
         """Add files to a dataset (created if new); re-adding an identical file is a no-op."""
         ...

@@ -47,34 +47,35 @@ class Entry:
 MAX_LEDGER_BYTES = 8 * 1024 * 1024
 
 
-def read_ledger(root: Path) -> tuple[list[Entry], list[Finding]]:
-    """All entries, plus findings for lines that are malformed or left from a merge conflict."""
-    path = root / LEDGER_FILE
+def ledger_lines(
+    root: Path, name: str, what: str, fields: str
+) -> tuple[list[tuple[int, list[str]]], list[Finding]]:
+    """The entry lines of the ledger file ``name`` — (line number, its fields split on blanks,
+    the last field taking the rest of the line) — plus findings for a file that is too big or
+    not UTF-8, conflict markers left by a merge, and lines with too few fields. ``what`` names
+    the ledger in messages; ``fields`` spells a line ('<label> <tag> <time> <who>')."""
+    path = root / name
     if not path.exists():
         return [], []
-    entries: list[Entry] = []
-    findings: list[Finding] = []
     raw_bytes = path.read_bytes()
     if len(raw_bytes) > MAX_LEDGER_BYTES:
         return [], [
             Finding(
-                LEDGER_FILE,
+                name,
                 0,
                 0,
-                f"the label ledger is {len(raw_bytes):,} bytes; at most {MAX_LEDGER_BYTES:,} "
-                "(about 50,000 labels) are read",
-                "restore labels.ledger from git",
+                f"the {what} is {len(raw_bytes):,} bytes; at most {MAX_LEDGER_BYTES:,} are read",
+                f"restore {name} from git",
             )
         ]
     try:
         text_all = raw_bytes.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw_bytes[: exc.start].count(b"\n") + 1
-        return [], [
-            Finding(
-                LEDGER_FILE, line, 1, "the label ledger is not UTF-8 text", "restore it from git"
-            )
-        ]
+        return [], [Finding(name, line, 1, f"the {what} is not UTF-8 text", "restore it from git")]
+    count = len(fields.split())
+    lines: list[tuple[int, list[str]]] = []
+    findings: list[Finding] = []
     for number, raw in enumerate(text_all.splitlines(), start=1):
         text = raw.strip()
         if not text or text.startswith("#"):
@@ -82,29 +83,35 @@ def read_ledger(root: Path) -> tuple[list[Entry], list[Finding]]:
         if text.startswith(("<<<<<<<", "=======", ">>>>>>>")):
             findings.append(
                 Finding(
-                    LEDGER_FILE,
+                    name,
                     number,
                     1,
-                    "unresolved merge conflict in the label ledger",
-                    "keep every allocation line (both sides) and delete the conflict "
-                    "markers; if both sides took the same label, re-create one tag",
+                    f"unresolved merge conflict in the {what}",
+                    "keep every allocation line (both sides) and delete the conflict markers; "
+                    "if both sides took the same name or numbers, re-create one of them",
                 )
             )
             continue
-        parts = text.split(maxsplit=3)
-        if len(parts) < 3:
+        parts = text.split(maxsplit=count - 1)
+        if len(parts) < count - 1:
             findings.append(
                 Finding(
-                    LEDGER_FILE,
+                    name,
                     number,
                     1,
                     f"malformed ledger line: {text!r}",
-                    "lines are '<label> <tag> <time> <who>'; restore the line from git",
+                    f"lines are '{fields}'; restore the line from git",
                 )
             )
             continue
-        by = parts[3] if len(parts) > 3 else ""
-        entries.append(Entry(parts[0], parts[1], parts[2], by, number))
+        lines.append((number, parts + [""] * (count - len(parts))))
+    return lines, findings
+
+
+def read_ledger(root: Path) -> tuple[list[Entry], list[Finding]]:
+    """All entries, plus findings for lines that are malformed or left from a merge conflict."""
+    lines, findings = ledger_lines(root, LEDGER_FILE, "label ledger", "<label> <tag> <time> <who>")
+    entries = [Entry(label, tag, at, by, number) for number, (label, tag, at, by) in lines]
     return entries, findings
 
 

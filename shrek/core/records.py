@@ -3,8 +3,8 @@
 A record is written (journalled) *before* the backend is called, in state ``submitting``, and
 completed afterwards; ``shrek status`` keeps it up to date. Each state change is appended to its
 history with the time. Records also carry the sequence-number range every submission reserved
-(``sequences: {<step>: {first, last}}``): a new submission starts after the highest number any
-earlier one used, so no two jobs of a production ever share a sequence number or RNG seed.
+(``sequences: {<step>: {first, last}}``), allocated registry-wide from ``submissions.ledger``
+(:mod:`shrek.core.allocations`), so no two jobs of the registry share a sequence number or seed.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def load_records(tag_dir: Path, step: str | None = None) -> list[Record]:
         digest = _digest(path)
         data = checked.get(digest)
         if data is None:
-            data = _checked_record(path, path.relative_to(root).as_posix())
+            data = checked_record(path, path.relative_to(root).as_posix())
         current[digest] = data
         found.append(Record(path, data))
     if not current.keys() <= checked.keys():
@@ -155,7 +155,7 @@ def _digest(path: Path) -> str:
     return digest
 
 
-def _checked_record(path: Path, relative: str) -> dict[str, Any]:
+def checked_record(path: Path, relative: str) -> dict[str, Any]:
     document, problems = load_yaml(path, relative)
     if document is not None and not problems:
         problems = schema.check(document, "submission")
@@ -201,15 +201,3 @@ def next_number(tag_dir: Path, step: str) -> int:
 
 def record_path(tag_dir: Path, step: str, number: int) -> Path:
     return tag_dir / SUBMISSIONS_DIR / step / f"{number:04d}.yaml"
-
-
-def next_sequences(tag_dir: Path) -> dict[str, int]:
-    """The first sequence number a new submission of each step may use (steps never
-    submitted are absent: they start at 1). One pass over the tag's records, through the
-    checked-records cache: reading every record once per step made ``submit`` grow with
-    history."""
-    last: dict[str, int] = {}
-    for record in load_records(tag_dir):
-        for step, used in (record.data.get("sequences") or {}).items():
-            last[step] = max(last.get(step, 0), int((used or {}).get("last", 0)))
-    return {step: number + 1 for step, number in last.items()}

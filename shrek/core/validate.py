@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 
 from shrek.core import naming, resources
+from shrek.core.allocations import allocation_findings
 from shrek.core.bashvars import assigned_variables, positional_parameters, used_variables
 from shrek.core.freeze import frozen_file_findings, read_freeze
 from shrek.core.labels import LabelError, parse_label
@@ -52,6 +53,7 @@ def validate(registry: Registry, names: Iterable[str] = ()) -> Report:
     """Validate the named tags (all tags when none are named) and the label ledger."""
     selected = list(dict.fromkeys([registry.resolve(n) for n in names] or registry.tag_names()))
     findings, by_label = ledger_findings(registry)
+    findings += allocation_findings(registry.root, {n: registry.tag_dir(n) for n in selected})
     loaded: dict[str, Tag] = {}
     for name in selected:
         tag, problems = tag_findings(registry, name, by_label)

@@ -12,8 +12,17 @@ from typing import Any
 
 from shrek.backends import Backend, StepPlan
 from shrek.catalogs.factory import open_catalog
+from shrek.core.allocations import (
+    ALLOCATIONS_FILE,
+    Allocation,
+    next_first,
+    next_number,
+    overlapping,
+    registry_allocations,
+)
 from shrek.core.model import Input, Tag
-from shrek.core.records import load_records, next_number, next_sequences, record_path
+from shrek.core.records import next_number as next_record_number
+from shrek.core.records import record_path
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
@@ -62,10 +71,14 @@ def plan_steps(cleared: Cleared) -> list[StepPlan]:
     one file per job of the upstream step) divided by ``files_per_job``.
     """
     tag, steps = cleared.tag, cleared.steps
-    numbers = {name: next_number(tag.directory, name) for name in steps}
-    sequences = next_sequences(tag.directory)
-    chosen_first = cleared.request.first_sequence
+    allocations = registry_allocations(cleared.registry)
+    numbers = {
+        name: max(next_number(allocations, tag.name, name), next_record_number(tag.directory, name))
+        for name in steps
+    }
+    first = cleared.request.first_sequence or next_first(allocations, cleared.test)
     names = cleared.backend.output_names(tag, steps, numbers, cleared.test, cleared.options)
+    _refuse_taken_names(cleared, allocations, names)
     plans: dict[str, StepPlan] = {}
     for name in steps:
         step = tag.steps[name]
@@ -78,10 +91,8 @@ def plan_steps(cleared: Cleared) -> list[StepPlan]:
             if parent:
                 upstream.add(parent)
         reserved = _reserved(step.primary_inputs, step.jobs, available)
-        first = sequences.get(name, 1)
-        if chosen_first is not None:
-            _refuse_overlap(tag, name, chosen_first, reserved)
-            first = chosen_first
+        if cleared.request.first_sequence is not None:
+            _refuse_overlap(allocations, cleared.test, name, first, reserved)
         plans[name] = StepPlan(
             name,
             numbers[name],
@@ -92,23 +103,55 @@ def plan_steps(cleared: Cleared) -> list[StepPlan]:
             names[name],
             sorted(upstream),
         )
+        first += reserved  # the next step's range follows: no two steps share a seed
     return [plans[s] for s in steps]
 
 
-def _refuse_overlap(tag: Tag, step: str, first: int, reserved: int) -> None:
-    """A chosen first sequence number may not reuse a number an earlier submission of the step
-    was given: the same number means the same random seed."""
+def _refuse_overlap(
+    allocations: list[Allocation], test: bool, step: str, first: int, reserved: int
+) -> None:
+    """A chosen first sequence number may not reuse a number any earlier submission of the
+    registry was given (in its space, production or test): the same number means the same
+    random seed."""
     last = first + reserved - 1
-    for record in load_records(tag.directory, step):
-        used = (record.data.get("sequences") or {}).get(step) or {}
-        if used and int(used["first"]) <= last and first <= int(used["last"]):
-            raise ShrekError(
-                f"--first-sequence {first} gives {step} the numbers {first}-{last}, but "
-                f"{record.label} used {used['first']}-{used['last']}",
-                f"choose a first number above {next_sequences(tag.directory).get(step, 1) - 1}, "
-                "or leave --first-sequence out to continue after every earlier submission",
-                ExitCode.CONFLICT,
+    taken = overlapping(allocations, test, first, last)
+    if taken is not None:
+        raise ShrekError(
+            f"--first-sequence gives {step} the numbers {first}-{last}, but "
+            f"{taken.submission} was given {taken.first}-{taken.last} "
+            f"({ALLOCATIONS_FILE} line {taken.line})",
+            f"choose a first number above {next_first(allocations, test) - 1}, or leave "
+            "--first-sequence out to continue after every earlier submission",
+            ExitCode.CONFLICT,
+        )
+
+
+def _refuse_taken_names(
+    cleared: Cleared, allocations: list[Allocation], names: dict[str, dict[str, str]]
+) -> None:
+    """An output dataset name is written once: not one the ledger handed out before (another
+    branch's submission that this checkout has not merged), nor one the catalogue already
+    holds (made elsewhere). Checked before anything is journalled or any job runs."""
+    given = {n: a for a in allocations for n in a.outputs}
+    catalog = open_catalog(cleared.registry)
+    for step, outputs in names.items():
+        for dataset in outputs.values():
+            earlier = given.get(dataset)
+            where = (
+                f"{ALLOCATIONS_FILE} line {earlier.line} gave it to {earlier.submission}"
+                if earlier
+                else "the catalogue already holds it"
+                if catalog.exists(dataset)
+                else ""
             )
+            if where:
+                raise ShrekError(
+                    f"{step} would write dataset {dataset}, but {where}",
+                    "outputs are never overwritten: if another branch made this submission, "
+                    "merge it first (git pull); otherwise remove the stale dataset from the "
+                    "catalogue ('shrek dataset show' names it) and submit again",
+                    ExitCode.CONFLICT,
+                )
 
 
 def _reserved(primary: list[Input], jobs: int | None, available: dict[str, int]) -> int:

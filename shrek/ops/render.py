@@ -12,9 +12,9 @@ from pathlib import Path
 
 from shrek.backends.panda.checks import Check, check
 from shrek.backends.panda.render import default_scope, prun_line, step_commands, workflow_files
+from shrek.core.allocations import next_first, registry_allocations
 from shrek.core.freeze import read_freeze
 from shrek.core.model import Tag
-from shrek.core.records import next_sequences
 from shrek.core.registry import Registry
 from shrek.core.render import Options, Rendering, refuse_clashes, select_steps, wrapper_files
 from shrek.core.validate import require_valid
@@ -70,8 +70,9 @@ def render_target(
     tag = require_valid(registry, name)
     frozen, _ = read_freeze(registry, tag.name)
     chosen = [step] if step else list(tag.steps)
-    following = {} if first_sequence else next_sequences(tag.directory)
-    sequences = {s: first_sequence or following.get(s, 1) for s in chosen}
+    # a preview: every step at the number a production submission would start from
+    first = first_sequence or next_first(registry_allocations(registry), test=False)
+    sequences = dict.fromkeys(chosen, first)
     options = Options(first_sequence=sequences, scope=default_scope(registry))
     rendering = render(
         registry, tag, [step] if step else None, options, frozen["digest"] if frozen else None

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shrek.backends.factory import get_backend
+from shrek.core.allocations import ALLOCATIONS_FILE
 from shrek.core.records import ACTIVE, SUBMISSIONS_DIR, Record, load_records
 from shrek.core.registry import Registry
 from shrek.git import GitRepo
@@ -86,7 +87,9 @@ def refresh(
     left = [
         r for r in result.records if r.path not in changed and dirty and r.path.resolve() in dirty
     ]
-    if result.changed or left:
+    ledger = registry.root / ALLOCATIONS_FILE
+    also = [ledger] if ledger.resolve() in dirty else []
+    if result.changed or left or also:
         summary = ", ".join(f"{r.step} #{r.number:04d} {r.state}" for r in result.changed)
         if left:
             summary += (
@@ -94,19 +97,22 @@ def refresh(
                 + "recorded "
                 + ", ".join(f"{r.step} #{r.number:04d} {r.state}" for r in left)
             )
+        summary = summary or f"recorded {ALLOCATIONS_FILE}"
         result.commit = repo.commit(
-            [r.path for r in result.changed + left] + [write_readme(registry, name)],
+            [r.path for r in result.changed + left] + also + [write_readme(registry, name)],
             f"shrek: status {name}: {summary}",
         )
     return result
 
 
 def _uncommitted(repo: GitRepo, tag_dir: Path) -> set[Path]:
-    """The tag's record files that differ from HEAD or are untracked (one git status)."""
+    """The tag's record files and the submission ledger where they differ from HEAD or are
+    untracked (one git status)."""
     submissions = tag_dir / SUBMISSIONS_DIR
     if not submissions.is_dir():
         return set()
-    return {(repo.root / p).resolve() for p in repo.dirty_paths([submissions])}
+    ledger = tag_dir.parent.parent / ALLOCATIONS_FILE
+    return {(repo.root / p).resolve() for p in repo.dirty_paths([submissions, ledger])}
 
 
 def status_rows(registry: Registry, names: list[str], *, commit: bool = True) -> list[dict]:

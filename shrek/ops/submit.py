@@ -21,11 +21,13 @@ import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from shrek import __version__
 from shrek.backends import Submission, Uncertain
 from shrek.backends.factory import get_backend
+from shrek.core.allocations import record_allocations
 from shrek.core.records import Record, now
 from shrek.core.registry import Registry
 from shrek.core.render import Options
@@ -156,7 +158,8 @@ def _journal(cleared: Cleared, submission: Submission) -> tuple[list[Record], st
         if details.get(record.step):
             record.data["backend_details"] = details[record.step]
         record.save()
-    journal = _commit(cleared, records, "journal", submission.run_id)
+    ledger = record_allocations(cleared.registry, [r.data for r in records], submission.run_id)
+    journal = _commit(cleared, records, "journal", submission.run_id, (ledger,))
     fault_point("after-journal")
     return records, journal
 
@@ -276,7 +279,9 @@ def fault_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _commit(cleared: Cleared, records: list[Record], kind: str, run_id: str) -> str:
+def _commit(
+    cleared: Cleared, records: list[Record], kind: str, run_id: str, also: tuple[Path, ...] = ()
+) -> str:
     tag, backend = cleared.tag, cleared.backend.name
     steps = ", ".join(f"{r.step} #{r.number:04d}" for r in records)
     test = " [TEST]" if records and records[0].test else ""
@@ -285,7 +290,7 @@ def _commit(cleared: Cleared, records: list[Record], kind: str, run_id: str) -> 
         "submit": "submit",
         "refused": "submission refused for",
     }[kind]
-    paths = [r.path for r in records]
+    paths = [*(r.path for r in records), *also]
     if kind != "journal":  # the journal is the crash record, written before the backend is
         # called; the README follows one commit later, with the backend's answer
         paths.append(write_readme(cleared.registry, tag.name))

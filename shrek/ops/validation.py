@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
 
+from shrek.core.allocations import allocation_findings
 from shrek.core.ledger import Entry, ledger_findings
 from shrek.core.registry import REGISTRY_FILE, Registry
 from shrek.core.report import Report
@@ -39,6 +40,7 @@ def validate_cached(registry: Registry, names: Iterable[str] = ()) -> Report:
     """Like :func:`shrek.core.validate.validate`, answering unchanged tags from the cache."""
     selected = list(dict.fromkeys([registry.resolve(n) for n in names] or registry.tag_names()))
     findings, by_label = ledger_findings(registry)
+    findings += allocation_findings(registry.root, {n: registry.tag_dir(n) for n in selected})
     path = registry.state_dir / CACHE_FILE
     cached = _read(path)
     context = _context(registry)

@@ -3,30 +3,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
-from shrek.catalogs.factory import open_catalog
 from shrek.core.records import load_records
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode
-from shrek.ops.dataset import add_files
-from shrek.ops.freeze import freeze
-from shrek.ops.tag import new_tag
 from tests.conftest import git
-
-TAG = "sP22aa-local"
-
-
-@pytest.fixture
-def demo(registry: Registry, tmp_path: Path) -> Registry:
-    new_tag(registry, label="sP22aa", build="local", template="demo")
-    background = tmp_path / "mb.txt"
-    background.write_text("minbias 1 0 0 0\n")
-    add_files(open_catalog(registry), "demo.minbias.background", [background])
-    freeze(registry, TAG)
-    return registry
+from tests.ops.conftest import DEMO_TAG as TAG
 
 
 def test_a_left_over_index_lock_is_named_with_its_fix(registry: Registry, shrek) -> None:

@@ -19,24 +19,9 @@ from shrek.errors import ExitCode, ShrekError
 from shrek.ops.dataset import add_files
 from shrek.ops.freeze import freeze
 from shrek.ops.status import refresh
-from shrek.ops.tag import new_tag
 from tests.conftest import git
-
-TAG = "sP22aa-local"
-BACKGROUND = "demo.minbias.background"
-
-
-@pytest.fixture
-def demo(registry: Registry, tmp_path: Path) -> Registry:
-    """The demo template tag with its background registered, frozen and committed."""
-    new_tag(registry, label="sP22aa", build="local", template="demo")
-    background = tmp_path / "background"
-    background.mkdir()
-    for n in range(1, 4):
-        (background / f"mb_{n}.txt").write_text(f"# background {n}\nminbias {n} 0 0 0\n")
-    add_files(open_catalog(registry), BACKGROUND, sorted(background.iterdir()))
-    freeze(registry, TAG)
-    return registry
+from tests.ops.conftest import BACKGROUND
+from tests.ops.conftest import DEMO_TAG as TAG
 
 
 def edit_step(registry: Registry, step: str, old: str, new: str, *, refreeze: bool = True) -> None:
@@ -145,16 +130,24 @@ def test_whole_tag_in_dependency_order_and_sequences_continue(demo: Registry, sh
     assert {r.state for r in load_records(demo.tag_dir(TAG))} == {"done"}
     again = shrek("submit", "sP22aa/demo-pass1", "--again", cwd=demo.root)
     assert again.code == 0, again.err
-    records = load_records(demo.tag_dir(TAG), "demo-pass1")
-    assert [r.data["sequences"]["demo-pass1"] for r in records] == [
-        {"first": 1, "last": 4},
-        {"first": 5, "last": 8},
+    records = load_records(demo.tag_dir(TAG))
+    # registry-wide: pass2 follows pass1, and pass1 again follows both — no seed twice
+    assert [(r.step, r.data["sequences"][r.step]) for r in records] == [
+        ("demo-pass1", {"first": 1, "last": 4}),
+        ("demo-pass1", {"first": 9, "last": 12}),
+        ("demo-pass2", {"first": 5, "last": 8}),
     ]
     assert records[1].data["again"] is True
-    assert records[1].data["commands"]["exec"] == "bash demo-pass1.sh %RNDM:4"
+    assert records[1].data["commands"]["exec"] == "bash demo-pass1.sh %RNDM:8"
     run = demo.state_dir / "runs" / records[1].data["ids"]["request"] / "state.json"
     seqs = [j["seq"] for j in json.loads(run.read_text())["steps"]["demo-pass1"]["jobs"]]
-    assert seqs == [5, 6, 7, 8]
+    assert seqs == [9, 10, 11, 12]
+    ledger = (demo.root / "submissions.ledger").read_text().splitlines()
+    assert [line.split()[:3] for line in ledger if not line.startswith("#")] == [
+        [f"{TAG}/demo-pass1/0001", "prod", "1-4"],
+        [f"{TAG}/demo-pass2/0001", "prod", "5-8"],
+        [f"{TAG}/demo-pass1/0002", "prod", "9-12"],
+    ]
 
 
 # -- guards ------------------------------------------------------------------------------

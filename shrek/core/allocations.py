@@ -1,0 +1,364 @@
+"""The submission ledger: every submission number, sequence range and output dataset name
+ever allocated in the registry, one line each, committed with the journal of the submission.
+
+Why a ledger and not the records: numbers taken from the records of one checkout are reused by
+another (a feature branch, a detached HEAD, a record deleted with ``git rm``), and the same
+sequence number means the same random seed. Like ``labels.ledger``, every allocation appends a
+line at the end of one committed file, so two branches that both allocated meet as a git merge
+conflict, never as silent reuse; and a line outlives its record, so a number is never handed
+out twice.
+
+Sequence numbers are registry-wide: a new production range starts after the highest number any
+production submission of any step of any tag was given, so no two jobs of the registry share a
+seed. Test submissions number in their own space (they never consume production numbers; their
+outputs live in the ``test`` namespace). Format (``submissions.ledger`` at the registry root)::
+
+    # comment lines and blank lines are ignored
+    sP22aa-mdc2.7/gen/0001  prod  1-10  prod.sP22aa-mdc2.7.gen.evt.s0001  local-…  2026-…  J
+
+The run (the submission's run id) makes every line unique, so two clones that made the same
+submission can never merge their lines cleanly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shrek.core.ledger import ledger_lines
+from shrek.core.yamlio import write_atomic
+from shrek.errors import Finding, ShrekError
+
+if TYPE_CHECKING:
+    from shrek.core.registry import Registry
+
+ALLOCATIONS_FILE = "submissions.ledger"
+FIELDS = "<submission> <prod|test> <first>-<last> <outputs,...|-> <run> <time> <who>"
+HEADER = (
+    "# SHREK submission ledger: every submission number, sequence range and output dataset\n"
+    "# ever allocated in this registry, in order. Append-only: never edit, reorder or delete a\n"
+    "# line. Numbers and names listed here are never allocated again, even if the record is\n"
+    "# gone. A merge conflict here means two branches submitted at once: keep both sides' lines;\n"
+    "# if both took the same submission or numbers, 'shrek validate' names them.\n"
+    f"# {FIELDS.replace('<', '').replace('>', '')}\n"
+)
+_SUBMISSION = re.compile(r"(?P<tag>[^/\s]+)/(?P<step>[^/\s]+)/(?P<number>\d{4,})")
+_RANGE = re.compile(r"(\d+)-(\d+)")
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """One submission's allocation: its id, space, sequence range and output datasets."""
+
+    submission: str  # <tag>/<step>/NNNN, as the record's id
+    test: bool
+    first: int
+    last: int
+    outputs: tuple[str, ...]
+    run: str = "-"
+    at: str = ""
+    by: str = ""
+    line: int = 0
+
+    @property
+    def tag(self) -> str:
+        return self.submission.split("/")[0]
+
+    @property
+    def step(self) -> str:
+        return self.submission.split("/")[1]
+
+    @property
+    def number(self) -> int:
+        return int(self.submission.split("/")[2])
+
+    @property
+    def space(self) -> str:
+        return "test" if self.test else "prod"
+
+    def text(self) -> str:
+        outputs = ",".join(self.outputs) or "-"
+        return (
+            f"{self.submission}  {self.space}  {self.first}-{self.last}  {outputs}  "
+            f"{self.run or '-'}  {self.at}  {self.by}"
+        ).rstrip()
+
+
+def read_allocations(root: Path) -> tuple[list[Allocation], list[Finding]]:
+    """Every allocation, plus findings for lines that cannot be read."""
+    lines, findings = ledger_lines(root, ALLOCATIONS_FILE, "submission ledger", FIELDS)
+    allocations: list[Allocation] = []
+    for number, (submission, space, numbers, outputs, run, at, by) in lines:
+        span = _RANGE.fullmatch(numbers)
+        problem = (
+            "the submission is not '<tag>/<step>/NNNN'"
+            if not _SUBMISSION.fullmatch(submission)
+            else "the space is not 'prod' or 'test'"
+            if space not in ("prod", "test")
+            else "the sequence range is not '<first>-<last>'"
+            if not span or int(span.group(1)) > int(span.group(2)) or int(span.group(1)) < 0
+            else ""
+        )
+        if problem:
+            findings.append(
+                Finding(
+                    ALLOCATIONS_FILE,
+                    number,
+                    1,
+                    f"malformed ledger line ({problem})",
+                    f"lines are '{FIELDS}'; restore the line from git",
+                )
+            )
+            continue
+        assert span is not None
+        names = () if outputs == "-" else tuple(outputs.split(","))
+        allocations.append(
+            Allocation(
+                submission,
+                space == "test",
+                int(span.group(1)),
+                int(span.group(2)),
+                names,
+                run,
+                at,
+                by,
+                number,
+            )
+        )
+    return allocations, findings
+
+
+def check_allocations(allocations: list[Allocation]) -> list[Finding]:
+    """A submission, a sequence number (within its space) and an output dataset name are each
+    allocated once; a second allocation is the reuse the ledger exists to prevent."""
+    findings: list[Finding] = []
+    seen: dict[str, Allocation] = {}
+    named: dict[str, Allocation] = {}
+    for allocation in allocations:
+        earlier = seen.get(allocation.submission)
+        if earlier is not None:
+            findings.append(
+                _twice(allocation, f"submission {allocation.submission}", earlier, "submission")
+            )
+        seen.setdefault(allocation.submission, allocation)
+        for name in allocation.outputs:
+            if name in named:
+                findings.append(_twice(allocation, f"dataset {name}", named[name], "output"))
+            named.setdefault(name, allocation)
+    for space in (False, True):
+        widest: Allocation | None = None  # of the ranges so far, the one reaching furthest
+        for allocation in sorted((a for a in allocations if a.test == space), key=_start):
+            if widest is not None and allocation.first <= widest.last:
+                later, earlier = sorted((widest, allocation), key=lambda a: a.line, reverse=True)
+                shared = f"{allocation.first}-{min(widest.last, allocation.last)}"
+                findings.append(_twice(later, f"sequence numbers {shared}", earlier, "range"))
+            if widest is None or allocation.last > widest.last:
+                widest = allocation
+    return findings
+
+
+def _start(allocation: Allocation) -> tuple[int, int]:
+    return allocation.first, allocation.line
+
+
+def _twice(allocation: Allocation, what: str, earlier: Allocation, kind: str) -> Finding:
+    fix = {
+        "submission": "two branches made the same submission: keep the record the registry "
+        "holds and remove the other line, then submit the other side again ('--again')",
+        "output": "one dataset name for two submissions: invalidate one of them and submit "
+        "it again",
+        "range": "the same sequence numbers mean the same random seeds: the later "
+        "submission's outputs repeat the earlier's; invalidate it and submit it again",
+    }[kind]
+    return Finding(
+        ALLOCATIONS_FILE,
+        allocation.line,
+        1,
+        f"{what} allocated twice: by {allocation.submission} here and by "
+        f"{earlier.submission} on line {earlier.line}",
+        fix,
+    )
+
+
+def next_first(allocations: Iterable[Allocation], test: bool) -> int:
+    """The first sequence number a new submission may use: after every one of its space."""
+    return max((a.last for a in allocations if a.test == test), default=0) + 1
+
+
+def next_number(allocations: Iterable[Allocation], tag: str, step: str) -> int:
+    """The next submission number of ``tag``/``step`` the ledger has not handed out."""
+    prefix = f"{tag}/{step}/"
+    return max((a.number for a in allocations if a.submission.startswith(prefix)), default=0) + 1
+
+
+def overlapping(
+    allocations: Iterable[Allocation], test: bool, first: int, last: int
+) -> Allocation | None:
+    """The first allocation of the space whose range shares a number with ``first..last``."""
+    for allocation in allocations:
+        if allocation.test == test and allocation.first <= last and first <= allocation.last:
+            return allocation
+    return None
+
+
+def append_allocations(root: Path, allocations: Iterable[Allocation]) -> Path:
+    """Append lines at the end of the ledger (one atomic rewrite) and return its path."""
+    path = root / ALLOCATIONS_FILE
+    old = path.read_text(encoding="utf-8") if path.exists() else HEADER
+    if old and not old.endswith("\n"):
+        old += "\n"
+    write_atomic(path, old + "".join(a.text() + "\n" for a in allocations))
+    return path
+
+
+def from_record(data: dict, run: str = "-", at: str = "", by: str = "") -> Allocation | None:
+    """The allocation a record describes (None for a record that reserved no numbers)."""
+    used = (data.get("sequences") or {}).get(data.get("step")) or {}
+    if not used:
+        return None
+    outputs = tuple((data.get("datasets") or {}).get("outputs", {}).values())
+    return Allocation(
+        str(data["id"]),
+        bool(data.get("test")),
+        int(used["first"]),
+        int(used["last"]),
+        outputs,
+        run,
+        at,
+        by,
+    )
+
+
+def allocation_findings(root: Path, tag_dirs: dict[str, Path]) -> list[Finding]:
+    """The ledger's own problems, and the ledger against the records of the tags given (name ->
+    directory): a listed submission whose record is gone, a record the ledger does not list or
+    lists differently, a damaged record. Checked on every run (records are not cached by
+    validation): the ledger is one small file, and each record costs a read and a hash."""
+    from shrek.core.records import checked_record, load_records, record_files, record_path
+
+    allocations, findings = read_allocations(root)
+    findings.extend(check_allocations(allocations))
+    kept = (root / ALLOCATIONS_FILE).exists()  # a registry from before the ledger lists none
+    listed: dict[str, Allocation] = {}
+    for allocation in allocations:
+        listed.setdefault(allocation.submission, allocation)
+        tag_dir = tag_dirs.get(allocation.tag)
+        if tag_dir is None:
+            continue
+        path = record_path(tag_dir, allocation.step, allocation.number)
+        if not path.exists():
+            relative = path.relative_to(root).as_posix()
+            findings.append(
+                Finding(
+                    ALLOCATIONS_FILE,
+                    allocation.line,
+                    1,
+                    f"{allocation.submission} is allocated here but its record {relative} is "
+                    "missing",
+                    f"restore the record from git (git log --all -- {relative}); records are "
+                    "never deleted",
+                )
+            )
+    for tag_dir in tag_dirs.values():
+        try:  # through the checked-records cache
+            records = [(r.path, r.data) for r in load_records(tag_dir)]
+        except ShrekError:  # one is damaged: each on its own, to name every damaged one
+            records = []
+            for path in record_files(tag_dir):
+                relative = path.relative_to(root).as_posix()
+                try:
+                    records.append((path, checked_record(path, relative)))
+                except ShrekError as error:
+                    findings.extend(error.findings or [Finding(relative, 0, 0, error.message)])
+        for path, data in records:
+            relative = path.relative_to(root).as_posix()
+            findings.extend(_against_ledger(relative, path, data, listed if kept else None))
+    return findings
+
+
+def _against_ledger(
+    relative: str, path: Path, data: dict, listed: dict[str, Allocation] | None
+) -> list[Finding]:
+    restore = "records are written by SHREK only: restore the record from git"
+    submission = str(data.get("id", ""))
+    expected = f"{path.parent.parent.parent.name}/{path.parent.name}/{path.stem}"
+    if submission != expected:
+        return [Finding(relative, 0, 0, f"the record says it is {submission}", restore)]
+    allocation = from_record(data)
+    if listed is None or allocation is None:
+        return []
+    entry = listed.get(submission)
+    if entry is None:
+        return [
+            Finding(
+                relative,
+                0,
+                0,
+                f"{submission} is not in {ALLOCATIONS_FILE}: its numbers could be handed out again",
+                f"restore {ALLOCATIONS_FILE} from git (every submission appends its line there)",
+            )
+        ]
+    differences = [
+        f"{what} {mine} (the ledger: {theirs})"
+        for what, mine, theirs in (
+            ("space", allocation.space, entry.space),
+            ("sequences", f"{allocation.first}-{allocation.last}", f"{entry.first}-{entry.last}"),
+            ("outputs", ",".join(allocation.outputs) or "-", ",".join(entry.outputs) or "-"),
+        )
+        if mine != theirs
+    ]
+    if not differences:
+        return []
+    return [
+        Finding(
+            relative,
+            0,
+            0,
+            f"the record differs from its line in {ALLOCATIONS_FILE}:{entry.line}: "
+            + "; ".join(differences),
+            restore,
+        )
+    ]
+
+
+def registry_allocations(registry: Registry) -> list[Allocation]:
+    """Every allocation of the registry: its ledger, or — for a registry from before the
+    ledger — what its records reserved (the next submission writes them into a new ledger).
+    A damaged ledger is refused earlier, by validation."""
+    allocations, _ = read_allocations(registry.root)
+    if (registry.root / ALLOCATIONS_FILE).exists():
+        return allocations
+    return _from_records(registry)
+
+
+def record_allocations(registry: Registry, records: Iterable[dict], run: str) -> Path:
+    """Append the allocations of newly journalled records (their data) of the submission
+    ``run`` to the ledger, and return its path. The first time, the ledger starts with every
+    earlier record's."""
+    new = [a for a in (_allocation_of(data, run) for data in records) if a is not None]
+    ids = {a.submission for a in new}
+    earlier = []
+    if not (registry.root / ALLOCATIONS_FILE).exists():
+        earlier = [a for a in _from_records(registry) if a.submission not in ids]
+    return append_allocations(registry.root, earlier + new)
+
+
+def _allocation_of(data: dict, run: str = "") -> Allocation | None:
+    submitted = data.get("submitted") or {}
+    run = run or str((data.get("ids") or {}).get("request") or "-")
+    return from_record(data, run, str(submitted.get("at", "")), str(submitted.get("by", "")))
+
+
+def _from_records(registry: Registry) -> list[Allocation]:
+    from shrek.core.records import load_records
+
+    found = []
+    for name in registry.tag_names():
+        for record in load_records(registry.tag_dir(name)):
+            allocation = _allocation_of(record.data)
+            if allocation is not None:
+                found.append(allocation)
+    return sorted(found, key=lambda a: (a.at, a.submission))

@@ -1,0 +1,172 @@
+"""Numbers are registry-wide and append-only: submission numbers, sequence ranges and output
+dataset names come from the committed ``submissions.ledger``; reuse is refused, damage is
+named, and two clones that both submitted meet as a git merge conflict."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from shrek.catalogs.factory import open_catalog
+from shrek.core.allocations import ALLOCATIONS_FILE, read_allocations
+from shrek.core.records import load_records
+from shrek.core.registry import Registry
+from shrek.errors import ExitCode
+from shrek.ops.dataset import add_files
+from shrek.ops.freeze import freeze
+from shrek.ops.tag import new_tag
+from tests.conftest import git
+from tests.ops.conftest import BACKGROUND
+from tests.ops.conftest import DEMO_TAG as TAG
+
+RECORD = f"tags/{TAG}/submissions/demo-pass1/0001.yaml"
+
+
+def _ranges(registry: Registry) -> list[tuple[str, bool, int, int]]:
+    allocations, findings = read_allocations(registry.root)
+    assert not findings
+    return [(a.submission, a.test, a.first, a.last) for a in allocations]
+
+
+def _second_tag(registry: Registry) -> str:
+    new_tag(registry, label="sP22ab", build="local", template="demo")
+    freeze(registry, "sP22ab-local")
+    return "sP22ab-local"
+
+
+def test_no_two_jobs_of_the_registry_share_a_seed(demo: Registry, shrek) -> None:
+    other = _second_tag(demo)
+    assert shrek("submit", "sP22aa", cwd=demo.root).code == 0
+    assert shrek("submit", "sP22ab/demo-pass1", cwd=demo.root).code == 0
+    test = shrek("submit", "sP22ab/demo-pass1", "--test", "--again", cwd=demo.root)
+    assert test.code == 0, test.err
+    assert shrek("submit", "sP22aa/demo-pass1", "--again", cwd=demo.root).code == 0
+    assert _ranges(demo) == [
+        (f"{TAG}/demo-pass1/0001", False, 1, 4),
+        (f"{TAG}/demo-pass2/0001", False, 5, 8),
+        (f"{other}/demo-pass1/0001", False, 9, 12),
+        (f"{other}/demo-pass1/0002", True, 1, 4),  # tests number apart: no production number
+        (f"{TAG}/demo-pass1/0002", False, 13, 16),
+    ]
+    seeds = [
+        re.search(r"%RNDM:\d+", record.data["commands"]["exec"]).group()
+        for name in (TAG, other)
+        for record in load_records(demo.tag_dir(name))
+        if not record.test
+    ]
+    assert seeds == ["%RNDM:0", "%RNDM:12", "%RNDM:4", "%RNDM:8"]  # the wrapper adds one
+    assert git(demo.root, "status", "--porcelain") == ""  # the ledger is committed
+
+
+def test_a_chosen_first_number_may_not_reuse_another_tags(demo: Registry, shrek) -> None:
+    assert shrek("submit", "sP22aa/demo-pass1", cwd=demo.root).code == 0
+    _second_tag(demo)
+    head = git(demo.root, "rev-parse", "HEAD")
+    refused = shrek("submit", "sP22ab/demo-pass1", "--first-sequence", "3", cwd=demo.root)
+    assert refused.code == ExitCode.CONFLICT
+    assert f"{TAG}/demo-pass1/0001 was given 1-4 ({ALLOCATIONS_FILE} line" in refused.err
+    assert "choose a first number above 4" in refused.err
+    assert git(demo.root, "rev-parse", "HEAD") == head  # nothing journalled
+    chosen = shrek("submit", "sP22ab/demo-pass1", "--first-sequence", "100", cwd=demo.root)
+    assert chosen.code == 0, chosen.err
+    assert _ranges(demo)[-1][2:] == (100, 103)
+
+
+def test_an_output_dataset_that_exists_is_refused_before_anything_runs(
+    demo: Registry, shrek, tmp_path: Path
+) -> None:
+    stale = tmp_path / "events_1.txt"
+    stale.write_text("made by hand\n")
+    add_files(open_catalog(demo), f"prod.{TAG}.demo-pass1.events.s0001", [stale])
+    head = git(demo.root, "rev-parse", "HEAD")
+    refused = shrek("submit", "sP22aa/demo-pass1", cwd=demo.root)
+    assert refused.code == ExitCode.CONFLICT
+    assert "the catalogue already holds it" in refused.err and "never overwritten" in refused.err
+    assert git(demo.root, "rev-parse", "HEAD") == head
+    assert not (demo.tag_dir(TAG) / "submissions").exists()
+    assert not (demo.state_dir / "runs").exists() or not any((demo.state_dir / "runs").iterdir())
+
+
+def test_a_deleted_record_is_named_and_nothing_is_submitted_over_it(demo: Registry, shrek) -> None:
+    assert shrek("submit", "sP22aa/demo-pass1", cwd=demo.root).code == 0
+    git(demo.root, "rm", "-q", RECORD)
+    git(demo.root, "commit", "-qm", "lose a record")
+    result = shrek("validate", cwd=demo.root)
+    assert result.code == ExitCode.INVALID
+    assert f"{ALLOCATIONS_FILE}:7:1: error: {TAG}/demo-pass1/0001 is allocated here" in result.err
+    assert f"its record {RECORD} is missing" in result.err
+    again = shrek("submit", "sP22aa/demo-pass1", "--again", cwd=demo.root)
+    assert again.code == ExitCode.NOT_VALID
+    git(demo.root, "checkout", "HEAD~1", "--", RECORD)
+    git(demo.root, "commit", "-qm", "restore the record")
+    assert shrek("validate", cwd=demo.root).code == 0
+
+
+def test_edited_records_and_ledger_lines_are_named(demo: Registry, shrek) -> None:
+    assert shrek("submit", "sP22aa/demo-pass1", cwd=demo.root).code == 0
+    record = demo.root / RECORD
+    original = record.read_text()
+    data = yaml.safe_load(original)
+    data["sequences"]["demo-pass1"]["last"] = 2  # so that --again would reuse 3 and 4
+    record.write_text(yaml.safe_dump(data))
+    edited = shrek("validate", cwd=demo.root)
+    assert edited.code == ExitCode.INVALID
+    assert f"{RECORD}: error: the record differs from its line in {ALLOCATIONS_FILE}:7" in (
+        edited.err
+    )
+    assert "sequences 1-2 (the ledger: 1-4)" in edited.err
+    record.write_text(original)
+    ledger = demo.root / ALLOCATIONS_FILE
+    lines = ledger.read_text().splitlines(keepends=True)
+    ledger.write_text("".join(lines[:-1]))
+    dropped = shrek("validate", cwd=demo.root)
+    assert dropped.code == ExitCode.INVALID
+    assert f"{TAG}/demo-pass1/0001 is not in {ALLOCATIONS_FILE}" in dropped.err
+    ledger.write_text("".join(lines))
+    assert shrek("validate", cwd=demo.root).code == 0
+
+
+def test_two_clones_that_both_submitted_meet_as_a_merge_conflict(
+    demo: Registry, shrek, tmp_path: Path
+) -> None:
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(demo.root), str(clone))
+    background = sorted((tmp_path / "background").iterdir())  # the catalogue is per machine
+    add_files(open_catalog(Registry.open(clone)), BACKGROUND, background)
+    assert shrek("submit", "sP22aa/demo-pass1", "--detach", cwd=demo.root).code == 0
+    assert shrek("submit", "sP22aa/demo-pass1", "--detach", cwd=clone).code == 0
+    pulled = subprocess.run(
+        ["git", "pull", "--no-rebase", "-q", "origin", "main"],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+    )
+    assert pulled.returncode != 0  # never merged silently
+    conflicted = git(clone, "diff", "--name-only", "--diff-filter=U").split()
+    assert ALLOCATIONS_FILE in conflicted and RECORD in conflicted
+
+
+def test_a_registry_from_before_the_ledger_gets_one_from_its_records(demo: Registry, shrek) -> None:
+    assert shrek("submit", "sP22aa/demo-pass1", cwd=demo.root).code == 0
+    git(demo.root, "rm", "-q", ALLOCATIONS_FILE)
+    git(demo.root, "commit", "-qm", "as made by an earlier SHREK")
+    assert shrek("validate", cwd=demo.root).code == 0
+    assert shrek("submit", "sP22aa/demo-pass1", "--again", cwd=demo.root).code == 0
+    assert _ranges(demo) == [
+        (f"{TAG}/demo-pass1/0001", False, 1, 4),
+        (f"{TAG}/demo-pass1/0002", False, 5, 8),
+    ]
+    assert git(demo.root, "status", "--porcelain") == ""
+
+
+def test_a_damaged_local_catalogue_is_one_message_with_the_way_out(demo: Registry, shrek) -> None:
+    catalogue = demo.state_dir / "catalog.sqlite"
+    assert catalogue.exists()
+    catalogue.write_bytes(b"this is not a database" * 100)
+    result = shrek("dataset", "list", cwd=demo.root)
+    assert result.code == ExitCode.FILESYSTEM and "Traceback" not in result.err
+    assert f"the local catalogue {catalogue} is damaged" in result.err
+    assert f"mv '{catalogue}' '{catalogue}.damaged'" in result.err
