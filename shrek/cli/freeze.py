@@ -48,11 +48,21 @@ def verify(
         "--skip-datasets",
         help="Check input lists against the freeze only, not the catalogue (CI).",
     ),
+    outputs: bool = typer.Option(
+        False,
+        "--outputs",
+        help="Instead: read back every catalogued output file of the tags' submissions and "
+        "name each one missing or changed (size, adler32).",
+    ),
     quiet: bool = QUIET,
 ) -> None:
     """Recompute every frozen tag's dependencies and name each drift since its freeze."""
     from shrek.cli.progress import bars
     from shrek.ops.freeze import verify as run_verify
+
+    if outputs:
+        _verify_outputs(ctx, tags or [], as_json)
+        return
 
     results = run_verify(
         open_registry(ctx), tags or [], progress=bars(quiet), skip_datasets=skip_datasets
@@ -88,3 +98,48 @@ def verify(
             typer.echo("no frozen tags to verify")
     if failed:
         raise typer.Exit(ExitCode.DRIFT if any(r.digest for r in failed) else ExitCode.INVALID)
+
+
+def _verify_outputs(ctx: typer.Context, tags: list[str], as_json: bool) -> None:
+    from shrek.ops.outputs import verify_outputs
+
+    results = verify_outputs(open_registry(ctx), tags)
+    if as_json:
+        print_json(
+            [
+                {
+                    "tag": r.tag,
+                    "ok": r.ok,
+                    "datasets": [
+                        {
+                            "dataset": d.dataset,
+                            "files": d.files,
+                            "bytes": d.bytes,
+                            "unchecked": d.unchecked,
+                            "problems": [
+                                {"file": p.file, "message": p.message} for p in d.problems
+                            ],
+                        }
+                        for d in r.datasets
+                    ],
+                }
+                for r in results
+            ]
+        )
+    else:
+        for result in results:
+            files = sum(d.files for d in result.datasets)
+            unchecked = sum(d.unchecked for d in result.datasets)
+            elsewhere = f", {unchecked} with no replica here (not read)" if unchecked else ""
+            counts = f"{len(result.datasets)} output dataset(s), {files} file(s){elsewhere}"
+            if result.ok:
+                typer.echo(f"{result.tag}: ok, {counts} as catalogued")
+                continue
+            typer.echo(
+                f"{result.tag}: {len(result.problems)} output file(s) not as catalogued ({counts})",
+                err=True,
+            )
+            for problem in result.problems:
+                typer.echo(f"  {problem}", err=True)
+    if any(not r.ok for r in results):
+        raise typer.Exit(ExitCode.DRIFT)

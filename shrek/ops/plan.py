@@ -27,6 +27,7 @@ from shrek.core.registry import Registry
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
 from shrek.ops.guards import latest_completed
+from shrek.ops.outputs import require_intact
 
 
 @dataclass(frozen=True)
@@ -195,8 +196,10 @@ def _source(
             ExitCode.NO_UPSTREAM,
         )
     used = source.data["sequences"][made_by[0]]
+    dataset = source.data["datasets"]["outputs"][made_by[1]]
+    require_intact(open_catalog(cleared.registry), dataset, consumer)
     return (
-        source.data["datasets"]["outputs"][made_by[1]],
+        dataset,
         used["last"] - used["first"] + 1,
         "",
     )

@@ -28,6 +28,7 @@ from typing import Any
 from shrek.catalogs import DatasetFile
 from shrek.catalogs.local import LocalCatalog
 from shrek.core.hashing import adler32_file
+from shrek.errors import ShrekError
 
 PLAN = "plan.json"
 STATE = "state.json"
@@ -41,6 +42,33 @@ def write_json(path: Path, data: Any) -> None:
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def place(source: Path, target: Path) -> None:
+    """Move a job's output into the store, never over a file that is there: the same content
+    (a job collected again after an interruption) is kept as it is; other content is refused,
+    since a catalogued file must never change under its name."""
+    try:
+        os.link(source, target)  # fails if the target exists: no window for a race
+    except FileExistsError:
+        if not _same_content(source, target):
+            raise FileExistsError(
+                f"{target} is in the store with other content (outputs are never overwritten)"
+            ) from None
+    except OSError:  # no hard links here (another file system): check, then move
+        if target.exists() or target.is_symlink():
+            if not _same_content(source, target):
+                raise FileExistsError(
+                    f"{target} is in the store with other content (outputs are never overwritten)"
+                ) from None
+        else:
+            shutil.move(source, target)
+            return
+    source.unlink()
+
+
+def _same_content(one: Path, other: Path) -> bool:
+    return one.stat().st_size == other.stat().st_size and adler32_file(one) == adler32_file(other)
 
 
 def step_outcome(jobs: list[dict[str, Any]], stopped: bool) -> str:
@@ -243,7 +271,7 @@ class Runner:
             if status == 0:
                 try:
                     outputs = self.collect(spec, job, workdir)
-                except (OSError, KeyError) as exc:
+                except (OSError, KeyError, ShrekError) as exc:
                     record["error"] = f"collecting outputs failed: {exc}"
                 else:
                     self.update(
@@ -268,7 +296,7 @@ class Runner:
             directory = self.store / output["dataset"]
             directory.mkdir(parents=True, exist_ok=True)
             target = directory / name
-            shutil.move(source, target)
+            place(source, target)
             item = DatasetFile(
                 name, target.stat().st_size, f"adler32:{adler32_file(target)}", str(target)
             )
