@@ -185,6 +185,89 @@ class GitRepo:
             entries.append((sha, date, author, subject))
         return entries
 
+    def merge_base(self, ref: str) -> str:
+        """The commit where HEAD's history and ``ref``'s meet (what a pull request started
+        from)."""
+        try:
+            return str(self.repo.git.merge_base(ref, "HEAD")).strip()
+        except git.GitCommandError as exc:
+            raise _git_error(f"merge-base {ref} HEAD", exc) from exc
+
+    def versions(self, pathspecs: list[str]) -> list[tuple[str, str, str]]:
+        """Every committed version of the files matching ``pathspecs`` (git glob pathspecs,
+        relative to the work tree) in HEAD's history, oldest first: (commit, path, blob)."""
+        try:
+            text = self.repo.git.log(
+                "--reverse",
+                "--format=@%H",
+                "--raw",
+                "--no-abbrev",
+                "--no-renames",
+                "-m",
+                "--first-parent",
+                "--",
+                *[f":(glob){p}" for p in pathspecs],
+            )
+        except git.GitCommandError as exc:
+            raise _git_error("log", exc) from exc
+        found, commit = [], ""
+        for line in text.splitlines():
+            if line.startswith("@"):
+                commit = line[1:]
+            elif line.startswith(":"):
+                fields, _, path = line.partition("\t")
+                blob = fields.split()[3]
+                if set(blob) != {"0"}:  # not a deletion
+                    found.append((commit, path, blob))
+        return found
+
+    def tree_blobs(self, ref: str, paths: list[str]) -> list[tuple[str, str, str]]:
+        """The files at or under ``paths`` (relative to the work tree) in the tree of ``ref``:
+        (ref, path, blob)."""
+        try:
+            text = self.repo.git.ls_tree("-r", "--full-tree", ref, "--", *paths)
+        except git.GitCommandError as exc:
+            raise _git_error(f"ls-tree {ref}", exc) from exc
+        found = []
+        for line in text.splitlines():
+            fields, _, path = line.partition("\t")
+            found.append((ref, path, fields.split()[2]))
+        return found
+
+    def blobs(self, shas: list[str]) -> dict[str, bytes]:
+        """The content of many blobs through one ``git cat-file --batch``."""
+        wanted = list(dict.fromkeys(shas))
+        if not wanted:
+            return {}
+        done = subprocess.run(
+            ["git", "cat-file", "--batch"],
+            cwd=self.root,
+            input=("\n".join(wanted) + "\n").encode(),
+            capture_output=True,
+            check=False,
+            start_new_session=True,  # the user's Ctrl-C is SHREK's to handle, not git's
+        )
+        if done.returncode != 0:
+            raise ShrekError(
+                f"git cat-file failed: {done.stderr.decode(errors='replace').strip()}",
+                "check the repository with 'git fsck'",
+                ExitCode.GIT,
+            )
+        contents, data, offset = {}, done.stdout, 0
+        for sha in wanted:
+            end = data.index(b"\n", offset)
+            header = data[offset:end].split()
+            if len(header) < 3:  # "<sha> missing"
+                raise ShrekError(
+                    f"git object {sha} is missing",
+                    "check the repository with 'git fsck'",
+                    ExitCode.GIT,
+                )
+            size = int(header[2])
+            contents[sha] = data[end + 1 : end + 1 + size]
+            offset = end + 1 + size + 1
+        return contents
+
     def has_commits(self) -> bool:
         try:
             self.repo.head.commit  # noqa: B018 - raises when the branch has no commit yet

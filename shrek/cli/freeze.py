@@ -56,7 +56,8 @@ def verify(
     ),
     quiet: bool = QUIET,
 ) -> None:
-    """Recompute every frozen tag's dependencies and name each drift since its freeze."""
+    """Recompute every frozen tag's dependencies and name each drift since its freeze; check
+    the ledgers and records against git history; with --outputs, read the outputs back."""
     from shrek.cli.progress import bars
     from shrek.ops.freeze import verify as run_verify
 
@@ -77,12 +78,23 @@ def verify(
                     "digest": r.digest,
                     "ok": r.ok,
                     "drifts": [{"subject": d.subject, "message": d.message} for d in r.drifts],
+                    "history": [f.as_dict() for f in r.history],
                 }
                 for r in results
             ]
         )
     else:
         for result in results:
+            if result.history:
+                typer.echo(
+                    f"{result.tag}: {len(result.history)} append-only record(s) or ledger "
+                    "line(s) changed after they were committed",
+                    err=True,
+                )
+                for finding in result.history:
+                    typer.echo(f"  {finding}", err=True)
+            if result.digest is None and result.history and not tags:
+                continue  # not frozen: only its history is verified
             if result.digest is None:
                 typer.echo(
                     f"{result.tag}: not frozen (freeze it with 'shrek freeze {result.tag}')",
@@ -92,12 +104,15 @@ def verify(
                 typer.echo(f"{result.tag}: DRIFTED from its freeze ({result.digest})", err=True)
                 for drift in result.drifts:
                     typer.echo(f"  {drift}", err=True)
+            elif result.history:
+                typer.echo(f"{result.tag}: its content is as frozen ({result.digest})", err=True)
             else:
                 typer.echo(f"{result.tag}: ok, as frozen ({result.digest})")
         if not results:
             typer.echo("no frozen tags to verify")
     if failed:
-        raise typer.Exit(ExitCode.DRIFT if any(r.digest for r in failed) else ExitCode.INVALID)
+        drifted = any(r.digest and r.drifts for r in failed)
+        raise typer.Exit(ExitCode.DRIFT if drifted else ExitCode.INVALID)
 
 
 def _verify_outputs(ctx: typer.Context, tags: list[str], as_json: bool) -> None:

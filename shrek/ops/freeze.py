@@ -6,7 +6,7 @@ The freeze file itself (what is pinned, the digest, how two freezes compare) is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,11 +26,13 @@ from shrek.core.freeze import (
 )
 from shrek.core.model import load_tag
 from shrek.core.progress import Progress, no_progress
+from shrek.core.records import load_records
 from shrek.core.registry import Registry
 from shrek.core.validate import require_valid
 from shrek.core.yamlio import dump_yaml, write_atomic
-from shrek.errors import ExitCode, ShrekError
+from shrek.errors import ExitCode, Finding, ShrekError
 from shrek.git import GitRepo
+from shrek.ops.history import history_findings
 from shrek.ops.readme import write_readme
 
 
@@ -75,6 +77,7 @@ def freeze(
         computed = compute(
             registry, tag, open_catalog(registry, allow_open=allow_open), progress=progress
         )
+        _refuse_a_new_freeze_of_a_submitted_tag(registry, name, computed.digest)
         document = {
             "schema_version": 1,
             "tag": name,
@@ -100,6 +103,22 @@ def freeze(
             write_readme(registry, name)
             raise
     return FreezeResult(name, computed.digest, True, commit)
+
+
+def _refuse_a_new_freeze_of_a_submitted_tag(registry: Registry, name: str, digest: str) -> None:
+    """A tag whose freeze.yaml is gone but whose submissions recorded another digest was
+    submitted as something else: freezing it afresh would let its records point at content
+    that never ran. (The same digest is the same content: the freeze is simply restored.)"""
+    for record in load_records(registry.tag_dir(name)):
+        recorded = record.data.get("freeze_digest")
+        if recorded and recorded != digest:
+            raise ShrekError(
+                f"tag {name} has no freeze.yaml, but {record.label} was submitted with freeze "
+                f"digest {recorded}; its content now gives {digest}",
+                f"restore the freeze from git (git checkout HEAD -- tags/{name}/{FREEZE_FILE}); "
+                f"to change the production, create a new tag: shrek tag new --from {name}",
+                ExitCode.CONFLICT,
+            )
 
 
 def _refreeze(
@@ -143,10 +162,11 @@ class Verification:
     tag: str
     digest: str | None  # None: not frozen
     drifts: list[Drift]
+    history: list[Finding] = field(default_factory=list)  # its ledger lines and records
 
     @property
     def ok(self) -> bool:
-        return self.digest is not None and not self.drifts
+        return self.digest is not None and not self.drifts and not self.history
 
 
 def verify(
@@ -156,40 +176,49 @@ def verify(
     progress: Progress = no_progress,
     skip_datasets: bool = False,
 ) -> list[Verification]:
-    """Recompute each frozen tag's content and name every drift (all frozen tags by default).
+    """Recompute each frozen tag's content and name every drift (all frozen tags by default),
+    and check the append-only files against git history (:mod:`shrek.ops.history`).
 
-    A tag named explicitly that is not frozen is reported as such (``digest`` None).
+    A tag named explicitly that is not frozen is reported as such (``digest`` None). A tag
+    whose ledger lines or records were damaged is reported with them, frozen or not — also
+    one whose directory is gone.
     """
     explicit = bool(names)
     selected = [registry.resolve(n) for n in names] if names else registry.tag_names()
     catalog = open_catalog(registry, allow_open=True)  # an open dataset's drift is still drift
+    history = history_findings(registry)
+    if not explicit:  # a tag whose directory is gone is reported by its damaged history
+        selected += sorted(set(history) - set(selected))
     results = []
     for name in dict.fromkeys(selected):
-        frozen, problems = read_freeze(registry, name)
-        if problems:
-            results.append(
-                Verification(name, "damaged", [Drift(f.location, f.message) for f in problems])
-            )
-            continue
-        if frozen is None:
-            if explicit:
-                results.append(Verification(name, None, []))
-            continue
-        tag, findings = load_tag(registry, name)
-        if tag is None:
-            results.append(
-                Verification(
-                    name, frozen["digest"], [Drift(f.location, f.message) for f in findings]
-                )
-            )
-            continue
-        try:
-            source = FrozenListCatalog(tag.directory, frozen) if skip_datasets else catalog
-            computed = compute(registry, tag, source, progress=progress)
-        except ShrekError as error:
-            results.append(Verification(name, frozen["digest"], [Drift(name, error.message)]))
-            continue
-        results.append(
-            Verification(name, frozen["digest"], compare(registry, tag, frozen, computed))
-        )
+        result = _verify_tag(registry, name, catalog, skip_datasets, progress)
+        if result is None and (explicit or history.get(name)):
+            result = Verification(name, None, [])
+        if result is not None:
+            result.history = history.get(name, [])
+            results.append(result)
     return results
+
+
+def _verify_tag(
+    registry: Registry, name: str, catalog: Any, skip_datasets: bool, progress: Progress
+) -> Verification | None:
+    """One tag against its freeze; None when it is not frozen (or its directory is gone)."""
+    if not registry.tag_dir(name).is_dir():
+        return None
+    frozen, problems = read_freeze(registry, name)
+    if problems:
+        return Verification(name, "damaged", [Drift(f.location, f.message) for f in problems])
+    if frozen is None:
+        return None
+    tag, findings = load_tag(registry, name)
+    if tag is None:
+        return Verification(
+            name, frozen["digest"], [Drift(f.location, f.message) for f in findings]
+        )
+    try:
+        source = FrozenListCatalog(tag.directory, frozen) if skip_datasets else catalog
+        computed = compute(registry, tag, source, progress=progress)
+    except ShrekError as error:
+        return Verification(name, frozen["digest"], [Drift(name, error.message)])
+    return Verification(name, frozen["digest"], compare(registry, tag, frozen, computed))

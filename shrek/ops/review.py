@@ -2,8 +2,9 @@
 
 A pull request may add tags, add records, and regenerate READMEs. It may not change a tag that
 was frozen on the base branch (its definitions, resources, freeze or input lists), delete one,
-or rewrite the label ledger other than by appending. The job summary gets the semantic diff of
-every changed tag against its parent.
+or change what is append-only (:mod:`shrek.ops.history`: the ledgers' lines, the records'
+fixed fields and history) as it was where the pull request started. The job summary gets the
+semantic diff of every changed tag against its parent.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from pathlib import Path
 import yaml
 
 from shrek.core.diff import as_markdown, diff
-from shrek.core.ledger import LEDGER_FILE
 from shrek.core.registry import TAGS_DIR, Registry
 from shrek.errors import Finding, ShrekError
 from shrek.git import GitRepo
+from shrek.ops.history import base_findings
 
 # Paths inside a frozen tag that may still change: its records and its generated summary.
 MUTABLE = ("submissions/", "README.md")
@@ -48,8 +49,7 @@ def review(registry: Registry, base: str) -> Review:
         parts = relative.split("/", 2)
         if parts[0] == TAGS_DIR and len(parts) == 3:
             changed.setdefault(parts[1], []).append(parts[2])
-        elif relative == LEDGER_FILE:
-            result.findings += _ledger(repo, registry, base)
+    result.findings += [f for found in base_findings(registry, base).values() for f in found]
     result.changed_tags = sorted(changed)
     sections = [f"## SHREK review against `{base}`", ""]
     for name in result.changed_tags:
@@ -93,36 +93,6 @@ def _section(registry: Registry, name: str) -> str:
     except ShrekError as error:
         return f"### {name}\n\nCannot compare with its parent: {error.message}\n"
     return as_markdown(old, new, changes)
-
-
-def _ledger(repo: GitRepo, registry: Registry, base: str) -> list[Finding]:
-    before = repo.file_at(base, registry.root / LEDGER_FILE) or ""
-    after = (registry.root / LEDGER_FILE).read_text(encoding="utf-8")
-    old = [line for line in before.splitlines() if line.strip() and not line.startswith("#")]
-    new = [line for line in after.splitlines() if line.strip() and not line.startswith("#")]
-    if new[: len(old)] == old:
-        return []
-    for number, (was, now) in enumerate(zip(old, new, strict=False), start=1):
-        if was != now:
-            return [
-                Finding(
-                    LEDGER_FILE,
-                    0,
-                    0,
-                    f"the label ledger was rewritten, not appended "
-                    f"to (entry {number}: {was!r} became {now!r})",
-                    "restore the ledger's existing lines; only append new ones",
-                )
-            ]
-    return [
-        Finding(
-            LEDGER_FILE,
-            0,
-            0,
-            "label ledger entries were removed",
-            "restore them: labels are never reused",
-        )
-    ]
 
 
 def write_summary(path: Path, text: str) -> None:

@@ -101,15 +101,17 @@ def new_tag(
 
 
 def _intact_ledger(registry: Registry) -> list[ledger.Entry]:
-    entries, problems = ledger.read_ledger(registry.root)
+    """The ledger's entries; a ledger validation would report (unreadable lines, a label
+    allocated twice, a malformed label) is refused rather than appended to and committed."""
+    problems, by_label = ledger.ledger_findings(registry)
     if problems:
         raise ShrekError(
-            "the label ledger is damaged",
-            "repair labels.ledger as shown",
+            "the label ledger is damaged, so no label can be allocated from it",
+            "repair labels.ledger as shown (restore it from git), then re-run",
             ExitCode.INVALID,
             problems,
         )
-    return entries
+    return sorted(by_label.values(), key=lambda e: e.line)
 
 
 def _known_build(registry: Registry, build: str | None) -> str:

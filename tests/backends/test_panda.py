@@ -186,12 +186,19 @@ def test_large_resources(panda_registry: Registry, stub, shrek) -> None:
     (request,) = stub.requests.values()
     with tarfile.open(fileobj=io.BytesIO(stub.uploads[request["params"]["sandbox"]])) as tar:
         assert "./bin/table.dat" in tar.getnames()  # not silently dropped by pchain's 1 MB cut
+    # a submitted tag is never frozen afresh with other content: the bigger file is tried as a
+    # test submission of the unfrozen tag
     (tag_dir / "freeze.yaml").unlink()
     (tag_dir / "bin" / "table.dat").write_bytes(os.urandom(11 * 1024 * 1024))
     commit_all(panda_registry)
-    freeze(panda_registry, TAG)
     result = shrek(
-        "submit", "sP22aa/demo-pass1", "--backend", "panda", "--again", cwd=panda_registry.root
+        "submit",
+        "sP22aa/demo-pass1",
+        "--backend",
+        "panda",
+        "--again",
+        "--test",
+        cwd=panda_registry.root,
     )
     assert result.code == ExitCode.BACKEND
     assert "PanDA takes at most 10 MB (largest: bin/table.dat" in result.err

@@ -170,3 +170,32 @@ def test_a_damaged_local_catalogue_is_one_message_with_the_way_out(demo: Registr
     assert result.code == ExitCode.FILESYSTEM and "Traceback" not in result.err
     assert f"the local catalogue {catalogue} is damaged" in result.err
     assert f"mv '{catalogue}' '{catalogue}.damaged'" in result.err
+
+
+def test_a_submitted_tag_is_not_frozen_afresh_with_other_content(demo: Registry, shrek) -> None:
+    assert shrek("submit", "sP22aa/demo-pass1", cwd=demo.root).code == 0
+    tag_dir = demo.tag_dir(TAG)
+    git(demo.root, "rm", "-q", f"tags/{TAG}/freeze.yaml")
+    step = tag_dir / "job" / "demo-pass1.yaml"
+    step.write_text(step.read_text().replace("nevents: 50", "nevents: 60"))
+    git(demo.root, "commit", "-qam", "unfreeze and change a submitted tag")
+    refused = shrek("freeze", "sP22aa", cwd=demo.root)
+    assert refused.code == ExitCode.CONFLICT
+    assert "demo-pass1 #0001 was submitted with freeze digest sha256:" in refused.err
+    assert "git checkout HEAD -- tags/sP22aa-local/freeze.yaml" in refused.err
+    assert not (tag_dir / "freeze.yaml").exists()
+
+
+def test_tag_new_refuses_a_ledger_that_validation_reports(registry: Registry, shrek) -> None:
+    ledger = registry.root / "labels.ledger"
+    ledger.write_text(
+        ledger.read_text()
+        + "sP22a  sP22a-local  2026-01-01T00:00:00Z  A\n"
+        + "sP22a  sP22a-mdc2.7  2026-01-01T00:00:01Z  B\n"
+    )
+    git(registry.root, "commit", "-qam", "a merge that kept both sides")
+    head = git(registry.root, "rev-parse", "HEAD")
+    result = shrek("tag", "new", "--year", "22", "--build", "local", cwd=registry.root)
+    assert result.code == ExitCode.INVALID
+    assert "label sP22a is allocated twice" in result.err
+    assert git(registry.root, "rev-parse", "HEAD") == head

@@ -144,7 +144,8 @@ def test_review_refuses_a_rewritten_ledger(frozen_registry: Registry, shrek) -> 
     git(registry.root, "commit", "-qam", "rewrite history")
     result = shrek("review", "--base", "base", cwd=registry.root)
     assert result.code == ExitCode.INVALID
-    assert "the label ledger was rewritten, not appended to" in result.err
+    assert "labels.ledger:6:1: error: the label line 'sP22aa sP22aa-local" in result.err
+    assert "was deleted or edited: labels.ledger is append-only" in result.err
 
 
 def test_review_allows_records_of_a_frozen_tag(frozen_registry: Registry, shrek) -> None:

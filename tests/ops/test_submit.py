@@ -281,6 +281,8 @@ def test_a_job_that_always_fails_and_retry(demo: Registry, shrek, tmp_path: Path
         "done",
     ]
     assert git(demo.root, "status", "--porcelain") == ""
+    verified = shrek("verify", cwd=demo.root)  # a retried record only grew: nothing to name
+    assert verified.code == 0, verified.err
 
 
 # -- interruptions, detaching, killing, concurrency -----------------------------------------

@@ -1,0 +1,205 @@
+"""The append-only files checked against git history: ``shrek verify`` and ``review --base``.
+
+The label ledger, the submission ledger and the submission records are only ever appended to:
+a ledger gains lines at its end; a record keeps what it was given at its journal (its
+submission, numbers, datasets, commands, who and when) and its history only grows. ``validate``
+sees one checkout and cannot tell a deleted ledger line from one never written; git can. Each
+committed version (``verify``: every version in HEAD's first-parent history; ``review --base``:
+the versions at the pull request's merge base) is compared with the working tree:
+
+- every entry line of a committed ledger is still in the ledger (deleted or edited lines are
+  named at their line, with the ``git show`` that restores them);
+- every committed record still exists, its fixed fields are unchanged, its ``ids`` keep their
+  values, and its history begins with the committed history (a state changed by hand, or an
+  entry removed, is named).
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatch
+from typing import Any
+
+from shrek.core.allocations import ALLOCATIONS_FILE
+from shrek.core.ledger import LEDGER_FILE
+from shrek.core.registry import TAGS_DIR, Registry
+from shrek.core.yamlio import parse_yaml
+from shrek.errors import Finding
+from shrek.git import GitRepo
+
+LEDGERS = (LEDGER_FILE, ALLOCATIONS_FILE)
+RECORDS = f"{TAGS_DIR}/*/submissions/*/*.yaml"
+# What a record is given when it is journalled (or, for ids, when the backend answers) and
+# never changes afterwards.
+FIXED = (
+    "id",
+    "tag",
+    "step",
+    "number",
+    "test",
+    "workflow",
+    "overridden_guards",
+    "again",
+    "backend",
+    "submitted",
+    "freeze_digest",
+    "datasets",
+    "commands",
+    "sequences",
+    "requirements",
+)
+
+Version = tuple[str, str, str]  # (commit, path relative to the work tree, blob)
+
+
+def history_findings(registry: Registry) -> dict[str, list[Finding]]:
+    """The working tree against every committed version of the append-only files: the
+    findings by the tag they concern (a ledger line names its tag)."""
+    repo = GitRepo(registry.root)
+    if not repo.has_commits():
+        return {}
+    return _compare(registry, repo, repo.versions(_pathspecs(registry, repo)))
+
+
+def base_findings(registry: Registry, base: str) -> dict[str, list[Finding]]:
+    """The working tree against the append-only files as they were where the pull request
+    started (the merge base of ``base`` and HEAD)."""
+    repo = GitRepo(registry.root)
+    start = repo.merge_base(base)
+    prefix = _prefix(registry, repo)
+    files = repo.tree_blobs(start, [prefix + p for p in (*LEDGERS, TAGS_DIR)])
+    wanted = [v for v in files if fnmatch(v[1], prefix + RECORDS) or v[1][len(prefix) :] in LEDGERS]
+    return _compare(registry, repo, wanted)
+
+
+def _prefix(registry: Registry, repo: GitRepo) -> str:
+    """The registry's directory in its repository ('' at the top, else ending in '/')."""
+    prefix = registry.root.resolve().relative_to(repo.root).as_posix()
+    return "" if prefix == "." else prefix + "/"
+
+
+def _pathspecs(registry: Registry, repo: GitRepo) -> list[str]:
+    prefix = _prefix(registry, repo)
+    return [prefix + p for p in (*LEDGERS, RECORDS)]
+
+
+def _compare(
+    registry: Registry, repo: GitRepo, versions: list[Version]
+) -> dict[str, list[Finding]]:
+    contents = repo.blobs([blob for _, _, blob in versions])
+    prefix = _prefix(registry, repo)
+    findings: list[tuple[str, Finding]] = []
+    reported: set[tuple[str, str]] = set()
+    current_ledgers = {name: _entries(_read(registry, name)) for name in LEDGERS}
+    current_records: dict[str, dict[str, Any] | None] = {}
+    for commit, path, blob in versions:
+        relative = path[len(prefix) :] if path.startswith(prefix) else path
+        text = contents[blob].decode("utf-8", errors="replace")
+        if relative in LEDGERS:
+            now = current_ledgers[relative]
+            for line, entry in _entries(text).items():
+                if entry not in now.values() and (relative, entry) not in reported:
+                    reported.add((relative, entry))
+                    fields = entry.split()
+                    tag = fields[1] if relative == LEDGER_FILE and len(fields) > 1 else fields[0]
+                    tag = tag.split("/")[0]
+                    findings.append((tag, _lost_line(relative, line, entry, commit, path)))
+            continue
+        if relative not in current_records:
+            current_records[relative] = _record(_read(registry, relative), relative)
+        tag = relative.split("/")[1]
+        findings.extend(
+            (tag, finding)
+            for finding in _record_findings(
+                relative, commit, path, _record(text, relative), current_records[relative]
+            )
+        )
+    by_tag: dict[str, list[Finding]] = {}
+    seen: set[tuple[str, str]] = set()
+    for tag, finding in findings:  # a damage seen against many versions is named once
+        key = (finding.file, finding.message.split(" (committed in")[0])
+        if key not in seen:
+            seen.add(key)
+            by_tag.setdefault(tag, []).append(finding)
+    return by_tag
+
+
+def _read(registry: Registry, relative: str) -> str | None:
+    try:
+        return (registry.root / relative).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _entries(text: str | None) -> dict[int, str]:
+    """A ledger's entry lines by line number, blanks normalised (comments and conflict
+    markers are not entries)."""
+    entries = {}
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        stripped = line.strip()
+        if stripped and not stripped.startswith(("#", "<<<<<<<", "=======", ">>>>>>>")):
+            entries[number] = " ".join(stripped.split())
+    return entries
+
+
+def _record(text: str | None, file: str) -> dict[str, Any] | None:
+    """A record's data under the YAML bounds (a pull request may carry a hostile one); None
+    when there is no file, {} when it does not parse (validate names that)."""
+    if text is None:
+        return None
+    document, _ = parse_yaml(text, file)
+    data = document.data if document is not None else None
+    return data if isinstance(data, dict) else {}
+
+
+def _lost_line(relative: str, line: int, entry: str, commit: str, path: str) -> Finding:
+    what = "label" if relative == LEDGER_FILE else "allocation"
+    return Finding(
+        relative,
+        line,
+        1,
+        f"the {what} line {entry!r} (committed in {commit[:12]}) was deleted or edited: "
+        f"{relative} is append-only",
+        f"restore the line as committed (git show {commit[:12]}:{path}); labels and "
+        "numbers are never reused",
+    )
+
+
+def _record_findings(
+    relative: str,
+    commit: str,
+    path: str,
+    was: dict[str, Any] | None,
+    now: dict[str, Any] | None,
+) -> list[Finding]:
+    restore = (
+        f"restore it (git checkout {commit[:12]} -- {path}); records are written by SHREK only"
+    )
+    where = f"(committed in {commit[:12]})"
+    if was is None or not was:
+        return []
+    if now is None:
+        return [Finding(relative, 0, 0, f"the record was deleted {where}", restore)]
+    problems = [
+        f"'{key}' was changed after it was written"
+        for key in FIXED
+        if key in was and now.get(key) != was[key]
+    ]
+    was_ids, now_ids = was.get("ids") or {}, now.get("ids") or {}
+    problems += [
+        f"ids.{key} was changed after it was written"
+        for key, value in was_ids.items()
+        if value is not None and isinstance(now_ids, dict) and now_ids.get(key) != value
+    ]
+    old_history, new_history = was.get("history") or [], now.get("history") or []
+    if not isinstance(new_history, list) or new_history[: len(old_history)] != old_history:
+        problems.append("its history was rewritten (it may only grow)")
+    elif (
+        new_history
+        and isinstance(new_history[-1], dict)
+        and now.get("state") != new_history[-1].get("state")
+    ):
+        problems.append(
+            f"its state '{now.get('state')}' is not the last state of its history "
+            f"('{new_history[-1].get('state')}'): changed by hand"
+        )
+    return [Finding(relative, 0, 0, f"{p} {where}", restore) for p in problems]
