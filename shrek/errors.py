@@ -37,6 +37,7 @@ class ExitCode(IntEnum):
     WRONG_BRANCH = 17  # a production submission outside the production branch (or detached)
     CREDENTIALS = 18  # no usable credential for the backend (missing, expired, not OIDC)
     FILESYSTEM = 19  # a path cannot be read or written (missing directory, permissions, full)
+    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 
 @dataclass(frozen=True)

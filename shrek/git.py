@@ -13,10 +13,12 @@ import os
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import git
 
 from shrek.errors import ExitCode, ShrekError
+from shrek.interrupts import no_interrupt
 from shrek.redact import redact
 
 _INDEX_LOCK = re.compile(r"Unable to create '([^']*index\.lock)'")
@@ -50,12 +52,26 @@ def _git_error(action: str, exc: git.GitCommandError) -> ShrekError:
     )
 
 
+class _ShieldedGit(git.Git):
+    """GitPython's command runner, starting every git (also its persistent ``cat-file``
+    helpers) with SIGINT blocked: the user's Ctrl-C reaches SHREK, which stops at a safe point,
+    never a git half-way through a commit (see :mod:`shrek.interrupts`)."""
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        with no_interrupt():
+            return super().execute(*args, **kwargs)
+
+
+class _Repo(git.Repo):
+    GitCommandWrapperType = _ShieldedGit
+
+
 class GitRepo:
     """The git work tree a registry lives in (the registry may be a subdirectory of it)."""
 
     def __init__(self, path: Path) -> None:
         try:
-            self.repo = git.Repo(path, search_parent_directories=True)
+            self.repo = _Repo(path, search_parent_directories=True)
         except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
             raise ShrekError(
                 f"{path} is not inside a git repository",
@@ -70,7 +86,7 @@ class GitRepo:
         try:
             return cls(path)
         except ShrekError:
-            git.Repo.init(path, initial_branch="main")
+            _Repo.init(path, initial_branch="main")
             return cls(path)
 
     def check_identity(self) -> None:
@@ -239,14 +255,14 @@ class GitRepo:
         wanted = list(dict.fromkeys(shas))
         if not wanted:
             return {}
-        done = subprocess.run(
-            ["git", "cat-file", "--batch"],
-            cwd=self.root,
-            input=("\n".join(wanted) + "\n").encode(),
-            capture_output=True,
-            check=False,
-            start_new_session=True,  # the user's Ctrl-C is SHREK's to handle, not git's
-        )
+        with no_interrupt():  # the user's Ctrl-C is SHREK's to handle, not git's
+            done = subprocess.run(
+                ["git", "cat-file", "--batch"],
+                cwd=self.root,
+                input=("\n".join(wanted) + "\n").encode(),
+                capture_output=True,
+                check=False,
+            )
         if done.returncode != 0:
             raise ShrekError(
                 f"git cat-file failed: {done.stderr.decode(errors='replace').strip()}",

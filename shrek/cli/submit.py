@@ -84,14 +84,7 @@ def submit(
         overrides=settings_pairs(panda),
         first_sequence=first_sequence,
     )
-    try:
-        result = run_submit(registry, request, wait=lambda s, r: follow(s, r, quiet=quiet))
-    except KeyboardInterrupt:
-        typer.echo(
-            "shrek: submission killed; its records are committed ('shrek status' shows them)",
-            err=True,
-        )
-        raise typer.Exit(130) from None
+    result = run_submit(registry, request, wait=lambda s, r: follow(s, r, quiet=quiet))
     if _report(result):
         raise typer.Exit(ExitCode.BACKEND)
 

@@ -12,6 +12,7 @@ import time
 from shrek.backends import Submission
 from shrek.backends.factory import get_backend
 from shrek.core.records import FINAL, Record
+from shrek.interrupts import no_interrupt
 
 
 def follow(
@@ -41,7 +42,8 @@ def follow(
             time.sleep(interval)
     except KeyboardInterrupt:
         print("shrek: interrupted: killing the submission's jobs ...", file=sys.stderr)
-        backend.kill(submission.registry, records[0].data)
+        with no_interrupt():  # a second Ctrl-C does not stop the kill half-way
+            backend.kill(submission.registry, records[0].data)
         raise
 
 

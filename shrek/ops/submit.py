@@ -34,6 +34,7 @@ from shrek.core.render import Options
 from shrek.core.validate import require_valid
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
+from shrek.interrupts import deferred_interrupt, no_interrupt
 from shrek.ops.guards import freeze_guards, git_guards, refuse_duplicates
 from shrek.ops.plan import Cleared, SubmitRequest, plan_steps
 from shrek.ops.readme import write_readme
@@ -64,19 +65,95 @@ def submit(registry: Registry, request: SubmitRequest, *, wait: Wait | None = No
     repo = GitRepo(registry.root)
     repo.check_identity()
     backend = get_backend(registry, request.backend, request.overrides)
+    interrupted = False
     with registry.lock(f"shrek submit {request.target}"):
-        refresh(registry, name, repo=repo)  # reconcile what an interrupted command left
-        cleared = _clear(registry, repo, backend, request)
-        submission = _prepare(cleared)
-        backend.check(submission)  # the backend's verdict first: a refusal leaves no record
-        records, journal = _journal(cleared, submission)
-        commit = _hand_over(cleared, submission, records)
+        try:
+            refresh(registry, name, repo=repo)  # reconcile what an interrupted command left
+            cleared = _clear(registry, repo, backend, request)
+            submission = _prepare(cleared)
+            backend.check(submission)  # the backend's verdict first: a refusal leaves no record
+        except KeyboardInterrupt:
+            raise ShrekError(
+                "interrupted before anything was sent to the backend: nothing was submitted",
+                "",
+                ExitCode.INTERRUPTED,
+            ) from None
+        try:
+            with deferred_interrupt(HAND_OVER_NOTICE) as interrupt:
+                records, journal = _journal(cleared, submission)
+                if interrupt.pending:  # a Ctrl-C before the backend was called: stop here
+                    interrupt.clear()
+                    _close_journal(cleared, submission, records)
+                commit = _hand_over(cleared, submission, records)
+        except KeyboardInterrupt:
+            interrupted = True  # the backend has it and the records say so: now stop it
     result = SubmitResult(
         cleared.tag.name, records, submission.run_id, journal, commit, overridden=cleared.overridden
     )
+    if interrupted:
+        _stop(cleared, result)
     if not (request.detach or wait is None or not backend.follows):
-        _follow(cleared, submission, result, wait)
+        try:
+            _follow(cleared, submission, result, wait)
+        except KeyboardInterrupt:
+            raise ShrekError(
+                f"interrupted: the jobs of run {result.run_id} were killed; the records say "
+                f"so and are committed ({_states(result)})",
+                f"submit again with --again, or retry the step (shrek retry {cleared.tag.label}"
+                "/STEP)",
+                ExitCode.INTERRUPTED,
+            ) from None
     return result
+
+
+HAND_OVER_NOTICE = (
+    "shrek: Ctrl-C: stopping at the next safe point (the records must say what the backend has)"
+)
+
+
+def _close_journal(cleared: Cleared, submission: Submission, records: list[Record]) -> None:
+    """Ctrl-C after the journal, before the backend was called: nothing was sent; the journal
+    records are closed as ``abandoned`` (their numbers stay used) and committed."""
+    for record in records:
+        record.set_state("abandoned", "interrupted (Ctrl-C) before it was sent to the backend")
+        record.save()
+    _commit(cleared, records, "interrupted", submission.run_id)
+    raise ShrekError(
+        "interrupted before anything was sent to the backend: nothing was submitted; the "
+        "journal is closed ('abandoned')",
+        "",
+        ExitCode.INTERRUPTED,
+    )
+
+
+def _stop(cleared: Cleared, result: SubmitResult) -> None:
+    """Ctrl-C while the backend accepted the submission: a backend whose jobs run here is told
+    to kill them and the final states are committed; PanDA's tasks go on, and the message says
+    how to stop them."""
+    registry, backend, tag = cleared.registry, cleared.backend, cleared.tag
+    if not backend.follows:
+        raise ShrekError(
+            f"interrupted after {backend.name} accepted the submission (run {result.run_id}; "
+            "its records are committed): its tasks go on",
+            f"to stop them: shrek kill {tag.label}",
+            ExitCode.INTERRUPTED,
+        )
+    with no_interrupt():  # killing and recording the kill is not interrupted in turn
+        backend.kill(registry, result.records[0].data)
+        with registry.lock(f"shrek submit {cleared.request.target} (killed)"):
+            refreshed = refresh(registry, tag.name, repo=cleared.repo)
+    by_path = {r.path: r for r in refreshed.records}
+    result.records = [by_path.get(r.path, r) for r in result.records]
+    raise ShrekError(
+        f"interrupted: run {result.run_id} was killed; the records say so and are committed "
+        f"({_states(result)})",
+        f"submit again with --again, or retry the step (shrek retry {tag.label}/STEP)",
+        ExitCode.INTERRUPTED,
+    )
+
+
+def _states(result: SubmitResult) -> str:
+    return ", ".join(f"{r.label} {r.state}" for r in result.records)
 
 
 # -- 1. guards ---------------------------------------------------------------------------------
@@ -259,7 +336,8 @@ def _follow(cleared: Cleared, submission: Submission, result: SubmitResult, wait
     try:
         wait(submission, result.records)
     finally:
-        with registry.lock(f"shrek submit {target} (final states)"):
+        # a second Ctrl-C must not stop the final states from being recorded
+        with no_interrupt(), registry.lock(f"shrek submit {target} (final states)"):
             refreshed = refresh(registry, cleared.tag.name, repo=cleared.repo)
         result.final_commit = refreshed.commit
         by_path = {r.path: r for r in refreshed.records}
@@ -270,13 +348,20 @@ def _follow(cleared: Cleared, submission: Submission, result: SubmitResult, wait
 
 
 def fault_point(name: str) -> None:
-    """Crash here, for real, when ``SHREK_FAULT_POINT`` names this point.
+    """Fail here, for real, when ``SHREK_FAULT_POINT`` names this point.
 
-    The tests use it to kill a submission between journal and backend call, and between
-    backend call and record, and check that the next command reconciles the registry.
+    ``SHREK_FAULT_SIGNAL`` says how: ``KILL`` (the default) or ``TERM`` end this process;
+    ``INT`` is what a terminal's Ctrl-C does — SIGINT to the whole foreground process group.
+    The tests use it to interrupt a submission between journal and backend call, and between
+    backend call and record, and check what the command says and what the next one finds.
     """
-    if os.environ.get("SHREK_FAULT_POINT") == name:
-        os.kill(os.getpid(), signal.SIGKILL)
+    if os.environ.get("SHREK_FAULT_POINT") != name:
+        return
+    how = os.environ.get("SHREK_FAULT_SIGNAL", "KILL")
+    if how == "INT":
+        os.killpg(os.getpgrp(), signal.SIGINT)
+    else:
+        os.kill(os.getpid(), getattr(signal, f"SIG{how}"))
 
 
 def _commit(
@@ -289,6 +374,7 @@ def _commit(
         "journal": "journal submission of",
         "submit": "submit",
         "refused": "submission refused for",
+        "interrupted": "submission interrupted before it was sent:",
     }[kind]
     paths = [*(r.path for r in records), *also]
     if kind != "journal":  # the journal is the crash record, written before the backend is

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,7 @@ from shrek.core.registry import Registry
 from shrek.ops.dataset import add_files
 from shrek.ops.freeze import freeze
 from shrek.ops.tag import new_tag
+from tests.conftest import git
 
 DEMO_TAG = "sP22aa-local"
 BACKGROUND = "demo.minbias.background"
@@ -27,3 +31,33 @@ def demo(registry: Registry, tmp_path: Path) -> Registry:
     add_files(open_catalog(registry), BACKGROUND, sorted(background.iterdir()))
     freeze(registry, DEMO_TAG)
     return registry
+
+
+def edit_step(registry: Registry, step: str, old: str, new: str, *, refreeze: bool = True) -> None:
+    """Change a step of the (unsubmitted) demo tag: drop the freeze, edit, commit, refreeze."""
+    tag_dir = registry.tag_dir(DEMO_TAG)
+    (tag_dir / "freeze.yaml").unlink(missing_ok=True)
+    path = tag_dir / "job" / f"{step}.yaml"
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new))
+    git(registry.root, "add", "-A")
+    git(registry.root, "commit", "-qm", f"test: edit {step}")
+    if refreeze:
+        freeze(registry, DEMO_TAG)
+
+
+def cli(
+    registry: Registry, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run ``shrek`` as its own process, in its own session (a process group, as a terminal
+    gives a command: a Ctrl-C it simulates reaches its group, never the test run)."""
+    return subprocess.run(
+        [sys.executable, "-m", "shrek", *args],
+        cwd=registry.root,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+        start_new_session=True,
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -17,38 +16,10 @@ from shrek.core.records import CHECKED_RECORDS, FINAL, load_records
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode, ShrekError
 from shrek.ops.dataset import add_files
-from shrek.ops.freeze import freeze
 from shrek.ops.status import refresh
 from tests.conftest import git
-from tests.ops.conftest import BACKGROUND
+from tests.ops.conftest import BACKGROUND, cli, edit_step
 from tests.ops.conftest import DEMO_TAG as TAG
-
-
-def edit_step(registry: Registry, step: str, old: str, new: str, *, refreeze: bool = True) -> None:
-    """Change a step of the (unsubmitted) demo tag: drop the freeze, edit, commit, refreeze."""
-    tag_dir = registry.tag_dir(TAG)
-    (tag_dir / "freeze.yaml").unlink(missing_ok=True)
-    path = tag_dir / "job" / f"{step}.yaml"
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new))
-    git(registry.root, "add", "-A")
-    git(registry.root, "commit", "-qm", f"test: edit {step}")
-    if refreeze:
-        freeze(registry, TAG)
-
-
-def cli(
-    registry: Registry, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "shrek", *args],
-        cwd=registry.root,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-    )
 
 
 def wait_final(registry: Registry, timeout: float = 60) -> list:

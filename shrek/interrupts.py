@@ -1,0 +1,82 @@
+"""Ctrl-C where SHREK can keep its promises: never inside a git command, never half-way through a
+hand-over to a backend.
+
+The terminal sends Ctrl-C (SIGINT) to every process of the foreground group: SHREK and any git
+it is running at that moment. A git killed half-way leaves ``index.lock`` behind or breaks the
+pipe to a persistent ``cat-file``; a hand-over interrupted between the backend's answer and the
+commit of the records leaves jobs running that no committed record mentions. So:
+
+- :func:`no_interrupt` blocks SIGINT while it runs. A blocked signal mask is inherited by every
+  child process (fork) and kept across exec, so the children started inside — git and its
+  persistent helpers — never see the user's Ctrl-C; SHREK itself gets it, pending, the moment
+  the block ends.
+- :func:`deferred_interrupt` remembers a Ctrl-C (saying so) instead of raising it, and raises
+  it as :class:`KeyboardInterrupt` when the critical section is complete.
+
+Both act only in the main thread (where Python handles signals) and are no-ops elsewhere.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+@contextmanager
+def no_interrupt() -> Iterator[None]:
+    """SIGINT blocked inside: children started here never see Ctrl-C; this process gets it
+    when the block ends."""
+    if not _main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+class Deferred:
+    """What :func:`deferred_interrupt` saw: ``pending`` after a Ctrl-C; ``clear()`` when the
+    caller has stopped by itself and the interrupt must not be raised again."""
+
+    def __init__(self) -> None:
+        self.signals: list[int] = []
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.signals)
+
+    def clear(self) -> None:
+        self.signals.clear()
+
+
+@contextmanager
+def deferred_interrupt(notice: str) -> Iterator[Deferred]:
+    """A Ctrl-C inside is printed as ``notice`` and raised as KeyboardInterrupt only when the
+    block has completed (an error raised inside takes precedence and is not replaced); the
+    block may look at ``pending`` to stop early at a safe point of its own."""
+    seen = Deferred()
+    if not _main_thread():
+        yield seen
+        return
+
+    def remember(signum: int, frame: object) -> None:
+        if not seen.pending:
+            print(notice, file=sys.stderr, flush=True)
+        seen.signals.append(signum)
+
+    previous = signal.signal(signal.SIGINT, remember)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if seen.pending:
+        raise KeyboardInterrupt
