@@ -14,10 +14,12 @@ commit of the records leaves jobs running that no committed record mentions. So:
   it as :class:`KeyboardInterrupt` when the critical section is complete.
 
 Both act only in the main thread (where Python handles signals) and are no-ops elsewhere.
+:func:`fault_point` is where the tests interrupt or kill SHREK on purpose.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -80,3 +82,20 @@ def deferred_interrupt(notice: str) -> Iterator[Deferred]:
         signal.signal(signal.SIGINT, previous)
     if seen.pending:
         raise KeyboardInterrupt
+
+
+def fault_point(name: str) -> None:
+    """Fail here, for real, when ``SHREK_FAULT_POINT`` names this point.
+
+    ``SHREK_FAULT_SIGNAL`` says how: ``KILL`` (the default) or ``TERM`` end this process;
+    ``INT`` is what a terminal's Ctrl-C does — SIGINT to the whole foreground process group.
+    The tests use it to interrupt a submission between journal and backend call, and between
+    backend call and record, and check what the command says and what the next one finds.
+    """
+    if os.environ.get("SHREK_FAULT_POINT") != name:
+        return
+    how = os.environ.get("SHREK_FAULT_SIGNAL", "KILL")
+    if how == "INT":
+        os.killpg(os.getpgrp(), signal.SIGINT)
+    else:
+        os.kill(os.getpid(), getattr(signal, f"SIG{how}"))

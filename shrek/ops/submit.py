@@ -17,8 +17,6 @@ or ``status`` reconciles (completed if the backend has it, ``abandoned`` if not)
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +32,7 @@ from shrek.core.render import Options
 from shrek.core.validate import require_valid
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
-from shrek.interrupts import deferred_interrupt, no_interrupt
+from shrek.interrupts import deferred_interrupt, fault_point, no_interrupt
 from shrek.ops.guards import freeze_guards, git_guards, refuse_duplicates
 from shrek.ops.plan import Cleared, SubmitRequest, plan_steps
 from shrek.ops.readme import write_readme
@@ -345,23 +343,6 @@ def _follow(cleared: Cleared, submission: Submission, result: SubmitResult, wait
 
 
 # -- helpers -----------------------------------------------------------------------------------
-
-
-def fault_point(name: str) -> None:
-    """Fail here, for real, when ``SHREK_FAULT_POINT`` names this point.
-
-    ``SHREK_FAULT_SIGNAL`` says how: ``KILL`` (the default) or ``TERM`` end this process;
-    ``INT`` is what a terminal's Ctrl-C does — SIGINT to the whole foreground process group.
-    The tests use it to interrupt a submission between journal and backend call, and between
-    backend call and record, and check what the command says and what the next one finds.
-    """
-    if os.environ.get("SHREK_FAULT_POINT") != name:
-        return
-    how = os.environ.get("SHREK_FAULT_SIGNAL", "KILL")
-    if how == "INT":
-        os.killpg(os.getpgrp(), signal.SIGINT)
-    else:
-        os.kill(os.getpid(), getattr(signal, f"SIG{how}"))
 
 
 def _commit(

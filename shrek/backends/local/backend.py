@@ -20,12 +20,20 @@ from typing import Any
 from shrek import __version__
 from shrek.backends import Accepted, StatusUpdate, Submission
 from shrek.backends.local.publish import needs_publishing, publish
-from shrek.backends.local.runner import PLAN, STATE, read_json, write_json
+from shrek.backends.local.runner import (
+    PLAN,
+    STATE,
+    read_json,
+    recover,
+    runner_processes,
+    write_json,
+)
 from shrek.catalogs.factory import local_catalog_path, open_catalog
 from shrek.core.records import Record
 from shrek.core.registry import Registry
 from shrek.core.render import SANDBOX, output_extension, output_file
 from shrek.errors import ExitCode, ShrekError
+from shrek.interrupts import fault_point
 
 RUNS_DIR = "runs"
 STORE_DIR = "store"
@@ -177,6 +185,7 @@ class LocalBackend:
                 start_new_session=True,
                 cwd=run_dir,
             )
+        fault_point("runner-started")  # before the runner wrote its first state
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if state.exists() and state.stat().st_mtime_ns != before:
@@ -216,6 +225,8 @@ class LocalBackend:
         run_dir, state = self._state(record)
         empty = {"total": 0, "done": 0, "running": 0, "failed": 0, "pending": 0}
         if state is None:
+            if record["state"] == "submitting" and runner_processes(run_dir):
+                return StatusUpdate("submitted", empty, "the local runner is starting")
             if record["state"] == "submitting":
                 return StatusUpdate(
                     "abandoned",
@@ -223,6 +234,13 @@ class LocalBackend:
                     "interrupted before the local backend started it; no job ran",
                 )
             return StatusUpdate("failed", empty, f"the run directory {run_dir} is gone")
+        settled = ""
+        if not state.get("finished") and not self.alive(state):
+            try:  # the runner died: kill its leftover jobs, collect what finished
+                settled = recover(run_dir)
+                state = read_json(run_dir / STATE)
+            except OSError:  # a read-only checkout: say so below, settle later
+                pass
         step = state["steps"].get(record["step"], {"state": "pending", "jobs": []})
         jobs = step["jobs"]
         counts = {
@@ -233,7 +251,7 @@ class LocalBackend:
         counts["total"] = len(jobs)
         logs = [self._log(run_dir, j) for j in jobs if j["state"] == "failed"]
         outcome = step["state"]
-        note = step.get("note", "")
+        note = settled or step.get("note", "")
         if outcome in ("pending", "running") and not self.alive(state):
             outcome, note = (
                 "failed",
@@ -257,6 +275,8 @@ class LocalBackend:
 
     def kill(self, registry: Registry, record: dict[str, Any]) -> str:
         run_dir, state = self._state(record)
+        if state is not None and not state.get("finished") and not self.alive(state):
+            return recover(run_dir) or "nothing was running"
         if state is None or not self.alive(state):
             return "nothing was running"
         os.kill(int(state["pid"]), signal.SIGTERM)
@@ -290,9 +310,11 @@ class LocalBackend:
             raise ShrekError(
                 "the local backend takes no retry overrides", "retry without them", ExitCode.USAGE
             )
-        failed = [
-            j for j in state["steps"][record["step"]]["jobs"] if j["state"] in ("failed", "killed")
-        ]
+        step = state["steps"][record["step"]]
+        failed = [j for j in step["jobs"] if j["state"] in ("failed", "killed")]
+        if not step["jobs"] and step["state"] in ("failed", "killed"):
+            self._start(run_dir, ["--retry", record["step"]])  # never split: run it whole
+            return f"running {record['step']}, which its runner never started"
         if not failed:
             raise ShrekError(
                 f"{record['id']} has no failed jobs to retry", "nothing to do", ExitCode.USAGE

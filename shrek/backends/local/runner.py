@@ -103,6 +103,9 @@ class Runner:
                 "steps": {s["step"]: {"state": "pending", "jobs": []} for s in self.plan["steps"]},
             }
         )
+
+    def claim(self) -> None:
+        """This process is the run's runner from now on (``pid`` is how others find it)."""
         self.state.update(
             pid=os.getpid(),
             state="running",
@@ -284,6 +287,33 @@ class Runner:
                 return
         self.update(job, state="failed")
 
+    def collect_finished(self, spec: dict[str, Any], job: dict[str, Any]) -> bool:
+        """After the runner died: collect the attempt that was running if its wrapper got to
+        its end (its last stderr line is the wrapper's 'done'); True when the job is done."""
+        attempt = len(job["attempts"]) + 1
+        workdir = (
+            self.run_dir / "jobs" / spec["step"] / f"{job['index']:06d}" / f"attempt-{attempt}"
+        )
+        if not workdir.exists():
+            return False  # it had not started
+        record: dict[str, Any] = {
+            "attempt": attempt,
+            "exit": None,
+            "dir": workdir.relative_to(self.run_dir).as_posix(),
+        }
+        try:
+            last = (workdir / "stderr.log").read_bytes().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+            if last == f"shrek[{spec['step']}]: done".encode():
+                outputs = self.collect(spec, job, workdir)
+                record.update(exit=0, note="collected after the local runner died")
+                job.update(state="done", outputs=outputs, attempts=[*job["attempts"], record])
+                return True
+            record["error"] = "the local runner died while the job ran"
+        except (OSError, KeyError, ShrekError) as exc:
+            record["error"] = f"the local runner died; collecting the outputs failed: {exc}"
+        job["attempts"] = [*job["attempts"], record]
+        return False
+
     def collect(self, spec: dict[str, Any], job: dict[str, Any], workdir: Path) -> list[str]:
         """Move the job's declared outputs into the store and register them."""
         listed = (workdir / "shrek-outputs.txt").read_text(encoding="utf-8").split("\n")
@@ -309,6 +339,8 @@ class Runner:
 
     def run_step(self, spec: dict[str, Any], retry: bool = False) -> None:
         step_state = self.state["steps"][spec["step"]]
+        if retry and not step_state["jobs"]:  # the runner died before it split this step
+            retry = False
         if retry:
             jobs = [j for j in step_state["jobs"] if j["state"] in ("failed", "killed")]
             for job in jobs:
@@ -345,8 +377,10 @@ class Runner:
         self.changed()
 
     def run(self, retry_step: str | None = None) -> None:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # shrek may have blocked it
         signal.signal(signal.SIGTERM, self.terminate)
         signal.signal(signal.SIGINT, self.terminate)
+        self.claim()
         self.save()
         writer = threading.Thread(target=self._writer, daemon=True)
         writer.start()
@@ -370,6 +404,82 @@ class Runner:
             self.state["finished"] = time.time()
             self.stop.set()
             self.save()
+
+
+# -- a runner that died ----------------------------------------------------------------------
+
+
+def recover(run_dir: Path) -> str:
+    """Settle the run of a runner that died (``kill -9``, a reboot): kill what is left of its
+    jobs' process groups, collect the outputs of jobs that finished, mark every other
+    unfinished job ``failed`` (so ``retry`` runs them again) and close the state. Returns what
+    was done, for the record's history. Safe to repeat: a closed state is left alone."""
+    runner = Runner(run_dir)
+    state = runner.state
+    if state.get("finished"):
+        return ""
+    killed = kill_jobs(str(state["run"]))
+    collected = failed = 0
+    specs = {spec["step"]: spec for spec in runner.plan["steps"]}
+    for step, step_state in state["steps"].items():
+        if step_state["state"] not in ("pending", "running"):
+            continue
+        for job in step_state["jobs"]:
+            if job["state"] == "running" and runner.collect_finished(specs[step], job):
+                collected += 1
+            elif job["state"] in ("running", "pending"):
+                job["state"] = "failed"
+                failed += 1
+        step_state["state"] = (
+            step_outcome(step_state["jobs"], False) if step_state["jobs"] else ("failed")
+        )
+        step_state["note"] = "the local runner died; settled by shrek"
+    states = [s["state"] for s in state["steps"].values()]
+    state["state"] = "done" if all(s == "done" for s in states) else "finished"
+    state["finished"] = time.time()
+    note = (
+        f"the local runner (pid {state.get('pid')}) died: {killed} leftover process(es) "
+        f"killed, {collected} finished job(s) collected, {failed} unfinished job(s) marked failed"
+    )
+    state["note"] = note
+    runner.save()
+    return note
+
+
+def kill_jobs(run: str) -> int:
+    """Kill the process groups of every process that belongs to a job of ``run`` (the runner
+    gives each job ``SHREK_JOB=<run>/<step>/<n>`` and its own session); the number killed."""
+    marker = f"SHREK_JOB={run}/".encode()
+    own = os.getpgrp()
+    groups = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            if any(v.startswith(marker) for v in environ.split(b"\0")):
+                groups.add(os.getpgid(int(entry.name)))
+        except (OSError, ProcessLookupError):
+            continue
+    for group in groups - {own}:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGKILL)
+    return len(groups - {own})
+
+
+def runner_processes(run_dir: Path) -> list[int]:
+    """The processes running as the runner of ``run_dir`` (one, or none)."""
+    wanted = [b"shrek.backends.local.runner", str(run_dir).encode()]
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                arguments = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if all(w in arguments for w in wanted):
+                found.append(int(entry.name))
+    return found
 
 
 def main(argv: list[str]) -> int:
