@@ -60,7 +60,11 @@ def retry(registry: Registry, target: str, overrides: dict[str, Any] | None = No
                 ExitCode.NOT_FOUND,
             )
         record: Record = records[-1]
-        refresh_record(registry, record)
+        if refresh_record(registry, record):  # what status would record, committed first:
+            repo.commit(  # a retry refused below must not leave the record half-edited
+                [record.path, write_readme(registry, name)],
+                f"shrek: status {name}: {step} #{record.number:04d} {record.state}",
+            )
         if record.state not in ("finished", "failed", "killed"):
             raise ShrekError(
                 f"{record.label} is {record.state}; only finished, failed or "

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import time
 
@@ -128,3 +129,15 @@ def test_a_submit_killed_after_starting_its_runner_is_not_abandoned(demo: Regist
         time.sleep(0.1)
     assert len(open_catalog(demo).files(EVENTS)) == 4
     assert git(demo.root, "status", "--porcelain") == ""
+
+
+def test_retry_after_the_working_state_is_gone_leaves_the_record_committed(
+    demo: Registry, shrek
+) -> None:
+    assert shrek("submit", "sP22aa/demo-pass1", "--detach", cwd=demo.root).code == 0
+    shutil.rmtree(demo.state_dir)
+    result = shrek("retry", "sP22aa/demo-pass1", cwd=demo.root)
+    assert result.code == ExitCode.BACKEND and "is gone from this machine" in result.err
+    assert git(demo.root, "status", "--porcelain") == ""
+    (record,) = load_records(demo.tag_dir(TAG))
+    assert record.state == "failed" and "is gone" in record.data["history"][-1]["note"]
