@@ -18,7 +18,7 @@ from typing import Any
 import git
 
 from shrek.errors import ExitCode, ShrekError
-from shrek.interrupts import no_interrupt
+from shrek.interrupts import fault_point, no_interrupt
 from shrek.redact import redact
 
 _INDEX_LOCK = re.compile(r"Unable to create '([^']*index\.lock)'")
@@ -118,12 +118,14 @@ class GitRepo:
         """
         message = redact(message)  # a commit message is forever: no credential reaches it
         relative = [str(Path(p).resolve().relative_to(self.root)) for p in paths]
+        fault_point("before-commit")
         try:
             self.repo.git.add("--all", "--", *relative)
             self.repo.git.commit("--quiet", "-m", message, "--", *relative)
         except git.GitCommandError as exc:
             self._unstage(relative)
             raise _git_error("commit", exc) from exc
+        fault_point("after-commit")
         return self.repo.head.commit.hexsha
 
     def _unstage(self, relative: list[str]) -> None:

@@ -84,15 +84,22 @@ def deferred_interrupt(notice: str) -> Iterator[Deferred]:
         raise KeyboardInterrupt
 
 
+_PASSES: dict[str, int] = {}
+
+
 def fault_point(name: str) -> None:
-    """Fail here, for real, when ``SHREK_FAULT_POINT`` names this point.
+    """Fail here, for real, when ``SHREK_FAULT_POINT`` names this point (on its
+    ``SHREK_FAULT_NTH`` pass in this process, default the first).
 
     ``SHREK_FAULT_SIGNAL`` says how: ``KILL`` (the default) or ``TERM`` end this process;
     ``INT`` is what a terminal's Ctrl-C does — SIGINT to the whole foreground process group.
-    The tests use it to interrupt a submission between journal and backend call, and between
-    backend call and record, and check what the command says and what the next one finds.
+    The fault-injection tests stop commands here — before and after every commit, around every
+    backend call — and check what the command says and what the next one finds.
     """
     if os.environ.get("SHREK_FAULT_POINT") != name:
+        return
+    _PASSES[name] = _PASSES.get(name, 0) + 1
+    if _PASSES[name] != int(os.environ.get("SHREK_FAULT_NTH", "1")):
         return
     how = os.environ.get("SHREK_FAULT_SIGNAL", "KILL")
     if how == "INT":

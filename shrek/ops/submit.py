@@ -137,14 +137,14 @@ def _stop(cleared: Cleared, result: SubmitResult) -> None:
             ExitCode.INTERRUPTED,
         )
     with no_interrupt():  # killing and recording the kill is not interrupted in turn
-        backend.kill(registry, result.records[0].data)
+        done = backend.kill(registry, result.records[0].data)
         with registry.lock(f"shrek submit {cleared.request.target} (killed)"):
             refreshed = refresh(registry, tag.name, repo=cleared.repo)
     by_path = {r.path: r for r in refreshed.records}
     result.records = [by_path.get(r.path, r) for r in result.records]
     raise ShrekError(
-        f"interrupted: run {result.run_id} was killed; the records say so and are committed "
-        f"({_states(result)})",
+        f"interrupted after {backend.name} accepted run {result.run_id}: {done}; the records "
+        f"say so and are committed ({_states(result)})",
         f"submit again with --again, or retry the step (shrek retry {tag.label}/STEP)",
         ExitCode.INTERRUPTED,
     )
@@ -291,6 +291,7 @@ def _new_record(cleared: Cleared, submission: Submission, plan: Any) -> Record:
 def _hand_over(cleared: Cleared, submission: Submission, records: list[Record]) -> str:
     """Call the backend and commit what it accepted; a refusal is recorded and re-raised."""
     backend = cleared.backend
+    fault_point("before-backend")
     try:
         accepted = backend.submit(submission)
     except ShrekError as error:

@@ -80,9 +80,8 @@ def test_ctrl_c_after_the_backend_accepted_kills_and_records_it(demo: Registry) 
         env={"SHREK_FAULT_POINT": "after-backend", "SHREK_FAULT_SIGNAL": "INT"},
     )
     assert done.returncode == ExitCode.INTERRUPTED, done.stderr
-    assert "was killed; the records say so and are committed (demo-pass1 #0001 killed)" in (
-        done.stderr
-    )
+    assert "killed the local run" in done.stderr
+    assert "the records say so and are committed (demo-pass1 #0001 killed)" in done.stderr
     (record,) = load_records(demo.tag_dir(TAG))
     assert record.state == "killed"
     assert [h["state"] for h in record.data["history"]] == ["submitting", "submitted", "killed"]
