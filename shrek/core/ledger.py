@@ -115,6 +115,16 @@ def read_ledger(root: Path) -> tuple[list[Entry], list[Finding]]:
     return entries, findings
 
 
+def parse_entries(text: str) -> list[Entry]:
+    """The well-formed entries of a ledger's text (a committed version, read from git)."""
+    entries = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        parts = raw.strip().split(maxsplit=3)
+        if len(parts) >= 3 and not parts[0].startswith(("#", "<<<<<<<", "=======", ">>>>>>>")):
+            entries.append(Entry(parts[0], parts[1], parts[2], "".join(parts[3:]), number))
+    return entries
+
+
 def check_ledger(entries: list[Entry], prefix: str) -> list[Finding]:
     """Labels must be well-formed and appear once."""
     findings: list[Finding] = []

@@ -74,7 +74,7 @@ def new_tag(
             ExitCode.GIT,
         )
     with registry.lock("shrek tag new"):
-        entries = _intact_ledger(registry)
+        entries = _intact_ledger(registry) + _removed_from_ledger(registry, repo)
         source_dir, base = _starting_point(registry, parent, template)
         if steps_from is not None:
             source_dir = steps_from
@@ -112,6 +112,23 @@ def _intact_ledger(registry: Registry) -> list[ledger.Entry]:
             problems,
         )
     return sorted(by_label.values(), key=lambda e: e.line)
+
+
+def _removed_from_ledger(registry: Registry, repo: GitRepo) -> list[ledger.Entry]:
+    """Labels some committed version of the ledger holds and the working ledger lost (a line
+    deleted with its tag directory): still taken, since a label is never reused."""
+    if not repo.has_commits():
+        return []
+    prefix = registry.root.resolve().relative_to(repo.root).as_posix()
+    path = ledger.LEDGER_FILE if prefix == "." else f"{prefix}/{ledger.LEDGER_FILE}"
+    versions = repo.versions([path])
+    current = {e.label for e in ledger.read_ledger(registry.root)[0]}
+    lost: dict[str, ledger.Entry] = {}
+    for content in repo.blobs([blob for _, _, blob in versions]).values():
+        for entry in ledger.parse_entries(content.decode("utf-8", errors="replace")):
+            if entry.label not in current:
+                lost.setdefault(entry.label, entry)
+    return list(lost.values())
 
 
 def _known_build(registry: Registry, build: str | None) -> str:

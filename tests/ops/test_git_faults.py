@@ -78,3 +78,25 @@ def test_a_tag_is_never_allocated_on_a_detached_head(registry: Registry, shrek) 
     result = shrek("tag", "new", "--year", "22", "--build", "local", cwd=registry.root)
     assert result.code == ExitCode.GIT and "HEAD is detached" in result.err
     assert git(registry.root, "status", "--porcelain") == ""
+
+
+def test_a_refused_journal_commit_sends_nothing_and_status_closes_it(demo: Registry, shrek) -> None:
+    hook = demo.root / ".git" / "hooks" / "commit-msg"
+    hook.write_text('#!/bin/sh\ngrep -q "^shrek: journal " "$1" && exit 1\nexit 0\n')
+    hook.chmod(0o755)
+    result = shrek("submit", "sP22aa/demo-pass1", cwd=demo.root)
+    assert result.code == ExitCode.GIT and "Traceback" not in result.err
+    (record,) = load_records(demo.tag_dir(TAG))
+    assert record.state == "submitting"  # written, not committed, not sent
+    assert not (demo.state_dir / "runs" / record.data["ids"]["request"] / "state.json").exists()
+    hook.unlink()
+    assert shrek("status", "sP22aa", cwd=demo.root).code == 0
+    assert git(demo.root, "status", "--porcelain") == ""  # the record and the ledger line
+    (record,) = load_records(demo.tag_dir(TAG))
+    assert record.state == "abandoned"
+    again = shrek("submit", "sP22aa/demo-pass1", cwd=demo.root)
+    assert again.code == 0, again.err
+    numbers = [
+        (r.number, r.data["sequences"]["demo-pass1"]) for r in load_records(demo.tag_dir(TAG))
+    ]
+    assert numbers == [(1, {"first": 1, "last": 4}), (2, {"first": 5, "last": 8})]

@@ -69,3 +69,18 @@ def test_review_names_what_a_pull_request_changed_in_a_record(demo: Registry, sh
     result = shrek("review", "--base", "base", cwd=demo.root)
     assert result.code == ExitCode.INVALID
     assert f"{RECORD}: error: its history was rewritten (it may only grow)" in result.err
+
+
+def test_a_label_whose_ledger_line_was_deleted_is_not_allocated_again(
+    registry: Registry, shrek
+) -> None:
+    first = shrek("tag", "new", "--year", "22", "--build", "local", cwd=registry.root)
+    assert first.code == 0 and "sP22a-local" in first.out
+    git(registry.root, "rm", "-rq", "tags/sP22a-local")
+    ledger = registry.root / "labels.ledger"
+    ledger.write_text("".join(ledger.read_text().splitlines(keepends=True)[:-1]))
+    git(registry.root, "commit", "-qam", "as if sP22a had never been")
+    again = shrek("tag", "new", "--year", "22", "--build", "local", cwd=registry.root)
+    assert again.code == 0 and "sP22b-local" in again.out
+    claimed = shrek("tag", "new", "sP22a", "--build", "local", cwd=registry.root)
+    assert claimed.code == ExitCode.CONFLICT and "already allocated to sP22a-local" in claimed.err
