@@ -24,6 +24,7 @@ from harness import SHREK, Timing, Verdicts, git_history, identity, run
 
 from shrek.catalogs import DatasetFile
 from shrek.catalogs.factory import open_catalog
+from shrek.core.allocations import append_allocations, from_record, next_first, read_allocations
 from shrek.core.registry import Registry
 from shrek.ops.freeze import freeze
 from shrek.ops.init import init_registry
@@ -129,23 +130,31 @@ def local_jobs(verdicts: Verdicts, tmp: Path) -> None:
 
 def earlier_submissions(registry: Registry, tag: str) -> None:
     """Submission 1 of every step copied into submissions 2..EARLIER, each with its own
-    number and sequence range, as a long-running production accumulates them; committed."""
+    number, registry-wide sequence range, dataset names and ledger line, as a long-running
+    production accumulates them; committed."""
     submissions = registry.tag_dir(tag) / "submissions"
-    for step_dir in submissions.iterdir():
-        first = (step_dir / "0001.yaml").read_text()
-        data = yaml.safe_load(first)
-        used = data["sequences"][step_dir.name]
-        width = used["last"] - used["first"] + 1
-        for n in range(2, EARLIER + 1):
+    taken, _ = read_allocations(registry.root)
+    counter = next_first(taken, test=False)
+    made = []
+    for n in range(2, EARLIER + 1):
+        for step_dir in sorted(submissions.iterdir()):
+            first = (step_dir / "0001.yaml").read_text()
+            data = yaml.safe_load(first)
+            used = data["sequences"][step_dir.name]
+            width = used["last"] - used["first"] + 1
             text = re.sub(r"^number: 1$", f"number: {n}", first, flags=re.M)
             text = text.replace(f"/{step_dir.name}/0001", f"/{step_dir.name}/{n:04d}")
+            text = text.replace(".s0001", f".s{n:04d}")
             text = re.sub(
                 rf"^(  {re.escape(step_dir.name)}:\n    first: )\d+\n    last: \d+$",
-                rf"\g<1>{(n - 1) * width + 1}\n    last: {n * width}",
+                rf"\g<1>{counter}\n    last: {counter + width - 1}",
                 text,
                 flags=re.M,
             )
+            counter += width
             (step_dir / f"{n:04d}.yaml").write_text(text)
+            made.append(from_record(yaml.safe_load(text), f"bench-{n}", "2026-01-01T00:00:00Z"))
+    append_allocations(registry.root, [a for a in made if a is not None])
     commit_all(registry, f"bench: {EARLIER} earlier submissions")
     # each record was checked when 'shrek status' first read it, as in a real production
     run([*SHREK, "status", "--no-commit", "sP22aa"], registry.root, runs=1)

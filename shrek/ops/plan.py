@@ -148,9 +148,11 @@ def _refuse_taken_names(
             if where:
                 raise ShrekError(
                     f"{step} would write dataset {dataset}, but {where}",
-                    "outputs are never overwritten: if another branch made this submission, "
-                    "merge it first (git pull); otherwise remove the stale dataset from the "
-                    "catalogue ('shrek dataset show' names it) and submit again",
+                    "outputs are never overwritten: if another clone or branch made this "
+                    "submission, merge it (git pull) — its record and ledger line then give "
+                    "the next submission new numbers; if this registry's history was rewound "
+                    "(git reset), restore it (git reflog) instead of submitting over outputs "
+                    "that exist",
                     ExitCode.CONFLICT,
                 )
 
