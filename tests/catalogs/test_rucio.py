@@ -241,3 +241,20 @@ def test_an_unknown_panda_output_is_looked_up_in_its_own_scope(
     result = shrek("dataset", "show", "user.jdoe.nothing.here/", cwd=rucio_registry.root)
     assert result.code == ExitCode.NOT_FOUND, result.err
     assert "Rucio has no user.jdoe:user.jdoe.nothing.here" in result.err, result.err
+
+
+def test_an_output_dataset_rucio_already_holds_is_refused_before_anything_runs(
+    rucio_registry: Registry, shrek, request: pytest.FixtureRequest
+) -> None:
+    scope = "r" + request.node.name[-12:].replace("_", "")  # output names of this test only
+    settings = rucio_registry.root / "shrek.yaml"
+    settings.write_text(settings.read_text() + f"local:\n  scope: {scope}\n")
+    git(rucio_registry.root, "commit", "-qam", "a scope of this test's own")
+    assert shrek("freeze", "sP22aa", cwd=rucio_registry.root).code == 0
+    taken = f"{scope}.{TAG}.demo-pass1.events.s0001"
+    rucio_client().add_dataset(SCOPE, taken)  # made elsewhere, under the name SHREK would use
+    head = git(rucio_registry.root, "rev-parse", "HEAD")
+    refused = shrek("submit", "sP22aa/demo-pass1", cwd=rucio_registry.root)
+    assert refused.code == ExitCode.CONFLICT, refused.err
+    assert f"would write dataset {taken}, but the catalogue already holds it" in refused.err
+    assert git(rucio_registry.root, "rev-parse", "HEAD") == head  # nothing journalled or run
