@@ -50,6 +50,12 @@ for shrek_file in ${shrek_resources[@]+"${shrek_resources[@]}"}; do
   [ -f "$shrek_file" ] || shrek_fail 66 "resource $shrek_file is missing"
 done
 
+# -- what is here before the payload (sandbox, wrappers, inputs, logs) is never an output --
+: > shrek-outputs.txt
+declare -A shrek_before=()
+while IFS= read -r -d '' shrek_file; do shrek_before["$shrek_file"]=1; done \
+  < <(find . -mindepth 1 -printf '%P\0' 2>/dev/null || true)
+
 # -- payload ---------------------------------------------------------------------------
 echo "shrek[hfprod-pass1]: tag $SHREK_TAG, job $SHREK_JOB, sequence $SHREK_SEQ" >&2
 set +e
@@ -61,16 +67,20 @@ shrek_status=$?
 set -e
 [ "$shrek_status" -eq 0 ] || shrek_fail "$shrek_status" "payload failed with exit status $shrek_status"
 
-# -- outputs: each must match exactly one file, renamed to carry the production label -----
+# -- outputs: each must match exactly one file the payload made, renamed to carry the
+#    production label -----------------------------------------------------------------------
 shrek_output() {
-  local name=$1 pattern=$2 target=$3 matches=()
-  mapfile -t matches < <(compgen -G "$pattern" || true)
+  local name=$1 pattern=$2 target=$3 found=() matches=() file
+  mapfile -t found < <(compgen -G "$pattern" || true)
+  for file in ${found[@]+"${found[@]}"}; do
+    [ -n "${shrek_before[$file]+x}" ] || matches+=("$file")
+  done
+  [ "${#matches[@]}" -ge 1 ] || [ "${#found[@]}" -eq 0 ] || shrek_fail 65 "declared output '$name' is missing: $pattern matches only files that were there before the payload ran (${found[*]})"
   [ "${#matches[@]}" -ge 1 ] || shrek_fail 65 "declared output '$name' is missing: no file matches $pattern"
   [ "${#matches[@]}" -eq 1 ] || shrek_fail 65 "declared output '$name' matches ${#matches[@]} files (${matches[*]}); an output is one file per job"
   [ "${matches[0]}" = "$target" ] || mv -f -- "${matches[0]}" "$target"
   printf '%s %s %s\n' "$name" "$target" "${matches[0]}" >> shrek-outputs.txt
 }
-: > shrek-outputs.txt
 shrek_output g4hits 'G4Hits_*.root' sP22aa-mdc2.7.hfprod-pass1.g4hits.root
 
 echo "shrek[hfprod-pass1]: done" >&2
