@@ -71,7 +71,7 @@ class StatusUpdate:
     jobs: dict[str, int]
     note: str = ""
     ids: dict[str, Any] = field(default_factory=dict)
-    failed_logs: list[str] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)  # grouped: core.failures
     details: dict[str, Any] = field(default_factory=dict)
 
 

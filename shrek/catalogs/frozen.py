@@ -28,6 +28,9 @@ class FrozenListCatalog:
     def did(self, dataset: str) -> str | None:
         return None
 
+    def infos(self, datasets: list[str]) -> dict:
+        return {}  # frozen lists are inputs, never outputs
+
     def exists(self, dataset: str) -> bool:
         return dataset in self.lists
 

@@ -97,6 +97,23 @@ class LocalCatalog:
             ).fetchall()
         return [DatasetFile(*row) for row in rows]
 
+    def infos(self, datasets: list[str]) -> dict[str, DatasetInfo]:
+        if not datasets or not self.path.exists():
+            return {}
+        found = {}
+        with self._connect() as db:
+            for start in range(0, len(datasets), 500):  # SQLite's bound-parameter limit
+                chunk = datasets[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = db.execute(
+                    "SELECT d.name, COUNT(f.name), COALESCE(SUM(f.size), 0), d.created "
+                    "FROM datasets d LEFT JOIN files f ON f.dataset = d.name "
+                    f"WHERE d.name IN ({marks}) GROUP BY d.name",
+                    chunk,
+                ).fetchall()
+                found.update({row[0]: DatasetInfo(*row) for row in rows})
+        return found
+
     def exists(self, dataset: str) -> bool:
         if not self.path.exists():
             return False

@@ -209,6 +209,23 @@ class RucioCatalog:
             )
         return sorted(result, key=lambda f: f.name)
 
+    def infos(self, datasets: list[str]) -> dict[str, DatasetInfo]:
+        found = {}
+        client = self.client()
+        for dataset in datasets:
+            scope, name = self.split(dataset)
+            try:
+                with self._errors("looking up", f"{scope}:{name}"):
+                    info = client.get_did(scope, name, dynamic_depth="FILE")
+            except ShrekError as error:
+                if error.code == ExitCode.NOT_FOUND:
+                    continue
+                raise
+            found[dataset] = DatasetInfo(
+                dataset, int(info.get("length") or 0), int(info.get("bytes") or 0), ""
+            )
+        return found
+
     def exists(self, dataset: str) -> bool:
         scope, name = self.split(dataset)
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import typer
@@ -11,6 +12,7 @@ from shrek.cli.output import QUIET, show, show_lines
 from shrek.errors import ExitCode
 
 if TYPE_CHECKING:
+    from shrek.core.registry import Registry
     from shrek.ops.submit import SubmitResult
 
 
@@ -105,8 +107,10 @@ def _report(result: SubmitResult) -> bool:
             f"{jobs.get('total', 0)} job(s) done  -> "
             + ", ".join(record.data["datasets"]["outputs"].values())
         )
-        for log in record.data.get("failed_logs", []):
-            typer.echo(f"    failed job log: {log}", err=True)
+        for group in record.data.get("failures", []):
+            typer.echo(f"    {group['count']} job(s) failed: {group['reason']}", err=True)
+            if group.get("log"):
+                typer.echo(f"      log: {here(result.registry, group['log'])}", err=True)
         failed = failed or record.state in ("failed", "finished", "killed", "cancelled")
     if not result.followed:
         typer.echo(f"running in the background: shrek status {result.tag}")
@@ -119,39 +123,88 @@ def status(
     tags: list[str] = typer.Argument(
         None, help="Tags (default: every tag with submissions).", autocompletion=complete_tags
     ),
-    no_commit: bool = typer.Option(False, "--no-commit", help="Only look; commit nothing."),
+    no_commit: bool = typer.Option(
+        False, "--no-commit", help="Only look: commit nothing, take no lock (read-only checkouts)."
+    ),
+    failed: bool = typer.Option(False, "--failed", help="List every failed job, one per line."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Refresh submission states from the backends, show them, commit what changed."""
-    from shrek.ops.status import status_rows
+    from shrek.ops.status import failed_jobs, status_rows
 
     registry = open_registry(ctx)
     names = [registry.resolve(t) for t in tags] if tags else registry.tag_names()
     rows = status_rows(registry, names, commit=not no_commit)
+    if failed:
+        jobs = failed_jobs(registry, names)
+        show_lines(
+            jobs,
+            as_json=as_json,
+            empty="no failed jobs",
+            line=lambda j: (
+                f"{j['tag']}/{j['step']} #{j['number']:04d} job {j['seq']}: {j['reason']} "
+                f"(attempts {j['attempts']})"
+                + (f"  log: {here(registry, j['log'])}" if j["log"] else "")
+            ),
+            json_rows=lambda j: j,
+        )
+        return
     show(
         rows,
         as_json=as_json,
         empty="no submissions yet",
-        columns=("tag", "step", "#", "state", "jobs done/failed/total", "backend", "request"),
+        columns=("tag", "step", "#", "state", "done/run/fail/pend", "sequences", "outputs"),
         cells=_status_cells,
     )
     if not as_json:
-        for row in rows:
-            for log in row["failed_logs"]:
-                typer.echo(f"{row['tag']}/{row['step']} #{row['number']:04d} failed job log: {log}")
+        print_failures(registry, rows)
+
+
+def print_failures(registry: Registry, rows: list[dict]) -> None:
+    """Failed jobs grouped by reason, one log per group, as paths from the current directory."""
+    for row in rows:
+        for group in row["failures"]:
+            typer.echo(
+                f"{row['tag']}/{row['step']} #{row['number']:04d}: {group['count']} job(s) "
+                f"failed: {group['reason']}",
+                err=True,
+            )
+            if group.get("log"):
+                typer.echo(f"    log: {here(registry, group['log'])}", err=True)
+
+
+def here(registry: Registry, relative: str) -> str:
+    """A registry-relative path as one that works from the current directory."""
+    return os.path.relpath(registry.root / relative)
 
 
 def _status_cells(row: dict) -> list[str]:
     jobs = row["jobs"]
+    used = row["sequences"]
+    outputs = ", ".join(
+        f"{o['dataset']} ({o['files']} files, {_size(o['bytes'])})"
+        if o["files"] is not None
+        else o["dataset"]
+        for o in row["outputs"].values()
+    )
     return [
         row["tag"],
         row["step"],
         f"{row['number']:04d}",
         row["state"] + (" [TEST]" if row["test"] else ""),
-        f"{jobs.get('done', 0)}/{jobs.get('failed', 0)}/{jobs.get('total', 0)}",
-        row["backend"],
-        str(row["ids"].get("request", "")),
+        "/".join(str(jobs.get(k, 0)) for k in ("done", "running", "failed", "pending")),
+        f"{used['first']}-{used['last']}" if used else "",
+        outputs,
     ]
+
+
+def _size(count: int | None) -> str:
+    value = float(count or 0)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"
 
 
 @app.command()

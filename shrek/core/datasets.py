@@ -51,6 +51,11 @@ class Catalog(Protocol):
 
     def datasets(self) -> list[DatasetInfo]: ...
 
+    def infos(self, datasets: list[str]) -> dict[str, DatasetInfo]:
+        """Files and bytes of the datasets the catalogue holds (the others are left out), in
+        as few calls as it can: ``shrek status`` shows them for every record."""
+        ...
+
     def exists(self, dataset: str) -> bool:
         """Whether the catalogue holds ``dataset`` (empty or not): a submission refuses to write
         an output dataset that exists."""

@@ -7,13 +7,17 @@ marked ``abandoned`` (it never got there), so nothing is lost and nothing is sub
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from shrek.backends.factory import get_backend
+from shrek.catalogs.factory import open_catalog
 from shrek.core.allocations import ALLOCATIONS_FILE
+from shrek.core.model import load_tag
 from shrek.core.records import ACTIVE, SUBMISSIONS_DIR, Record, load_records
 from shrek.core.registry import Registry
+from shrek.errors import ShrekError
 from shrek.git import GitRepo
 from shrek.ops.readme import write_readme
 
@@ -39,11 +43,11 @@ def refresh_record(registry: Registry, record: Record, *, save: bool = True) -> 
         if record.data["ids"].get(key) != value:
             record.data["ids"][key] = value
             changed = True
-    if update.failed_logs != record.data.get("failed_logs", []):
-        if update.failed_logs:
-            record.data["failed_logs"] = update.failed_logs
+    if update.failures != record.data.get("failures", []):
+        if update.failures:
+            record.data["failures"] = update.failures
         else:
-            record.data.pop("failed_logs", None)
+            record.data.pop("failures", None)
         changed = True
     if update.details:
         details = {**record.data.get("backend_details", {}), **update.details}
@@ -116,26 +120,91 @@ def _uncommitted(repo: GitRepo, tag_dir: Path) -> set[Path]:
 
 
 def status_rows(registry: Registry, names: list[str], *, commit: bool = True) -> list[dict]:
-    """Refresh the tags' records under the lock and describe every one of them (the rows of
-    ``shrek status`` and its ``--json``); ``commit=False`` only looks."""
+    """Refresh the tags' records and describe every one of them (the rows of ``shrek status``
+    and its ``--json``): steps in the order of the tag's DAG, then by number. ``commit=False``
+    only looks: it takes no lock and writes nothing, so it works in a read-only checkout."""
     rows = []
-    with registry.lock("shrek status"):
+    with registry.lock("shrek status") if commit else nullcontext():
         for name in names:
-            for record in refresh(registry, name, commit=commit).records:
-                data = record.data
-                rows.append(
-                    {
-                        "tag": name,
-                        "step": record.step,
-                        "number": record.number,
-                        "test": record.test,
-                        "backend": record.backend,
-                        "state": record.state,
-                        "jobs": data.get("jobs", {}),
-                        "ids": data.get("ids", {}),
-                        "outputs": data["datasets"]["outputs"],
-                        "failed_logs": data.get("failed_logs", []),
-                        "record": registry.relative(record.path),
-                    }
-                )
+            records = refresh(registry, name, commit=commit).records
+            rows += [_row(registry, name, r) for r in _in_dag_order(registry, name, records)]
+    _add_sizes(registry, rows)
     return rows
+
+
+def failed_jobs(registry: Registry, names: list[str]) -> list[dict]:
+    """Every failed job of the tags' records, one row each ('shrek status --failed'): from the
+    backend where it knows each job, otherwise from the record's grouped failures."""
+    rows = []
+    for name in names:
+        for record in _in_dag_order(registry, name, load_records(registry.tag_dir(name))):
+            base = {"tag": name, "step": record.step, "number": record.number}
+            backend = get_backend(registry, record.backend)
+            each = getattr(backend, "failed_jobs", None)
+            if each is not None:
+                rows += [
+                    {**base, "seq": f.seq, "attempts": f.attempts, "reason": f.reason, "log": f.log}
+                    for f in each(registry, record.data)
+                ]
+                continue
+            for group in record.data.get("failures", []):
+                rows += [
+                    {
+                        **base,
+                        "seq": seq,
+                        "attempts": group.get("attempts", 0),
+                        "reason": group["reason"],
+                        "log": "",
+                    }
+                    for seq in group["jobs"]
+                ]
+    return rows
+
+
+def _in_dag_order(registry: Registry, name: str, records: list[Record]) -> list[Record]:
+    tag, _ = load_tag(registry, name)
+    order = {step: n for n, step in enumerate(tag.order())} if tag is not None else {}
+    return sorted(records, key=lambda r: (order.get(r.step, len(order)), r.step, r.number))
+
+
+def _row(registry: Registry, name: str, record: Record) -> dict:
+    data = record.data
+    jobs = data.get("jobs", {})
+    state = record.state
+    if state in ("submitted", "running") and not jobs.get("total"):
+        state = "starting"  # accepted, no job known yet
+    used = (data.get("sequences") or {}).get(record.step)
+    return {
+        "tag": name,
+        "step": record.step,
+        "number": record.number,
+        "test": record.test,
+        "backend": record.backend,
+        "state": state,
+        "jobs": jobs,
+        "sequences": {"first": used["first"], "last": used["last"]} if used else None,
+        "ids": data.get("ids", {}),
+        "outputs": {
+            output: {"dataset": dataset, "files": None, "bytes": None}
+            for output, dataset in data["datasets"]["outputs"].items()
+        },
+        "failures": data.get("failures", []),
+        "record": registry.relative(record.path),
+    }
+
+
+def _add_sizes(registry: Registry, rows: list[dict]) -> None:
+    """Files and bytes of every output dataset, from the catalogue in one batch (left unknown
+    when the catalogue cannot be reached: status still answers)."""
+    names = [o["dataset"] for row in rows for o in row["outputs"].values()]
+    if not names:
+        return
+    try:
+        infos = open_catalog(registry).infos(names)
+    except ShrekError:
+        return
+    for row in rows:
+        for output in row["outputs"].values():
+            info = infos.get(output["dataset"])
+            if info is not None:
+                output["files"], output["bytes"] = info.files, info.bytes

@@ -46,6 +46,7 @@ __all__ = ["SubmitRequest", "SubmitResult", "submit"]
 
 @dataclass
 class SubmitResult:
+    registry: Registry
     tag: str
     records: list[Record]
     run_id: str
@@ -86,7 +87,13 @@ def submit(registry: Registry, request: SubmitRequest, *, wait: Wait | None = No
         except KeyboardInterrupt:
             interrupted = True  # the backend has it and the records say so: now stop it
     result = SubmitResult(
-        cleared.tag.name, records, submission.run_id, journal, commit, overridden=cleared.overridden
+        registry,
+        cleared.tag.name,
+        records,
+        submission.run_id,
+        journal,
+        commit,
+        overridden=cleared.overridden,
     )
     if interrupted:
         _stop(cleared, result)

@@ -3,11 +3,21 @@ summaries, a readable status, read-only checkouts and the small traps of issue 1
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 from shrek.catalogs.factory import open_catalog
-from shrek.core.records import load_records
+from shrek.core.records import Record, load_records
 from shrek.core.registry import Registry
+from shrek.errors import ExitCode
+from shrek.ops.freeze import freeze
+from tests.conftest import git
 from tests.ops.conftest import DEMO_TAG as TAG
-from tests.ops.conftest import edit_step
+from tests.ops.conftest import cli, edit_step
 
 
 def test_common_output_globs_see_only_the_payloads_files(demo: Registry, shrek) -> None:
@@ -31,3 +41,138 @@ def test_common_output_globs_see_only_the_payloads_files(demo: Registry, shrek) 
     assert record.state == "done"
     logs = open_catalog(demo).files(record.data["datasets"]["outputs"]["log"])
     assert len(logs) == 4 and all(f.name.endswith(".log") for f in logs)
+
+
+def test_failures_are_grouped_by_reason_with_one_log_each(demo: Registry, shrek) -> None:
+    payload = (  # odd jobs fail (their message has a colon: spelled \\072 for YAML), even
+        # ones make no output; the token printed first must never reach the record
+        "exec: if [ $((SHREK_SEQ % 2)) = 1 ];"
+        " then printf 'tok\\145n=hvs.CAESIab12cdefghijklmnopqrstu\\n' >&2;"
+        " printf 'ERROR\\072 cannot open Fun4All_G4_Pileup_pp.C\\n' >&2; exit 1;"
+        " else exit 0; fi; python3"
+    )
+    edit_step(demo, "demo-pass1", "max_attempts: 2", "max_attempts: 1", refreeze=False)
+    edit_step(demo, "demo-pass1", "exec: python3", payload)
+    subdir = demo.root / "tags"
+    result = shrek("submit", "sP22aa/demo-pass1", cwd=subdir)
+    assert result.code == ExitCode.BACKEND
+    (record,) = load_records(demo.tag_dir(TAG))
+    groups = {g["reason"]: g for g in record.data["failures"]}
+    assert set(groups) == {
+        "exit 1: ERROR: cannot open Fun4All_G4_Pileup_pp.C",
+        "exit 65 (wrapper: declared output missing or ambiguous): declared output 'events' is "
+        "missing: no file matches events_*.txt",
+    }
+    assert groups["exit 1: ERROR: cannot open Fun4All_G4_Pileup_pp.C"]["jobs"] == [1, 3]
+    assert "CAESIab12" not in str(record.data)  # the payload's token never reaches the record
+    assert "2 job(s) failed: exit 1: ERROR: cannot open Fun4All_G4_Pileup_pp.C" in result.err
+    log = groups["exit 1: ERROR: cannot open Fun4All_G4_Pileup_pp.C"]["log"]
+    assert f"log: {os.path.relpath(demo.root / log, subdir)}" in result.err  # from here
+    status = shrek("status", cwd=subdir)
+    assert "2 job(s) failed: exit 65 (wrapper: declared output missing" in status.err
+    every = shrek("status", "--failed", cwd=demo.root)
+    lines = [line for line in every.out.splitlines() if " job " in line]
+    assert [line.split(" job ")[1].split(":")[0] for line in lines] == ["1", "2", "3", "4"]
+    assert "(attempts 1)  log: .shrek/runs/" in lines[0]
+
+
+def _rename_generator(registry: Registry) -> None:
+    """demo-pass1 becomes 'zgen': the DAG order (zgen, demo-pass2) is not the alphabetical."""
+    job = registry.tag_dir(TAG) / "job"
+    text = (job / "demo-pass1.yaml").read_text().replace("name: demo-pass1", "name: zgen")
+    (job / "zgen.yaml").write_text(text)
+    (job / "demo-pass1.yaml").unlink()
+    pass2 = job / "demo-pass2.yaml"
+    pass2.write_text(pass2.read_text().replace("demo-pass1.events", "zgen.events"))
+    (registry.tag_dir(TAG) / "freeze.yaml").unlink()
+    git(registry.root, "add", "-A")
+    git(registry.root, "commit", "-qm", "rename the generator")
+    freeze(registry, TAG)
+
+
+def test_status_shows_dag_order_sequences_and_output_sizes(demo: Registry, shrek) -> None:
+    _rename_generator(demo)
+    assert shrek("submit", "sP22aa", cwd=demo.root).code == 0
+    rows = json.loads(shrek("status", "--json", cwd=demo.root).out)
+    assert [r["step"] for r in rows] == ["zgen", "demo-pass2"]
+    assert rows[0]["sequences"] == {"first": 1, "last": 4}
+    (events,) = rows[0]["outputs"].values()
+    files = open_catalog(demo).files(events["dataset"])
+    assert events["files"] == 4 and events["bytes"] == sum(f.size for f in files)
+    table = shrek("status", cwd=demo.root).out.splitlines()
+    assert table[0].split() == [
+        "tag",
+        "step",
+        "#",
+        "state",
+        "done/run/fail/pend",
+        "sequences",
+        "outputs",
+    ]
+    assert table[1].split()[1:6] == ["zgen", "0001", "done", "4/0/0/0", "1-4"]
+    assert "(4 files, " in table[1]
+
+
+def test_a_submitted_run_without_jobs_yet_is_starting(demo: Registry) -> None:
+    from shrek.ops.status import _row
+
+    record = Record(
+        demo.tag_dir(TAG) / "submissions" / "x.yaml",
+        {
+            "step": "demo-pass1",
+            "number": 1,
+            "test": False,
+            "backend": {"name": "local"},
+            "state": "submitted",
+            "jobs": {"total": 0},
+            "datasets": {"outputs": {}},
+            "sequences": {"demo-pass1": {"first": 1, "last": 4}},
+        },
+    )
+    assert _row(demo, TAG, record)["state"] == "starting"
+
+
+def test_reading_commands_work_in_a_read_only_checkout(demo: Registry, tmp_path: Path) -> None:
+    assert cli(demo, "submit", "sP22aa").returncode == 0
+    shared = tmp_path / "shared"
+    shutil.copytree(demo.root, shared, symlinks=True)
+    reader: list[str] = []
+    if os.geteuid() == 0:  # root ignores permissions: look as nobody
+        reader = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        for path in (tmp_path, *tmp_path.parents):
+            if path != Path("/"):
+                path.chmod(path.stat().st_mode | 0o005)
+        subprocess.run(["chmod", "-R", "go+rX,go-w", str(shared)], check=True)
+    else:
+        subprocess.run(["chmod", "-R", "a-w", str(shared)], check=True)
+    environment = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path / "nowhere"),
+        "GIT_CONFIG_COUNT": "1",  # a shared checkout is owned by someone else
+        "GIT_CONFIG_KEY_0": "safe.directory",
+        "GIT_CONFIG_VALUE_0": "*",
+    }
+    try:
+        for command in (
+            ["status", "--no-commit"],
+            ["status", "--no-commit", "--failed"],
+            ["tag", "list"],
+            ["tag", "show", "sP22aa"],
+            ["log", "sP22aa"],
+            ["validate"],
+            ["verify"],
+            ["verify", "--outputs"],
+            ["graph", "sP22aa"],
+        ):
+            done = subprocess.run(
+                [*reader, sys.executable, "-m", "shrek", *command],
+                cwd=shared,
+                capture_output=True,
+                text=True,
+                env=environment,
+                timeout=120,
+            )
+            assert done.returncode == 0, (command, done.stderr)
+            assert "Traceback" not in done.stderr
+    finally:
+        subprocess.run(["chmod", "-R", "u+w", str(shared)], check=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -233,10 +234,13 @@ def test_a_job_that_always_fails_and_retry(demo: Registry, shrek, tmp_path: Path
     assert result.code == ExitCode.BACKEND
     (record,) = load_records(demo.tag_dir(TAG))
     assert record.state == "failed"
-    assert len(record.data["failed_logs"]) == 4
-    log = demo.root / record.data["failed_logs"][0]
+    (group,) = record.data["failures"]  # four identical failures: one group, one log
+    assert group["reason"] == "exit 5: no luck"
+    assert group["count"] == 4 and group["jobs"] == [1, 2, 3, 4] and group["attempts"] == 1
+    log = demo.root / group["log"]
     assert "no luck" in log.read_text() and "payload failed with exit status 5" in log.read_text()
-    assert f"failed job log: {record.data['failed_logs'][0]}" in result.err
+    assert "4 job(s) failed: exit 5: no luck" in result.err
+    assert f"log: {os.path.relpath(log)}" in result.err
     (tmp_path / "fixed").touch()
     retried = shrek("retry", "sP22aa/demo-pass1", cwd=demo.root)
     assert retried.code == 0, retried.err and "retrying 4 failed job(s)" in retried.out

@@ -29,6 +29,7 @@ from shrek.backends.local.runner import (
     write_json,
 )
 from shrek.catalogs.factory import local_catalog_path, open_catalog
+from shrek.core.failures import JobFailure, group, stderr_tail
 from shrek.core.records import Record
 from shrek.core.registry import Registry
 from shrek.core.render import SANDBOX, output_extension, output_file
@@ -249,7 +250,7 @@ class LocalBackend:
         }
         counts["failed"] += sum(1 for j in jobs if j["state"] == "killed")
         counts["total"] = len(jobs)
-        logs = [self._log(run_dir, j) for j in jobs if j["state"] == "failed"]
+        failures = [g.as_dict() for g in group(self._failures(run_dir, jobs))]
         outcome = step["state"]
         note = settled or step.get("note", "")
         if outcome in ("pending", "running") and not self.alive(state):
@@ -262,16 +263,43 @@ class LocalBackend:
             )
         elif outcome == "pending":
             outcome = "submitted"
-        return StatusUpdate(outcome, counts, note, failed_logs=logs)
+        return StatusUpdate(outcome, counts, note, failures=failures)
+
+    def failed_jobs(self, registry: Registry, record: dict[str, Any]) -> list[JobFailure]:
+        """Every failed job of the record's step, one by one ('shrek status --failed')."""
+        run_dir, state = self._state(record)
+        if state is None:
+            return []
+        step = state["steps"].get(record["step"], {"jobs": []})
+        return self._failures(run_dir, step["jobs"])
+
+    def _failures(self, run_dir: Path, jobs: list[dict[str, Any]]) -> list[JobFailure]:
+        found = []
+        for job in jobs:
+            if job["state"] not in ("failed", "killed"):
+                continue
+            attempts = job.get("attempts") or []
+            last = attempts[-1] if attempts else {}
+            log = run_dir / last["dir"] / "stderr.log" if last else None
+            error = str(last.get("error", ""))
+            if not last:
+                error = (
+                    "killed before it started" if job["state"] == "killed" else ("never started")
+                )
+            found.append(
+                JobFailure(
+                    int(job["seq"]),
+                    last.get("exit"),
+                    len(attempts),
+                    stderr_tail(log) if log else [],
+                    self._relative(log) if log else "",
+                    error,
+                )
+            )
+        return found
 
     def _relative(self, path: Path) -> str:
         return self.registry.relative(path)
-
-    def _log(self, run_dir: Path, job: dict[str, Any]) -> str:
-        attempts = job.get("attempts") or []
-        if not attempts:
-            return ""
-        return self._relative(run_dir / attempts[-1]["dir"] / "stderr.log")
 
     def kill(self, registry: Registry, record: dict[str, Any]) -> str:
         run_dir, state = self._state(record)
