@@ -21,7 +21,7 @@ def render(
         "--output",
         "-o",
         file_okay=False,
-        help="Directory to write into (its sandbox/ is replaced).",
+        help="Directory to write into: new, empty, or one SHREK rendered into (replaced whole).",
     ),
     check: bool = typer.Option(
         False, "--check", help="Also run the offline checks that predict PanDA's verdict."
@@ -32,12 +32,20 @@ def render(
         min=1,
         help="First job's sequence number (default: after every range earlier submissions used).",
     ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace a non-empty directory SHREK did not render into, whole."
+    ),
 ) -> None:
     """Write the wrapper scripts, PanDA CWL, inputs YAML, prun lines and manifest."""
     from shrek.ops.render import render_target
 
     result = render_target(
-        open_registry(ctx), target, output, first_sequence=first_sequence, run_checks=check
+        open_registry(ctx),
+        target,
+        output,
+        first_sequence=first_sequence,
+        run_checks=check,
+        force=force,
     )
     typer.echo(
         f"rendered {result.rendering.tag} ({', '.join(result.rendering.steps)}) into "

@@ -23,7 +23,8 @@ def tag_new(
         None,
         "--build",
         "-b",
-        help="Software build, e.g. mdc2.7 (default: the parent's with --from).",
+        help="Software build, e.g. mdc2.7 (default: the parent's with --from, else shrek.yaml's "
+        "default_build).",
     ),
     year: int | None = typer.Option(
         None, "--year", "-y", help="Two-digit year to allocate in (default: this year)."

@@ -114,6 +114,12 @@ class Registry:
         return str(self.settings.get("production_branch") or "main")
 
     @property
+    def default_build(self) -> str | None:
+        """The build 'shrek tag new' uses when none is given."""
+        value = self.settings.get("default_build")
+        return str(value) if value else None
+
+    @property
     def builds(self) -> dict[str, dict[str, Any]]:
         return dict(self.settings["builds"])
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from shrek.backends.factory import get_backend
+from shrek.core.model import load_tag
 from shrek.core.records import ACTIVE, Record, load_records
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode, ShrekError
@@ -54,6 +55,7 @@ def retry(registry: Registry, target: str, overrides: dict[str, Any] | None = No
     with registry.lock(f"shrek retry {target}"):
         records = load_records(registry.tag_dir(name), step)
         if not records:
+            _refuse_unknown_step(registry, name, step)
             raise ShrekError(
                 f"{name}/{step} has no submission",
                 f"submit it: shrek submit {name}/{step}",
@@ -80,3 +82,18 @@ def retry(registry: Registry, target: str, overrides: dict[str, Any] | None = No
             f"shrek: retry {name}: {step} #{record.number:04d} ({note})",
         )
     return f"{record.label}: {note}; follow it with 'shrek status {name}'"
+
+
+def _refuse_unknown_step(registry: Registry, name: str, step: str) -> None:
+    """A step the tag does not have is named as such (not 'submit it')."""
+    import difflib
+
+    tag, _ = load_tag(registry, name)
+    if tag is None or step in tag.steps:
+        return
+    close = difflib.get_close_matches(step, list(tag.steps), n=1)
+    raise ShrekError(
+        f"tag {name} has no step '{step}' (its steps: {', '.join(tag.order())})",
+        f"did you mean {name.partition('-')[0]}/{close[0]}?" if close else "name one of its steps",
+        ExitCode.NOT_FOUND,
+    )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from shrek import __version__
 from shrek.core import schema
 from shrek.core.ledger import HEADER, LEDGER_FILE
@@ -36,7 +38,14 @@ def default_settings(branch: str = "main") -> str:
         f'shrek_version: "{__version__}"\n'
         "# Production submissions are made from this branch only (--test may run anywhere).\n"
         f"production_branch: {branch}\n"
+        "# The build 'shrek tag new' uses when no --build is given.\n"
+        f"default_build: {_first_build(text)}\n"
     )
+
+
+def _first_build(settings: str) -> str:
+    """The first build the default settings list (the default of 'tag new')."""
+    return next(iter(yaml.safe_load(settings)["builds"]))
 
 
 def init_registry(directory: Path) -> Path:

@@ -183,9 +183,16 @@ def _source(
         return parent.outputs[made_by[1]], parent.reserved, made_by[0]  # a file per job at most
     source = latest_completed(tag, made_by[0], cleared.test)
     if source is None:
+        ignored = None if cleared.test else latest_completed(tag, made_by[0], True)
+        because = (
+            f" (its --test submission #{ignored.number:04d} is done, but a production "
+            "submission reads only production outputs)"
+            if ignored is not None
+            else ""
+        )
         raise ShrekError(
             f"step {consumer} reads {item.dataset}, but {made_by[0]} has no completed "
-            "submission to read from",
+            f"submission to read from{because}",
             f"submit it first (shrek submit {tag.label}/{made_by[0]}), or submit "
             f"the whole tag (shrek submit {tag.label})",
             ExitCode.NO_UPSTREAM,

@@ -7,6 +7,7 @@ records keep its command lines whichever backend runs the jobs.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from shrek.core.model import Tag
 from shrek.core.registry import Registry
 from shrek.core.render import Options, Rendering, refuse_clashes, select_steps, wrapper_files
 from shrek.core.validate import require_valid
+from shrek.core.yamlio import write_atomic
+from shrek.errors import ExitCode, ShrekError
 
 
 def render(
@@ -63,6 +66,7 @@ def render_target(
     *,
     first_sequence: int | None = None,
     run_checks: bool = False,
+    force: bool = False,
 ) -> RenderResult:
     """Render a valid tag (or one of its steps) into ``output``; sequence numbers continue
     after every range earlier submissions used unless ``first_sequence`` is given."""
@@ -77,9 +81,43 @@ def render_target(
     rendering = render(
         registry, tag, [step] if step else None, options, frozen["digest"] if frozen else None
     )
-    output.mkdir(parents=True, exist_ok=True)
+    _clear_output(registry, output, force)
     rendering.write(output)
+    write_atomic(output / RENDERED_MARK, f"rendered by SHREK: {tag.name}\n")
     result = RenderResult(rendering)
     if run_checks:
         result.checks = check(tag, rendering, output)
     return result
+
+
+RENDERED_MARK = ".shrek-rendering"  # in a directory render -o wrote: it may be replaced
+
+
+def _clear_output(registry: Registry, output: Path, force: bool) -> None:
+    """An empty or new directory is used as it is; one SHREK rendered into before (or any, with
+    ``force``) is replaced whole, so no file of an earlier rendering (another tag's *.prun)
+    stays; any other non-empty directory is refused — render never deletes what it did not
+    write unless told to, and never the registry, a directory above it, or the home directory."""
+    output = output.resolve()
+    if not output.exists():
+        output.mkdir(parents=True)
+        return
+    if not output.is_dir():
+        raise ShrekError(f"{output} is not a directory", "name a directory", ExitCode.USAGE)
+    if not any(output.iterdir()):
+        return
+    protected = [registry.root.resolve(), *registry.root.resolve().parents, Path.home()]
+    if output in protected or registry.root.resolve().is_relative_to(output):
+        raise ShrekError(
+            f"{output} holds the registry (or is your home directory): render does not replace it",
+            "render into a directory of its own, e.g. -o rendered/",
+            ExitCode.USAGE,
+        )
+    if not (output / RENDERED_MARK).exists() and not force:
+        raise ShrekError(
+            f"{output} is not empty and SHREK did not render into it",
+            "render into a new or empty directory, or add --force to replace its content whole",
+            ExitCode.CONFLICT,
+        )
+    shutil.rmtree(output)
+    output.mkdir()

@@ -79,15 +79,34 @@ def review(registry: Registry, base: str) -> Review:
                     )
                 )
         if tag_dir.exists():
-            sections.append(_section(registry, name))
+            existed = repo.file_at(base, tag_dir / "tag.yaml") is not None
+            sections.append(_section(registry, name, existed, frozen_before, base, edited))
     result.summary = "\n".join(sections) + "\n"
     return result
 
 
-def _section(registry: Registry, name: str) -> str:
+def _section(
+    registry: Registry,
+    name: str,
+    existed: bool,
+    frozen_before: bool,
+    base: str,
+    edited: list[str],
+) -> str:
+    """What the summary says of one changed tag: edited after its freeze, changed, or new —
+    and, for a tag with a parent, its semantic diff against the parent."""
+    if frozen_before and edited:
+        files = ", ".join(f"`{p}`" for p in edited)
+        return (
+            f"### {name}\n\n**Edited after its freeze on `{base}`** ({files}): a frozen tag is "
+            "immutable; the check fails.\n"
+        )
     data = yaml.safe_load((registry.tag_dir(name) / "tag.yaml").read_text(encoding="utf-8"))
+    if existed and not edited:
+        return f"### {name}\n\nNew records or README only: see tags/{name}/README.md.\n"
     if not isinstance(data, dict) or not data.get("parent"):
-        return f"### {name}\n\nNew tag without a parent: see tags/{name}/README.md.\n"
+        what = "Changed (not frozen on the base)" if existed else "New tag without a parent"
+        return f"### {name}\n\n{what}: see tags/{name}/README.md.\n"
     try:
         old, new, changes = diff(registry, name)
     except ShrekError as error:

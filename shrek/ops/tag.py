@@ -132,8 +132,15 @@ def _removed_from_ledger(registry: Registry, repo: GitRepo) -> list[ledger.Entry
 
 
 def _known_build(registry: Registry, build: str | None) -> str:
+    build = build or registry.default_build
     if not build:
-        raise ShrekError("no build given", "add --build, e.g. --build mdc2.7", ExitCode.USAGE)
+        raise ShrekError(
+            f"no build given, and shrek.yaml names no default_build (this registry knows: "
+            f"{', '.join(registry.builds)})",
+            f"add --build, e.g. --build {next(iter(registry.builds), 'mdc2.7')}, or set "
+            "default_build in shrek.yaml",
+            ExitCode.USAGE,
+        )
     if build not in registry.builds:
         raise ShrekError(
             f"unknown build '{build}' (this registry knows: {', '.join(registry.builds)})",

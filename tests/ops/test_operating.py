@@ -176,3 +176,46 @@ def test_reading_commands_work_in_a_read_only_checkout(demo: Registry, tmp_path:
             assert "Traceback" not in done.stderr
     finally:
         subprocess.run(["chmod", "-R", "u+w", str(shared)], check=False)
+
+
+def test_render_never_deletes_what_it_did_not_write(demo: Registry, shrek, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert shrek("render", "sP22aa", "-o", str(out), cwd=demo.root).code == 0
+    stale = out / "old-tag.prun"  # left by an earlier rendering: replaced whole
+    stale.write_text("prun ...\n")
+    assert shrek("render", "sP22aa/demo-pass1", "-o", str(out), cwd=demo.root).code == 0
+    assert not stale.exists() and not (out / "demo-pass2.prun").exists()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my notes\n")
+    refused = shrek("render", "sP22aa", "-o", str(mine), cwd=demo.root)
+    assert refused.code == ExitCode.CONFLICT and "SHREK did not render into it" in refused.err
+    assert (mine / "notes.txt").exists()
+    assert shrek("render", "sP22aa", "-o", str(mine), "--force", cwd=demo.root).code == 0
+    assert not (mine / "notes.txt").exists()
+    home = shrek("render", "sP22aa", "-o", str(demo.root), "--force", cwd=demo.root)
+    assert home.code == ExitCode.USAGE and "holds the registry" in home.err
+
+
+def test_render_check_refuses_a_sandbox_panda_would_refuse(demo: Registry, shrek) -> None:
+    tag_dir = demo.tag_dir(TAG)
+    (tag_dir / "bin" / "table.dat").write_bytes(os.urandom(11 * 1024 * 1024))
+    edit_step(demo, "demo-pass1", "  - bin/generate.py", "  - bin/generate.py\n  - bin/table.dat")
+    result = shrek("render", "sP22aa", "-o", str(demo.root.parent / "r"), "--check", cwd=demo.root)
+    assert result.code == ExitCode.INVALID
+    assert "FAIL sandbox within panda-client's size limit" in result.out
+    assert "PanDA takes at most 10 MB (largest: bin/table.dat 11.5 MB" in result.err
+
+
+def test_refusals_name_what_they_ignored_and_what_does_not_exist(demo: Registry, shrek) -> None:
+    assert shrek("submit", "sP22aa/demo-pass1", "--test", cwd=demo.root).code == 0
+    refused = shrek("submit", "sP22aa/demo-pass2", cwd=demo.root)
+    assert refused.code == ExitCode.NO_UPSTREAM
+    assert "its --test submission #0001 is done, but a production submission reads only" in (
+        refused.err
+    )
+    unknown = shrek("retry", "sP22aa/demo-pass3", cwd=demo.root)
+    assert unknown.code == ExitCode.NOT_FOUND
+    assert "has no step 'demo-pass3'" in unknown.err and "did you mean sP22aa/demo-pass" in (
+        unknown.err
+    )

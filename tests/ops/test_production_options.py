@@ -132,8 +132,9 @@ def test_max_files_read_once_streams_staging_and_the_default_site_reach_prun(
         outputs=OUT,
         requirements={"force_staged": True, "site": "BNL_OWN"},
     )
-    render_target(Registry.open(runnable.root), "sP22aa", tmp_path)
-    gen, merge = prun_words(tmp_path, "gen"), prun_words(tmp_path, "merge")
+    rendered = tmp_path / "rendered"
+    render_target(Registry.open(runnable.root), "sP22aa", rendered)
+    gen, merge = prun_words(rendered, "gen"), prun_words(rendered, "merge")
     assert gen[gen.index("--site") + 1] == "BNL_DEFAULT"  # the registry's default
     assert merge[merge.index("--site") + 1] == "BNL_OWN"  # the step's own wins
     assert merge[merge.index("--nFiles") + 1] == "5" and "--forceStaged" in merge

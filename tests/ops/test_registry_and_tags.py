@@ -149,7 +149,6 @@ def test_refusals_leave_nothing_behind(registry: Registry, shrek) -> None:
     before = git(registry.root, "rev-parse", "HEAD")
     cases = [
         (("tag", "new", "sP22aa", "--build", "mdc9"), ExitCode.USAGE, "unknown build 'mdc9'"),
-        (("tag", "new", "sP22aa"), ExitCode.USAGE, "no build given"),
         (("tag", "new", "sp22aa", "--build", "mdc2.7"), ExitCode.USAGE, "is not a label"),
         (
             ("tag", "new", "sP22aa", "--build", "mdc2.7", "--template", "nope"),
@@ -281,3 +280,18 @@ def test_invalid_registry_settings_are_findings(registry: Registry, shrek) -> No
 def test_usage_errors_are_not_tracebacks(registry: Registry, shrek, args) -> None:
     result = shrek(*args, cwd=registry.root)
     assert result.code == ExitCode.USAGE
+
+
+def test_tag_new_takes_the_default_build_and_lists_the_builds_without_one(
+    registry: Registry, shrek
+) -> None:
+    settings = registry.root / "shrek.yaml"
+    assert "default_build: mdc2.7" in settings.read_text()  # written by init
+    made = shrek("tag", "new", "sP22aa", cwd=registry.root)  # the mission's own words
+    assert made.code == 0 and "sP22aa-mdc2.7" in made.out
+    settings.write_text(settings.read_text().replace("default_build: mdc2.7\n", ""))
+    git(registry.root, "commit", "-qam", "no default build")
+    refused = shrek("tag", "new", "sP22ab", cwd=registry.root)
+    assert refused.code == ExitCode.USAGE
+    assert "no build given, and shrek.yaml names no default_build" in refused.err
+    assert "(this registry knows: mdc2.7, mdc2.8, new, local)" in refused.err

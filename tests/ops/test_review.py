@@ -135,6 +135,10 @@ def test_review_refuses_an_edited_frozen_tag(frozen_registry: Registry, shrek) -
     ) in result.err
     assert "tags/sP22aa-local/freeze.yaml: error:" in result.err
     assert "shrek tag new --from sP22aa" in result.err
+    assert "**Edited after its freeze on `base`** (`freeze.yaml`, `job/demo-pass1.yaml`)" in (
+        result.out
+    )
+    assert "New tag without a parent" not in result.out
 
 
 def test_review_refuses_a_rewritten_ledger(frozen_registry: Registry, shrek) -> None:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from shrek.backends import Accepted, StatusUpdate, Submission, Uncertain
+from shrek.backends.panda.checks import sandbox_too_big
 from shrek.backends.panda.credentials import Credential, credential
 from shrek.core.naming import (
     log_container,
@@ -70,7 +71,6 @@ STATES = {
     "tobroken": "failed",
 }
 RETRYABLE = frozenset({"finished", "failed", "aborted", "exhausted"})
-SANDBOX_LIMIT = 10 * 1024 * 1024  # panda-client refuses larger job sandboxes (NO_BUILD_LIMIT)
 NOT_VISIBLE_GRACE_S = 30 * 60  # tasks of an accepted request can take this long to appear
 
 
@@ -312,13 +312,10 @@ class PandaBackend:
     def _stage_checks(self, submission: Submission) -> list[str]:
         """pchain packs small files only: refuse what would be dropped or refused."""
         entries = submission.rendering.manifest()
-        total = sum(e["size"] for e in entries)
-        if total > SANDBOX_LIMIT:
-            largest = max(entries, key=lambda e: e["size"])
+        too_big = sandbox_too_big(entries)
+        if too_big:
             raise ShrekError(
-                f"the sandbox is {total / 1e6:.1f} MB; PanDA takes at most "
-                f"{SANDBOX_LIMIT / 1e6:.0f} MB (largest: {largest['path']}, "
-                f"{largest['size'] / 1e6:.1f} MB)",
+                too_big,
                 "ship large files as an input dataset or through a code repository, not as "
                 "resources",
                 ExitCode.BACKEND,

@@ -39,10 +39,32 @@ class Check:
         return not self.problems and not self.skipped
 
 
+SANDBOX_LIMIT = 10 * 1024 * 1024  # panda-client refuses larger job sandboxes (NO_BUILD_LIMIT)
+
+
+def sandbox_too_big(entries: list[dict]) -> str:
+    """'' when the sandbox fits panda-client's limit; otherwise why, naming the biggest files."""
+    total = sum(e["size"] for e in entries)
+    if total <= SANDBOX_LIMIT:
+        return ""
+    biggest = sorted(entries, key=lambda e: -e["size"])[:3]
+    named = ", ".join(f"{e['path']} {e['size'] / 1e6:.1f} MB" for e in biggest)
+    return (
+        f"the sandbox is {total / 1e6:.1f} MB; PanDA takes at most "
+        f"{SANDBOX_LIMIT / 1e6:.0f} MB (largest: {named})"
+    )
+
+
 def check(tag: Tag, rendering: Rendering, directory: Path) -> list[Check]:
     """Run every check on a rendering already written to ``directory``."""
     workflow = yaml.safe_load((directory / SANDBOX / WORKFLOW).read_text(encoding="utf-8"))
+    size = Check("sandbox within panda-client's size limit")
+    if too_big := sandbox_too_big(rendering.manifest()):
+        size.problems.append(
+            f"{too_big}: ship large files as an input dataset or through a code repository"
+        )
     return [
+        size,
         _bash_syntax(rendering, directory),
         _shellcheck(tag, rendering, directory),
         _cwltool(directory),
