@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from shrek.cli.app import app, complete_tags, complete_targets, open_registry, settings_pairs
-from shrek.cli.output import QUIET, show, show_lines
+from shrek.cli.output import QUIET, print_json, show, show_lines
 from shrek.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -261,3 +261,65 @@ def retry(
 
     overrides = {"memory_mb": memory} if memory else {}
     typer.echo(run_retry(open_registry(ctx), target, overrides))
+
+
+@app.command()
+def probe(
+    ctx: typer.Context,
+    target: str = typer.Argument(
+        ..., help="TAG/STEP: the step to measure.", autocompletion=complete_targets
+    ),
+    jobs: int = typer.Option(2, "--jobs", "-j", min=1, help="How many of its jobs to run."),
+    apply: bool = typer.Option(
+        False, "--apply", help="Write the suggested requirements into the step file (uncommitted)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    quiet: bool = QUIET,
+) -> None:
+    """Run a step's first jobs here as a recorded test and judge its requirements by them."""
+    from shrek.cli.watch import follow
+    from shrek.ops.probe import probe as run_probe
+
+    registry = open_registry(ctx)
+    result = run_probe(
+        registry,
+        target,
+        jobs=jobs,
+        apply=apply,
+        wait=lambda s, r: follow(s, r, quiet=quiet or as_json),
+    )
+    if as_json:
+        print_json(result.as_dict())
+        return
+    typer.echo(f"probed {result.tag}/{result.step}: {len(result.jobs)} job(s) ({result.record})")
+    show(
+        [vars(m) for m in result.jobs],
+        as_json=False,
+        empty="no job ran",
+        columns=("job", "exit", "wall s", "cpu s", "peak MB", "outputs"),
+        cells=lambda m: [
+            str(m["seq"]),
+            str(m["exit"]),
+            f"{m['wall_s']:.1f}",
+            f"{m['cpu_s']:.1f}",
+            f"{m['peak_rss_mb']:.0f}",
+            _size(m["output_bytes"]),
+        ],
+    )
+    show(
+        [vars(v) for v in result.verdicts],
+        as_json=False,
+        empty="",
+        columns=("requirement", "requested", "measured", "verdict", "suggested"),
+        cells=lambda v: [
+            v["requirement"],
+            "-" if v["requested"] is None else f"{v['requested']:g}",
+            "-" if v["measured"] is None else f"{v['measured']:.3g}",
+            v["verdict"] + (f" ({v['why']})" if v["why"] else ""),
+            "" if v["suggested"] is None else str(v["suggested"]),
+        ],
+    )
+    if result.applied:
+        typer.echo(
+            f"wrote into the step file (uncommitted, for review): {', '.join(result.applied)}"
+        )

@@ -164,6 +164,34 @@ def _submissions(registry: Registry, tag: Tag) -> list[str]:
             + "<br>".join(f"`{d}`" for d in data["datasets"]["outputs"].values())
             + " |"
         )
+    return lines + _probes(records)
+
+
+def _probes(records: list) -> list[str]:
+    """What 'shrek probe' measured (its test submissions' ``probe``), newest of each step."""
+    latest = {r.step: r for r in records if r.data.get("probe")}
+    if not latest:
+        return []
+    lines = [
+        "",
+        "Measured by `shrek probe` (the most any probed job used):",
+        "",
+        "| step | # | jobs | peak memory | wall | CPU | requirement verdicts |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for step, record in latest.items():
+        jobs = record.data["probe"]["jobs"]
+        verdicts = "; ".join(
+            f"{v['requirement']} {v['verdict']}"
+            + (f" (suggested {v['suggested']})" if v.get("suggested") is not None else "")
+            for v in record.data["probe"]["verdicts"]
+        )
+        lines.append(
+            f"| {step} | {record.number:04d} | {len(jobs)} | "
+            f"{max(j['peak_rss_mb'] for j in jobs):.0f} MB | "
+            f"{max(j['wall_s'] for j in jobs):.1f} s | {max(j['cpu_s'] for j in jobs):.1f} s | "
+            f"{verdicts} |"
+        )
     return lines
 
 

@@ -219,3 +219,33 @@ def test_refusals_name_what_they_ignored_and_what_does_not_exist(demo: Registry,
     assert "has no step 'demo-pass3'" in unknown.err and "did you mean sP22aa/demo-pass" in (
         unknown.err
     )
+
+
+def test_probe_measures_memory_and_judges_the_requirements(demo: Registry, shrek) -> None:
+    allocate = (  # 300 MB touched and held for a second, in a child of the payload's shell
+        "exec: python3 -c 'import time; a = bytearray(300 * 1024 * 1024); time.sleep(1.0)'; python3"
+    )
+    edit_step(demo, "demo-pass1", "exec: python3", allocate, refreeze=False)
+    edit_step(demo, "demo-pass1", "memory_mb: 512", "memory_mb: 100\n  events_per_job: 50")
+    result = shrek("probe", "sP22aa/demo-pass1", "--json", cwd=demo.root)
+    assert result.code == 0, result.err
+    probed = json.loads(result.out)
+    assert len(probed["jobs"]) == 2  # the first two of the step's four
+    for job in probed["jobs"]:
+        assert job["exit"] == 0 and job["wall_s"] >= 1.0 and job["output_bytes"] > 0
+        assert 300 <= job["peak_rss_mb"] <= 300 * 1.10 + 30, job  # the allocation and bash/python
+    verdicts = {v["requirement"]: v for v in probed["verdicts"]}
+    assert verdicts["memory_mb"]["verdict"] == "too tight"
+    assert verdicts["memory_mb"]["suggested"] >= 400
+    assert verdicts["walltime_h"]["verdict"] == "fits"
+    assert verdicts["cpu_time_per_event_s"]["verdict"] == "unknown"  # not requested
+    (record,) = load_records(demo.tag_dir(TAG))
+    assert record.test and record.data["probe"]["jobs"][0]["peak_rss_mb"] > 300
+    assert "Measured by `shrek probe`" in (demo.tag_dir(TAG) / "README.md").read_text()
+    assert git(demo.root, "status", "--porcelain") == ""
+    applied = shrek("probe", "sP22aa/demo-pass1", "--jobs", "1", "--apply", cwd=demo.root)
+    assert applied.code == 0, applied.err
+    assert "memory_mb too tight" not in applied.out or "suggested" in applied.out
+    step = (demo.tag_dir(TAG) / "job" / "demo-pass1.yaml").read_text()
+    assert "memory_mb: 100" not in step and "memory_mb: " in step
+    assert git(demo.root, "status", "--porcelain").strip().endswith("demo-pass1.yaml")

@@ -116,6 +116,7 @@ class LocalBackend:
                     "jobs": step.jobs,
                     "max_attempts": int(step.requirements.get("max_attempts", 1)),
                     "upstream": plan.upstream_in_workflow,
+                    "max_jobs": submission.options.get("probe_jobs"),  # shrek probe: the first N
                     "inputs": [self._input(tag, plan, item) for item in step.inputs],
                     "outputs": [
                         {
@@ -138,6 +139,7 @@ class LocalBackend:
                 "sandbox": str(submission.render_dir / SANDBOX),
                 "sandbox_files": [e["path"] for e in submission.rendering.manifest()],
                 "workers": submission.workers or os.cpu_count() or 1,
+                "measure": bool(submission.options.get("probe_jobs")),  # peak memory per job
                 "steps": steps,
             },
         )

@@ -71,6 +71,56 @@ def _same_content(one: Path, other: Path) -> bool:
     return one.stat().st_size == other.stat().st_size and adler32_file(one) == adler32_file(other)
 
 
+def wait_with_usage(process: subprocess.Popen) -> tuple[int, float]:
+    """Wait for the job; its exit status (negative: the signal) and the CPU seconds it and
+    every descendant it waited for used (``wait4``'s resource usage)."""
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return process.returncode, usage.ru_utime + usage.ru_stime
+
+
+class PeakMemory:
+    """The peak resident memory of a job's whole process tree (its session: the runner starts
+    each job in its own), sampled from /proc every 20 ms on a thread of its own, in kB."""
+
+    INTERVAL_S = 0.02
+
+    def __init__(self, session: int) -> None:
+        self.session = session
+        self.peak_kb = 0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> int:
+        self.done.set()
+        self.thread.join()
+        return self.peak_kb
+
+    def _sample(self) -> None:
+        while not self.done.is_set():
+            self.peak_kb = max(self.peak_kb, session_rss_kb(self.session))
+            self.done.wait(self.INTERVAL_S)
+
+
+def session_rss_kb(session: int) -> int:
+    """The resident memory of every process of ``session``, summed, in kB."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+            if int(fields[3]) != session:  # field 6 of stat: the session id
+                continue
+            with open(f"/proc/{entry}/statm", "rb") as handle:
+                total += int(handle.read().split()[1]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def step_outcome(jobs: list[dict[str, Any]], stopped: bool) -> str:
     states = [j["state"] for j in jobs]
     if stopped and any(s in ("pending", "running", "killed") for s in states):
@@ -151,11 +201,12 @@ class Runner:
         first = int(spec["first_sequence"])
         inputs = spec["inputs"]
         primary = [i for i in inputs if not i["secondary"]]
+        limit = spec.get("max_jobs") or None  # shrek probe runs the first N jobs only
         if not primary:
             return [
                 {"index": n, "seq": first + n - 1, "inputs": [], "state": "pending", "attempts": []}
                 for n in range(1, int(spec["jobs"]) + 1)
-            ]
+            ][:limit]
         listings = {
             i["dataset"]: (
                 [DatasetFile(n, 0, "", loc) for n, loc in i["files"]]
@@ -181,7 +232,7 @@ class Runner:
                     "attempts": [],
                 }
             )
-        return jobs
+        return jobs[:limit]
 
     @staticmethod
     def _streams(
@@ -266,11 +317,22 @@ class Runner:
                 )
                 with self.lock:
                     self.processes.add(process)
-                status = process.wait()
+                started = time.monotonic()
+                sampler = PeakMemory(process.pid) if self.plan.get("measure") else None
+                status, cpu = wait_with_usage(process)
+                wall = time.monotonic() - started
                 with self.lock:
                     self.processes.discard(process)
             relative = workdir.relative_to(self.run_dir).as_posix()
-            record = {"attempt": attempt, "exit": status, "dir": relative}
+            record: dict[str, Any] = {
+                "attempt": attempt,
+                "exit": status,
+                "dir": relative,
+                "wall_s": round(wall, 3),
+                "cpu_s": round(cpu, 3),
+            }
+            if sampler is not None:
+                record["peak_rss_mb"] = round(sampler.stop() / 1024, 1)
             if status == 0:
                 try:
                     outputs = self.collect(spec, job, workdir)
