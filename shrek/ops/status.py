@@ -11,6 +11,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shrek.backends import Backend
 from shrek.backends.factory import get_backend
 from shrek.catalogs.factory import open_catalog
 from shrek.core.allocations import ALLOCATIONS_FILE
@@ -30,10 +31,12 @@ class Refreshed:
     commit: str | None = None
 
 
-def refresh_record(registry: Registry, record: Record, *, save: bool = True) -> bool:
+def refresh_record(
+    registry: Registry, record: Record, *, save: bool = True, backend: Backend | None = None
+) -> bool:
     """Bring one record up to date from its backend; True when it changed (saved only when
     ``save``: 'status --no-commit' only looks)."""
-    backend = get_backend(registry, record.backend)
+    backend = backend or get_backend(registry, record.backend)
     update = backend.refresh(registry, record.data)
     changed = False
     if update.jobs and update.jobs != record.data.get("jobs"):
@@ -74,13 +77,20 @@ def refresh(
     """Refresh the tag's active records (all of them with ``everything``); commit changes."""
     tag_dir = registry.tag_dir(name)
     result = Refreshed(name, load_records(tag_dir))
+    backends: dict[str, Backend] = {}
+    wanted = []
     for record in result.records:
-        wanted = (
-            record.state in ACTIVE
-            or everything
-            or get_backend(registry, record.backend).needs_attention(record)
-        )
-        if wanted and refresh_record(registry, record, save=commit):
+        backend = backends.get(record.backend) or get_backend(registry, record.backend)
+        backends[record.backend] = backend
+        if record.state in ACTIVE or everything or backend.needs_attention(record):
+            wanted.append(record)
+    for backend_name, backend in backends.items():
+        prefetch = getattr(backend, "prefetch", None)  # one call for all of a backend's records
+        mine = [r.data for r in wanted if r.backend == backend_name]
+        if prefetch is not None and mine:
+            prefetch(mine)
+    for record in wanted:
+        if refresh_record(registry, record, save=commit, backend=backends[record.backend]):
             result.changed.append(record)
     if not commit:
         return result

@@ -23,6 +23,7 @@ import json
 import re
 import tarfile
 import threading
+import time
 from email.parser import BytesParser
 from email.policy import default as email_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -58,6 +59,11 @@ def make_token(user: str = "jdoe", exp: float = 4_000_000_000, groups=("sphenix"
             "signature",
         ]
     )
+
+
+def _now() -> str:
+    """A task's modificationTime as the server writes it (UTC)."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
 
 
 class PandaStub:
@@ -114,6 +120,7 @@ class PandaStub:
         task.update(
             status=status,
             dsinfo={"nfiles": files, "nfilesfinished": finished, "nfilesfailed": failed},
+            modificationTime=_now(),
         )
 
     # -- the workflow parser (what the server does with a CWL) ------------------------------
@@ -278,15 +285,22 @@ class PandaStub:
                     return
                 query = parse_qs(url.query)
                 if endpoint == "task/get_tasks_detailed_info_since":
+                    # as the server does: equality filters, modificationTime >= since (when
+                    # given), the newest n_tasks first
                     filters = json.loads(query.get("filters", ["{}"])[0])
+                    since = query.get("since", [""])[0]
+                    limit = int(query.get("n_tasks", ["500"])[0])
                     found = (
                         []
                         if stub.hide_tasks
                         else [
                             {k: v for k, v in t.items() if k not in ("step",)}
-                            for t in stub.tasks.values()
+                            for t in sorted(
+                                stub.tasks.values(), key=lambda t: t["jediTaskID"], reverse=True
+                            )
                             if all(str(t.get(k)) == str(v) for k, v in filters.items())
-                        ]
+                            and t.get("modificationTime", "") >= since
+                        ][:limit]
                     )
                     self._reply(200, {"success": True, "message": "", "data": found})
                 else:
@@ -336,6 +350,7 @@ class PandaStub:
                             "reqID": request_id,
                             "status": "registered",
                             "dsinfo": {},
+                            "modificationTime": _now(),
                         }
                     self._reply(200, [True, {"status": True, "request_id": request_id, "log": log}])
                 elif endpoint == "task/submit":
@@ -347,6 +362,7 @@ class PandaStub:
                         "status": "registered",
                         "dsinfo": {},
                         "cliParams": params.get("cliParams", ""),
+                        "modificationTime": _now(),
                     }
                     self._reply(
                         200,

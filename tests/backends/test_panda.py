@@ -506,3 +506,20 @@ def test_commands_that_do_not_talk_to_panda_never_import_it(panda_registry: Regi
         env={k: v for k, v in os.environ.items() if not k.startswith("PANDA")},
     )
     assert result.returncode in (0,), result.stderr[-500:]
+
+
+def test_status_of_many_records_is_one_panda_client_request(
+    panda_registry: Registry, stub, shrek
+) -> None:
+    for n in range(3):  # three submissions of the two steps: six records, six tasks
+        args = ["submit", "sP22aa", "--backend", "panda", *(["--again"] if n else [])]
+        assert shrek(*args, cwd=panda_registry.root).code == 0, n
+    for task in stub.tasks.values():
+        stub.set_status(task["taskName"], "running", files=4, finished=2)
+    before = len(stub.calls)
+    result = shrek("status", "--json", cwd=panda_registry.root)
+    assert result.code == 0, result.err
+    rows = json.loads(result.out)
+    assert len(rows) == 6 and all(r["jobs"]["done"] == 2 for r in rows)
+    lookups = [e for e, _ in stub.calls[before:] if e == "task/get_tasks_detailed_info_since"]
+    assert len(lookups) == 1  # not one per record

@@ -134,7 +134,7 @@ def test_a_submit_killed_after_starting_its_runner_is_not_abandoned(demo: Regist
 def test_retry_after_the_working_state_is_gone_leaves_the_record_committed(
     demo: Registry, shrek
 ) -> None:
-    assert shrek("submit", "sP22aa/demo-pass1", "--detach", cwd=demo.root).code == 0
+    assert shrek("submit", "sP22aa/demo-pass1", cwd=demo.root).code == 0  # over: no race
     shutil.rmtree(demo.state_dir)
     result = shrek("retry", "sP22aa/demo-pass1", cwd=demo.root)
     assert result.code == ExitCode.BACKEND and "is gone from this machine" in result.err

@@ -80,7 +80,12 @@ def _prepare(registry: Registry, command: str, marker: Path) -> tuple[str, ...]:
         return ("submit", STEP, "--detach")
     if command == "status":
         assert cli(registry, "submit", STEP, "--detach").returncode == 0
-        time.sleep(1.0)  # the four small jobs end: status has a final state to record
+        (record,) = load_records(registry.tag_dir(TAG))
+        state = registry.state_dir / "runs" / record.data["ids"]["request"] / "state.json"
+        deadline = time.monotonic() + 60
+        while '"finished":null' in state.read_text() or not state.read_text():
+            assert time.monotonic() < deadline  # the four small jobs end: status has a final
+            time.sleep(0.05)  # state to record (and so a commit to be stopped at)
         return ("status",)
     if command == "retry":
         edit_step(registry, "demo-pass1", "exec: python3", f"exec: test -e {marker}; python3")

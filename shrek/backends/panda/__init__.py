@@ -71,6 +71,7 @@ STATES = {
     "tobroken": "failed",
 }
 RETRYABLE = frozenset({"finished", "failed", "aborted", "exhausted"})
+PREFETCH_TASKS = 10000  # tasks one status request may return
 NOT_VISIBLE_GRACE_S = 30 * 60  # tasks of an accepted request can take this long to appear
 
 
@@ -82,6 +83,7 @@ class PandaBackend:
         self.registry = registry
         self.settings: dict[str, Any] = {**registry.settings.get("panda", {}), **(overrides or {})}
         self._credential: tuple[tuple[tuple[str, str], ...], Credential] | None = None
+        self._prefetched: dict[str, Any] | None = None  # task name -> task, from prefetch()
 
     # -- identity, settings, credentials ------------------------------------------------
 
@@ -457,10 +459,28 @@ class PandaBackend:
 
     # -- status, kill, retry --------------------------------------------------------------
 
+    def prefetch(self, records: list[dict[str, Any]]) -> None:
+        """Look up the tasks of many records in one request: every task of the user modified
+        since the oldest of them was submitted (a day earlier, for clocks that disagree).
+        Refreshing a tag's records then costs one panda-client call, not one per record. When
+        the server returns as many tasks as asked for, some may be missing: the records are
+        then looked up one by one, as without a prefetch."""
+        names = [(r.get("backend_details") or {}).get("task_name") for r in records]
+        if len([n for n in names if n]) < 2:
+            return
+        oldest = min(_timestamp(r["submitted"]["at"]) for r in records)
+        since = datetime.fromtimestamp(oldest - 86400, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        reply = self.call({"action": "tasks_since", "since": since, "n_tasks": PREFETCH_TASKS})
+        result = reply.get("result") or {}
+        if reply.get("ok") and result.get("count", PREFETCH_TASKS) < PREFETCH_TASKS:
+            self._prefetched = {k: v for k, v in result["tasks"].items() if k}
+
     def _tasks(self, record: dict[str, Any]) -> dict[str, Any]:
         name = (record.get("backend_details") or {}).get("task_name")
         if not name:
             return {}
+        if self._prefetched is not None and name in self._prefetched:
+            return {name: self._prefetched[name]}
         reply = self.call({"action": "tasks", "names": [name]})
         if not reply.get("ok"):
             raise ShrekError(

@@ -47,6 +47,13 @@ def _run(request: dict[str, Any], capture: _Capture) -> tuple[bool, Any]:
         return call(list(request["args"]), console_log=True)
     from pandaclient import Client
 
+    if action == "tasks_since":  # every task of the user modified since a time: one request
+        status, data = Client.get_tasks_detailed_info_since(
+            since=request["since"], filters=None, n_tasks=request["n_tasks"]
+        )
+        if status != 0 or data is None:
+            return False, {"failed": "tasks since " + request["since"], "status": status}
+        return True, {"count": len(data), "tasks": {t.get("taskName"): t for t in data}}
     if action == "tasks":  # look tasks up by name: they appear asynchronously after a request
         found: dict[str, Any] = {}
         for name in request["names"]:
