@@ -102,9 +102,15 @@ def _report(result: SubmitResult) -> bool:
     failed = False
     for record in result.records:
         jobs = record.data.get("jobs", {})
+        starting = record.state in ("submitted", "running") and not jobs.get("total")
         typer.echo(
-            f"  {record.label}: {record.state}  {jobs.get('done', 0)}/"
-            f"{jobs.get('total', 0)} job(s) done  -> "
+            f"  {record.label}: "
+            + (
+                "starting"
+                if starting
+                else f"{record.state}  {jobs.get('done', 0)}/{jobs.get('total', 0)} job(s) done"
+            )
+            + "  -> "
             + ", ".join(record.data["datasets"]["outputs"].values())
         )
         for group in record.data.get("failures", []):

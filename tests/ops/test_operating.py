@@ -249,3 +249,10 @@ def test_probe_measures_memory_and_judges_the_requirements(demo: Registry, shrek
     step = (demo.tag_dir(TAG) / "job" / "demo-pass1.yaml").read_text()
     assert "memory_mb: 100" not in step and "memory_mb: " in step
     assert git(demo.root, "status", "--porcelain").strip().endswith("demo-pass1.yaml")
+
+
+def test_a_detached_submission_is_shown_as_starting(demo: Registry, shrek) -> None:
+    result = shrek("submit", "sP22aa/demo-pass1", "--detach", cwd=demo.root)
+    assert result.code == 0
+    assert "demo-pass1 #0001: starting  -> prod." in result.out or "job(s) done" in result.out
+    assert "0/0 job(s) done" not in result.out
