@@ -61,3 +61,20 @@ def cli(
         timeout=120,
         start_new_session=True,
     )
+
+
+def run_processes(registry: Registry) -> list[int]:
+    """Processes still running in this registry's local runs: runners and their jobs (found by
+    their working directory or command line under ``.shrek/runs``)."""
+    runs = str(registry.state_dir / "runs")
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                command = handle.read()
+        except OSError:
+            continue
+        if cwd.startswith(runs) or runs.encode() in command:
+            found.append(int(pid))
+    return found

@@ -18,7 +18,7 @@ from shrek.core.registry import Registry
 from shrek.errors import ExitCode
 from tests.conftest import git
 from tests.ops.conftest import DEMO_TAG as TAG
-from tests.ops.conftest import cli, edit_step
+from tests.ops.conftest import cli, edit_step, run_processes
 
 EVENTS = f"prod.{TAG}.demo-pass1.events.s0001"
 
@@ -27,19 +27,6 @@ def _slow_after_first(registry: Registry, seconds: int) -> None:
     """Job 1 ends at once; every other job sleeps first."""
     prefix = f'exec: test "${{SHREK_SEQ}}" = 1 || sleep {seconds}; python3'
     edit_step(registry, "demo-pass1", "exec: python3", prefix)
-
-
-def _job_processes(run: str) -> list[int]:
-    marker = f"SHREK_JOB={run}/".encode()
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as handle:
-                if any(v.startswith(marker) for v in handle.read().split(b"\0")):
-                    found.append(int(pid))
-        except OSError:
-            continue
-    return found
 
 
 def _kill_the_runner_when(registry: Registry, ready, timeout: float = 60) -> tuple[str, dict]:
@@ -66,14 +53,14 @@ def _one_done_two_running(jobs: list[dict]) -> bool:
 
 def test_status_kills_the_orphans_of_a_dead_runner_and_retry_completes(demo: Registry) -> None:
     _slow_after_first(demo, 30)
-    run, _ = _kill_the_runner_when(demo, _one_done_two_running)
-    assert len(_job_processes(run)) >= 2  # its jobs run on without it
+    _kill_the_runner_when(demo, _one_done_two_running)
+    assert len(run_processes(demo)) >= 2  # its jobs run on without it
     status = cli(demo, "status", "--json")
     assert status.returncode == 0, status.stderr
     (row,) = json.loads(status.stdout)
     assert row["state"] == "finished"
     assert row["jobs"] == {"total": 4, "done": 1, "running": 0, "failed": 3, "pending": 0}
-    assert _job_processes(run) == []  # no orphan left
+    assert run_processes(demo) == []  # no orphan left
     (record,) = load_records(demo.tag_dir(TAG))
     assert "the local runner (pid" in record.data["history"][-1]["note"]
     assert "2 leftover process(es) killed" in record.data["history"][-1]["note"]
@@ -86,9 +73,9 @@ def test_status_kills_the_orphans_of_a_dead_runner_and_retry_completes(demo: Reg
 
 def test_a_job_that_finished_after_its_runner_died_is_collected(demo: Registry) -> None:
     _slow_after_first(demo, 2)
-    run, _ = _kill_the_runner_when(demo, _one_done_two_running)
+    _kill_the_runner_when(demo, _one_done_two_running)
     deadline = time.monotonic() + 30
-    while _job_processes(run):  # the two running jobs end on their own
+    while run_processes(demo):  # the two running jobs end on their own
         assert time.monotonic() < deadline
         time.sleep(0.1)
     status = cli(demo, "status", "--json")
@@ -108,10 +95,10 @@ def test_a_job_that_finished_after_its_runner_died_is_collected(demo: Registry) 
 
 def test_kill_reaches_the_jobs_of_a_dead_runner(demo: Registry) -> None:
     _slow_after_first(demo, 30)
-    run, _ = _kill_the_runner_when(demo, _one_done_two_running)
+    _kill_the_runner_when(demo, _one_done_two_running)
     killed = cli(demo, "kill", "sP22aa")
     assert killed.returncode == 0, killed.stderr
-    assert _job_processes(run) == []
+    assert run_processes(demo) == []
 
 
 def test_a_submit_killed_after_starting_its_runner_is_not_abandoned(demo: Registry) -> None:

@@ -15,7 +15,6 @@ Each parameter is one trial; the closing note of issue 14 gives the count per fa
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ from shrek.core.registry import Registry
 from shrek.errors import ExitCode
 from tests.conftest import git
 from tests.ops.conftest import DEMO_TAG as TAG
-from tests.ops.conftest import cli, edit_step
+from tests.ops.conftest import cli, edit_step, run_processes
 
 STEP = "sP22aa/demo-pass1"
 SUBMIT_POINTS = [
@@ -56,22 +55,6 @@ TRIALS = (
 def _ids(trial: tuple[str, str, int, str]) -> str:
     command, point, nth, how = trial
     return f"{command}-{point}-{nth}-{how}"
-
-
-def _job_processes(registry: Registry) -> list[int]:
-    runs = str(registry.state_dir / "runs").encode()
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                command = handle.read()
-            with open(f"/proc/{pid}/environ", "rb") as handle:
-                environ = handle.read()
-        except OSError:
-            continue
-        if runs in command or (b"SHREK_JOB=local-" in environ and runs in environ):
-            found.append(int(pid))
-    return found
 
 
 def _prepare(registry: Registry, command: str, marker: Path) -> tuple[str, ...]:
@@ -140,6 +123,6 @@ def test_a_command_stopped_at_a_fault_point_leaves_a_true_registry(
 
     # no process left behind
     deadline = time.monotonic() + 30
-    while _job_processes(demo):
-        assert time.monotonic() < deadline, _job_processes(demo)
+    while run_processes(demo):
+        assert time.monotonic() < deadline, run_processes(demo)
         time.sleep(0.1)

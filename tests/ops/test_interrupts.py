@@ -10,35 +10,17 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from shrek.core.records import load_records
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode
 from tests.conftest import git
 from tests.ops.conftest import DEMO_TAG as TAG
-from tests.ops.conftest import cli, edit_step
+from tests.ops.conftest import cli, edit_step, run_processes
 
 
 def _slow(registry: Registry, seconds: int = 30) -> None:
     edit_step(registry, "demo-pass1", "exec: python3", f"exec: sleep {seconds}; python3")
-
-
-def _runner_processes(registry: Registry) -> list[int]:
-    """Processes still running from this registry's runs (runners and their jobs)."""
-    runs = str(registry.state_dir / "runs").encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (
-                    runs in (entry / "cmdline").read_bytes()
-                    or runs in (entry / "environ").read_bytes()
-                ):
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 def _settled(registry: Registry) -> None:
@@ -85,7 +67,7 @@ def test_ctrl_c_after_the_backend_accepted_kills_and_records_it(demo: Registry) 
     (record,) = load_records(demo.tag_dir(TAG))
     assert record.state == "killed"
     assert [h["state"] for h in record.data["history"]] == ["submitting", "submitted", "killed"]
-    assert _runner_processes(demo) == []
+    assert run_processes(demo) == []
     _settled(demo)
 
 
@@ -109,7 +91,7 @@ def test_ctrl_c_while_following_kills_the_jobs(demo: Registry) -> None:
     assert "the jobs of run" in err and "were killed" in err and "Traceback" not in err
     (record,) = load_records(demo.tag_dir(TAG))
     assert record.state == "killed"
-    assert _runner_processes(demo) == []
+    assert run_processes(demo) == []
     _settled(demo)
 
 
@@ -138,7 +120,7 @@ def test_ctrl_c_at_any_moment_leaves_a_true_record(demo: Registry) -> None:
         assert "Traceback" not in err, (trial, err)
         _settled(demo)
     assert ExitCode.INTERRUPTED in codes  # the trials did interrupt
-    assert _runner_processes(demo) == []
+    assert run_processes(demo) == []
     records = load_records(demo.tag_dir(TAG))
     ranges = [(r.data["sequences"]["demo-pass1"]["first"], r.number) for r in records]
     assert len({first for first, _ in ranges}) == len(ranges)
