@@ -10,8 +10,10 @@ out twice.
 
 Sequence numbers are registry-wide: a new production range starts after the highest number any
 production submission of any step of any tag was given, so no two jobs of the registry share a
-seed. Test submissions number in their own space (they never consume production numbers; their
-outputs live in the ``test`` namespace). Format (``submissions.ledger`` at the registry root)::
+seed. Test submissions are not in the ledger: they number in their own space, kept by the tag's
+test records (they never consume production numbers; their outputs live in the ``test``
+namespace), so a test on a feature branch never makes that branch conflict with production.
+Format (``submissions.ledger`` at the registry root)::
 
     # comment lines and blank lines are ignored
     sP22aa-mdc2.7/gen/0001  prod  1-10  prod.sP22aa-mdc2.7.gen.evt.s0001  local-…  2026-…  J
@@ -288,8 +290,8 @@ def _against_ledger(
     if submission != expected:
         return [Finding(relative, 0, 0, f"the record says it is {submission}", restore)]
     allocation = from_record(data)
-    if listed is None or allocation is None:
-        return []
+    if listed is None or allocation is None or allocation.test:
+        return []  # a test's numbers are its own (kept by its records, never in the ledger)
     entry = listed.get(submission)
     if entry is None:
         return [
@@ -335,9 +337,9 @@ def registry_allocations(registry: Registry) -> list[Allocation]:
 
 
 def record_allocations(registry: Registry, records: Iterable[dict], run: str) -> Path:
-    """Append the allocations of newly journalled records (their data) of the submission
-    ``run`` to the ledger, and return its path. The first time, the ledger starts with every
-    earlier record's."""
+    """Append the allocations of newly journalled production records (their data) of the
+    submission ``run`` to the ledger, and return its path. The first time, the ledger starts
+    with every earlier production record's."""
     new = [a for a in (_allocation_of(data, run) for data in records) if a is not None]
     ids = {a.submission for a in new}
     earlier = []
@@ -359,6 +361,6 @@ def _from_records(registry: Registry) -> list[Allocation]:
     for name in registry.tag_names():
         for record in load_records(registry.tag_dir(name)):
             allocation = _allocation_of(record.data)
-            if allocation is not None:
+            if allocation is not None and not allocation.test:
                 found.append(allocation)
     return sorted(found, key=lambda a: (a.at, a.submission))

@@ -15,14 +15,15 @@ from shrek.catalogs.factory import open_catalog
 from shrek.core.allocations import (
     ALLOCATIONS_FILE,
     Allocation,
+    from_record,
     next_first,
     next_number,
     overlapping,
     registry_allocations,
 )
 from shrek.core.model import Input, Tag
+from shrek.core.records import load_records, record_path
 from shrek.core.records import next_number as next_record_number
-from shrek.core.records import record_path
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
@@ -73,6 +74,8 @@ def plan_steps(cleared: Cleared) -> list[StepPlan]:
     """
     tag, steps = cleared.tag, cleared.steps
     allocations = registry_allocations(cleared.registry)
+    if cleared.test:  # test numbers: their own space, kept by the tag's test records
+        allocations = allocations + _test_allocations(tag)
     numbers = {
         name: max(next_number(allocations, tag.name, name), next_record_number(tag.directory, name))
         for name in steps
@@ -106,6 +109,18 @@ def plan_steps(cleared: Cleared) -> list[StepPlan]:
         )
         first += reserved  # the next step's range follows: no two steps share a seed
     return [plans[s] for s in steps]
+
+
+def _test_allocations(tag: Tag) -> list[Allocation]:
+    """What the tag's test submissions used. They are not in the registry's ledger: a test
+    may run on a feature branch, and a ledger line there would make the branch conflict with
+    every production submission made on the production branch meanwhile."""
+    found = []
+    for record in load_records(tag.directory):
+        allocation = from_record(record.data) if record.test else None
+        if allocation is not None:
+            found.append(allocation)
+    return found
 
 
 def _refuse_overlap(

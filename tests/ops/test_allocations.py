@@ -48,9 +48,13 @@ def test_no_two_jobs_of_the_registry_share_a_seed(demo: Registry, shrek) -> None
         (f"{TAG}/demo-pass1/0001", False, 1, 4),
         (f"{TAG}/demo-pass2/0001", False, 5, 8),
         (f"{other}/demo-pass1/0001", False, 9, 12),
-        (f"{other}/demo-pass1/0002", True, 1, 4),  # tests number apart: no production number
         (f"{TAG}/demo-pass1/0002", False, 13, 16),
-    ]
+    ]  # the test is not in the ledger: it numbers apart, in its tag's test records
+    (test_record,) = [r for r in load_records(demo.tag_dir(other)) if r.test]
+    assert test_record.number == 2 and test_record.data["sequences"]["demo-pass1"] == {
+        "first": 1,
+        "last": 4,
+    }
     seeds = [
         re.search(r"%RNDM:\d+", record.data["commands"]["exec"]).group()
         for name in (TAG, other)
@@ -199,3 +203,21 @@ def test_tag_new_refuses_a_ledger_that_validation_reports(registry: Registry, sh
     assert result.code == ExitCode.INVALID
     assert "label sP22a is allocated twice" in result.err
     assert git(registry.root, "rev-parse", "HEAD") == head
+
+
+def test_a_test_on_a_feature_branch_never_conflicts_with_production(demo: Registry, shrek) -> None:
+    git(demo.root, "checkout", "-qb", "feature")
+    first = shrek("submit", "sP22aa/demo-pass1", "--test", cwd=demo.root)
+    assert first.code == 0, first.err
+    second = shrek("submit", "sP22aa/demo-pass1", "--test", "--again", cwd=demo.root)
+    assert second.code == 0, second.err
+    tests = [r.data["sequences"]["demo-pass1"] for r in load_records(demo.tag_dir(TAG))]
+    assert tests == [{"first": 1, "last": 4}, {"first": 5, "last": 8}]  # apart from each other
+    git(demo.root, "checkout", "-q", "main")
+    _second_tag(demo)
+    assert shrek("submit", "sP22ab/demo-pass1", cwd=demo.root).code == 0  # production meanwhile
+    merged = subprocess.run(
+        ["git", "merge", "-q", "--no-edit", "feature"], cwd=demo.root, capture_output=True
+    )
+    assert merged.returncode == 0, merged.stderr  # no ledger line of the tests to conflict
+    assert shrek("validate", cwd=demo.root).code == 0
