@@ -18,7 +18,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shrek.backends.local.runner import STATE, read_json
 from shrek.core.records import Record
 from shrek.core.registry import Registry
 from shrek.core.validate import require_valid
@@ -115,32 +114,9 @@ def probe(
 
 
 def _measures(registry: Registry, record: Record) -> list[JobMeasure]:
-    run_dir = registry.state_dir / "runs" / str(record.data["ids"]["request"])
-    state = read_json(run_dir / STATE)
-    found = []
-    store = registry.state_dir / "store"
-    outputs = list(record.data["datasets"]["outputs"].values())
-    for job in state["steps"][record.step]["jobs"]:
-        attempts = job.get("attempts") or []
-        if not attempts:
-            continue
-        last = attempts[-1]
-        size = sum(
-            (store / dataset / name).stat().st_size
-            for dataset in outputs
-            for name in job.get("outputs", [])
-            if (store / dataset / name).exists()
-        )
-        found.append(
-            JobMeasure(
-                int(job["seq"]),
-                last.get("exit"),
-                float(last.get("wall_s", 0.0)),
-                float(last.get("cpu_s", 0.0)),
-                float(last.get("peak_rss_mb", 0.0)),
-                size,
-            )
-        )
+    from shrek.backends.local import LocalBackend
+
+    found = [JobMeasure(**row) for row in LocalBackend(registry).measurements(record.data)]
     if not found:
         raise ShrekError(
             f"the probe of {record.label} ran no job",

@@ -267,6 +267,32 @@ class LocalBackend:
             outcome = "submitted"
         return StatusUpdate(outcome, counts, note, failures=failures)
 
+    def measurements(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+        """What each job of the record's step used in its last attempt (``shrek probe``):
+        exit status, wall and CPU seconds, peak memory (measured runs only) and output bytes."""
+        _, state = self._state(record)
+        if state is None:
+            return []
+        store = self.registry.state_dir / STORE_DIR
+        outputs = list(record["datasets"]["outputs"].values())
+        found = []
+        for job in state["steps"].get(record["step"], {"jobs": []})["jobs"]:
+            if not job.get("attempts"):
+                continue
+            last = job["attempts"][-1]
+            paths = [store / d / name for d in outputs for name in job.get("outputs", [])]
+            found.append(
+                {
+                    "seq": int(job["seq"]),
+                    "exit": last.get("exit"),
+                    "wall_s": float(last.get("wall_s", 0.0)),
+                    "cpu_s": float(last.get("cpu_s", 0.0)),
+                    "peak_rss_mb": float(last.get("peak_rss_mb", 0.0)),
+                    "output_bytes": sum(p.stat().st_size for p in paths if p.exists()),
+                }
+            )
+        return found
+
     def failed_jobs(self, registry: Registry, record: dict[str, Any]) -> list[JobFailure]:
         """Every failed job of the record's step, one by one ('shrek status --failed')."""
         run_dir, state = self._state(record)
