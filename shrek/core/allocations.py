@@ -239,7 +239,13 @@ def allocation_findings(root: Path, tag_dirs: dict[str, Path]) -> list[Finding]:
     directory): a listed submission whose record is gone, a record the ledger does not list or
     lists differently, a damaged record. Checked on every run (records are not cached by
     validation): the ledger is one small file, and each record costs a read and a hash."""
-    from shrek.core.records import checked_record, load_records, record_files, record_path
+    from shrek.core.records import (
+        SUBMISSIONS_DIR,
+        checked_record,
+        load_records,
+        record_files,
+        record_path,
+    )
 
     allocations, findings = read_allocations(root)
     findings.extend(check_allocations(allocations))
@@ -265,6 +271,8 @@ def allocation_findings(root: Path, tag_dirs: dict[str, Path]) -> list[Finding]:
                 )
             )
     for tag_dir in tag_dirs.values():
+        if not (tag_dir / SUBMISSIONS_DIR).is_dir():
+            continue  # most tags of a registry: nothing submitted, nothing to read
         try:  # through the checked-records cache
             records = [(r.path, r.data) for r in load_records(tag_dir)]
         except ShrekError:  # one is damaged: each on its own, to name every damaged one
