@@ -88,7 +88,10 @@ def test_ctrl_c_while_following_kills_the_jobs(demo: Registry) -> None:
     os.killpg(process.pid, signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == ExitCode.INTERRUPTED, err
-    assert "the jobs of run" in err and "were killed" in err and "Traceback" not in err
+    # following ("the jobs of run … were killed"), or — when the Ctrl-C lands in the instant
+    # between the commit and the end of the hand-over — the hand-over's own stop
+    assert "killed" in err and "the records say so and are committed" in err
+    assert "Traceback" not in err
     (record,) = load_records(demo.tag_dir(TAG))
     assert record.state == "killed"
     assert run_processes(demo) == []
