@@ -37,6 +37,10 @@ class ExitCode(IntEnum):
     WRONG_BRANCH = 17  # a production submission outside the production branch (or detached)
     CREDENTIALS = 18  # no usable credential for the backend (missing, expired, not OIDC)
     FILESYSTEM = 19  # a path cannot be read or written (missing directory, permissions, full)
+    INVALIDATED = 20  # an input was invalidated (shrek invalidate): it is never read again
+    SUPERSEDED = 21  # a production submission of a tag another tag supersedes
+    LIFECYCLE = 22  # the tag's state does not allow this (extend, invalidate, supersede)
+    NOT_REPRODUCED = 23  # shrek reproduce: the job failed, or an output differs from the original
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 

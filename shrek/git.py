@@ -9,6 +9,7 @@ to be staged, and runs the real ``git`` so that the registry's own hooks and set
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -202,6 +203,32 @@ class GitRepo:
             sha, date, author, subject = line.split("\x1f", 3)
             entries.append((sha, date, author, subject))
         return entries
+
+    def commits_of(self, path: Path) -> tuple[str, str]:
+        """(the commit that added ``path``, the last commit that changed it); ('', '') when
+        git has never seen it."""
+        relative = Path(path).resolve().relative_to(self.root).as_posix()
+        try:
+            text = self.repo.git.log("--format=%H", "--", relative)
+        except git.GitCommandError as exc:
+            raise _git_error("log", exc) from exc
+        shas = text.split()
+        return (shas[-1], shas[0]) if shas else ("", "")
+
+    def add_worktree(self, directory: Path, commit: str) -> None:
+        """Check ``commit`` out into ``directory`` (detached), beside the registry's own tree."""
+        try:
+            self.repo.git.worktree("add", "--detach", "--quiet", str(directory), commit)
+        except git.GitCommandError as exc:
+            raise _git_error(f"worktree add {commit[:12]}", exc) from exc
+
+    def remove_worktree(self, directory: Path) -> None:
+        """Remove a work tree :meth:`add_worktree` made (best effort: then prune)."""
+        try:
+            self.repo.git.worktree("remove", "--force", str(directory))
+        except git.GitCommandError:
+            with contextlib.suppress(git.GitCommandError):
+                self.repo.git.worktree("prune")
 
     def merge_base(self, ref: str) -> str:
         """The commit where HEAD's history and ``ref``'s meet (what a pull request started

@@ -29,6 +29,17 @@ CREATE TABLE IF NOT EXISTS files (
     location TEXT NOT NULL,
     PRIMARY KEY (dataset, name)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS provenance (
+    dataset TEXT NOT NULL,
+    name TEXT NOT NULL,
+    location TEXT NOT NULL,
+    PRIMARY KEY (dataset, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS invalid (
+    dataset TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL
+);
 """
 
 
@@ -129,7 +140,47 @@ class LocalCatalog:
             ).fetchall()
         return [DatasetInfo(*row) for row in rows]
 
-    def register(self, dataset: str, files: list[DatasetFile]) -> DatasetInfo:
+    def provenance(self, dataset: str, name: str) -> str | None:
+        """Where the provenance file of ``name`` in ``dataset`` is (None: not catalogued)."""
+        if not self.path.exists():
+            return None
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT location FROM provenance WHERE dataset = ? AND name = ?", (dataset, name)
+            ).fetchone()
+        return row[0] if row else None
+
+    def mark_invalid(self, dataset: str, reason: str) -> None:
+        """``shrek invalidate``: the dataset stays (its files are evidence) but is marked."""
+        at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO invalid (dataset, reason, at) VALUES (?, ?, ?)",
+                (dataset, reason, at),
+            )
+
+    def invalid(self) -> dict[str, str]:
+        """Every dataset marked invalid, with the reason."""
+        if not self.path.exists():
+            return {}
+        with self._connect() as db:
+            return dict(db.execute("SELECT dataset, reason FROM invalid").fetchall())
+
+    def find(self, name: str) -> list[tuple[str, DatasetFile]]:
+        """Every (dataset, file) with this file name, or whose file is at this path."""
+        if not self.path.exists():
+            return []
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT dataset, name, size, checksum, location FROM files "
+                "WHERE name = ? OR location = ? ORDER BY dataset",
+                (name, name),
+            ).fetchall()
+        return [(row[0], DatasetFile(*row[1:])) for row in rows]
+
+    def register(
+        self, dataset: str, files: list[DatasetFile], provenance: str | None = None
+    ) -> DatasetInfo:
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         with self._connect() as db:
             db.execute(
@@ -153,6 +204,12 @@ class LocalCatalog:
                         "INSERT INTO files (dataset, name, size, checksum, location) "
                         "VALUES (?, ?, ?, ?, ?)",
                         (dataset, item.name, item.size, item.checksum, item.location),
+                    )
+                if provenance:  # the job's provenance file: catalogued beside, never a file
+                    db.execute(
+                        "INSERT OR IGNORE INTO provenance (dataset, name, location) "
+                        "VALUES (?, ?, ?)",
+                        (dataset, item.name, provenance),
                     )
             return self._info(db, dataset)
 

@@ -323,6 +323,44 @@ class RucioCatalog:
                 )
         return DatasetInfo(f"{scope}:{name}", len(stored), sum(f.size for f in files), "")
 
+    def annotate(self, dataset: str, metadata: dict[str, Any]) -> bool:
+        """Set metadata on a dataset: Rucio's own columns (``campaign``, ``prod_step``,
+        ``version``, ``stream_name``: every Rucio database keeps them) directly; any other key
+        (SHREK's ``shrek_*`` documents) through Rucio's JSON metadata plugin. False when the
+        server keeps no JSON metadata (its database is SQLite): only the columns were set."""
+        scope, name = self.split(dataset)
+        client = self.client()
+        columns = {k: v for k, v in metadata.items() if k in DID_COLUMNS}
+        documents = {k: v for k, v in metadata.items() if k not in DID_COLUMNS}
+        if columns:
+            with self._errors("annotating", f"{scope}:{name}"):
+                client.set_metadata_bulk(scope, name, columns)
+        if not documents:
+            return True
+        from rucio.common.exception import InvalidMetadata
+
+        try:
+            with self._errors("annotating", f"{scope}:{name}"):
+                client.set_metadata_bulk(scope, name, documents)
+        except ShrekError as error:
+            if isinstance(error.__cause__, InvalidMetadata) and "No plugin manages" in str(
+                error.__cause__
+            ):
+                return False
+            raise
+        return True
+
+    def metadata(self, dataset: str) -> dict[str, Any]:
+        """The dataset's JSON metadata (what :meth:`annotate` set)."""
+        scope, name = self.split(dataset)
+        with self._errors("reading", f"{scope}:{name}"):
+            return dict(self.client().get_metadata(scope, name, plugin="JSON"))
+
+
+# Rucio's own dataset columns SHREK fills (their sizes: campaign 50, prod_step 50, version 50,
+# stream_name 70 characters).
+DID_COLUMNS = ("campaign", "prod_step", "version", "stream_name")
+
 
 def _local_path(pfn: str) -> str:
     """A file:// replica is readable in place by the local backend."""

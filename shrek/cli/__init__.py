@@ -1,8 +1,8 @@
 """The ``shrek`` command line: parse, call a use case, print. No logic lives here.
 
 :mod:`shrek.cli.app` holds the typer application; each command group is a module beside it
-(``registry``, ``tag``, ``freeze``, ``render``, ``submit``, ``dataset``, ``review``), imported
-here in the order ``shrek --help`` lists them.
+(``registry``, ``tag``, ``freeze``, ``render``, ``submit``, ``lineage``, ``dataset``,
+``review``), imported here in the order ``shrek --help`` lists them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import typer
 
 # The command groups register themselves on import, in the order 'shrek --help' lists them.
 # isort: off
-from shrek.cli import registry, tag, freeze, render, submit, dataset, review  # noqa: F401
+from shrek.cli import registry, tag, freeze, render, submit, lineage, dataset, review  # noqa: F401
 
 # isort: on
 from shrek.cli.app import app

@@ -42,18 +42,18 @@ def dataset_list(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """List the catalogue's datasets."""
-    from shrek.catalogs.factory import open_catalog
+    """List the catalogue's datasets (invalidated ones marked)."""
+    from shrek.ops.dataset import listing
 
     show_lines(
-        open_catalog(open_registry(ctx)).datasets(),
+        listing(open_registry(ctx)),
         as_json=as_json,
         empty="no datasets yet: register files with 'shrek dataset add NAME FILE...'",
         line=lambda i: (
-            f"{i.name}  {i.files} file(s)  {i.bytes} bytes"
-            + (f"  created {i.created}" if i.created else "")
+            f"{i['name']}  {i['files']} file(s)  {i['bytes']} bytes"
+            + (f"  created {i['created']}" if i["created"] else "")
+            + (f"  INVALID: {i['invalid']}" if i["invalid"] else "")
         ),
-        json_rows=vars,
     )
 
 
@@ -63,13 +63,22 @@ def dataset_show(
     name: str = typer.Argument(..., help="Dataset name."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Show a dataset's files: name, size, checksum, location."""
-    from shrek.catalogs.factory import open_catalog
+    """Show a dataset's files (name, size, checksum, location) and the submission that made it."""
+    from shrek.ops.dataset import described
 
-    files = open_catalog(open_registry(ctx)).files(name)
+    info = described(open_registry(ctx), name)
     if as_json:
-        print_json({"dataset": name, "files": [vars(f) for f in files]})
+        print_json(info)
         return
-    typer.echo(f"{name}: {len(files)} file(s), {sum(f.size for f in files)} bytes")
+    files = info["files"]
+    typer.echo(f"{name}: {len(files)} file(s), {sum(f['size'] for f in files)} bytes")
+    origin = info["origin"]
+    if origin:
+        typer.echo(
+            f"  made by {origin['submission']} ({origin['state']}): {origin['record']} @ "
+            f"{origin['record_commit'][:12]}, registry commit {origin['registry_commit'][:12]}"
+        )
+    if info["invalid"]:
+        typer.echo(f"  INVALID: {info['invalid']}")
     for item in files:
-        typer.echo(f"  {item.name}  {item.size}  {item.checksum}  {item.location}")
+        typer.echo(f"  {item['name']}  {item['size']}  {item['checksum']}  {item['location']}")

@@ -87,11 +87,11 @@ def submit(
         first_sequence=first_sequence,
     )
     result = run_submit(registry, request, wait=lambda s, r: follow(s, r, quiet=quiet))
-    if _report(result):
+    if report_submission(result):
         raise typer.Exit(ExitCode.BACKEND)
 
 
-def _report(result: SubmitResult) -> bool:
+def report_submission(result: SubmitResult) -> bool:
     """Print what was submitted and how it went; True when a step did not succeed."""
     for warning in result.overridden:
         typer.echo(f"shrek: TEST submission despite: {warning.splitlines()[0]}", err=True)
@@ -197,7 +197,7 @@ def _status_cells(row: dict) -> list[str]:
         row["tag"],
         row["step"],
         f"{row['number']:04d}",
-        row["state"] + (" [TEST]" if row["test"] else ""),
+        row["state"] + (" [TEST]" if row["test"] else "") + (" INVALID" if row["invalid"] else ""),
         "/".join(str(jobs.get(k, 0)) for k in ("done", "running", "failed", "pending")),
         f"{used['first']}-{used['last']}" if used else "",
         outputs,

@@ -189,6 +189,11 @@ def _format_details(info: dict[str, Any]) -> str:
         )
     for dataset, size in ((frozen or {}).get("inputs") or {}).items():
         lines.append(f"  input:       {dataset}  {size['files']} file(s), {size['bytes']} bytes")
+    lineage = info.get("lineage") or {}
+    if lineage.get("superseded_by"):
+        lines.append(f"  SUPERSEDED:  by {lineage['superseded_by']}")
+    for older in lineage.get("supersedes") or []:
+        lines.append(f"  supersedes:  {older}")
     steps = info.get("step_details", [])
     lines.append(f"  steps ({len(steps)}):")
     for step in steps:
@@ -208,4 +213,29 @@ def _format_details(info: dict[str, Any]) -> str:
         if step["requirements"]:
             reqs = ", ".join(f"{k}={v}" for k, v in step["requirements"].items())
             lines.append(f"      requirements: {reqs}")
+    lines += _submission_lines(info.get("submissions") or [])
     return "\n".join(lines)
+
+
+def _submission_lines(rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return ["  submissions: none yet"]
+    lines = [f"  submissions ({len(rows)}):"]
+    for row in rows:
+        marks = (" [TEST]" if row["test"] else "") + (
+            f"  INVALID: {row['invalid']}" if row["invalid"] else ""
+        )
+        lines.append(
+            f"    {row['step']} #{row['number']:04d}: {row['state']}, sequences "
+            f"{row['sequences']['first']}-{row['sequences']['last']}, {row['backend']}"
+            + (f", extends {row['extends']}" if row["extends"] else "")
+            + marks
+        )
+        for output in row["outputs"].values():
+            size = (
+                f"{output['files']} file(s), {output['bytes']} bytes"
+                if output["files"] is not None
+                else "not catalogued here"
+            )
+            lines.append(f"      -> {output['dataset']}  ({size}; {output['where']})")
+    return lines

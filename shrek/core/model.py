@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from shrek.core import schema
+from shrek.core.lifecycle import tag_state
 from shrek.core.registry import JOB_DIR, TAG_FILE, Registry
 from shrek.core.yamlio import Document, load_yaml
 from shrek.errors import ExitCode, Finding, ShrekError
@@ -117,6 +118,7 @@ class Tag:
 
     @property
     def state(self) -> str:
+        """draft, frozen, submitted, running, failed, done, invalidated or superseded."""
         return tag_state(self.directory)
 
     def step_files(self) -> list[Path]:
@@ -192,16 +194,6 @@ class Tag:
                 found.append([*cycle, cycle[0]])
                 consumer = cycle[1] if len(cycle) > 1 else cycle[0]
                 edges[consumer].discard(cycle[0])  # break it; look for the next
-
-
-def tag_state(tag_dir: Path) -> str:
-    """draft (editable), frozen (immutable, not yet run) or submitted."""
-    submissions = tag_dir / "submissions"
-    if submissions.is_dir() and any(submissions.rglob("*.yaml")):
-        return "submitted"
-    if (tag_dir / "freeze.yaml").is_file():
-        return "frozen"
-    return "draft"
 
 
 def step_files(tag_dir: Path) -> list[Path]:

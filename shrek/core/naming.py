@@ -1,4 +1,5 @@
-"""The names PanDA submissions give their tasks and output containers, in one place.
+"""The names PanDA submissions give their tasks and output containers, and the names of the
+files SHREK adds to every job, in one place (light enough for the local runner to import).
 
 The PanDA backend names what it submits with these, and validation uses the same functions
 to refuse, before anything is frozen, a tag whose longest name would break panda-client's
@@ -7,6 +8,11 @@ limit: an output or log container name of at most 132 characters (``PsubUtils``'
 """
 
 from __future__ import annotations
+
+import re
+
+PROVENANCE_FILE = "shrek-provenance.json"  # written by every job beside its outputs
+ORIGIN_FILE = "shrek-origin.txt"  # beside the wrappers: the journal commit, submission ids
 
 MAX_CONTAINER_NAME = 132  # pandaclient.PsubUtils: "following DDM definition"
 
@@ -27,3 +33,9 @@ def output_container(task: str, output: str) -> str:
 
 def log_container(task: str) -> str:
     return f"{task}.log/"
+
+
+def code_variable(name: str) -> str:
+    """A code repository's variables in the job: ``macros`` -> ``SHREK_CODE_MACROS`` (then
+    ``_URL``, ``_REF``, ``_SHA``); characters a variable name cannot hold become ``_``."""
+    return "SHREK_CODE_" + re.sub(r"[^A-Z0-9_]", "_", name.upper())

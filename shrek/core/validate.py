@@ -33,6 +33,10 @@ SHREK_VARIABLES = (
     "SHREK_STEP",
     "SHREK_SEQ",
     "SHREK_JOB",
+    "SHREK_FREEZE_DIGEST",
+    "SHREK_REGISTRY_COMMIT",
+    "SHREK_SUBMISSION",
+    "SHREK_SANDBOX",
 )
 ENVIRONMENT = (
     "HOME",
@@ -180,6 +184,11 @@ def check_tag(registry: Registry, tag: Tag) -> list[Finding]:
     known_variables = set(SHREK_VARIABLES) | set(ENVIRONMENT)
     build = registry.builds.get(tag.build, {})
     known_variables.update(build.get("environment", []))
+    known_variables.update(
+        f"{naming.code_variable(repo['name'])}_{part}"
+        for repo in tag.data.get("code") or []
+        for part in ("URL", "REF", "SHA")
+    )
     for stem, step in tag.steps.items():
         findings.extend(_check_step(tag, stem, step, known_variables))
     findings.extend(_check_cycles(tag))

@@ -1,4 +1,5 @@
-"""``shrek dataset``: register existing files as a dataset of the catalogue, and list them."""
+"""``shrek dataset``: register existing files as a dataset of the catalogue, list and describe
+them (with the submission that made each, and whether it was invalidated)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,16 @@ import re
 import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from shrek.catalogs import Catalog, DatasetFile, DatasetInfo
+from shrek.catalogs.factory import open_catalog
 from shrek.core.hashing import THREADS_FROM_BYTES, adler32_file
+from shrek.core.lifecycle import invalid_datasets
 from shrek.core.progress import Progress, no_progress
+from shrek.core.registry import Registry
 from shrek.errors import ExitCode, ShrekError
+from shrek.ops.provenance import Finder
 
 # A container name may end in '/' (2022's productions read such containers by name).
 DATASET_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:+-]*/?")
@@ -94,3 +99,26 @@ def add_files(
                 (f for part in pool.map(checksum, chunks) for f in part), key=lambda f: f.name
             )
     return catalog.register(dataset, files)
+
+
+def listing(registry: Registry) -> list[dict[str, Any]]:
+    """The catalogue's datasets (``dataset list``), each with why it is invalid ('' if not)."""
+    invalid = invalid_datasets(registry.tags_dir)
+    return [
+        {**vars(info), "invalid": invalid[info.name][1] if info.name in invalid else ""}
+        for info in open_catalog(registry).datasets()
+    ]
+
+
+def described(registry: Registry, name: str) -> dict[str, Any]:
+    """A dataset's files, the submission that made it (None: an external dataset) and why it
+    is invalid ('' if it is not): ``dataset show``."""
+    files = open_catalog(registry).files(name)
+    node = Finder(registry).dataset(name)
+    invalid = invalid_datasets(registry.tags_dir).get(name)
+    return {
+        "dataset": name,
+        "files": [vars(f) for f in files],
+        "origin": node.origin.as_dict() if node is not None and node.origin else None,
+        "invalid": invalid[1] if invalid else "",
+    }

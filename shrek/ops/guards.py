@@ -11,6 +11,7 @@ from typing import Any
 
 from shrek.catalogs.factory import open_catalog
 from shrek.core.freeze import compare, compute, read_freeze
+from shrek.core.lifecycle import invalid_datasets, read_events
 from shrek.core.model import Tag
 from shrek.core.records import ACTIVE, COMPLETED, Record, load_records
 from shrek.core.registry import Registry
@@ -139,3 +140,38 @@ def refuse_duplicates(tag: Tag, steps: list[str], test: bool, again: bool) -> No
                 "nothing is overwritten)",
                 ExitCode.ALREADY,
             )
+
+
+def refuse_invalid_source(tag: Tag, source: Record, consumer: str, declared: str) -> None:
+    """An invalidated submission's outputs are never read again (``shrek invalidate``)."""
+    reason = read_events(tag.directory).invalid_reason(str(source.data["id"]))
+    if reason:
+        raise ShrekError(
+            f"step {consumer} reads {declared}, but {source.step} #{source.number:04d} "
+            f"(the newest completed submission) is invalidated: {reason}",
+            f"submit {source.step} again to make valid outputs (shrek submit "
+            f"{tag.label}/{source.step} --again), then submit {consumer}",
+            ExitCode.INVALIDATED,
+        )
+
+
+def refuse_invalid_dataset(registry: Registry, dataset: str, consumer: str) -> None:
+    """An external input that another tag's production made and then invalidated."""
+    invalid = invalid_datasets(registry.tags_dir).get(dataset)
+    if invalid:
+        raise ShrekError(
+            f"step {consumer} reads {dataset}, which tags/{invalid[0]} invalidated: {invalid[1]}",
+            "read a valid dataset instead (a new submission of the step that makes it)",
+            ExitCode.INVALIDATED,
+        )
+
+
+def refuse_superseded(tag: Tag, test: bool) -> None:
+    """A superseded tag takes no production submission (``--test`` still works)."""
+    newer = read_events(tag.directory).superseded_by
+    if newer and not test:
+        raise ShrekError(
+            f"tag {tag.name} is superseded by {newer}: it takes no more production submissions",
+            f"submit {newer} instead (--test still submits this one, as a test)",
+            ExitCode.SUPERSEDED,
+        )

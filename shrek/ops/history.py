@@ -29,7 +29,8 @@ from shrek.git import GitRepo
 LEDGERS = (LEDGER_FILE, ALLOCATIONS_FILE)
 RECORDS = f"{TAGS_DIR}/*/submissions/*/*.yaml"
 # What a record is given when it is journalled (or, for ids, when the backend answers) and
-# never changes afterwards.
+# never changes afterwards. ``ids`` and ``submitted`` may gain keys later (the backend's task
+# id; the journal's own commit, known only once it is made) but never change one.
 FIXED = (
     "id",
     "tag",
@@ -40,7 +41,7 @@ FIXED = (
     "overridden_guards",
     "again",
     "backend",
-    "submitted",
+    "extends",
     "freeze_digest",
     "datasets",
     "commands",
@@ -184,12 +185,13 @@ def _record_findings(
         for key in FIXED
         if key in was and now.get(key) != was[key]
     ]
-    was_ids, now_ids = was.get("ids") or {}, now.get("ids") or {}
-    problems += [
-        f"ids.{key} was changed after it was written"
-        for key, value in was_ids.items()
-        if value is not None and isinstance(now_ids, dict) and now_ids.get(key) != value
-    ]
+    for part in ("ids", "submitted"):
+        was_part, now_part = was.get(part) or {}, now.get(part) or {}
+        problems += [
+            f"{part}.{key} was changed after it was written"
+            for key, value in was_part.items()
+            if value is not None and (not isinstance(now_part, dict) or now_part.get(key) != value)
+        ]
     old_history, new_history = was.get("history") or [], now.get("history") or []
     if not isinstance(new_history, list) or new_history[: len(old_history)] != old_history:
         problems.append("its history was rewritten (it may only grow)")

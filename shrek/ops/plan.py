@@ -27,7 +27,7 @@ from shrek.core.records import next_number as next_record_number
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
-from shrek.ops.guards import latest_completed
+from shrek.ops.guards import latest_completed, refuse_invalid_dataset, refuse_invalid_source
 from shrek.ops.outputs import require_intact
 
 
@@ -44,6 +44,8 @@ class SubmitRequest:
     options: dict[str, Any] = field(default_factory=dict)  # backend options (via, no_check)
     overrides: dict[str, Any] = field(default_factory=dict)  # backend settings, this time only
     first_sequence: int | None = None  # every step's first sequence number (default: the next)
+    extends: str = ""  # shrek extend: the submission this one adds jobs to (its id)
+    more_jobs: int | None = None  # shrek extend: how many jobs this time
 
 
 @dataclass
@@ -190,6 +192,7 @@ def _source(
     tag, backend = cleared.tag, cleared.backend
     made_by = tag.producer(item)
     if made_by is None:
+        refuse_invalid_dataset(cleared.registry, item.dataset, consumer)
         frozen = {i["dataset"]: i["files"] for i in (cleared.frozen or {}).get("inputs", [])}
         count = frozen.get(item.dataset) or len(open_catalog(cleared.registry).files(item.dataset))
         return item.dataset, count, ""
@@ -197,6 +200,8 @@ def _source(
         parent = plans[made_by[0]]
         return parent.outputs[made_by[1]], parent.reserved, made_by[0]  # a file per job at most
     source = latest_completed(tag, made_by[0], cleared.test)
+    if source is not None:
+        refuse_invalid_source(tag, source, consumer, item.dataset)
     if source is None:
         ignored = None if cleared.test else latest_completed(tag, made_by[0], True)
         because = (

@@ -13,6 +13,7 @@ from typing import Any
 
 from shrek.backends.factory import get_backend
 from shrek.core.freeze import read_freeze
+from shrek.core.lifecycle import read_events
 from shrek.core.model import Step, Tag, load_tag
 from shrek.core.records import load_records
 from shrek.core.registry import Registry
@@ -108,6 +109,11 @@ def _header(registry: Registry, tag: Tag) -> list[str]:
         parent = data["parent"]
         lines.append(f"| parent | [{parent}](../{parent}/README.md) |")
     lines.append(f"| state | {tag.state} |")
+    lifecycle = read_events(tag.directory)
+    if lifecycle.superseded_by:
+        newer = lifecycle.superseded_by
+        lines.append(f"| superseded by | [{newer}](../{newer}/README.md) |")
+    lines += [f"| supersedes | [{old}](../{old}/README.md) |" for old in lifecycle.supersedes]
     return lines
 
 
@@ -153,12 +159,17 @@ def _submissions(registry: Registry, tag: Tag) -> list[str]:
         "| step | # | state | jobs done/total | backend | request | task | outputs |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
+    invalid = read_events(tag.directory).invalid_submissions
     for record in records:
         data = record.data
         jobs = data.get("jobs", {})
         test = " (test)" if record.test else ""
+        state = record.state + (
+            f" **invalid**: {_cell(invalid[data['id']])}" if data["id"] in invalid else ""
+        )
+        state += f" (extends #{data['extends'][-4:]})" if data.get("extends") else ""
         lines.append(
-            f"| {record.step} | {record.number:04d}{test} | {record.state} | "
+            f"| {record.step} | {record.number:04d}{test} | {state} | "
             f"{jobs.get('done', 0)}/{jobs.get('total', 0)} | {record.backend} | "
             f"`{data['ids'].get('request', '')}` | {_task_link(registry, data)} | "
             + "<br>".join(f"`{d}`" for d in data["datasets"]["outputs"].values())

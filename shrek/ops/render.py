@@ -40,7 +40,7 @@ def render(
     )
     chosen = select_steps(tag, step_names)
     steps = [tag.steps[s] for s in chosen]
-    sandbox, resources = wrapper_files(registry, tag, steps, digest)
+    sandbox, resources = wrapper_files(registry, tag, steps, digest, options.code)
     sandbox.update(workflow_files(tag, steps, options, digest))
     refuse_clashes(sandbox, resources)
     extra = {f"{s.name}.prun": prun_line(registry, tag, s, options) for s in steps}
@@ -77,7 +77,11 @@ def render_target(
     # a preview: every step at the number a production submission would start from
     first = first_sequence or next_first(registry_allocations(registry), test=False)
     sequences = dict.fromkeys(chosen, first)
-    options = Options(first_sequence=sequences, scope=default_scope(registry))
+    options = Options(
+        first_sequence=sequences,
+        scope=default_scope(registry),
+        code=tuple(frozen.get("code") or ()) if frozen else (),
+    )
     rendering = render(
         registry, tag, [step] if step else None, options, frozen["digest"] if frozen else None
     )

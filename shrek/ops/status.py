@@ -15,6 +15,7 @@ from shrek.backends import Backend
 from shrek.backends.factory import get_backend
 from shrek.catalogs.factory import open_catalog
 from shrek.core.allocations import ALLOCATIONS_FILE
+from shrek.core.lifecycle import read_events
 from shrek.core.model import load_tag
 from shrek.core.records import ACTIVE, SUBMISSIONS_DIR, Record, load_records
 from shrek.core.registry import Registry
@@ -137,7 +138,10 @@ def status_rows(registry: Registry, names: list[str], *, commit: bool = True) ->
     with registry.lock("shrek status") if commit else nullcontext():
         for name in names:
             records = refresh(registry, name, commit=commit).records
-            rows += [_row(registry, name, r) for r in _in_dag_order(registry, name, records)]
+            invalid = read_events(registry.tag_dir(name)).invalid_submissions
+            rows += [
+                _row(registry, name, r, invalid) for r in _in_dag_order(registry, name, records)
+            ]
     _add_sizes(registry, rows)
     return rows
 
@@ -177,7 +181,7 @@ def _in_dag_order(registry: Registry, name: str, records: list[Record]) -> list[
     return sorted(records, key=lambda r: (order.get(r.step, len(order)), r.step, r.number))
 
 
-def _row(registry: Registry, name: str, record: Record) -> dict:
+def _row(registry: Registry, name: str, record: Record, invalid: dict[str, str]) -> dict:
     data = record.data
     jobs = data.get("jobs", {})
     state = record.state
@@ -200,6 +204,8 @@ def _row(registry: Registry, name: str, record: Record) -> dict:
         },
         "failures": data.get("failures", []),
         "record": registry.relative(record.path),
+        "invalid": invalid.get(str(data.get("id")), ""),
+        "extends": data.get("extends", ""),
     }
 
 

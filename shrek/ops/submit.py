@@ -17,6 +17,7 @@ or ``status`` reconciles (completed if the backend has it, ``abandoned`` if not)
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ from shrek.core.validate import require_valid
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
 from shrek.interrupts import deferred_interrupt, fault_point, no_interrupt
-from shrek.ops.guards import freeze_guards, git_guards, refuse_duplicates
+from shrek.ops.guards import freeze_guards, git_guards, refuse_duplicates, refuse_superseded
 from shrek.ops.plan import Cleared, SubmitRequest, plan_steps
 from shrek.ops.readme import write_readme
 from shrek.ops.render import render
@@ -175,6 +176,7 @@ def _clear(registry: Registry, repo: GitRepo, backend: Any, request: SubmitReque
     )
     if only is not None and only not in tag.steps:
         render(registry, tag, [only])  # raises the "no step ... did you mean" error
+    refuse_superseded(tag, request.test)
     steps = [only] if only else tag.order()
     refusals = git_guards(registry, repo, tag)
     frozen, freeze_refusals = freeze_guards(registry, tag)
@@ -189,6 +191,9 @@ def _clear(registry: Registry, repo: GitRepo, backend: Any, request: SubmitReque
             ExitCode.USAGE,
         )
     overridden = [f"{kind}: {error.message}" for kind, error in refusals]
+    if request.more_jobs and only:  # shrek extend: this many jobs of the step, this time
+        step = dataclasses.replace(tag.steps[only], jobs=request.more_jobs)
+        tag = dataclasses.replace(tag, steps={**tag.steps, only: step})
     return Cleared(registry, repo, backend, tag, steps, frozen, overridden, options, request)
 
 
@@ -212,6 +217,7 @@ def _prepare(cleared: Cleared) -> Submission:
             for declared, read in plan.inputs.items()
             if tag.producer_of(declared)
         },
+        code=tuple(cleared.frozen.get("code") or ()) if cleared.frozen else (),
     )
     digest = cleared.frozen["digest"] if cleared.frozen else None
     rendering = render(registry, tag, cleared.steps, options, digest)
@@ -246,6 +252,8 @@ def _journal(cleared: Cleared, submission: Submission) -> tuple[list[Record], st
         else (record_allocations(cleared.registry, [r.data for r in records], submission.run_id),)
     )
     journal = _commit(cleared, records, "journal", submission.run_id, ledger)
+    for record in records:  # saved with the backend's answer, in the next commit
+        record.data["submitted"]["journal_commit"] = journal
     fault_point("after-journal")
     return records, journal
 
@@ -264,6 +272,7 @@ def _new_record(cleared: Cleared, submission: Submission, plan: Any) -> Record:
         **({"workflow": cleared.steps} if len(cleared.steps) > 1 else {}),
         **({"overridden_guards": cleared.overridden} if cleared.overridden else {}),
         **({"again": True} if cleared.request.again else {}),
+        **({"extends": cleared.request.extends} if cleared.request.extends else {}),
         "backend": {"name": backend.name, "version": backend.version()},
         "ids": dict(backend.journal_ids(submission)),
         "state": "submitting",
@@ -302,6 +311,7 @@ def _new_record(cleared: Cleared, submission: Submission, plan: Any) -> Record:
 def _hand_over(cleared: Cleared, submission: Submission, records: list[Record]) -> str:
     """Call the backend and commit what it accepted; a refusal is recorded and re-raised."""
     backend = cleared.backend
+    _write_origin(submission, records)
     fault_point("before-backend")
     try:
         accepted = backend.submit(submission)
@@ -334,6 +344,24 @@ def _hand_over(cleared: Cleared, submission: Submission, records: list[Record]) 
             f"{cleared.tag.name}', which commits them (do not submit again: the jobs run)",
             error.code,
         ) from error
+
+
+def _write_origin(submission: Submission, records: list[Record]) -> None:
+    """Tell the jobs where they come from: the journal's commit and their submission ids go
+    into the sandbox (the wrapper exports them and writes them into each provenance file),
+    and into the records, which the next commit completes."""
+    journal = records[0].data["submitted"]["journal_commit"]
+    try:
+        submission.rendering.write_origin(
+            submission.render_dir, journal, {r.step: str(r.data["id"]) for r in records}
+        )
+    except OSError as exc:
+        raise ShrekError(
+            f"cannot write the jobs' origin file into {submission.render_dir}: {exc}",
+            "free space or fix the permissions of the registry's .shrek directory; the journal "
+            "is committed and the next 'shrek status' closes it, then submit again",
+            ExitCode.FILESYSTEM,
+        ) from exc
 
 
 # -- 5. follow ---------------------------------------------------------------------------------

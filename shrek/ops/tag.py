@@ -11,10 +11,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from shrek.catalogs.factory import open_catalog
 from shrek.core import ledger
 from shrek.core.freeze import read_freeze
 from shrek.core.labels import Label, LabelError, next_label, parse_label
-from shrek.core.model import step_files, tag_state
+from shrek.core.lifecycle import read_events, tag_state
+from shrek.core.model import step_files
+from shrek.core.records import SUBMISSIONS_DIR, load_records
 from shrek.core.registry import JOB_DIR, TAG_FILE, Registry
 from shrek.core.validate import validate
 from shrek.core.yamlio import dump_yaml, load_yaml, write_atomic
@@ -332,6 +335,14 @@ def details(registry: Registry, name: str) -> dict[str, Any]:
             ),
         }
     )
+    info["submissions"] = submissions(registry, name)
+    lifecycle = read_events(registry.tag_dir(name))
+    info["lineage"] = {
+        "parent": (tag.data.get("parent") if tag is not None else None) or "",
+        "superseded_by": lifecycle.superseded_by,
+        "supersedes": lifecycle.supersedes,
+        "extensions": {s["id"]: s["extends"] for s in info["submissions"] if s["extends"]},
+    }
     if tag is not None:
         info.update({k: tag.data.get(k) for k in ("description", "owner", "parent")})
         info["code"] = tag.data.get("code", [])
@@ -357,3 +368,53 @@ def details(registry: Registry, name: str) -> dict[str, Any]:
             for step in tag.steps.values()
         ]
     return info
+
+
+def submissions(registry: Registry, name: str) -> list[dict[str, Any]]:
+    """Every submission of the tag (``tag show``): state, sequence range, output datasets with
+    their files, bytes and where they are, and whether it extends one or was invalidated."""
+    tag_dir = registry.tag_dir(name)
+    records = load_records(tag_dir) if (tag_dir / SUBMISSIONS_DIR).is_dir() else []
+    invalid = read_events(tag_dir).invalid_submissions
+    datasets = [d for r in records for d in r.data["datasets"]["outputs"].values()]
+    try:
+        infos = open_catalog(registry).infos(datasets) if datasets else {}
+    except ShrekError:
+        infos = {}  # the catalogue cannot be reached: show the rest
+    rows = []
+    for record in records:
+        data = record.data
+        sequences = data["sequences"][record.step]
+        rucio = data["datasets"].get("rucio") or {}
+        outputs = {}
+        for output, dataset in data["datasets"]["outputs"].items():
+            info = infos.get(dataset)
+            outputs[output] = {
+                "dataset": dataset,
+                "files": info.files if info else None,
+                "bytes": info.bytes if info else None,
+                "where": _where(registry, record, dataset, rucio.get(output)),
+            }
+        rows.append(
+            {
+                "id": str(data["id"]),
+                "step": record.step,
+                "number": record.number,
+                "test": record.test,
+                "state": record.state,
+                "backend": record.backend,
+                "sequences": {"first": sequences["first"], "last": sequences["last"]},
+                "outputs": outputs,
+                "extends": str(data.get("extends") or ""),
+                "invalid": invalid.get(str(data["id"]), ""),
+                "record": registry.relative(record.path),
+            }
+        )
+    return rows
+
+
+def _where(registry: Registry, record: Any, dataset: str, published: str | None) -> str:
+    if record.backend == "local":
+        where = registry.relative(registry.state_dir / "store" / dataset)
+        return where + (f"; Rucio {published}" if published else "")
+    return f"PanDA output container (Rucio {dataset})"

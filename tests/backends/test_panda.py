@@ -85,7 +85,7 @@ def test_workflow_submission_checked_then_submitted(panda_registry: Registry, st
         "--inDS user.jdoe.sP22aa-local.s0001_000_demo-pass1_events/"
         in tasks[f"{base}_001_demo-pass2"]["cliParams"]
     )
-    # the sandbox held exactly the manifest
+    # the sandbox held exactly the manifest, and the origin file (the journal's commit)
     archive = stub.uploads[request["params"]["sandbox"]]
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         names = sorted(m.name.removeprefix("./") for m in tar.getmembers() if m.isfile())
@@ -99,6 +99,7 @@ def test_workflow_submission_checked_then_submitted(panda_registry: Registry, st
         "demo-pass2.sh",
         "inputs.yaml",
         "prun.cwl",
+        "shrek-origin.txt",
         "workflow.cwl",
     ]
     pass1, pass2 = load_records(panda_registry.tag_dir(TAG))

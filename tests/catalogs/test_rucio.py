@@ -150,7 +150,8 @@ def test_two_steps_on_the_local_backend_with_outputs_in_rucio(
     rucio_registry: Registry, shrek
 ) -> None:
     assert shrek("freeze", "sP22aa", cwd=rucio_registry.root).code == 0
-    assert shrek("submit", "sP22aa", cwd=rucio_registry.root).code == 0
+    submitted = shrek("submit", "sP22aa", cwd=rucio_registry.root)
+    assert submitted.code == 0, submitted.err
     pass1, pass2 = load_records(rucio_registry.tag_dir(TAG))
     assert (pass1.state, pass2.state) == ("done", "done")
     client = rucio_client()
@@ -161,6 +162,18 @@ def test_two_steps_on_the_local_backend_with_outputs_in_rucio(
         files = list(client.list_files(scope, name))
         assert len(files) == 4 and all(f["adler32"] for f in files)
         assert "outputs registered in Rucio" in record.data["history"][-1]["note"]
+        # the dataset's provenance in Rucio's own columns; the JSON document where the server
+        # keeps JSON metadata (this test server's SQLite does not: Rucio refuses, SHREK goes on)
+        meta = client.get_metadata(scope, name)
+        assert meta["campaign"] == TAG and meta["prod_step"] == record.step
+        assert meta["version"] == record.data["submitted"]["journal_commit"]
+        assert meta["stream_name"] == record.data["id"]
+    # invalidating pass1 is committed; this Rucio cannot show it, and SHREK says so
+    invalid = shrek(
+        "invalidate", "sP22aa/demo-pass1", "--reason", "bad seeds", cwd=rucio_registry.root
+    )
+    assert invalid.code == 0, invalid.err
+    assert "keeps no JSON metadata" in invalid.err
     # pass2 read the Rucio background in place: each merged file holds two background files
     local = open_catalog(rucio_registry, "local")
     merged = local.files(pass2.data["datasets"]["outputs"]["merged"])

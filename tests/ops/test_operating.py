@@ -129,7 +129,7 @@ def test_a_submitted_run_without_jobs_yet_is_starting(demo: Registry) -> None:
             "sequences": {"demo-pass1": {"first": 1, "last": 4}},
         },
     )
-    assert _row(demo, TAG, record)["state"] == "starting"
+    assert _row(demo, TAG, record, {})["state"] == "starting"
 
 
 def test_reading_commands_work_in_a_read_only_checkout(demo: Registry, tmp_path: Path) -> None:
@@ -163,6 +163,8 @@ def test_reading_commands_work_in_a_read_only_checkout(demo: Registry, tmp_path:
             ["verify"],
             ["verify", "--outputs"],
             ["graph", "sP22aa"],
+            ["provenance", "prod.sP22aa-local.demo-pass2.merged.s0001", "--tree"],
+            ["dataset", "show", "prod.sP22aa-local.demo-pass1.events.s0001"],
         ):
             done = subprocess.run(
                 [*reader, sys.executable, "-m", "shrek", *command],

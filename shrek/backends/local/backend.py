@@ -110,6 +110,7 @@ class LocalBackend:
             steps.append(
                 {
                     "step": plan.step,
+                    "submission": f"{tag.name}/{plan.step}/{plan.number:04d}",
                     "wrapper": f"{plan.step}.sh",
                     "first_sequence": plan.first_sequence,
                     "reserved": plan.reserved,
@@ -137,7 +138,7 @@ class LocalBackend:
                 "catalog": str(local_catalog_path(self.registry)),
                 "store": str(self.registry.state_dir / STORE_DIR),
                 "sandbox": str(submission.render_dir / SANDBOX),
-                "sandbox_files": [e["path"] for e in submission.rendering.manifest()],
+                "sandbox_files": submission.rendering.travelling(),
                 "workers": submission.workers or os.cpu_count() or 1,
                 "measure": bool(submission.options.get("probe_jobs")),  # peak memory per job
                 "steps": steps,

@@ -2,13 +2,23 @@
 
 The local backend always catalogues its outputs locally (downstream steps read them from
 there); with the Rucio catalogue, each output of a ``done`` or ``finished`` submission is
-also uploaded to the registry's RSE as a dataset named by the tag, and the record names the
-DIDs. Upload first, record after: a failure leaves the record as it was, and the next
-``shrek status`` tries again (files already in the dataset are skipped).
+also uploaded to the registry's RSE as a dataset named by the tag, with its provenance as
+dataset metadata — Rucio's own columns (``campaign`` = the tag, ``prod_step`` = the step,
+``version`` = the registry commit of the journal, ``stream_name`` = the submission) and, where
+the server keeps JSON metadata, ``shrek_provenance`` (also every file's job) — and the record
+names the DIDs. Upload first, record after: a failure leaves
+the record as it was, and the next ``shrek status`` tries again (files already in the dataset
+are skipped).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+from pathlib import Path
+from typing import Any
+
+from shrek.catalogs import DatasetFile
 from shrek.catalogs.factory import local_catalog_path, open_catalog
 from shrek.catalogs.local import LocalCatalog
 from shrek.core.records import COMPLETED, Record
@@ -36,7 +46,22 @@ def publish(registry: Registry, record: Record) -> bool:
     for output, dataset in record.data["datasets"]["outputs"].items():
         if output in published:
             continue
-        info = rucio.register(dataset, local.files(dataset))
+        files = local.files(dataset)
+        info = rucio.register(dataset, files)
+        summary = provenance_summary(record, local, dataset, files)
+        columns = {
+            "campaign": record.data["tag"],
+            "prod_step": record.step,
+            "version": summary["registry_commit"],
+            "stream_name": summary["submission"],
+        }
+        rucio.annotate(
+            info.name,
+            {
+                **{k: v for k, v in columns.items() if v and len(v) <= 50},
+                "shrek_provenance": summary,
+            },
+        )
         published[output] = info.name
     record.data["datasets"]["rucio"] = published
     record.data["history"].append(
@@ -46,3 +71,25 @@ def publish(registry: Registry, record: Record) -> bool:
         }
     )
     return True
+
+
+def provenance_summary(
+    record: Record, local: LocalCatalog, dataset: str, files: list[DatasetFile]
+) -> dict[str, Any]:
+    """What Rucio keeps of a dataset's provenance: the submission, the registry commit of its
+    journal, the freeze, and each file's job (its provenance file, as the job wrote it)."""
+    data = record.data
+    jobs = {}
+    for item in files:
+        location = local.provenance(dataset, item.name)
+        if location:
+            with contextlib.suppress(OSError, ValueError):
+                jobs[item.name] = json.loads(Path(location).read_text(encoding="utf-8"))
+    return {
+        "tag": data["tag"],
+        "step": data["step"],
+        "submission": data["id"],
+        "registry_commit": data["submitted"].get("journal_commit", ""),
+        "freeze_digest": data.get("freeze_digest"),
+        "jobs": jobs,
+    }

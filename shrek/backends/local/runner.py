@@ -28,10 +28,12 @@ from typing import Any
 from shrek.catalogs import DatasetFile
 from shrek.catalogs.local import LocalCatalog
 from shrek.core.hashing import adler32_file
+from shrek.core.naming import PROVENANCE_FILE
 from shrek.errors import ShrekError
 
 PLAN = "plan.json"
 STATE = "state.json"
+PROVENANCE_DIR = ".provenance"  # in the store: every collected job's provenance file
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -377,9 +379,12 @@ class Runner:
         return False
 
     def collect(self, spec: dict[str, Any], job: dict[str, Any], workdir: Path) -> list[str]:
-        """Move the job's declared outputs into the store and register them."""
+        """Move the job's declared outputs into the store and register them, each with the
+        job's provenance file (kept in the store beside the datasets, never one of their
+        files)."""
         listed = (workdir / "shrek-outputs.txt").read_text(encoding="utf-8").split("\n")
         produced = {line.split(" ")[0]: line.split(" ")[1] for line in listed if line.strip()}
+        provenance = self.keep_provenance(spec, job, workdir)
         names = []
         for output in spec["outputs"]:
             source = workdir / produced[output["name"]]
@@ -393,9 +398,21 @@ class Runner:
                 name, target.stat().st_size, f"adler32:{adler32_file(target)}", str(target)
             )
             with self.lock:
-                self.catalog.register(output["dataset"], [item])
+                self.catalog.register(output["dataset"], [item], provenance)
             names.append(name)
         return names
+
+    def keep_provenance(self, spec: dict[str, Any], job: dict[str, Any], workdir: Path) -> str:
+        """Place the job's provenance file in the store: ``.provenance/<submission>/<seq>.json``
+        (sequence numbers are unique within a submission); "" when the job wrote none."""
+        source = workdir / PROVENANCE_FILE
+        if not source.is_file() or not spec.get("submission"):
+            return ""
+        directory = self.store / PROVENANCE_DIR / spec["submission"]
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / f"{job['seq']:06d}.json"
+        place(source, target)
+        return str(target)
 
     # -- steps ------------------------------------------------------------------------------
 

@@ -11,6 +11,62 @@ set -euo pipefail
 shrek_fail() { local status=$1; shift; echo "shrek[hfprod-pass2]: $*" >&2; exit "$status"; }
 [ $# -ge 1 ] || shrek_fail 64 "usage: hfprod-pass2.sh SEQUENCE IN1 IN2"
 [[ $1 =~ ^[0-9]+$ ]] || shrek_fail 64 "the sequence number must be a number, not '$1'"
+SHREK_SANDBOX=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# -- provenance: written beside the outputs however the job ends (schemas/provenance.schema.json)
+SHREK_START=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+shrek_static='{"build":{"name":"mdc2.7","setup":"source /cvmfs/sphenix.sdcc.bnl.gov/gcc-8.3/opt/sphenix/core/bin/sphenix_setup.sh -n mdc2.7"},"code":[{"commit":"","name":"macros","ref":"master","url":"https://github.com/sPHENIX-Collaboration/macros.git"},{"commit":"","name":"MDC2","ref":"main","url":"https://github.com/sPHENIX-Collaboration/MDC2.git"}],"freeze_digest":null,"label":"sP22aa","parameters":{"runnumber":1234567890},"schema_version":1,"shrek_version":"0.1.0","step":"hfprod-pass2","tag":"sP22aa-mdc2.7"}'
+shrek_json() {  # $1 as a JSON string
+  local s=$1 out="" c i
+  s=${s//\\/\\\\}; s=${s//\"/\\\"}; s=${s//$'\n'/\\n}; s=${s//$'\r'/\\r}; s=${s//$'\t'/\\t}
+  if [[ $s =~ [[:cntrl:]] ]]; then
+    for ((i = 0; i < ${#s}; i++)); do
+      c=${s:i:1}
+      if [[ $c =~ [[:cntrl:]] ]]; then out+=$(printf '\\u%04x' "'$c"); else out+=$c; fi
+    done
+    s=$out
+  fi
+  printf '"%s"' "$s"
+}
+shrek_file_json() {  # a file's name, size and sha256 as a JSON object; $3: extra members
+  local size=null sum=null
+  if [ -f "$2" ]; then
+    size=$(stat -L -c %s -- "$2" 2>/dev/null) || size=null
+    if sum=$(sha256sum < "$2" 2>/dev/null); then sum="\"sha256:${sum%% *}\""; else sum=null; fi
+  fi
+  printf '{%s"name":%s,"size":%s,"checksum":%s}' "${3:-}" "$(shrek_json "$1")" "$size" "$sum"
+}
+shrek_provenance() {  # the EXIT trap: never changes the job's exit status
+  local status=$1 sep="" name target rest file n
+  set +eu
+  {
+    printf '%s' "${shrek_static%\}}"
+    printf ',"submission":%s,"registry_commit":%s' "$(shrek_json "${SHREK_SUBMISSION:-}")" "$(shrek_json "${SHREK_REGISTRY_COMMIT:-}")"
+    printf ',"sequence":%s,"job":%s' "${SHREK_SEQ:-null}" "$(shrek_json "${SHREK_JOB:-}")"
+    printf ',"host":%s,"start":"%s","end":"%s","exit_status":%s' "$(shrek_json "${HOSTNAME:-$(uname -n)}")" "$SHREK_START" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$status"
+    printf ',"inputs":['
+    for ((n = 1; n <= 2; n++)); do
+      local -n shrek_list="IN$n" 2>/dev/null || continue
+      for file in ${shrek_list[@]+"${shrek_list[@]}"}; do
+        printf '%s' "$sep"; sep=,
+        shrek_file_json "$file" "$file" "\"input\":${shrek_declared[$n]},"
+      done
+      unset -n shrek_list
+    done
+    printf '],"outputs":['
+    sep=""
+    if [ -s shrek-outputs.txt ]; then
+      while read -r name target rest; do
+        printf '%s' "$sep"; sep=,
+        shrek_file_json "$target" "$target" "\"output\":$(shrek_json "$name"),"
+      done < shrek-outputs.txt
+    fi
+    printf ']}\n'
+  } > shrek-provenance.json.tmp && mv -f shrek-provenance.json.tmp shrek-provenance.json
+  exit "$status"
+}
+declare -a shrek_declared=('' '"hfprod-pass1.g4hits"' '"mdc2.pythia8_pp_mb.g4hits"')
+trap 'shrek_provenance "$?"' EXIT
 
 # -- environment -----------------------------------------------------------------------
 set +u
@@ -28,6 +84,26 @@ export SHREK_STEP=hfprod-pass2
 export SHREK_SEQ="$1"
 export SHREK_JOB="${SHREK_JOB:-${PandaID:-seq$1}}"
 shift
+export SHREK_FREEZE_DIGEST=''
+export SHREK_CODE_MACROS_URL=https://github.com/sPHENIX-Collaboration/macros.git
+export SHREK_CODE_MACROS_REF=master
+export SHREK_CODE_MACROS_SHA=''
+export SHREK_CODE_MDC2_URL=https://github.com/sPHENIX-Collaboration/MDC2.git
+export SHREK_CODE_MDC2_REF=main
+export SHREK_CODE_MDC2_SHA=''
+# where this job comes from: the registry commit of its submission's journal and the
+# submission's id, which SHREK writes beside the wrapper once the journal is committed
+SHREK_REGISTRY_COMMIT=""
+SHREK_SUBMISSION=""
+if [ -f "$SHREK_SANDBOX/shrek-origin.txt" ]; then
+  while read -r shrek_key shrek_value _; do
+    case $shrek_key in
+      registry_commit) SHREK_REGISTRY_COMMIT=$shrek_value ;;
+      submission:hfprod-pass2) SHREK_SUBMISSION=$shrek_value ;;
+    esac
+  done < "$SHREK_SANDBOX/shrek-origin.txt"
+fi
+export SHREK_REGISTRY_COMMIT SHREK_SUBMISSION
 
 # -- parameters (each value single-quoted: taken literally, never executed) ---------------
 export runnumber=1234567890
@@ -37,7 +113,6 @@ IN1=(); if [ $# -ge 1 ]; then [ -z "$1" ] || IFS=, read -r -a IN1 <<< "$1"; shif
 IN2=(); if [ $# -ge 1 ]; then [ -z "$1" ] || IFS=, read -r -a IN2 <<< "$1"; shift; fi  # mdc2.pythia8_pp_mb.g4hits
 
 # -- resources: copied from the sandbox into the working directory ------------------------
-SHREK_SANDBOX=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 shrek_resources=(bin/run_pass2.sh macros/Fun4All_G4_Pileup_pp.C)
 for shrek_file in ${shrek_resources[@]+"${shrek_resources[@]}"}; do
   if [ "$SHREK_SANDBOX" != "$PWD" ]; then

@@ -1,0 +1,292 @@
+"""``shrek extend``, ``shrek invalidate``, ``shrek supersede``: the life of a production.
+
+Each is committed like a submission: an extension *is* a submission (its record says which
+one it ``extends``; its sequence numbers continue after every earlier one); an invalidation or
+a supersession is an append-only event file (:mod:`shrek.core.lifecycle`). The tag's state is
+derived from those files by :func:`shrek.core.lifecycle.tag_state`, and each action is only
+accepted in the states that allow it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shrek.catalogs.factory import local_catalog_path, open_catalog
+from shrek.catalogs.local import LocalCatalog
+from shrek.core.lifecycle import (
+    LIFECYCLE_DIR,
+    event_text,
+    read_events,
+    refuse_transition,
+    tag_state,
+)
+from shrek.core.model import load_tag
+from shrek.core.records import ACTIVE, Record, load_records, now
+from shrek.core.registry import Registry
+from shrek.core.yamlio import write_atomic
+from shrek.errors import ExitCode, ShrekError
+from shrek.git import GitRepo
+from shrek.ops.plan import SubmitRequest
+from shrek.ops.readme import write_readme
+from shrek.ops.submit import SubmitResult, Wait, submit
+
+
+@dataclass(frozen=True)
+class Invalidated:
+    tag: str
+    submissions: list[str]
+    datasets: list[str]
+    commit: str
+    running: list[str]  # submissions whose jobs were still running when invalidated
+    warnings: list[str]  # catalogues that could not be told
+
+
+def invalidate(registry: Registry, target: str, reason: str) -> Invalidated:
+    """Mark the submissions ``target`` names (TAG, TAG/STEP or TAG/STEP/NNNN) and their
+    output datasets invalid, in one committed event."""
+    reason = _reason(reason)
+    name, step, number = _split(registry, target)
+    repo = GitRepo(registry.root)
+    repo.check_identity()
+    with registry.lock(f"shrek invalidate {target}"):
+        tag_dir = registry.tag_dir(name)
+        records = load_records(tag_dir, step)
+        lifecycle = read_events(tag_dir)
+        refuse_transition(
+            "invalidate",
+            name,
+            tag_state(tag_dir),
+            "only submitted productions can be invalidated: this one has no production "
+            "output yet (edit or delete the tag instead)",
+        )
+        chosen = [
+            r for r in records if (number is None or r.number == number) and r.state != "abandoned"
+        ]
+        if not chosen:
+            raise ShrekError(
+                f"{target} names no submission",
+                "'shrek tag show " + name + "' lists the submissions",
+                ExitCode.NOT_FOUND,
+            )
+        already = lifecycle.invalid_submissions
+        fresh = [r for r in chosen if str(r.data["id"]) not in already]
+        if not fresh:
+            raise ShrekError(
+                f"{target}: every submission it names is already invalidated "
+                f"({already[str(chosen[0].data['id'])]})",
+                "nothing to do: the invalidation is in the tag's lifecycle/ directory",
+                ExitCode.CONFLICT,
+            )
+        idents = [str(r.data["id"]) for r in fresh]
+        datasets = [d for r in fresh for d in _datasets(r)]
+        event = {
+            "schema_version": 1,
+            "kind": "invalidated",
+            "at": now(),
+            "by": repo.user(),
+            "reason": reason,
+            "target": target,
+            "submissions": idents,
+            "datasets": datasets,
+        }
+        path = tag_dir / LIFECYCLE_DIR / f"{lifecycle.next_number():04d}.yaml"
+        write_atomic(path, event_text(event))
+        try:
+            commit = repo.commit(
+                [path, write_readme(registry, name)],
+                f"shrek: invalidate {target}: {', '.join(idents)} ({reason.splitlines()[0]})",
+            )
+        except ShrekError:
+            path.unlink(missing_ok=True)
+            write_readme(registry, name)
+            raise
+    warnings = _mark_catalogues(registry, fresh, reason)
+    running = [str(r.data["id"]) for r in fresh if r.state in ACTIVE]
+    return Invalidated(name, idents, datasets, commit, running, warnings)
+
+
+def _mark_catalogues(registry: Registry, records: list[Record], reason: str) -> list[str]:
+    """The catalogues show it too: the local one marks the datasets, Rucio gets
+    ``shrek_invalid`` metadata on those published there. (The committed event is what SHREK's
+    guards read, so a catalogue that cannot be reached now is a warning, not a failure.)"""
+    local = LocalCatalog(local_catalog_path(registry))
+    warnings = []
+    for record in records:
+        for dataset in record.data["datasets"]["outputs"].values():
+            if local.exists(dataset):
+                local.mark_invalid(dataset, reason)
+        for did in (record.data["datasets"].get("rucio") or {}).values():
+            try:
+                kept = open_catalog(registry, "rucio").annotate(did, {"shrek_invalid": reason})
+            except ShrekError as error:
+                warnings.append(f"Rucio does not show {did} invalid yet: {error.message}")
+                continue
+            if not kept:
+                warnings.append(
+                    f"this Rucio server keeps no JSON metadata, so {did} is marked invalid in "
+                    "the registry and the local catalogue only"
+                )
+    return warnings
+
+
+@dataclass(frozen=True)
+class Superseded:
+    old: str
+    new: str
+    commit: str
+
+
+def supersede(registry: Registry, old: str, new: str, reason: str) -> Superseded:
+    """Record that tag ``new`` replaces tag ``old`` (an event in each, one commit)."""
+    reason = _reason(reason)
+    old_name, new_name = registry.resolve(old), registry.resolve(new)
+    if old_name == new_name:
+        raise ShrekError(
+            "a tag cannot supersede itself", "name the corrected tag after --by", ExitCode.USAGE
+        )
+    repo = GitRepo(registry.root)
+    repo.check_identity()
+    with registry.lock(f"shrek supersede {old_name}"):
+        old_dir, new_dir = registry.tag_dir(old_name), registry.tag_dir(new_name)
+        old_events, new_events = read_events(old_dir), read_events(new_dir)
+        if old_events.superseded_by:
+            raise ShrekError(
+                f"tag {old_name} is already superseded by {old_events.superseded_by}",
+                "a tag is superseded once; supersede the newer tag instead if it is wrong too",
+                ExitCode.LIFECYCLE,
+            )
+        if new_events.superseded_by:
+            raise ShrekError(
+                f"tag {new_name} is itself superseded by {new_events.superseded_by}",
+                f"supersede {old_name} by {new_events.superseded_by}",
+                ExitCode.LIFECYCLE,
+            )
+        refuse_transition(
+            "supersede",
+            old_name,
+            tag_state(old_dir),
+            "a draft is not a production yet: edit it, or delete it, instead",
+        )
+        refuse_transition(
+            "supersede",
+            new_name,
+            tag_state(new_dir),
+            f"freeze {new_name} first (shrek freeze {new_name}): a replacement is reviewed and "
+            "frozen before it replaces anything",
+        )
+        common = {"schema_version": 1, "at": now(), "by": repo.user(), "reason": reason}
+        paths = [
+            old_dir / LIFECYCLE_DIR / f"{old_events.next_number():04d}.yaml",
+            new_dir / LIFECYCLE_DIR / f"{new_events.next_number():04d}.yaml",
+        ]
+        write_atomic(paths[0], event_text({**common, "kind": "superseded", "tag": new_name}))
+        write_atomic(paths[1], event_text({**common, "kind": "supersedes", "tag": old_name}))
+        try:
+            commit = repo.commit(
+                [*paths, write_readme(registry, old_name), write_readme(registry, new_name)],
+                f"shrek: supersede {old_name} by {new_name} ({reason.splitlines()[0]})",
+            )
+        except ShrekError:
+            for path in paths:
+                path.unlink(missing_ok=True)
+            write_readme(registry, old_name)
+            write_readme(registry, new_name)
+            raise
+    return Superseded(old_name, new_name, commit)
+
+
+def extend(
+    registry: Registry,
+    target: str,
+    jobs: int,
+    *,
+    wait: Wait | None = None,
+    **submit_options: Any,
+) -> SubmitResult:
+    """``jobs`` more jobs of a done generator step: a new submission that ``extends`` the
+    newest one, its sequence numbers continuing after every number handed out so far."""
+    name, step = registry.split_target(target)
+    if step is None:
+        raise ShrekError(
+            "extend adds jobs to one step", f"name it: shrek extend {target}/STEP", ExitCode.USAGE
+        )
+    tag, _ = load_tag(registry, name)
+    if tag is not None and step in tag.steps and tag.steps[step].primary_inputs:
+        raise ShrekError(
+            f"{name}/{step} reads {tag.steps[step].primary_inputs[0].dataset}: its jobs follow "
+            "its input files, so it cannot be given more jobs",
+            "extend the generator step upstream, then submit this one for the new outputs",
+            ExitCode.USAGE,
+        )
+    test = bool(submit_options.get("test"))
+    previous = _extendable(registry, name, step, test)
+    request = SubmitRequest(
+        f"{name}/{step}",
+        again=True,
+        extends=str(previous.data["id"]),
+        more_jobs=jobs,
+        **submit_options,
+    )
+    return submit(registry, request, wait=wait)
+
+
+def _extendable(registry: Registry, name: str, step: str, test: bool) -> Record:
+    """The submission an extension continues: the step's newest, done and valid."""
+    tag_dir = registry.tag_dir(name)
+    refuse_transition(
+        "extend",
+        name,
+        tag_state(tag_dir),
+        f"only a submitted production can be extended: shrek submit {name}/{step} first",
+    )
+    records = [r for r in load_records(tag_dir, step) if r.test == test and r.state != "abandoned"]
+    if not records:
+        raise ShrekError(
+            f"{name}/{step} has no {'test ' if test else ''}submission to extend",
+            f"submit it first: shrek submit {name}/{step}",
+            ExitCode.LIFECYCLE,
+        )
+    newest = records[-1]
+    invalid = read_events(tag_dir).invalid_reason(str(newest.data["id"]))
+    if invalid:
+        raise ShrekError(
+            f"{newest.label} of {name} is invalidated ({invalid}): it cannot be extended",
+            f"submit the step afresh: shrek submit {name}/{step} --again",
+            ExitCode.INVALIDATED,
+        )
+    if newest.state != "done":
+        raise ShrekError(
+            f"{newest.label} of {name} is {newest.state}: only a done submission is extended",
+            "wait for it (shrek status), or retry its failed jobs (shrek retry "
+            f"{name}/{step}) first",
+            ExitCode.LIFECYCLE,
+        )
+    return newest
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def _reason(reason: str) -> str:
+    text = reason.strip()
+    if not text:
+        raise ShrekError(
+            "--reason is empty", "say why, for whoever finds this production later", ExitCode.USAGE
+        )
+    return text
+
+
+def _split(registry: Registry, target: str) -> tuple[str, str | None, int | None]:
+    """TAG, TAG/STEP or TAG/STEP/NNNN -> (tag, step, number)."""
+    head, _, number = target.strip().rstrip("/").rpartition("/")
+    if number.isdigit() and head.count("/") >= 1:
+        name, step = registry.split_target(head)
+        return name, step, int(number)
+    name, step = registry.split_target(target)
+    return name, step, None
+
+
+def _datasets(record: Record) -> list[str]:
+    data = record.data["datasets"]
+    return [*data["outputs"].values(), *(data.get("rucio") or {}).values()]

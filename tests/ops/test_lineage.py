@@ -1,0 +1,343 @@
+"""Provenance, reproduction and the life of a production, on a real 4-step chain.
+
+The chain runs on the local backend: ``gen`` (a generator) -> ``sim`` (also reads an external
+background dataset) -> ``reco`` -> ``ana``. ``ana`` writes the code repository's frozen SHA and
+the registry commit it was given, and the time, so its output can be traced and does not
+reproduce; ``reco`` is deterministic and does.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+from referencing import Registry as SchemaRegistry
+from referencing import Resource
+
+from shrek.catalogs.factory import local_catalog_path, open_catalog
+from shrek.catalogs.local import LocalCatalog
+from shrek.core.lifecycle import tag_state
+from shrek.core.records import load_records
+from shrek.core.registry import Registry
+from shrek.core.schema import load_schema, validator
+from shrek.errors import ExitCode, ShrekError
+from shrek.ops.dataset import add_files
+from shrek.ops.freeze import freeze
+from shrek.ops.provenance import provenance
+from shrek.ops.reproduce import reproduce
+from shrek.ops.tag import details, new_tag
+from tests.conftest import git, write_step
+from tests.ops.conftest import cli
+
+TAG = "sP22aa-local"
+BACKGROUND = "ext.background"
+
+
+@pytest.fixture
+def chain(runnable: Registry, tmp_path: Path) -> Registry:
+    """The 4-step chain, frozen (its code repository pinned), not yet submitted."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    git(tools, "init", "-q", "-b", "main")
+    (tools / "README").write_text("analysis tools\n")
+    git(tools, "add", "README")
+    git(tools, "commit", "-qm", "tools v1")
+    tag_file = runnable.tag_dir(TAG) / "tag.yaml"
+    data = yaml.safe_load(tag_file.read_text())
+    data["code"] = [{"name": "ana-tools", "url": str(tools), "ref": "main"}]
+    tag_file.write_text(yaml.safe_dump(data, sort_keys=False))
+    one = {"max_attempts": 1}
+    write_step(
+        runnable,
+        "gen",
+        jobs=3,
+        command='echo "event $SHREK_SEQ" > gen.txt',
+        outputs=[{"name": "events", "files": "gen.txt"}],
+        requirements=one,
+    )
+    write_step(
+        runnable,
+        "sim",
+        inputs=[
+            {"dataset": "gen.events", "files_per_job": 1},
+            {"dataset": BACKGROUND, "files_per_job": 1, "secondary": True},
+        ],
+        command='cat "${IN1[@]}" "${IN2[@]}" > sim.txt',
+        outputs=[{"name": "hits", "files": "sim.txt"}],
+        requirements=one,
+    )
+    write_step(
+        runnable,
+        "reco",
+        inputs=[{"dataset": "sim.hits", "files_per_job": 1}],
+        command='tr a-z A-Z < "${IN1[0]}" > reco.txt',
+        outputs=[{"name": "dst", "files": "reco.txt"}],
+        requirements=one,
+    )
+    write_step(
+        runnable,
+        "ana",
+        inputs=[{"dataset": "reco.dst", "files_per_job": 1}],
+        command=(
+            'wc -c < "${IN1[0]}" > ana.txt\n'
+            'echo "code $SHREK_CODE_ANA_TOOLS_SHA registry $SHREK_REGISTRY_COMMIT" >> ana.txt\n'
+            'echo "submission $SHREK_SUBMISSION freeze $SHREK_FREEZE_DIGEST" >> ana.txt\n'
+            "date +%s%N >> ana.txt"
+        ),
+        outputs=[{"name": "hist", "files": "ana.txt"}],
+        requirements=one,
+    )
+    background = tmp_path / "background"
+    background.mkdir()
+    for n in range(1, 3):
+        (background / f"bg_{n}.txt").write_text(f"background {n}\n")
+    add_files(open_catalog(runnable), BACKGROUND, sorted(background.iterdir()))
+    git(runnable.root, "add", "-A")
+    git(runnable.root, "commit", "-qm", "test: the 4-step chain")
+    freeze(runnable, TAG)
+    return runnable
+
+
+@pytest.fixture
+def ran(chain: Registry) -> Registry:
+    """The chain submitted whole and done."""
+    done = cli(chain, "submit", "sP22aa", "-q")
+    assert done.returncode == 0, done.stderr
+    return chain
+
+
+def _store_files(registry: Registry, step: str) -> list[Path]:
+    (record,) = [r for r in load_records(registry.tag_dir(TAG), step)][:1]
+    dataset = next(iter(record.data["datasets"]["outputs"].values()))
+    return sorted((registry.state_dir / "store" / dataset).iterdir())
+
+
+def test_provenance_names_the_tag_step_submission_commit_and_code(ran: Registry) -> None:
+    (record,) = load_records(ran.tag_dir(TAG), "ana")
+    frozen = yaml.safe_load((ran.tag_dir(TAG) / "freeze.yaml").read_text())
+    code_sha = frozen["code"][0]["commit"]
+    journal = record.data["submitted"]["journal_commit"]
+    # the journal commit is the one that added the record, in state 'submitting'
+    added = git(ran.root, "log", "--format=%H", "--diff-filter=A", "--", record.path).split()
+    assert added == [journal]
+    output = _store_files(ran, "ana")[0]
+    # the job itself was told where it comes from
+    text = output.read_text()
+    assert f"code {code_sha} registry {journal}" in text
+    assert f"submission {record.data['id']} freeze {frozen['digest']}" in text
+
+    node = provenance(ran, str(output))
+    assert node.kind == "file" and node.origin is not None and node.job is not None
+    assert (node.origin.tag, node.origin.step) == (TAG, "ana")
+    assert node.origin.submission == f"{TAG}/ana/0001" == node.job["submission"]
+    assert node.origin.record == f"tags/{TAG}/submissions/ana/0001.yaml"
+    assert node.origin.registry_commit == journal == node.job["registry_commit"]
+    assert node.origin.freeze_digest == frozen["digest"] == node.job["freeze_digest"]
+    assert node.origin.code[0]["commit"] == code_sha == node.job["code"][0]["commit"]
+    first, last = record.data["sequences"]["ana"].values()
+    assert first <= node.job["sequence"] <= last and node.job["exit_status"] == 0
+    (reco_input,) = node.job["inputs"]
+    assert reco_input["input"] == "reco.dst" and reco_input["checksum"].startswith("sha256:")
+
+    # by file name, and the dataset by its names (local, Rucio scope:name, container slash)
+    assert provenance(ran, output.name).job == node.job
+    dataset = record.data["datasets"]["outputs"]["hist"]
+    for spelling in (dataset, f"user.jdoe:{dataset}", f"{dataset}/"):
+        assert provenance(ran, spelling).origin.submission == node.origin.submission
+
+    # --tree: back through reco, sim and gen to the external background
+    tree = provenance(ran, str(output), tree=True)
+    steps, externals = [], []
+
+    def walk(item) -> None:
+        if item.kind == "external":
+            externals.append(item.dataset)
+        elif item.origin is not None:
+            steps.append(item.origin.step)
+        for child in item.inputs:
+            walk(child)
+
+    walk(tree)
+    assert steps == ["ana", "reco", "sim", "gen"]
+    assert externals == [BACKGROUND]
+
+
+def test_provenance_cli_json_matches_its_schema_and_unknown_names_exit_4(ran: Registry) -> None:
+    output = _store_files(ran, "ana")[0]
+    done = cli(ran, "provenance", str(output), "--tree", "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    schemas = SchemaRegistry().with_resources(
+        [
+            (load_schema(kind)["$id"], Resource.from_contents(load_schema(kind)))
+            for kind in ("provenance", "output/provenance")
+        ]
+    )
+    checker = Draft202012Validator(load_schema("output/provenance"), registry=schemas)
+    assert not [e.message for e in checker.iter_errors(data)]
+    text = cli(ran, "provenance", str(output), "--tree")
+    assert text.returncode == 0 and "<- " in text.stdout and BACKGROUND in text.stdout
+    unknown = cli(ran, "provenance", "prod.nothing.s0001")
+    assert unknown.returncode == ExitCode.NOT_FOUND
+    assert "neither an output file nor a dataset" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
+
+
+def test_every_job_writes_a_provenance_file_that_matches_its_schema(ran: Registry) -> None:
+    files = sorted((ran.state_dir / "store" / ".provenance").rglob("*.json"))
+    assert len(files) == 3 * 4  # 3 jobs in each of the 4 steps
+    check = validator("provenance")
+    for path in files:
+        data = json.loads(path.read_text())
+        assert not [e.message for e in check.iter_errors(data)], path
+    catalog = LocalCatalog(local_catalog_path(ran))
+    for step in ("gen", "sim", "reco", "ana"):
+        for output in _store_files(ran, step):
+            assert catalog.provenance(output.parent.name, output.name)
+        # kept out of the declared outputs: each dataset holds its three outputs, nothing else
+        assert len(_store_files(ran, step)) == 3
+
+
+def test_a_failed_job_writes_its_provenance_too(chain: Registry) -> None:
+    write_step(
+        chain,
+        "gen",
+        jobs=1,
+        command="echo no luck >&2; exit 3",
+        outputs=[{"name": "events", "files": "gen.txt"}],
+    )
+    (chain.tag_dir(TAG) / "freeze.yaml").unlink()
+    git(chain.root, "add", "-A")
+    git(chain.root, "commit", "-qm", "test: a failing generator")
+    freeze(chain, TAG)
+    done = cli(chain, "submit", "sP22aa/gen", "-q")
+    assert done.returncode == ExitCode.BACKEND
+    (written,) = (chain.state_dir / "runs").rglob("shrek-provenance.json")
+    data = json.loads(written.read_text())
+    assert data["exit_status"] == 3 and data["outputs"] == []
+    assert not list(validator("provenance").iter_errors(data))
+
+
+def test_reproduce_says_identical_or_names_what_differs(ran: Registry, tmp_path: Path) -> None:
+    head = git(ran.root, "rev-parse", "HEAD")
+    (reco,) = load_records(ran.tag_dir(TAG), "reco")
+    job = reco.data["sequences"]["reco"]["first"] + 1
+    same = reproduce(ran, "sP22aa/reco", job, keep=tmp_path / "kept")
+    assert same.identical and same.exit_status == 0 and same.original_exit == 0
+    assert [(o.output, o.verdict) for o in same.outputs] == [("dst", "identical")]
+    assert (tmp_path / "kept" / "reco.sh").is_file()  # --keep: the run stays to look at
+    origin = (tmp_path / "kept" / "shrek-origin.txt").read_text()
+    assert reco.data["submitted"]["journal_commit"] in origin
+
+    (ana,) = load_records(ran.tag_dir(TAG), "ana")
+    clock = cli(ran, "reproduce", "sP22aa/ana", "--job", str(ana.data["sequences"]["ana"]["first"]))
+    assert clock.returncode == ExitCode.NOT_REPRODUCED, clock.stderr
+    assert "hist: differs (" in clock.stdout and "checksum adler32:" in clock.stdout
+    # it never touches the records, and leaves no worktree behind
+    assert git(ran.root, "rev-parse", "HEAD") == head
+    assert git(ran.root, "status", "--porcelain") == ""
+    assert len(git(ran.root, "worktree", "list").splitlines()) == 1
+
+    unknown = cli(ran, "reproduce", "sP22aa/reco", "--job", "999")
+    assert unknown.returncode == ExitCode.NOT_FOUND and "999" in unknown.stderr
+
+
+def test_invalidating_a_middle_step_refuses_its_readers(ran: Registry) -> None:
+    done = cli(ran, "invalidate", "sP22aa/sim", "--reason", "wrong background mixing")
+    assert done.returncode == 0, done.stderr
+    (sim,) = load_records(ran.tag_dir(TAG), "sim")
+    dataset = sim.data["datasets"]["outputs"]["hits"]
+    assert f"dataset {dataset}: invalid" in done.stdout
+    refused = cli(ran, "submit", "sP22aa/reco", "--again")
+    assert refused.returncode == ExitCode.INVALIDATED, refused.stderr
+    assert "invalidated: wrong background mixing" in refused.stderr
+    assert "shrek submit sP22aa/sim --again" in refused.stderr
+    # shown everywhere: status, tag show, dataset list, the catalogue, the tag's README
+    status = cli(ran, "status", "--no-commit", "--json")
+    rows = {r["step"]: r for r in json.loads(status.stdout)}
+    assert rows["sim"]["invalid"] == "wrong background mixing" and rows["reco"]["invalid"] == ""
+    shown = details(ran, TAG)
+    assert [s["invalid"] for s in shown["submissions"] if s["step"] == "sim"] == [
+        "wrong background mixing"
+    ]
+    listed = cli(ran, "dataset", "list")
+    assert f"{dataset}" in listed.stdout and "INVALID: wrong background mixing" in listed.stdout
+    assert LocalCatalog(local_catalog_path(ran)).invalid() == {dataset: "wrong background mixing"}
+    assert "**invalid**: wrong background mixing" in (ran.tag_dir(TAG) / "README.md").read_text()
+    again = cli(ran, "invalidate", "sP22aa/sim/0001", "--reason", "twice")
+    assert again.returncode == ExitCode.CONFLICT
+    # a fresh sim makes valid outputs, which reco may read again
+    assert cli(ran, "submit", "sP22aa/sim", "--again", "-q").returncode == 0
+    assert cli(ran, "submit", "sP22aa/reco", "--again", "-q").returncode == 0
+    assert git(ran.root, "status", "--porcelain") == ""
+
+
+def test_extend_continues_the_sequence_numbers(ran: Registry) -> None:
+    refused = cli(ran, "extend", "sP22aa/sim", "--jobs", "2")
+    assert refused.returncode == ExitCode.USAGE and "cannot be given more jobs" in refused.stderr
+    done = cli(ran, "extend", "sP22aa/gen", "--jobs", "2")
+    assert done.returncode == 0, done.stderr
+    first, second = load_records(ran.tag_dir(TAG), "gen")
+    assert second.data["extends"] == first.data["id"]
+    used = [
+        (r.data["sequences"][r.step]["first"], r.data["sequences"][r.step]["last"])
+        for r in load_records(ran.tag_dir(TAG))
+        if r.data["id"] != second.data["id"]
+    ]
+    start, end = second.data["sequences"]["gen"].values()
+    assert start == max(last for _, last in used) + 1 and end == start + 1  # 2 more jobs
+    assert second.data["jobs"]["total"] == 2 and second.state == "done"
+    shown = details(ran, TAG)
+    assert shown["lineage"]["extensions"] == {second.data["id"]: first.data["id"]}
+
+
+def test_extend_needs_a_done_submission(chain: Registry) -> None:
+    refused = cli(chain, "extend", "sP22aa/gen", "--jobs", "2")
+    assert refused.returncode == ExitCode.LIFECYCLE, refused.stderr
+    assert "frozen" in refused.stderr and "shrek submit" in refused.stderr
+
+
+def test_supersede_refuses_production_submissions_of_the_old_tag(ran: Registry) -> None:
+    new_tag(ran, label="sP22ab", build="local", parent="sP22aa")
+    draft = cli(ran, "supersede", "sP22aa", "--by", "sP22ab", "--reason", "fixed seeds")
+    assert draft.returncode == ExitCode.LIFECYCLE and "freeze sP22ab-local" in draft.stderr
+    freeze(ran, "sP22ab-local")
+    done = cli(ran, "supersede", "sP22aa", "--by", "sP22ab", "--reason", "fixed seeds")
+    assert done.returncode == 0, done.stderr
+    assert tag_state(ran.tag_dir(TAG)) == "superseded"
+    listed = cli(ran, "tag", "list", "--json")
+    states = {t["label"]: t["state"] for t in json.loads(listed.stdout)}
+    assert states == {"sP22aa": "superseded", "sP22ab": "frozen"}
+    refused = cli(ran, "submit", "sP22aa/gen", "--again")
+    assert refused.returncode == ExitCode.SUPERSEDED and "sP22ab-local" in refused.stderr
+    assert cli(ran, "submit", "sP22aa/gen", "--test", "-q").returncode == 0
+    twice = cli(ran, "supersede", "sP22aa", "--by", "sP22ab", "--reason", "again")
+    assert twice.returncode == ExitCode.LIFECYCLE and "already superseded" in twice.stderr
+    shown = cli(ran, "tag", "show", "sP22ab")
+    assert "supersedes:  sP22aa-local" in shown.stdout
+    assert details(ran, TAG)["lineage"]["superseded_by"] == "sP22ab-local"
+    readme = (ran.tag_dir(TAG) / "README.md").read_text()
+    assert "| superseded by | [sP22ab-local](../sP22ab-local/README.md) |" in readme
+    assert git(ran.root, "status", "--porcelain") == ""
+
+
+def test_tag_state_follows_the_life_of_a_production(chain: Registry) -> None:
+    assert tag_state(chain.tag_dir(TAG)) == "frozen"
+    assert cli(chain, "submit", "sP22aa/gen", "--test", "-q").returncode == 0
+    assert tag_state(chain.tag_dir(TAG)) == "frozen"  # a test is not a production
+    assert cli(chain, "submit", "sP22aa/gen", "-q").returncode == 0
+    assert tag_state(chain.tag_dir(TAG)) == "submitted"  # sim, reco, ana not yet
+    assert cli(chain, "submit", "sP22aa/sim", "-q").returncode == 0
+    assert cli(chain, "submit", "sP22aa/reco", "-q").returncode == 0
+    assert cli(chain, "submit", "sP22aa/ana", "-q").returncode == 0
+    assert tag_state(chain.tag_dir(TAG)) == "done"
+    assert cli(chain, "invalidate", "sP22aa/ana", "--reason", "r").returncode == 0
+    assert tag_state(chain.tag_dir(TAG)) == "submitted"  # ana has no valid submission
+    assert cli(chain, "invalidate", "sP22aa", "--reason", "all of it").returncode == 0
+    assert tag_state(chain.tag_dir(TAG)) == "invalidated"
+    with pytest.raises(ShrekError) as refused:
+        provenance(chain, "no-such-file.txt")
+    assert refused.value.code == ExitCode.NOT_FOUND
