@@ -128,7 +128,13 @@ def tag_list(
         as_json=as_json,
         empty="no tags yet: create one with 'shrek tag new'",
         columns=("label", "build", "steps", "state", "title"),
-        cells=lambda r: [r["label"], r["build"], str(r["steps"]), r["state"], r["title"]],
+        cells=lambda r: [
+            r["label"],
+            r["build"],
+            str(r["steps"]),
+            r["state"] + (f" ({r['invalid']} invalid)" if r["invalid"] else ""),
+            r["title"],
+        ],
     )
 
 

@@ -78,20 +78,19 @@ class Lifecycle:
     @property
     def invalid_submissions(self) -> dict[str, str]:
         """submission id -> the reason it was invalidated (the first one)."""
-        found: dict[str, str] = {}
-        for event in self.events:
-            if event.kind == "invalidated":
-                for ident in event.data.get("submissions", []):
-                    found.setdefault(ident, str(event.data["reason"]))
-        return found
+        return self._invalidated("submissions")
 
     @property
     def invalid_datasets(self) -> dict[str, str]:
+        """dataset name -> the reason it was invalidated (the first one)."""
+        return self._invalidated("datasets")
+
+    def _invalidated(self, what: str) -> dict[str, str]:
         found: dict[str, str] = {}
         for event in self.events:
             if event.kind == "invalidated":
-                for dataset in event.data.get("datasets", []):
-                    found.setdefault(dataset, str(event.data["reason"]))
+                for name in event.data.get(what, []):
+                    found.setdefault(name, str(event.data["reason"]))
         return found
 
     def invalid_reason(self, submission: str) -> str:
@@ -149,9 +148,12 @@ def event_text(data: dict[str, Any]) -> str:
     return dump_yaml(data, HEADER, width=10_000)
 
 
-def tag_state(tag_dir: Path, records: list[Record] | None = None) -> str:
-    """The tag's state (see the module's table), from its files, records and events."""
-    lifecycle = read_events(tag_dir)
+def tag_state(
+    tag_dir: Path, records: list[Record] | None = None, lifecycle: Lifecycle | None = None
+) -> str:
+    """The tag's state (see the module's table), from its files, records and events (each
+    read here unless the caller has them)."""
+    lifecycle = lifecycle if lifecycle is not None else read_events(tag_dir)
     if lifecycle.superseded_by:
         return "superseded"
     if records is None:

@@ -11,7 +11,8 @@ the versions at the pull request's merge base) is compared with the working tree
   named at their line, with the ``git show`` that restores them);
 - every committed record still exists, its fixed fields are unchanged, its ``ids`` keep their
   values, and its history begins with the committed history (a state changed by hand, or an
-  entry removed, is named).
+  entry removed, is named);
+- every committed lifecycle event (an invalidation, a supersession) still exists, unchanged.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 
 from shrek.core.allocations import ALLOCATIONS_FILE
 from shrek.core.ledger import LEDGER_FILE
+from shrek.core.lifecycle import LIFECYCLE_DIR
 from shrek.core.registry import TAGS_DIR, Registry
 from shrek.core.yamlio import parse_yaml
 from shrek.errors import Finding
@@ -28,6 +30,7 @@ from shrek.git import GitRepo
 
 LEDGERS = (LEDGER_FILE, ALLOCATIONS_FILE)
 RECORDS = f"{TAGS_DIR}/*/submissions/*/*.yaml"
+EVENTS = f"{TAGS_DIR}/*/{LIFECYCLE_DIR}/*.yaml"
 # What a record is given when it is journalled (or, for ids, when the backend answers) and
 # never changes afterwards. ``ids`` and ``submitted`` may gain keys later (the backend's task
 # id; the journal's own commit, known only once it is made) but never change one.
@@ -68,7 +71,13 @@ def base_findings(registry: Registry, base: str) -> dict[str, list[Finding]]:
     start = repo.merge_base(base)
     prefix = _prefix(registry, repo)
     files = repo.tree_blobs(start, [prefix + p for p in (*LEDGERS, TAGS_DIR)])
-    wanted = [v for v in files if fnmatch(v[1], prefix + RECORDS) or v[1][len(prefix) :] in LEDGERS]
+    wanted = [
+        v
+        for v in files
+        if fnmatch(v[1], prefix + RECORDS)
+        or fnmatch(v[1], prefix + EVENTS)
+        or v[1][len(prefix) :] in LEDGERS
+    ]
     return _compare(registry, repo, wanted)
 
 
@@ -80,7 +89,7 @@ def _prefix(registry: Registry, repo: GitRepo) -> str:
 
 def _pathspecs(registry: Registry, repo: GitRepo) -> list[str]:
     prefix = _prefix(registry, repo)
-    return [prefix + p for p in (*LEDGERS, RECORDS)]
+    return [prefix + p for p in (*LEDGERS, RECORDS, EVENTS)]
 
 
 def _compare(
@@ -105,9 +114,14 @@ def _compare(
                     tag = tag.split("/")[0]
                     findings.append((tag, _lost_line(relative, line, entry, commit, path)))
             continue
+        tag = relative.split("/")[1]
+        if fnmatch(relative, EVENTS):
+            if text != _read(registry, relative) and (relative, "event") not in reported:
+                reported.add((relative, "event"))
+                findings.append((tag, _changed_event(relative, commit, path)))
+            continue
         if relative not in current_records:
             current_records[relative] = _record(_read(registry, relative), relative)
-        tag = relative.split("/")[1]
         findings.extend(
             (tag, finding)
             for finding in _record_findings(
@@ -150,6 +164,17 @@ def _record(text: str | None, file: str) -> dict[str, Any] | None:
     document, _ = parse_yaml(text, file)
     data = document.data if document is not None else None
     return data if isinstance(data, dict) else {}
+
+
+def _changed_event(relative: str, commit: str, path: str) -> Finding:
+    return Finding(
+        relative,
+        0,
+        0,
+        f"the lifecycle event was changed or deleted after it was committed (in {commit[:12]})",
+        f"restore it (git checkout {commit[:12]} -- {path}); events are append-only: a new "
+        "decision is a new event (shrek invalidate, shrek supersede)",
+    )
 
 
 def _lost_line(relative: str, line: int, entry: str, commit: str, path: str) -> Finding:

@@ -15,12 +15,13 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shrek.backends.local.backend import RUNS_DIR
+from shrek.backends.local.runner import STATE, start_job
 from shrek.catalogs.factory import local_catalog_path
 from shrek.catalogs.local import LocalCatalog
 from shrek.core.failures import stderr_tail
@@ -34,8 +35,6 @@ from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
 from shrek.ops.provenance import Finder
 from shrek.ops.render import render
-
-RUNS_DIR = "runs"  # the local backend's runs, under the registry's .shrek/
 
 
 @dataclass
@@ -102,7 +101,7 @@ def reproduce(
             sequence,
             origin.registry_commit,
             status,
-            _original_exit(finder, record, sequence),
+            _original_exit(registry, finder, record, sequence),
             str(workdir),
             keep is not None,
         )
@@ -146,13 +145,9 @@ def _job_inputs(
 ) -> list[list[tuple[str, str]]]:
     """The job's input files per declared input, as (name, path on this machine): from the
     local run that ran it, else from the job's provenance file and the catalogue."""
-    run = registry.state_dir / RUNS_DIR / str(record.data["ids"].get("request", ""))
-    state = run / "state.json"
-    if record.backend == "local" and state.is_file():
-        jobs = json.loads(state.read_text(encoding="utf-8"))["steps"][record.step]["jobs"]
-        for job in jobs:
-            if job["seq"] == sequence:
-                return [[(n, loc) for n, loc in stream] for stream in job["inputs"]]
+    ran_here = _local_job(registry, record, sequence)
+    if ran_here is not None:
+        return [[(n, loc) for n, loc in stream] for stream in ran_here["inputs"]]
     declared = list(record.data["datasets"]["inputs"])
     if not declared:
         return []
@@ -188,9 +183,24 @@ def _provenance_of(finder: Finder, record: Record, sequence: int) -> dict[str, A
     return None
 
 
-def _original_exit(finder: Finder, record: Record, sequence: int) -> int | None:
+def _original_exit(registry: Registry, finder: Finder, record: Record, sequence: int) -> int | None:
+    """How the job ended: its catalogued provenance file, else its local run's last attempt
+    (a failed job has no catalogued outputs); None when neither is here."""
     job = _provenance_of(finder, record, sequence)
-    return int(job["exit_status"]) if job is not None else None
+    if job is not None:
+        return int(job["exit_status"])
+    found = _local_job(registry, record, sequence)
+    attempts = found.get("attempts") if found else None
+    return attempts[-1].get("exit") if attempts else None
+
+
+def _local_job(registry: Registry, record: Record, sequence: int) -> dict[str, Any] | None:
+    """The job's entry in the state of the local run that ran it (None: not run here)."""
+    state = registry.state_dir / RUNS_DIR / str(record.data["ids"].get("request", "")) / STATE
+    if record.backend != "local" or not state.is_file():
+        return None
+    jobs = json.loads(state.read_text(encoding="utf-8"))["steps"][record.step]["jobs"]
+    return next((job for job in jobs if job["seq"] == sequence), None)
 
 
 # -- the job, as it was --------------------------------------------------------------------
@@ -262,23 +272,14 @@ def _run(
     """Run the wrapper as the runner did: its own session, logs beside it; Ctrl-C stops it."""
     arguments = [",".join(name for name, _ in stream) for stream in inputs]
     environment = {**os.environ, "SHREK_JOB": f"reproduce/{ident}/{sequence}"}
-    with open(workdir / "stdout.log", "wb") as out, open(workdir / "stderr.log", "wb") as err:
-        process = subprocess.Popen(
-            ["bash", f"{step}.sh", str(sequence), *arguments],
-            cwd=workdir,
-            stdout=out,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-            env=environment,
-            start_new_session=True,
-        )
-        try:
-            return process.wait()
-        except KeyboardInterrupt:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            process.wait()
-            raise
+    process = start_job(workdir, f"{step}.sh", sequence, arguments, environment)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        process.wait()
+        raise
 
 
 # -- the comparison --------------------------------------------------------------------------

@@ -294,13 +294,15 @@ def overview(registry: Registry, name: str) -> dict[str, Any]:
     document, _ = load_yaml(directory / TAG_FILE, f"tags/{name}/{TAG_FILE}")
     data = document.data if document is not None and isinstance(document.data, dict) else {}
     label, _, build = name.partition("-")
+    lifecycle = read_events(directory)
     return {
         "name": name,
         "label": data.get("label", label),
         "build": data.get("build", build),
         "title": data.get("title", ""),
         "steps": len([p for p in step_files(directory) if p.suffix == ".yaml"]),
-        "state": tag_state(directory),
+        "state": tag_state(directory, lifecycle=lifecycle),
+        "invalid": len(lifecycle.invalid_submissions),
     }
 
 

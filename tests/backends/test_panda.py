@@ -21,6 +21,7 @@ from shrek.core.registry import Registry
 from shrek.errors import ExitCode
 from shrek.ops.dataset import add_files
 from shrek.ops.freeze import freeze
+from shrek.ops.provenance import provenance
 from shrek.ops.tag import new_tag
 from tests.conftest import git
 
@@ -120,6 +121,17 @@ def test_workflow_submission_checked_then_submitted(panda_registry: Registry, st
     assert pass2.data["datasets"]["inputs"]["demo-pass1.events"] == (
         f"{base}_000_demo-pass1_events/"
     )
+    # provenance answers PanDA's and Rucio's spellings of the outputs, and a grid file's name
+    container = f"{base}_000_demo-pass1_events/"
+    scope = base.split(".s0001")[0].rsplit(".", 1)[0]
+    for name in (
+        container,
+        f"{scope}:{container.rstrip('/')}",
+        f"{container[:-1]}.$PandaID._1.txt",
+    ):
+        origin = provenance(panda_registry, name).origin
+        assert origin is not None and origin.submission == pass1.data["id"], name
+    assert origin.registry_commit == pass1.data["submitted"]["journal_commit"]
     # a second submission gets a new base, so task names never collide
     again = shrek(
         "submit", "sP22aa/demo-pass1", "--backend", "panda", "--again", cwd=panda_registry.root

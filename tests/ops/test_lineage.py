@@ -219,6 +219,15 @@ def test_a_failed_job_writes_its_provenance_too(chain: Registry) -> None:
     data = json.loads(written.read_text())
     assert data["exit_status"] == 3 and data["outputs"] == []
     assert not list(validator("provenance").iter_errors(data))
+    # a job's provenance file, asked about directly: where a failed job came from
+    node = provenance(chain, str(written))
+    assert node.job == data and node.origin is not None
+    assert node.origin.submission == f"{TAG}/gen/0001" and node.origin.state == "failed"
+    # and run again here to debug it: the same failure, its log, the original's exit
+    again = reproduce(chain, "sP22aa/gen", data["sequence"])
+    assert (again.exit_status, again.original_exit, again.identical) == (3, 3, False)
+    assert any("no luck" in line for line in again.stderr_tail)
+    assert [o.verdict for o in again.outputs] == ["not catalogued"]
 
 
 def test_reproduce_says_identical_or_names_what_differs(ran: Registry, tmp_path: Path) -> None:
@@ -263,12 +272,21 @@ def test_invalidating_a_middle_step_refuses_its_readers(ran: Registry) -> None:
     assert [s["invalid"] for s in shown["submissions"] if s["step"] == "sim"] == [
         "wrong background mixing"
     ]
+    tags = cli(ran, "tag", "list")
+    assert "submitted (1 invalid)" in tags.stdout  # sim has no valid submission now
     listed = cli(ran, "dataset", "list")
     assert f"{dataset}" in listed.stdout and "INVALID: wrong background mixing" in listed.stdout
     assert LocalCatalog(local_catalog_path(ran)).invalid() == {dataset: "wrong background mixing"}
     assert "**invalid**: wrong background mixing" in (ran.tag_dir(TAG) / "README.md").read_text()
     again = cli(ran, "invalidate", "sP22aa/sim/0001", "--reason", "twice")
     assert again.returncode == ExitCode.CONFLICT
+    # an event is append-only: verify names one edited after its commit
+    event = ran.tag_dir(TAG) / "lifecycle" / "0001.yaml"
+    event.write_text(event.read_text().replace("wrong background mixing", "nothing wrong"))
+    verified = cli(ran, "verify")
+    assert verified.returncode != 0 and "lifecycle/0001.yaml" in verified.stderr
+    assert "changed or deleted after it was committed" in verified.stderr
+    git(ran.root, "checkout", "--", str(event))
     # a fresh sim makes valid outputs, which reco may read again
     assert cli(ran, "submit", "sP22aa/sim", "--again", "-q").returncode == 0
     assert cli(ran, "submit", "sP22aa/reco", "--again", "-q").returncode == 0

@@ -73,6 +73,24 @@ def _same_content(one: Path, other: Path) -> bool:
     return one.stat().st_size == other.stat().st_size and adler32_file(one) == adler32_file(other)
 
 
+def start_job(
+    workdir: Path, wrapper: str, sequence: int, arguments: list[str], environment: dict[str, str]
+) -> subprocess.Popen:
+    """Start a job's wrapper in ``workdir``, in a session of its own (so its whole process
+    tree can be measured and stopped), its output in ``stdout.log`` and ``stderr.log``
+    beside it. The runner starts every job so, and ``shrek reproduce`` its one job."""
+    with open(workdir / "stdout.log", "wb") as out, open(workdir / "stderr.log", "wb") as err:
+        return subprocess.Popen(
+            ["bash", wrapper, str(sequence), *arguments],
+            cwd=workdir,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            env=environment,
+            start_new_session=True,
+        )
+
+
 def wait_with_usage(process: subprocess.Popen) -> tuple[int, float]:
     """Wait for the job; its exit status (negative: the signal) and the CPU seconds it and
     every descendant it waited for used (``wait4``'s resource usage)."""
@@ -304,27 +322,15 @@ class Runner:
                 **os.environ,
                 "SHREK_JOB": f"{self.plan['run']}/{spec['step']}/{job['index']}",
             }
-            with (
-                open(workdir / "stdout.log", "wb") as out,
-                open(workdir / "stderr.log", "wb") as err,
-            ):
-                process = subprocess.Popen(
-                    ["bash", spec["wrapper"], str(job["seq"]), *arguments],
-                    cwd=workdir,
-                    stdout=out,
-                    stderr=err,
-                    stdin=subprocess.DEVNULL,
-                    env=environment,
-                    start_new_session=True,
-                )
-                with self.lock:
-                    self.processes.add(process)
-                started = time.monotonic()
-                sampler = PeakMemory(process.pid) if self.plan.get("measure") else None
-                status, cpu = wait_with_usage(process)
-                wall = time.monotonic() - started
-                with self.lock:
-                    self.processes.discard(process)
+            process = start_job(workdir, spec["wrapper"], job["seq"], arguments, environment)
+            with self.lock:
+                self.processes.add(process)
+            started = time.monotonic()
+            sampler = PeakMemory(process.pid) if self.plan.get("measure") else None
+            status, cpu = wait_with_usage(process)
+            wall = time.monotonic() - started
+            with self.lock:
+                self.processes.discard(process)
             relative = workdir.relative_to(self.run_dir).as_posix()
             record: dict[str, Any] = {
                 "attempt": attempt,
