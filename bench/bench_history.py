@@ -3,12 +3,16 @@
 - ``shrek status --no-commit`` of a tag with 1,000 finished submission records (goal: under
   0.5 s), beside the floor of parsing the same 1,000 records with PyYAML's C loader;
 - ``shrek log`` of that tag after 5,000 commits touching it (goal: under 1 s), beside the
-  floor of the ``git log`` it asks for.
+  floor of the ``git log`` it asks for;
+- ``shrek provenance`` of the newest of those 1,000 submissions' datasets after the 5,000
+  commits (goal: under 1 s): it finds the record among the tag's, and reads the registry at
+  the record's journal commit; beside the floor of the ``git log`` of the record's path.
 """
 
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,7 +59,10 @@ def with_history(root: Path) -> Registry:
     first = (step_dir / "0001.yaml").read_text()
     for n in range(2, RECORDS + 1):
         text = re.sub(r"^number: 1$", f"number: {n}", first, flags=re.M)
-        (step_dir / f"{n:04d}.yaml").write_text(text.replace("/0001", f"/{n:04d}"))
+        text = text.replace("/0001", f"/{n:04d}").replace(".s0001", f".s{n:04d}")
+        (step_dir / f"{n:04d}.yaml").write_text(text)
+    subprocess.run(["git", "add", "tags"], cwd=root, check=True)
+    subprocess.run(["git", "commit", "-qm", "bench: 1,000 records"], cwd=root, check=True)
     return registry
 
 
@@ -75,6 +82,22 @@ def main() -> int:
         print(f"(floor for scale: git log of {COMMITS:,} commits takes {floor.median_wall:.2f} s)")
         ours = run([*SHREK, "log", "sP22aa"], registry.root, runs=3)
         verdicts.ceiling(f"log of a tag with {COMMITS:,} commits", ours, 1.0, floor)
+        newest = f"tags/{TAG}/submissions/demo-pass1/{RECORDS:04d}.yaml"
+        floor = run(["git", "log", "--format=%H", "--", newest], registry.root, runs=3)
+        print(f"(floor for scale: git log of one record's path takes {floor.median_wall:.2f} s)")
+        dataset = f"prod.{TAG}.demo-pass1.events.s{RECORDS:04d}"
+        answer = subprocess.run(
+            [*SHREK, "provenance", dataset], cwd=registry.root, capture_output=True, text=True
+        )
+        if answer.returncode or f"demo-pass1/{RECORDS:04d}" not in answer.stdout:
+            raise SystemExit(f"shrek provenance did not answer: {answer.stderr}")
+        ours = run([*SHREK, "provenance", dataset], registry.root, runs=3)
+        verdicts.ceiling(
+            f"provenance of the newest of {RECORDS:,} submissions, {COMMITS:,} commits on",
+            ours,
+            1.0,
+            floor,
+        )
     return verdicts.finish()
 
 
