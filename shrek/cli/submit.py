@@ -164,6 +164,9 @@ def status(
     )
     if not as_json:
         print_failures(registry, rows)
+        for tag, newer in dict.fromkeys((r["tag"], r["superseded_by"]) for r in rows):
+            if newer:
+                typer.echo(f"{tag} is superseded by {newer}: it takes no production submission")
 
 
 def print_failures(registry: Registry, rows: list[dict]) -> None:

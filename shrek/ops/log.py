@@ -1,4 +1,5 @@
-"""``shrek log``: a tag's history as git tells it (created, frozen, submitted, state changes)."""
+"""``shrek log``: a tag's history as git tells it (created, frozen, submitted, state changes,
+invalidated, superseded)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ class Event:
             ("retry", "retried"),
             ("kill", "killed"),
             ("submission refused", "refused"),
+            ("invalidate", "invalidated"),
+            ("supersede", "superseded"),
         ):
             if text.startswith(prefix):
                 return kind

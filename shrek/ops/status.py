@@ -138,9 +138,11 @@ def status_rows(registry: Registry, names: list[str], *, commit: bool = True) ->
     with registry.lock("shrek status") if commit else nullcontext():
         for name in names:
             records = refresh(registry, name, commit=commit).records
-            invalid = read_events(registry.tag_dir(name)).invalid_submissions
+            lifecycle = read_events(registry.tag_dir(name))
+            invalid = lifecycle.invalid_submissions
             rows += [
-                _row(registry, name, r, invalid) for r in _in_dag_order(registry, name, records)
+                {**_row(registry, name, r, invalid), "superseded_by": lifecycle.superseded_by}
+                for r in _in_dag_order(registry, name, records)
             ]
     _add_sizes(registry, rows)
     return rows

@@ -334,6 +334,10 @@ def test_supersede_refuses_production_submissions_of_the_old_tag(ran: Registry) 
     assert cli(ran, "submit", "sP22aa/gen", "--test", "-q").returncode == 0
     twice = cli(ran, "supersede", "sP22aa", "--by", "sP22ab", "--reason", "again")
     assert twice.returncode == ExitCode.LIFECYCLE and "already superseded" in twice.stderr
+    status = cli(ran, "status", "--no-commit", "sP22aa")
+    assert f"{TAG} is superseded by sP22ab-local" in status.stdout
+    history = json.loads(cli(ran, "log", "sP22aa", "--json").stdout)
+    assert "superseded" in [entry["kind"] for entry in history]
     shown = cli(ran, "tag", "show", "sP22ab")
     assert "supersedes:  sP22aa-local" in shown.stdout
     assert details(ran, TAG)["lineage"]["superseded_by"] == "sP22ab-local"
