@@ -160,7 +160,13 @@ def extend(
     target: str = typer.Argument(
         ..., help="TAG/STEP (a generator step).", autocompletion=complete_targets
     ),
-    jobs: int = typer.Option(..., "--jobs", min=1, help="How many more jobs."),
+    jobs: int = typer.Option(
+        ...,
+        "--jobs",
+        min=1,
+        max=1_000_000,
+        help="How many more jobs (as a step's jobs: 1 to 10^6).",
+    ),
     backend: str | None = typer.Option(None, "--backend", "-b", help="local or panda."),
     test: bool = typer.Option(False, "--test", help="Extend the step's newest test submission."),
     detach: bool = typer.Option(False, "--detach", "-d", help="Return once submitted."),

@@ -26,6 +26,7 @@ import yaml
 
 from shrek.catalogs.factory import local_catalog_path
 from shrek.catalogs.local import LocalCatalog
+from shrek.core import schema
 from shrek.core.freeze import FREEZE_FILE
 from shrek.core.lifecycle import Lifecycle, read_events
 from shrek.core.records import Record, load_records
@@ -126,7 +127,9 @@ class Finder:
             found = self.catalog.find(path.name)
         if not found:
             return None
-        dataset, item = found[0]
+        # a name in several datasets (external ones may share file names): a production's first
+        made = [(d, f) for d, f in found if self.record_of(d) is not None]
+        dataset, item = (made or found)[0]
         return self.file_in(dataset, item.name)
 
     def file_in(self, dataset: str, name: str) -> Node:
@@ -138,7 +141,9 @@ class Finder:
             if node.origin is None and record is not None:
                 node.origin = self.origin(record)
             return node
-        return Node("file", name, dataset, self.origin(record) if record else None)
+        if record is None:  # a file of an external dataset: no submission made it
+            return Node("external", name, dataset)
+        return Node("file", name, dataset, self.origin(record))
 
     def dataset(self, what: str) -> Node | None:
         record = self.record_of(what)
@@ -272,14 +277,24 @@ class Finder:
 
 
 def _job_file(path: Path) -> dict[str, Any] | None:
-    """A provenance file's content (None when it is not one)."""
+    """A provenance file's content (None when it is not one); one that looks like a
+    provenance file but does not match its schema is refused, naming the file."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if isinstance(data, dict) and "schema_version" in data and "step" in data and "tag" in data:
-        return data
-    return None
+    if not (isinstance(data, dict) and {"schema_version", "step", "tag"} <= data.keys()):
+        return None
+    problem = next(iter(schema.validator("provenance").iter_errors(data)), None)
+    if problem is not None:
+        where = "/".join(str(p) for p in problem.absolute_path) or "the document"
+        raise ShrekError(
+            f"provenance file {path} is damaged ({where}: {problem.message[:200]})",
+            "it is written by the job itself: restore it from the store, or run the job again "
+            "(shrek reproduce) to see what it would say",
+            ExitCode.INVALID,
+        )
+    return data
 
 
 def _output_datasets(record: Record) -> list[str]:

@@ -78,6 +78,12 @@ def reproduce(
             f"name the step: shrek reproduce {target}/STEP --job N",
             ExitCode.USAGE,
         )
+    if keep is not None and keep.resolve().is_relative_to(registry.root.resolve()):
+        raise ShrekError(
+            f"--keep {keep} is inside the registry, whose checkout reproduce never changes",
+            "keep the run outside it, e.g. --keep /tmp/reproduce-job",
+            ExitCode.USAGE,
+        )
     record = _record_of_job(registry, name, step, sequence)
     finder = Finder(registry)
     origin = finder.origin(record)

@@ -148,6 +148,10 @@ def test_provenance_names_the_tag_step_submission_commit_and_code(ran: Registry)
     for spelling in (dataset, f"user.jdoe:{dataset}", f"{dataset}/"):
         assert provenance(ran, spelling).origin.submission == node.origin.submission
 
+    # a file of the external input: no submission made it
+    external = provenance(ran, "bg_1.txt")
+    assert (external.kind, external.dataset, external.origin) == ("external", BACKGROUND, None)
+
     # --tree: back through reco, sim and gen to the external background
     tree = provenance(ran, str(output), tree=True)
     steps, externals = [], []
@@ -180,6 +184,12 @@ def test_provenance_cli_json_matches_its_schema_and_unknown_names_exit_4(ran: Re
     assert not [e.message for e in checker.iter_errors(data)]
     text = cli(ran, "provenance", str(output), "--tree")
     assert text.returncode == 0 and "<- " in text.stdout and BACKGROUND in text.stdout
+    # a damaged provenance file is named, never a traceback
+    stored = next((ran.state_dir / "store" / ".provenance").rglob("*.json"))
+    stored.write_text(stored.read_text().replace('"exit_status":0', '"exit_status":"zero"'))
+    damaged = cli(ran, "provenance", str(stored))
+    assert damaged.returncode == ExitCode.INVALID and "is damaged (exit_status" in damaged.stderr
+    assert "Traceback" not in damaged.stderr
     unknown = cli(ran, "provenance", "prod.nothing.s0001")
     assert unknown.returncode == ExitCode.NOT_FOUND
     assert "neither an output file nor a dataset" in unknown.stderr
@@ -250,6 +260,8 @@ def test_reproduce_says_identical_or_names_what_differs(ran: Registry, tmp_path:
     assert git(ran.root, "status", "--porcelain") == ""
     assert len(git(ran.root, "worktree", "list").splitlines()) == 1
 
+    inside = cli(ran, "reproduce", "sP22aa/reco", "--job", str(job), "--keep", "kept")
+    assert inside.returncode == ExitCode.USAGE and "inside the registry" in inside.stderr
     unknown = cli(ran, "reproduce", "sP22aa/reco", "--job", "999")
     assert unknown.returncode == ExitCode.NOT_FOUND and "999" in unknown.stderr
 
