@@ -2,7 +2,8 @@
 # The main job (`make demo`): the whole SHREK cycle on this machine, from nothing.
 # A fresh registry in a temporary directory; the two-step demo production (pass1 generates
 # event files, pass2 merges each with background files registered in the local catalogue);
-# tag new, validate, freeze, submit both steps on the local backend, status and log.
+# tag new, validate, freeze, submit both steps on the local backend, status and log; then
+# where a merged file comes from (provenance --tree) and one job run again (reproduce).
 set -euo pipefail
 demo=$(mktemp -d "${TMPDIR:-/tmp}/shrek-demo.XXXXXX")
 export GIT_AUTHOR_NAME="${GIT_AUTHOR_NAME:-$(git config user.name || echo 'SHREK demo')}"
@@ -34,6 +35,9 @@ step shrek submit sP22a/demo-pass2
 step shrek status
 step shrek log sP22a
 step shrek dataset list
+merged=$(ls .shrek/store/prod.sP22a-local.demo-pass2.merged.s0001/* | head -1)
+step shrek provenance "$merged" --tree
+step shrek reproduce sP22a/demo-pass2 --job 5
 
 store=$(pwd)/.shrek/store
 printf '\nThe demo registry:  %s\n' "$(pwd)"

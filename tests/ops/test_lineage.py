@@ -375,3 +375,26 @@ def test_tag_state_follows_the_life_of_a_production(chain: Registry) -> None:
     with pytest.raises(ShrekError) as refused:
         provenance(chain, "no-such-file.txt")
     assert refused.value.code == ExitCode.NOT_FOUND
+
+
+def test_a_refused_commit_leaves_no_event_behind(ran: Registry) -> None:
+    hook = ran.root / ".git" / "hooks" / "commit-msg"
+    hook.write_text('#!/bin/sh\ngrep -q "^shrek: invalidate " "$1" && exit 1\nexit 0\n')
+    hook.chmod(0o755)
+    refused = cli(ran, "invalidate", "sP22aa/sim", "--reason", "wrong")
+    assert refused.returncode == ExitCode.GIT and "Traceback" not in refused.stderr
+    assert not (ran.tag_dir(TAG) / "lifecycle").exists() or not any(
+        (ran.tag_dir(TAG) / "lifecycle").iterdir()
+    )
+    assert git(ran.root, "status", "--porcelain") == ""  # the README is as it was, too
+    hook.unlink()
+    lock = ran.root / ".git" / "index.lock"
+    new_tag(ran, label="sP22ab", build="local", parent="sP22aa")
+    freeze(ran, "sP22ab-local")
+    lock.touch()
+    locked = cli(ran, "supersede", "sP22aa", "--by", "sP22ab", "--reason", "fixed")
+    assert locked.returncode == ExitCode.GIT and "index.lock" in locked.stderr
+    lock.unlink()
+    assert git(ran.root, "status", "--porcelain") == ""
+    assert tag_state(ran.tag_dir(TAG)) == "done"  # nothing was recorded: nothing changed
+    assert cli(ran, "invalidate", "sP22aa/sim", "--reason", "wrong").returncode == 0
