@@ -64,7 +64,13 @@ class LocalCatalog:
             connection = sqlite3.connect(self.path, timeout=60)
             try:
                 with connection:
-                    connection.executescript(SCHEMA)
+                    try:
+                        connection.executescript(SCHEMA)
+                    except sqlite3.OperationalError as exc:
+                        if "readonly" not in str(exc):
+                            raise
+                        # a catalogue this user may only read, made by an older SHREK: read
+                        # it as it is (the tables it lacks read as empty)
                     yield connection
             finally:
                 connection.close()
@@ -145,10 +151,12 @@ class LocalCatalog:
         if not self.path.exists():
             return None
         with self._connect() as db:
-            row = db.execute(
-                "SELECT location FROM provenance WHERE dataset = ? AND name = ?", (dataset, name)
-            ).fetchone()
-        return row[0] if row else None
+            rows = _rows_if_table(
+                db,
+                "SELECT location FROM provenance WHERE dataset = ? AND name = ?",
+                (dataset, name),
+            )
+        return rows[0][0] if rows else None
 
     def mark_invalid(self, dataset: str, reason: str) -> None:
         """``shrek invalidate``: the dataset stays (its files are evidence) but is marked."""
@@ -164,7 +172,7 @@ class LocalCatalog:
         if not self.path.exists():
             return {}
         with self._connect() as db:
-            return dict(db.execute("SELECT dataset, reason FROM invalid").fetchall())
+            return dict(_rows_if_table(db, "SELECT dataset, reason FROM invalid", ()))
 
     def find(self, name: str) -> list[tuple[str, DatasetFile]]:
         """Every (dataset, file) with this file name, or whose file is at this path."""
@@ -224,3 +232,14 @@ class LocalCatalog:
             (dataset,),
         ).fetchone()
         return DatasetInfo(*row)
+
+
+def _rows_if_table(db: sqlite3.Connection, sql: str, args: tuple[str, ...]) -> list[tuple]:
+    """The rows of a query on a table an older catalogue may lack (read-only, it was not
+    upgraded): none when the table is not there."""
+    try:
+        return db.execute(sql, args).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise
