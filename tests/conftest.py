@@ -181,3 +181,15 @@ def write_hf_chain(
         outputs=[{"name": "dst", "files": "dst.root"}],
         requirements={**requirements, "memory_mb": tracking_memory_mb},
     )
+
+
+def as_another_user(tmp_path: Path) -> list[str]:
+    """The command prefix that runs a process as a user without write access to what this
+    user made: nobody (via setpriv) when the tests run as root, who ignores permissions — then
+    ``tmp_path`` and its parents are opened for reading — else nothing (permissions apply)."""
+    if os.geteuid() != 0:
+        return []
+    for parent in (tmp_path, *tmp_path.parents):
+        if parent != Path("/"):
+            parent.chmod(parent.stat().st_mode | 0o005)
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import as_another_user
+
 OLD_SCHEMA = """
 CREATE TABLE datasets (name TEXT PRIMARY KEY, created TEXT NOT NULL);
 CREATE TABLE files (dataset TEXT NOT NULL, name TEXT NOT NULL, size INTEGER NOT NULL,
@@ -37,12 +39,7 @@ def test_an_older_catalogue_is_read_where_it_cannot_be_upgraded(tmp_path: Path) 
     path = directory / "catalog.sqlite"
     with sqlite3.connect(path) as db:
         db.executescript(OLD_SCHEMA)
-    reader: list[str] = []
-    if os.geteuid() == 0:  # root ignores permissions: read as nobody
-        reader = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-        for parent in (tmp_path, *tmp_path.parents):
-            if parent != Path("/"):
-                parent.chmod(parent.stat().st_mode | 0o005)
+    reader = as_another_user(tmp_path)
     directory.chmod(0o555)
     path.chmod(0o444)
     try:

@@ -15,7 +15,7 @@ from shrek.core.records import Record, load_records
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode
 from shrek.ops.freeze import freeze
-from tests.conftest import git
+from tests.conftest import as_another_user, git
 from tests.ops.conftest import DEMO_TAG as TAG
 from tests.ops.conftest import cli, edit_step
 
@@ -136,12 +136,8 @@ def test_reading_commands_work_in_a_read_only_checkout(demo: Registry, tmp_path:
     assert cli(demo, "submit", "sP22aa").returncode == 0
     shared = tmp_path / "shared"
     shutil.copytree(demo.root, shared, symlinks=True)
-    reader: list[str] = []
-    if os.geteuid() == 0:  # root ignores permissions: look as nobody
-        reader = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-        for path in (tmp_path, *tmp_path.parents):
-            if path != Path("/"):
-                path.chmod(path.stat().st_mode | 0o005)
+    reader = as_another_user(tmp_path)
+    if reader:  # nobody reads, and may not write
         subprocess.run(["chmod", "-R", "go+rX,go-w", str(shared)], check=True)
     else:
         subprocess.run(["chmod", "-R", "a-w", str(shared)], check=True)
