@@ -204,17 +204,6 @@ class GitRepo:
             entries.append((sha, date, author, subject))
         return entries
 
-    def commits_of(self, path: Path) -> tuple[str, str]:
-        """(the commit that added ``path``, the last commit that changed it); ('', '') when
-        git has never seen it."""
-        relative = Path(path).resolve().relative_to(self.root).as_posix()
-        try:
-            text = self.repo.git.log("--format=%H", "--", relative)
-        except git.GitCommandError as exc:
-            raise _git_error("log", exc) from exc
-        shas = text.split()
-        return (shas[-1], shas[0]) if shas else ("", "")
-
     def add_worktree(self, directory: Path, commit: str) -> None:
         """Check ``commit`` out into ``directory`` (detached), beside the registry's own tree."""
         try:

@@ -158,6 +158,17 @@ class LocalCatalog:
             )
         return rows[0][0] if rows else None
 
+    def provenances(self, dataset: str) -> dict[str, str]:
+        """Every file of ``dataset`` with a provenance file: name -> where it is (one query)."""
+        if not self.path.exists():
+            return {}
+        with self._connect() as db:
+            return dict(
+                _rows_if_table(
+                    db, "SELECT name, location FROM provenance WHERE dataset = ?", (dataset,)
+                )
+            )
+
     def mark_invalid(self, dataset: str, reason: str) -> None:
         """``shrek invalidate``: the dataset stays (its files are evidence) but is marked."""
         at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

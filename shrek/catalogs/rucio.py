@@ -350,12 +350,6 @@ class RucioCatalog:
             raise
         return True
 
-    def metadata(self, dataset: str) -> dict[str, Any]:
-        """The dataset's JSON metadata (what :meth:`annotate` set)."""
-        scope, name = self.split(dataset)
-        with self._errors("reading", f"{scope}:{name}"):
-            return dict(self.client().get_metadata(scope, name, plugin="JSON"))
-
 
 # Rucio's own dataset columns SHREK fills (their sizes: campaign 50, prod_step 50, version 50,
 # stream_name 70 characters).

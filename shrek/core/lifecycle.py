@@ -39,19 +39,9 @@ HEADER = (
     "# SHREK lifecycle event: written by 'shrek invalidate' or 'shrek supersede', append-only.\n"
     "# Never edit by hand. Schema: schemas/lifecycle.schema.json\n"
 )
-STATES = (
-    "draft",
-    "frozen",
-    "submitted",
-    "running",
-    "failed",
-    "done",
-    "invalidated",
-    "superseded",
-)
-# What a tag in each state may still have done to it (the refusals name the fix).
+# What a tag in each state may still have done to it (the refusals name the fix). A
+# superseded tag's production submissions are refused by submit's own guard.
 ALLOWED = {
-    "submit": {"frozen", "submitted", "running", "failed", "done", "invalidated"},
     "extend": {"done", "submitted", "running", "failed", "invalidated"},
     "invalidate": {"submitted", "running", "failed", "done", "invalidated", "superseded"},
     "supersede": {"frozen", "submitted", "running", "failed", "done", "invalidated"},
@@ -108,13 +98,9 @@ class Lifecycle:
         return max((e.number for e in self.events), default=0) + 1
 
 
-def lifecycle_dir(tag_dir: Path) -> Path:
-    return tag_dir / LIFECYCLE_DIR
-
-
 def read_events(tag_dir: Path) -> Lifecycle:
     """The tag's events, oldest first; a damaged one is refused loudly, like a record."""
-    directory = lifecycle_dir(tag_dir)
+    directory = tag_dir / LIFECYCLE_DIR
     if not directory.is_dir():
         return Lifecycle()
     events = []

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from shrek.core import schema
-from shrek.core.lifecycle import tag_state
 from shrek.core.registry import JOB_DIR, TAG_FILE, Registry
 from shrek.core.yamlio import Document, load_yaml
 from shrek.errors import ExitCode, Finding, ShrekError
@@ -115,11 +114,6 @@ class Tag:
     @property
     def build(self) -> str:
         return str(self.data["build"])
-
-    @property
-    def state(self) -> str:
-        """draft, frozen, submitted, running, failed, done, invalidated or superseded."""
-        return tag_state(self.directory)
 
     def step_files(self) -> list[Path]:
         return step_files(self.directory)

@@ -39,11 +39,6 @@ from shrek.errors import ExitCode, ShrekError
 SANDBOX = "sandbox"
 MANIFEST = "manifest.yaml"
 OUTPUT_LIST = "shrek-outputs.txt"
-PROVENANCE = PROVENANCE_FILE
-# Written beside the wrappers once the submission's journal is committed: the one thing a
-# job needs that cannot be known when it is rendered (the journal commit's id, and each step's
-# submission id). It is derived from the record, so a reproduction writes it again exactly.
-ORIGIN = ORIGIN_FILE
 
 # Exit codes of the wrapper itself (the payload's own status is passed through unchanged).
 EXIT_USAGE = 64
@@ -107,10 +102,13 @@ class Rendering:
     def write_origin(
         self, directory: Path, registry_commit: str, submissions: dict[str, str]
     ) -> None:
-        """Write the origin file into the sandbox once the journal is committed: it travels
-        with the manifest's files, outside the manifest's digest (which the journal records)."""
-        write_atomic(directory / SANDBOX / ORIGIN, origin_text(registry_commit, submissions))
-        self.late = [ORIGIN]
+        """Write the origin file into the sandbox once the journal is committed: the one thing
+        a job needs that cannot be known when it is rendered (the journal commit's id, each
+        step's submission id). It travels with the manifest's files, outside the manifest's
+        digest (which the journal records), and is derived from the record, so a reproduction
+        writes it again exactly."""
+        write_atomic(directory / SANDBOX / ORIGIN_FILE, origin_text(registry_commit, submissions))
+        self.late = [ORIGIN_FILE]
 
     def travelling(self) -> list[str]:
         """Every sandbox path that goes to the worker: the manifest's, then the origin file."""
@@ -223,8 +221,8 @@ def render_wrapper(
         provenance_static=quote(provenance_static(tag, step, digest, setup, code)),
         code_exports=code_exports(tag, code),
         digest_q=quote(digest or ""),
-        origin=ORIGIN,
-        provenance=PROVENANCE,
+        origin=ORIGIN_FILE,
+        provenance=PROVENANCE_FILE,
         input_count=len(step.inputs),
         declared="".join(" " + quote(json.dumps(item.dataset)) for item in step.inputs),
         version=__version__,
@@ -261,18 +259,11 @@ def code_repositories(tag: Tag, code: tuple[dict[str, str], ...]) -> list[dict[s
 
 
 def code_exports(tag: Tag, code: tuple[dict[str, str], ...]) -> str:
-    """``SHREK_CODE_<NAME>_URL``/``_REF``/``_SHA`` for every code repository of the tag."""
-    lines, seen = [], {}
+    """``SHREK_CODE_<NAME>_URL``/``_REF``/``_SHA`` for every code repository of the tag
+    (validation refuses two names that give the same variables)."""
+    lines = []
     for repo in code_repositories(tag, code):
         variable = code_variable(repo["name"])
-        if variable in seen:
-            raise ShrekError(
-                f"tags/{tag.name}/tag.yaml: code repositories '{seen[variable]}' and "
-                f"'{repo['name']}' both become {variable}_* in the job's environment",
-                "rename one of them",
-                ExitCode.INVALID,
-            )
-        seen[variable] = repo["name"]
         lines += [
             f"export {variable}_URL={quote(repo['url'])}",
             f"export {variable}_REF={quote(repo['ref'])}",

@@ -277,18 +277,24 @@ def _check_tag_file(registry: Registry, tag: Tag) -> list[Finding]:
                     "name an existing tag, or remove 'parent'",
                 )
             )
-    seen: dict[str, int] = {}
-    for n, repo in enumerate(tag.data.get("code") or []):
-        if repo["name"] in seen:
+    seen: dict[str, int] = {}  # by the job's variables: 'a-b' and 'a_b' clash there too
+    code = tag.data.get("code") or []
+    for n, repo in enumerate(code):
+        variable = naming.code_variable(repo["name"])
+        if variable in seen:
+            other = code[seen[variable]]["name"]
             findings.append(
                 doc.finding(
                     ["code", n, "name"],
-                    f"code repository name "
-                    f"'{repo['name']}' is used twice (also code[{seen[repo['name']]}])",
+                    f"code repository name '{repo['name']}' is used twice "
+                    f"(also code[{seen[variable]}])"
+                    if other == repo["name"]
+                    else f"code repositories '{other}' and '{repo['name']}' both give the job "
+                    f"{variable}_URL, _REF and _SHA",
                     "give each repository its own name",
                 )
             )
-        seen.setdefault(repo["name"], n)
+        seen.setdefault(variable, n)
     return findings
 
 

@@ -203,7 +203,8 @@ class Finder:
         if ident in self._origins:
             return self._origins[ident]
         data = record.data
-        added, last = self.repo.commits_of(record.path)
+        commits = self.repo.log(record.path)  # oldest first: the journal, ..., the last
+        added, last = (commits[0][0], commits[-1][0]) if commits else ("", "")
         journal = data["submitted"].get("journal_commit") or added
         freeze = self._yaml_at(journal, f"tags/{record.data['tag']}/{FREEZE_FILE}") or {}
         step = self._yaml_at(journal, f"tags/{data['tag']}/{JOB_DIR}/{record.step}.yaml") or {}
@@ -270,8 +271,7 @@ class Finder:
         record = self.record_of(dataset)
         if record is None:  # an external dataset: the file as the job saw it
             return Node("external", item["name"], dataset, job=None)
-        stored = [f.name for _, f in self.catalog.find(item["name"])]
-        if item["name"] in stored:
+        if any(found == dataset for found, _ in self.catalog.find(item["name"])):
             return self.file_in(dataset, item["name"])
         return Node("dataset", dataset, dataset, self.origin(record))
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from shrek.backends.factory import get_backend
 from shrek.core.freeze import read_freeze
-from shrek.core.lifecycle import read_events
+from shrek.core.lifecycle import Lifecycle, read_events, tag_state
 from shrek.core.model import Step, Tag, load_tag
-from shrek.core.records import load_records
+from shrek.core.records import Record, load_records
 from shrek.core.registry import Registry
 from shrek.core.yamlio import write_atomic
 from shrek.git import GitRepo
@@ -80,17 +80,19 @@ def render_readme(registry: Registry, name: str) -> str:
     if tag is None:
         return f"# {name}\n\n(tag.yaml does not load: run `shrek validate {name}`)\n"
     frozen, _ = read_freeze(registry, name)
-    lines = _header(registry, tag)
+    records = load_records(tag.directory)
+    lifecycle = read_events(tag.directory)
+    lines = _header(registry, tag, tag_state(tag.directory, records, lifecycle), lifecycle)
     lines += ["", "## Code", "", *_code(tag, frozen)]
     lines += ["", "## Workflow", "", "```mermaid", mermaid(tag).rstrip("\n"), "```", ""]
     for step_name in tag.order():
         lines += [f"### {step_name}", "", *_step_table(tag.steps[step_name]), ""]
     lines += ["## Freeze", "", *_freeze(tag, frozen)]
-    lines += ["## Submissions", "", *_submissions(registry, tag)]
+    lines += ["## Submissions", "", *_submissions(registry, records, lifecycle)]
     return "\n".join(lines) + "\n"
 
 
-def _header(registry: Registry, tag: Tag) -> list[str]:
+def _header(registry: Registry, tag: Tag, state: str, lifecycle: Lifecycle) -> list[str]:
     data = tag.data
     build = registry.builds.get(tag.build, {})
     lines = [
@@ -108,8 +110,7 @@ def _header(registry: Registry, tag: Tag) -> list[str]:
     if data.get("parent"):
         parent = data["parent"]
         lines.append(f"| parent | [{parent}](../{parent}/README.md) |")
-    lines.append(f"| state | {tag.state} |")
-    lifecycle = read_events(tag.directory)
+    lines.append(f"| state | {state} |")
     if lifecycle.superseded_by:
         newer = lifecycle.superseded_by
         lines.append(f"| superseded by | [{newer}](../{newer}/README.md) |")
@@ -151,15 +152,14 @@ def _freeze(tag: Tag, frozen: dict[str, Any] | None) -> list[str]:
     return lines
 
 
-def _submissions(registry: Registry, tag: Tag) -> list[str]:
-    records = load_records(tag.directory)
+def _submissions(registry: Registry, records: list[Record], lifecycle: Lifecycle) -> list[str]:
     if not records:
         return ["None yet."]
     lines = [
         "| step | # | state | jobs done/total | backend | request | task | outputs |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    invalid = read_events(tag.directory).invalid_submissions
+    invalid = lifecycle.invalid_submissions
     for record in records:
         data = record.data
         jobs = data.get("jobs", {})

@@ -22,15 +22,16 @@ from typing import Any
 
 from shrek.backends.local.backend import RUNS_DIR
 from shrek.backends.local.runner import STATE, start_job
-from shrek.catalogs.factory import local_catalog_path
+from shrek.catalogs import DatasetFile
 from shrek.catalogs.local import LocalCatalog
 from shrek.core.failures import stderr_tail
 from shrek.core.freeze import read_freeze
 from shrek.core.hashing import adler32_file, sha256_file
 from shrek.core.model import load_tag
+from shrek.core.naming import ORIGIN_FILE
 from shrek.core.records import Record, load_records
 from shrek.core.registry import Registry
-from shrek.core.render import ORIGIN, OUTPUT_LIST, SANDBOX, Options, origin_text
+from shrek.core.render import OUTPUT_LIST, SANDBOX, Options, origin_text
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
 from shrek.ops.provenance import Finder
@@ -87,7 +88,8 @@ def reproduce(
     record = _record_of_job(registry, name, step, sequence)
     finder = Finder(registry)
     origin = finder.origin(record)
-    inputs = _job_inputs(registry, record, sequence, finder)
+    original = _provenance_of(finder, record, sequence)  # the job's own account, if kept
+    inputs = _job_inputs(registry, record, sequence, finder.catalog, original)
     repo = GitRepo(registry.root)
     scratch = Path(tempfile.mkdtemp(prefix="shrek-reproduce-"))
     try:
@@ -98,7 +100,7 @@ def reproduce(
         finally:
             repo.remove_worktree(tree)
         workdir = _prepare_workdir(keep, scratch, sandbox, inputs)
-        (workdir / ORIGIN).write_text(
+        (workdir / ORIGIN_FILE).write_text(
             origin_text(origin.registry_commit, {step: origin.submission}), encoding="utf-8"
         )
         status = _run(workdir, step, sequence, inputs, origin.submission)
@@ -107,12 +109,12 @@ def reproduce(
             sequence,
             origin.registry_commit,
             status,
-            _original_exit(registry, finder, record, sequence),
+            _original_exit(registry, record, sequence, original),
             str(workdir),
             keep is not None,
         )
         result.stderr_tail = stderr_tail(workdir / "stderr.log")
-        result.outputs = _compare(registry, record, sequence, workdir)
+        result.outputs = _compare(finder.catalog, record, sequence, workdir)
         return result
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -147,7 +149,11 @@ def _record_of_job(registry: Registry, name: str, step: str, sequence: int) -> R
 
 
 def _job_inputs(
-    registry: Registry, record: Record, sequence: int, finder: Finder
+    registry: Registry,
+    record: Record,
+    sequence: int,
+    catalog: LocalCatalog,
+    job: dict[str, Any] | None,
 ) -> list[list[tuple[str, str]]]:
     """The job's input files per declared input, as (name, path on this machine): from the
     local run that ran it, else from the job's provenance file and the catalogue."""
@@ -157,7 +163,6 @@ def _job_inputs(
     declared = list(record.data["datasets"]["inputs"])
     if not declared:
         return []
-    job = _provenance_of(finder, record, sequence)
     if job is None:
         raise ShrekError(
             f"the input files of job {sequence} of {record.data['id']} are not known here "
@@ -165,7 +170,6 @@ def _job_inputs(
             "reproduce it on the machine that ran it, or register its inputs here",
             ExitCode.NOT_FOUND,
         )
-    catalog = LocalCatalog(local_catalog_path(registry))
     streams: list[list[tuple[str, str]]] = [[] for _ in declared]
     for item in job["inputs"]:
         dataset = record.data["datasets"]["inputs"].get(item["input"], item["input"])
@@ -180,19 +184,31 @@ def _job_inputs(
     return streams
 
 
+def _catalogued(catalog: LocalCatalog, dataset: str, sequence: int) -> DatasetFile | None:
+    """Job ``sequence``'s file in an output dataset: the store names it ``…._<seq:06d><ext>``."""
+    mark = f"._{sequence:06d}"
+    files = catalog.files(dataset) if catalog.exists(dataset) else []
+    return next(
+        (f for f in files if f.name.endswith(mark) or f.name.rsplit(".", 1)[0].endswith(mark)),
+        None,
+    )
+
+
 def _provenance_of(finder: Finder, record: Record, sequence: int) -> dict[str, Any] | None:
+    """The job's provenance file, found through one of its catalogued outputs."""
     for dataset in record.data["datasets"]["outputs"].values():
-        for item in finder.catalog.files(dataset) if finder.catalog.exists(dataset) else []:
-            node = finder.file_in(dataset, item.name)
-            if node.job is not None and node.job.get("sequence") == sequence:
-                return node.job
+        item = _catalogued(finder.catalog, dataset, sequence)
+        node = finder.file_in(dataset, item.name) if item is not None else None
+        if node is not None and node.job is not None:
+            return node.job
     return None
 
 
-def _original_exit(registry: Registry, finder: Finder, record: Record, sequence: int) -> int | None:
+def _original_exit(
+    registry: Registry, record: Record, sequence: int, job: dict[str, Any] | None
+) -> int | None:
     """How the job ended: its catalogued provenance file, else its local run's last attempt
     (a failed job has no catalogued outputs); None when neither is here."""
-    job = _provenance_of(finder, record, sequence)
     if job is not None:
         return int(job["exit_status"])
     found = _local_job(registry, record, sequence)
@@ -292,7 +308,7 @@ def _run(
 
 
 def _compare(
-    registry: Registry, record: Record, sequence: int, workdir: Path
+    catalog: LocalCatalog, record: Record, sequence: int, workdir: Path
 ) -> list[OutputComparison]:
     """Each declared output of this run against the catalogued file of the original job."""
     listed = (
@@ -301,16 +317,9 @@ def _compare(
         else []
     )
     made = {line.split(" ")[0]: line.split(" ")[1] for line in listed if line.strip()}
-    catalog = LocalCatalog(local_catalog_path(registry))
     found = []
     for output, dataset in record.data["datasets"]["outputs"].items():
-        catalogued = {
-            f.name: f
-            for f in (catalog.files(dataset) if catalog.exists(dataset) else [])
-            if f.name.rsplit(".", 1)[0].endswith(f"._{sequence:06d}")
-            or f.name.endswith(f"._{sequence:06d}")
-        }
-        original = next(iter(catalogued.values()), None)
+        original = _catalogued(catalog, dataset, sequence)
         here = workdir / made[output] if output in made else None
         if original is None:
             found.append(
@@ -334,7 +343,7 @@ def _compare(
     return found
 
 
-def _compare_file(output: str, dataset: str, original: Any, here: Path) -> OutputComparison:
+def _compare_file(output: str, dataset: str, original: DatasetFile, here: Path) -> OutputComparison:
     size = here.stat().st_size
     checksum = f"adler32:{adler32_file(here)}"
     if size == original.size and checksum == original.checksum:

@@ -144,7 +144,7 @@ def status_rows(registry: Registry, names: list[str], *, commit: bool = True) ->
                 {**_row(registry, name, r, invalid), "superseded_by": lifecycle.superseded_by}
                 for r in _in_dag_order(registry, name, records)
             ]
-    _add_sizes(registry, rows)
+    add_sizes(registry, rows)
     return rows
 
 
@@ -211,9 +211,10 @@ def _row(registry: Registry, name: str, record: Record, invalid: dict[str, str])
     }
 
 
-def _add_sizes(registry: Registry, rows: list[dict]) -> None:
-    """Files and bytes of every output dataset, from the catalogue in one batch (left unknown
-    when the catalogue cannot be reached: status still answers)."""
+def add_sizes(registry: Registry, rows: list[dict]) -> None:
+    """Files and bytes of every output dataset of ``rows`` (each a submission whose
+    ``outputs`` are ``{dataset, files, bytes}``), from the catalogue in one batch (left unknown
+    when the catalogue cannot be reached: status and tag show still answer)."""
     names = [o["dataset"] for row in rows for o in row["outputs"].values()]
     if not names:
         return

@@ -11,19 +11,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shrek.catalogs.factory import open_catalog
 from shrek.core import ledger
 from shrek.core.freeze import read_freeze
 from shrek.core.labels import Label, LabelError, next_label, parse_label
-from shrek.core.lifecycle import read_events, tag_state
+from shrek.core.lifecycle import Lifecycle, read_events, tag_state
 from shrek.core.model import step_files
-from shrek.core.records import SUBMISSIONS_DIR, load_records
+from shrek.core.records import SUBMISSIONS_DIR, Record, load_records
 from shrek.core.registry import JOB_DIR, TAG_FILE, Registry
 from shrek.core.validate import validate
 from shrek.core.yamlio import dump_yaml, load_yaml, write_atomic
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
 from shrek.ops.readme import write_readme
+from shrek.ops.status import add_sizes
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 TEMPLATE_META = "template.yaml"
@@ -288,20 +288,27 @@ def _assemble(registry: Registry, target: Path, source: Path | None, data: dict[
 # -- describing tags ------------------------------------------------------------------------
 
 
-def overview(registry: Registry, name: str) -> dict[str, Any]:
-    """One row of ``tag list``: cheap (reads tag.yaml, counts step files, looks at the state)."""
+def overview(
+    registry: Registry,
+    name: str,
+    *,
+    records: list[Record] | None = None,
+    lifecycle: Lifecycle | None = None,
+) -> dict[str, Any]:
+    """One row of ``tag list``: cheap (reads tag.yaml, counts step files, looks at the state;
+    the records and events are read here unless the caller has them)."""
     directory = registry.tag_dir(name)
     document, _ = load_yaml(directory / TAG_FILE, f"tags/{name}/{TAG_FILE}")
     data = document.data if document is not None and isinstance(document.data, dict) else {}
     label, _, build = name.partition("-")
-    lifecycle = read_events(directory)
+    lifecycle = lifecycle if lifecycle is not None else read_events(directory)
     return {
         "name": name,
         "label": data.get("label", label),
         "build": data.get("build", build),
         "title": data.get("title", ""),
         "steps": len([p for p in step_files(directory) if p.suffix == ".yaml"]),
-        "state": tag_state(directory, lifecycle=lifecycle),
+        "state": tag_state(directory, records, lifecycle),
         "invalid": len(lifecycle.invalid_submissions),
     }
 
@@ -311,7 +318,10 @@ def details(registry: Registry, name: str) -> dict[str, Any]:
     report = validate(registry, [name])
     tag, findings = report.tags.get(name), report.findings
     frozen, _ = read_freeze(registry, name)
-    info = overview(registry, name)
+    directory = registry.tag_dir(name)
+    records = load_records(directory) if (directory / SUBMISSIONS_DIR).is_dir() else []
+    lifecycle = read_events(directory)
+    info = overview(registry, name, records=records, lifecycle=lifecycle)
     entries, _ = ledger.read_ledger(registry.root)
     allocation = next((e for e in entries if e.label == info["label"]), None)
     info.update(
@@ -337,8 +347,7 @@ def details(registry: Registry, name: str) -> dict[str, Any]:
             ),
         }
     )
-    info["submissions"] = submissions(registry, name)
-    lifecycle = read_events(registry.tag_dir(name))
+    info["submissions"] = submissions(registry, records, lifecycle)
     info["lineage"] = {
         "parent": (tag.data.get("parent") if tag is not None else None) or "",
         "superseded_by": lifecycle.superseded_by,
@@ -372,31 +381,17 @@ def details(registry: Registry, name: str) -> dict[str, Any]:
     return info
 
 
-def submissions(registry: Registry, name: str) -> list[dict[str, Any]]:
+def submissions(
+    registry: Registry, records: list[Record], lifecycle: Lifecycle
+) -> list[dict[str, Any]]:
     """Every submission of the tag (``tag show``): state, sequence range, output datasets with
     their files, bytes and where they are, and whether it extends one or was invalidated."""
-    tag_dir = registry.tag_dir(name)
-    records = load_records(tag_dir) if (tag_dir / SUBMISSIONS_DIR).is_dir() else []
-    invalid = read_events(tag_dir).invalid_submissions
-    datasets = [d for r in records for d in r.data["datasets"]["outputs"].values()]
-    try:
-        infos = open_catalog(registry).infos(datasets) if datasets else {}
-    except ShrekError:
-        infos = {}  # the catalogue cannot be reached: show the rest
+    invalid = lifecycle.invalid_submissions
     rows = []
     for record in records:
         data = record.data
         sequences = data["sequences"][record.step]
         rucio = data["datasets"].get("rucio") or {}
-        outputs = {}
-        for output, dataset in data["datasets"]["outputs"].items():
-            info = infos.get(dataset)
-            outputs[output] = {
-                "dataset": dataset,
-                "files": info.files if info else None,
-                "bytes": info.bytes if info else None,
-                "where": _where(registry, record, dataset, rucio.get(output)),
-            }
         rows.append(
             {
                 "id": str(data["id"]),
@@ -406,16 +401,25 @@ def submissions(registry: Registry, name: str) -> list[dict[str, Any]]:
                 "state": record.state,
                 "backend": record.backend,
                 "sequences": {"first": sequences["first"], "last": sequences["last"]},
-                "outputs": outputs,
+                "outputs": {
+                    output: {
+                        "dataset": dataset,
+                        "files": None,
+                        "bytes": None,
+                        "where": _where(registry, record, dataset, rucio.get(output)),
+                    }
+                    for output, dataset in data["datasets"]["outputs"].items()
+                },
                 "extends": str(data.get("extends") or ""),
                 "invalid": invalid.get(str(data["id"]), ""),
                 "record": registry.relative(record.path),
             }
         )
+    add_sizes(registry, rows)
     return rows
 
 
-def _where(registry: Registry, record: Any, dataset: str, published: str | None) -> str:
+def _where(registry: Registry, record: Record, dataset: str, published: str | None) -> str:
     if record.backend == "local":
         where = registry.relative(registry.state_dir / "store" / dataset)
         return where + (f"; Rucio {published}" if published else "")

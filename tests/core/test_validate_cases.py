@@ -364,6 +364,12 @@ CASES: list[tuple[str, Callable[[Path], None], str, str]] = [
         "code repository name 'macros' is used twice",
     ),
     (
+        "code-names-clash-as-variables",
+        write("tag.yaml", TAG_YAML + "  - name: MACROS\n    url: x\n    ref: y\n"),
+        f"{TAG}/tag.yaml:10:11",
+        "code repositories 'macros' and 'MACROS' both give the job SHREK_CODE_MACROS_URL",
+    ),
+    (
         "ref-not-a-string",
         replace("tag.yaml", "ref: main", "ref: 2022"),
         f"{TAG}/tag.yaml:9:10",

@@ -79,12 +79,12 @@ def provenance_summary(
     """What Rucio keeps of a dataset's provenance: the submission, the registry commit of its
     journal, the freeze, and each file's job (its provenance file, as the job wrote it)."""
     data = record.data
+    locations = local.provenances(dataset)
     jobs = {}
     for item in files:
-        location = local.provenance(dataset, item.name)
-        if location:
+        if item.name in locations:
             with contextlib.suppress(OSError, ValueError):
-                jobs[item.name] = json.loads(Path(location).read_text(encoding="utf-8"))
+                jobs[item.name] = json.loads(Path(locations[item.name]).read_text("utf-8"))
     return {
         "tag": data["tag"],
         "step": data["step"],
