@@ -3,9 +3,10 @@ production's outputs come from, and what happens to a production after it ran.""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -124,10 +125,7 @@ def reproduce(
 
     result = run(open_registry(ctx), target, job, keep)
     if as_json:
-        data: dict[str, Any] = dict(result.__dict__)
-        data["outputs"] = [vars(o) for o in result.outputs]
-        data["identical"] = result.identical
-        print_json(data)
+        print_json({**dataclasses.asdict(result), "identical": result.identical})
     else:
         original = (
             "" if result.original_exit is None else f" (the original: {result.original_exit})"

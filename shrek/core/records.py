@@ -65,6 +65,12 @@ class Record:
         return str(self.data["backend"]["name"])
 
     @property
+    def datasets_written(self) -> list[str]:
+        """The output datasets, in every spelling the record knows (and their Rucio DIDs)."""
+        data = self.data["datasets"]
+        return [*data["outputs"].values(), *(data.get("rucio") or {}).values()]
+
+    @property
     def label(self) -> str:
         return f"{self.step} #{self.number:04d}" + (" (test)" if self.test else "")
 

@@ -16,6 +16,7 @@ from shrek.catalogs.factory import local_catalog_path, open_catalog
 from shrek.catalogs.local import LocalCatalog
 from shrek.core.lifecycle import (
     LIFECYCLE_DIR,
+    Lifecycle,
     event_text,
     read_events,
     refuse_transition,
@@ -24,6 +25,7 @@ from shrek.core.lifecycle import (
 from shrek.core.model import load_tag
 from shrek.core.records import ACTIVE, Record, load_records, now
 from shrek.core.registry import Registry
+from shrek.core.render import select_steps
 from shrek.core.yamlio import write_atomic
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
@@ -56,7 +58,7 @@ def invalidate(registry: Registry, target: str, reason: str) -> Invalidated:
         refuse_transition(
             "invalidate",
             name,
-            tag_state(tag_dir),
+            tag_state(tag_dir, lifecycle=lifecycle),
             "only submitted productions can be invalidated: this one has no production "
             "output yet (edit or delete the tag instead)",
         )
@@ -79,7 +81,7 @@ def invalidate(registry: Registry, target: str, reason: str) -> Invalidated:
                 ExitCode.CONFLICT,
             )
         idents = [str(r.data["id"]) for r in fresh]
-        datasets = [d for r in fresh for d in _datasets(r)]
+        datasets = [d for r in fresh for d in r.datasets_written]
         event = {
             "schema_version": 1,
             "kind": "invalidated",
@@ -90,17 +92,12 @@ def invalidate(registry: Registry, target: str, reason: str) -> Invalidated:
             "submissions": idents,
             "datasets": datasets,
         }
-        path = tag_dir / LIFECYCLE_DIR / f"{lifecycle.next_number():04d}.yaml"
-        write_atomic(path, event_text(event))
-        try:
-            commit = repo.commit(
-                [path, write_readme(registry, name)],
-                f"shrek: invalidate {target}: {', '.join(idents)} ({reason.splitlines()[0]})",
-            )
-        except ShrekError:
-            path.unlink(missing_ok=True)
-            write_readme(registry, name)
-            raise
+        commit = _commit_events(
+            registry,
+            repo,
+            {name: (lifecycle, event)},
+            f"shrek: invalidate {target}: {', '.join(idents)} ({reason.splitlines()[0]})",
+        )
     warnings = _mark_catalogues(registry, fresh, reason)
     running = [str(r.data["id"]) for r in fresh if r.state in ACTIVE]
     return Invalidated(name, idents, datasets, commit, running, warnings)
@@ -111,22 +108,26 @@ def _mark_catalogues(registry: Registry, records: list[Record], reason: str) -> 
     ``shrek_invalid`` metadata on those published there. (The committed event is what SHREK's
     guards read, so a catalogue that cannot be reached now is a warning, not a failure.)"""
     local = LocalCatalog(local_catalog_path(registry))
-    warnings = []
     for record in records:
         for dataset in record.data["datasets"]["outputs"].values():
             if local.exists(dataset):
                 local.mark_invalid(dataset, reason)
-        for did in (record.data["datasets"].get("rucio") or {}).values():
-            try:
-                kept = open_catalog(registry, "rucio").annotate(did, {"shrek_invalid": reason})
-            except ShrekError as error:
-                warnings.append(f"Rucio does not show {did} invalid yet: {error.message}")
-                continue
-            if not kept:
-                warnings.append(
-                    f"this Rucio server keeps no JSON metadata, so {did} is marked invalid in "
-                    "the registry and the local catalogue only"
-                )
+    published = [did for r in records for did in (r.data["datasets"].get("rucio") or {}).values()]
+    if not published:
+        return []
+    rucio = open_catalog(registry, "rucio")
+    warnings = []
+    for did in published:
+        try:
+            kept = rucio.annotate(did, {"shrek_invalid": reason})
+        except ShrekError as error:
+            warnings.append(f"Rucio does not show {did} invalid yet: {error.message}")
+            continue
+        if not kept:
+            warnings.append(
+                f"this Rucio server keeps no JSON metadata, so {did} is marked invalid in "
+                "the registry and the local catalogue only"
+            )
     return warnings
 
 
@@ -165,34 +166,26 @@ def supersede(registry: Registry, old: str, new: str, reason: str) -> Superseded
         refuse_transition(
             "supersede",
             old_name,
-            tag_state(old_dir),
+            tag_state(old_dir, lifecycle=old_events),
             "a draft is not a production yet: edit it, or delete it, instead",
         )
         refuse_transition(
             "supersede",
             new_name,
-            tag_state(new_dir),
+            tag_state(new_dir, lifecycle=new_events),
             f"freeze {new_name} first (shrek freeze {new_name}): a replacement is reviewed and "
             "frozen before it replaces anything",
         )
         common = {"schema_version": 1, "at": now(), "by": repo.user(), "reason": reason}
-        paths = [
-            old_dir / LIFECYCLE_DIR / f"{old_events.next_number():04d}.yaml",
-            new_dir / LIFECYCLE_DIR / f"{new_events.next_number():04d}.yaml",
-        ]
-        write_atomic(paths[0], event_text({**common, "kind": "superseded", "tag": new_name}))
-        write_atomic(paths[1], event_text({**common, "kind": "supersedes", "tag": old_name}))
-        try:
-            commit = repo.commit(
-                [*paths, write_readme(registry, old_name), write_readme(registry, new_name)],
-                f"shrek: supersede {old_name} by {new_name} ({reason.splitlines()[0]})",
-            )
-        except ShrekError:
-            for path in paths:
-                path.unlink(missing_ok=True)
-            write_readme(registry, old_name)
-            write_readme(registry, new_name)
-            raise
+        commit = _commit_events(
+            registry,
+            repo,
+            {
+                old_name: (old_events, {**common, "kind": "superseded", "tag": new_name}),
+                new_name: (new_events, {**common, "kind": "supersedes", "tag": old_name}),
+            },
+            f"shrek: supersede {old_name} by {new_name} ({reason.splitlines()[0]})",
+        )
     return Superseded(old_name, new_name, commit)
 
 
@@ -212,7 +205,9 @@ def extend(
             "extend adds jobs to one step", f"name it: shrek extend {target}/STEP", ExitCode.USAGE
         )
     tag, _ = load_tag(registry, name)
-    if tag is not None and step in tag.steps and tag.steps[step].primary_inputs:
+    if tag is not None:
+        select_steps(tag, [step])  # an unknown step: "no step ..., did you mean ..."
+    if tag is not None and tag.steps[step].primary_inputs:
         raise ShrekError(
             f"{name}/{step} reads {tag.steps[step].primary_inputs[0].dataset}: its jobs follow "
             "its input files, so it cannot be given more jobs",
@@ -234,10 +229,11 @@ def extend(
 def _extendable(registry: Registry, name: str, step: str, test: bool) -> Record:
     """The submission an extension continues: the step's newest, done and valid."""
     tag_dir = registry.tag_dir(name)
+    lifecycle = read_events(tag_dir)
     refuse_transition(
         "extend",
         name,
-        tag_state(tag_dir),
+        tag_state(tag_dir, lifecycle=lifecycle),
         f"only a submitted production can be extended: shrek submit {name}/{step} first",
     )
     records = [r for r in load_records(tag_dir, step) if r.test == test and r.state != "abandoned"]
@@ -248,7 +244,7 @@ def _extendable(registry: Registry, name: str, step: str, test: bool) -> Record:
             ExitCode.LIFECYCLE,
         )
     newest = records[-1]
-    invalid = read_events(tag_dir).invalid_reason(str(newest.data["id"]))
+    invalid = lifecycle.invalid_reason(str(newest.data["id"]))
     if invalid:
         raise ShrekError(
             f"{newest.label} of {name} is invalidated ({invalid}): it cannot be extended",
@@ -287,6 +283,24 @@ def _split(registry: Registry, target: str) -> tuple[str, str | None, int | None
     return name, step, None
 
 
-def _datasets(record: Record) -> list[str]:
-    data = record.data["datasets"]
-    return [*data["outputs"].values(), *(data.get("rucio") or {}).values()]
+def _commit_events(
+    registry: Registry,
+    repo: GitRepo,
+    events: dict[str, tuple[Lifecycle, dict[str, Any]]],
+    message: str,
+) -> str:
+    """Write each tag's next event file and commit them with the tags' READMEs; a refused
+    commit removes the files again and leaves the READMEs as they were."""
+    paths = []
+    for name, (lifecycle, event) in events.items():
+        path = registry.tag_dir(name) / LIFECYCLE_DIR / f"{lifecycle.next_number():04d}.yaml"
+        write_atomic(path, event_text(event))
+        paths.append(path)
+    try:
+        return repo.commit([*paths, *(write_readme(registry, name) for name in events)], message)
+    except ShrekError:
+        for path in paths:
+            path.unlink(missing_ok=True)
+        for name in events:
+            write_readme(registry, name)
+        raise

@@ -17,6 +17,7 @@ provenance files exist, dataset by dataset otherwise) until it reaches external 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +60,7 @@ class Origin:
     superseded_by: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return dataclasses.asdict(self)
 
 
 @dataclass
@@ -150,11 +151,11 @@ class Finder:
         if record is None:
             return None
         wanted = _plain(what)
-        for dataset in _output_datasets(record):
+        for dataset in record.datasets_written:
             if _plain(dataset) == wanted:
                 return Node("dataset", dataset, dataset, self.origin(record))
         # a file of a PanDA/Rucio dataset, named <dataset>.<more>: the dataset's provenance
-        dataset = next(d for d in _output_datasets(record) if wanted.startswith(_plain(d) + "."))
+        dataset = next(d for d in record.datasets_written if wanted.startswith(_plain(d) + "."))
         return Node("file", what, dataset, self.origin(record))
 
     def _job_node(self, job: dict[str, Any], location: str, name: str, dataset: str) -> Node:
@@ -177,7 +178,7 @@ class Finder:
         likely = [t for t in tags if t in wanted]
         for tag in [*likely, *(t for t in tags if t not in likely)]:
             for record in self.records(tag):
-                for dataset in _output_datasets(record):
+                for dataset in record.datasets_written:
                     plain = _plain(dataset)
                     if wanted == plain or wanted.startswith(plain + "."):
                         return record
@@ -295,11 +296,6 @@ def _job_file(path: Path) -> dict[str, Any] | None:
             ExitCode.INVALID,
         )
     return data
-
-
-def _output_datasets(record: Record) -> list[str]:
-    data = record.data["datasets"]
-    return [*data["outputs"].values(), *(data.get("rucio") or {}).values()]
 
 
 def _plain(name: str) -> str:
