@@ -19,6 +19,7 @@ from shrek.core.bashvars import assigned_variables, positional_parameters, used_
 from shrek.core.freeze import frozen_file_findings, read_freeze
 from shrek.core.labels import LabelError, parse_label
 from shrek.core.ledger import Entry, ledger_findings
+from shrek.core.lifecycle import LIFECYCLE_DIR, read_events
 from shrek.core.model import Step, Tag, load_tag
 from shrek.core.registry import Registry
 from shrek.core.report import Report
@@ -76,7 +77,19 @@ def tag_findings(
     if tag is not None:
         findings.extend(check_tag(registry, tag))
     findings.extend(_check_freeze(registry, name, tag))
+    findings.extend(_check_events(registry, name))
     return tag, findings
+
+
+def _check_events(registry: Registry, name: str) -> list[Finding]:
+    """The tag's lifecycle events (invalidations, supersessions) read and match their schema:
+    every command that shows the tag's state reads them."""
+    try:
+        read_events(registry.tag_dir(name))
+    except ShrekError as error:
+        events = f"tags/{name}/{LIFECYCLE_DIR}"
+        return error.findings or [Finding(events, 0, 0, error.message, error.fix)]
+    return []
 
 
 def _check_directory(

@@ -31,7 +31,7 @@ from shrek.core.model import load_tag
 from shrek.core.naming import ORIGIN_FILE
 from shrek.core.records import Record, load_records
 from shrek.core.registry import Registry
-from shrek.core.render import OUTPUT_LIST, SANDBOX, Options, origin_text
+from shrek.core.render import OUTPUT_LIST, SANDBOX, Options, origin_text, select_steps
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
 from shrek.ops.provenance import Finder
@@ -132,6 +132,9 @@ def _record_of_job(registry: Registry, name: str, step: str, sequence: int) -> R
         and r.data["sequences"][step]["first"] <= sequence <= r.data["sequences"][step]["last"]
     ]
     if not records:
+        tag, _ = load_tag(registry, name)
+        if tag is not None and not load_records(registry.tag_dir(name), step):
+            select_steps(tag, [step])  # a step the tag never had: "did you mean ..."
         ranges = ", ".join(
             f"#{r.number:04d}: {r.data['sequences'][step]['first']}-"
             f"{r.data['sequences'][step]['last']}"

@@ -264,6 +264,8 @@ def test_reproduce_says_identical_or_names_what_differs(ran: Registry, tmp_path:
     assert inside.returncode == ExitCode.USAGE and "inside the registry" in inside.stderr
     unknown = cli(ran, "reproduce", "sP22aa/reco", "--job", "999")
     assert unknown.returncode == ExitCode.NOT_FOUND and "999" in unknown.stderr
+    typo = cli(ran, "reproduce", "sP22aa/rceo", "--job", "1")
+    assert typo.returncode == ExitCode.NOT_FOUND and "did you mean 'reco'" in typo.stderr
 
 
 def test_invalidating_a_middle_step_refuses_its_readers(ran: Registry) -> None:
@@ -299,6 +301,13 @@ def test_invalidating_a_middle_step_refuses_its_readers(ran: Registry) -> None:
     assert verified.returncode != 0 and "lifecycle/0001.yaml" in verified.stderr
     assert "changed or deleted after it was committed" in verified.stderr
     git(ran.root, "checkout", "--", str(event))
+    # a hand-made event that is not one is a validation finding at its file and line
+    (event.parent / "0002.yaml").write_text("kind: [oops\n")
+    validated = cli(ran, "validate")
+    assert (
+        validated.returncode == ExitCode.INVALID and "lifecycle/0002.yaml:2:1" in validated.stderr
+    )
+    (event.parent / "0002.yaml").unlink()
     # a fresh sim makes valid outputs, which reco may read again
     assert cli(ran, "submit", "sP22aa/sim", "--again", "-q").returncode == 0
     assert cli(ran, "submit", "sP22aa/reco", "--again", "-q").returncode == 0
