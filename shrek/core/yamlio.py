@@ -228,6 +228,12 @@ def _keys_are_plain(node: Node) -> bool:
     return True
 
 
+TOO_DEEP = (
+    f"nesting deeper than {MAX_DEPTH} levels",
+    "flatten the document; SHREK's files nest a few levels at most",
+)
+
+
 class _Bound(Exception):
     """A bound crossed while reading the event stream: where, and what to say."""
 
@@ -264,11 +270,7 @@ def _check_bounds(text: str) -> None:
         elif isinstance(event, CollectionStartEvent):
             depth += 1
             if depth > MAX_DEPTH:
-                raise _Bound(
-                    *where,
-                    f"nesting deeper than {MAX_DEPTH} levels",
-                    "flatten the document; SHREK's files nest a few levels at most",
-                )
+                raise _Bound(*where, *TOO_DEEP)
             sizes.append(1)
             open_anchors.append(event.anchor)
             if event.anchor:
@@ -302,6 +304,10 @@ def _syntax_finding(text: str, file: str, exc: yaml.MarkedYAMLError) -> Finding:
     mark = exc.problem_mark or exc.context_mark
     line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
     what = " ".join(p for p in (exc.context, exc.problem) if p)
+    if "maximum nesting depth" in what:
+        # PyYAML 6.0.4's own flow-nesting limit, met while its scanner reads ahead of the
+        # event walk of _check_bounds: the same bound, said the same way
+        return Finding(file, line, column, *TOO_DEEP)
     conflict = _CONFLICT.search(text)
     if conflict:
         line = text.count("\n", 0, conflict.start()) + 1
