@@ -41,6 +41,8 @@ class ExitCode(IntEnum):
     SUPERSEDED = 21  # a production submission of a tag another tag supersedes
     LIFECYCLE = 22  # the tag's state does not allow this (extend, invalidate, supersede)
     NOT_REPRODUCED = 23  # shrek reproduce: the job failed, or an output differs from the original
+    OUT_OF_DATE = 24  # the production branch is behind or has diverged from its remote
+    REMOTE = 25  # the registry's remote cannot be reached (network, server, access)
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 

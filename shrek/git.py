@@ -13,6 +13,7 @@ import contextlib
 import os
 import re
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,18 @@ import git
 from shrek.errors import ExitCode, ShrekError
 from shrek.interrupts import fault_point, no_interrupt
 from shrek.redact import redact
+
+# The trailer that marks a commit as SHREK's own record-keeping (journal, records, ledger lines,
+# lifecycle events): SHREK publishes such commits to the registry's remote itself, re-applying
+# them when a push is refused, and never counts them as a user's unpushed work.
+PUBLISH_TRAILER = "Shrek-Publish: yes"
+# What a push refused because the remote ref moved says (someone else pushed first): the
+# compare-and-swap lost, so fetch and try again. Anything else is a real failure.
+_LOST_RACE = re.compile(
+    r"non-fast-forward|fetch first|stale info|failed to lock|cannot lock ref|already exists|"
+    r"incorrect old value|reference already exists",
+    re.I,
+)
 
 _INDEX_LOCK = re.compile(r"Unable to create '([^']*index\.lock)'")
 _NO_SPACE = re.compile(r"No space left on device|Disk quota exceeded", re.I)
@@ -80,6 +93,9 @@ class GitRepo:
                 ExitCode.GIT,
             ) from exc
         self.root = Path(self.repo.working_tree_dir or path).resolve()
+        # In SHREK's own work tree of the production branch (detached, so that the user may
+        # have the branch checked out too): the branch to move along with each commit.
+        self.carries: str | None = None
 
     @classmethod
     def init(cls, path: Path) -> GitRepo:
@@ -111,13 +127,20 @@ class GitRepo:
             return ""
         return ident.rsplit(">", 1)[0] + ">" if ">" in ident else ident
 
-    def commit(self, paths: list[Path], message: str) -> str:
+    def commit(self, paths: list[Path], message: str, *, publish: bool = False) -> str:
         """Commit exactly ``paths`` (added, changed or deleted) and return the new commit SHA.
+
+        ``publish`` marks the commit as SHREK's own record-keeping (:data:`PUBLISH_TRAILER`),
+        which SHREK pushes to the registry's remote itself. In SHREK's own detached work tree
+        of the production branch (:attr:`carries`) the branch follows the new commit.
 
         If git refuses (a hook, a locked index), the paths are taken out of the index again so
         the caller can undo its writes and leave the repository as it found it.
         """
         message = redact(message)  # a commit message is forever: no credential reaches it
+        if publish:
+            message = f"{message.rstrip()}\n\n{PUBLISH_TRAILER}"
+        before = self.head() if self.carries else ""
         relative = [str(Path(p).resolve().relative_to(self.root)) for p in paths]
         fault_point("before-commit")
         try:
@@ -126,8 +149,11 @@ class GitRepo:
         except git.GitCommandError as exc:
             self._unstage(relative)
             raise _git_error("commit", exc) from exc
+        sha = self.repo.head.commit.hexsha
+        if self.carries:
+            self.update_ref(f"refs/heads/{self.carries}", sha, before)
         fault_point("after-commit")
-        return self.repo.head.commit.hexsha
+        return sha
 
     def _unstage(self, relative: list[str]) -> None:
         """Take ``relative`` out of the index again after a refused commit. Best effort: the
@@ -308,6 +334,270 @@ class GitRepo:
         except ValueError:
             return False
         return True
+
+    # -- the registry's remote: what SHREK publishes, and the compare-and-swap it relies on ----
+
+    def remote_for(self, branch: str) -> str | None:
+        """The remote ``branch`` is shared through: its configured upstream, else ``origin``,
+        else the only remote; None when the repository has none (a one-clone registry)."""
+        names = [r.name for r in self.repo.remotes]
+        if not names:
+            return None
+        try:
+            configured = self.repo.git.config("--get", f"branch.{branch}.remote").strip()
+        except git.GitCommandError:
+            configured = ""
+        if configured in names:
+            return configured
+        return "origin" if "origin" in names else (names[0] if len(names) == 1 else None)
+
+    def _network(self, action: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """A git command that talks to a remote: never prompts, never hangs on a dead server,
+        and a Ctrl-C is SHREK's to handle."""
+        with no_interrupt():
+            return subprocess.run(
+                ["git", *args],
+                cwd=self.root,
+                capture_output=True,
+                text=True,
+                env={
+                    **_git_environment(),
+                    "GIT_HTTP_LOW_SPEED_LIMIT": "1000",
+                    "GIT_HTTP_LOW_SPEED_TIME": "30",
+                },
+                timeout=300,
+                check=False,
+            )
+
+    def fetch(self, remote: str, branch: str) -> str | None:
+        """Fetch ``branch`` of ``remote`` into its remote-tracking ref and return the remote's
+        tip (None when the remote has no such branch yet)."""
+        tracking = f"refs/remotes/{remote}/{branch}"
+        try:
+            done = self._network(
+                "fetch", "fetch", "--quiet", "--no-tags", remote, f"+refs/heads/{branch}:{tracking}"
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise unreachable(remote, "fetch timed out") from exc
+        if done.returncode != 0:
+            detail = " ".join(done.stderr.split())
+            if "couldn't find remote ref" in detail.lower():
+                return None
+            raise unreachable(remote, detail)
+        return self.rev(tracking)
+
+    def push(self, remote: str, sha: str, ref: str) -> bool:
+        """Push ``sha`` to ``ref`` of ``remote``, never forced: True when the remote took it,
+        False when it refused because the ref moved or already exists (another clone won the
+        compare-and-swap: fetch and allocate again). Any other failure raises."""
+        fault_point("before-push")
+        try:
+            done = self._network("push", "push", "--porcelain", remote, f"{sha}:{ref}")
+        except subprocess.TimeoutExpired as exc:
+            raise unreachable(remote, "push timed out") from exc
+        report = [
+            line for line in done.stdout.splitlines() if line.startswith(("!", "*", " ", "="))
+        ]
+        if done.returncode == 0 and report:
+            fault_point("after-push")
+            return True
+        text = " ".join((done.stdout + " " + done.stderr).split())
+        if report and report[0].startswith("!") and _LOST_RACE.search(text):
+            return False
+        if not report:
+            raise unreachable(remote, " ".join(done.stderr.split()))
+        raise ShrekError(
+            f"the remote '{remote}' refused the push of {ref}: {redact(text)}",
+            "check that you may push to the registry's remote (branch protection, hooks); "
+            "SHREK never forces a push",
+            ExitCode.GIT,
+        )
+
+    def remote_refs(self, remote: str, pattern: str) -> dict[str, str]:
+        """``git ls-remote``: the remote's refs matching ``pattern`` -> their SHAs."""
+        try:
+            done = self._network("ls-remote", "ls-remote", "--refs", remote, pattern)
+        except subprocess.TimeoutExpired as exc:
+            raise unreachable(remote, "ls-remote timed out") from exc
+        if done.returncode != 0:
+            raise unreachable(remote, " ".join(done.stderr.split()))
+        refs = {}
+        for line in done.stdout.splitlines():
+            sha, _, name = line.partition("\t")
+            refs[name] = sha
+        return refs
+
+    def rev(self, ref: str) -> str | None:
+        """The commit ``ref`` names, None when it names none."""
+        try:
+            return str(self.repo.git.rev_parse("-q", "--verify", f"{ref}^{{commit}}")).strip()
+        except git.GitCommandError:
+            return None
+
+    def reachable(self, ref: str) -> set[str]:
+        """Every commit in the history of ``ref`` (one ``git rev-list``)."""
+        try:
+            return set(str(self.repo.git.rev_list(ref)).split())
+        except git.GitCommandError as exc:
+            raise _git_error(f"rev-list {ref}", exc) from exc
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        try:
+            self.repo.git.merge_base("--is-ancestor", older, newer)
+        except git.GitCommandError:
+            return False
+        return True
+
+    def commits(self, base: str | None, tip: str) -> list[tuple[str, bool, str]]:
+        """The commits after ``base`` up to ``tip``, oldest first: (sha, SHREK's own, subject)."""
+        span = f"{base}..{tip}" if base else tip
+        try:
+            text = self.repo.git.log(
+                "--reverse",
+                "--format=%H%x1f%s%x1f%(trailers:key=Shrek-Publish,valueonly)%x1e",
+                span,
+            )
+        except git.GitCommandError as exc:
+            raise _git_error("log", exc) from exc
+        found = []
+        for entry in text.split("\x1e"):
+            entry = entry.strip("\n")  # not strip(): Python counts \x1f as white space
+            if entry:
+                sha, subject, mark = entry.split("\x1f", 2)
+                found.append((sha, mark.strip() == "yes", subject))
+        return found
+
+    def changes(self, parent: str, commit: str) -> list[tuple[str, str]]:
+        """The files ``commit`` changed against ``parent``: (status letter, path)."""
+        try:
+            text = self.repo.git.diff("--name-status", "--no-renames", parent, commit)
+        except git.GitCommandError as exc:
+            raise _git_error("diff", exc) from exc
+        return [tuple(line.split("\t", 1)) for line in text.splitlines() if line]  # type: ignore[misc]
+
+    def content(self, ref: str, path: str) -> bytes | None:
+        """The bytes of ``path`` (relative to the work tree) at ``ref``; None where absent."""
+        with no_interrupt():
+            done = subprocess.run(
+                ["git", "cat-file", "blob", f"{ref}:{path}"],
+                cwd=self.root,
+                capture_output=True,
+                check=False,
+            )
+        return done.stdout if done.returncode == 0 else None
+
+    def message(self, commit: str) -> str:
+        return str(self.repo.git.log("-1", "--format=%B", commit))
+
+    def commit_tree(self, parent: str, changes: dict[str, bytes | None], message: str) -> str:
+        """A new commit on ``parent`` whose tree is the parent's with ``changes`` applied
+        (path -> content, None deletes), made in a private index: neither the user's index nor
+        work tree is touched."""
+        with tempfile.TemporaryDirectory(prefix="shrek-index-") as scratch:
+            env = {**os.environ, "GIT_INDEX_FILE": str(Path(scratch) / "index")}
+
+            def run(*args: str, data: bytes | None = None) -> str:
+                with no_interrupt():
+                    done = subprocess.run(
+                        ["git", *args],
+                        cwd=self.root,
+                        env=env,
+                        input=data,
+                        capture_output=True,
+                        check=False,
+                    )
+                if done.returncode != 0:
+                    raise ShrekError(
+                        f"git {args[0]} failed: {done.stderr.decode(errors='replace').strip()}",
+                        "check the repository with 'git fsck'",
+                        ExitCode.GIT,
+                    )
+                return done.stdout.decode().strip()
+
+            run("read-tree", parent)
+            for path, data in sorted(changes.items()):
+                if data is None:
+                    run("update-index", "--force-remove", "--", path)
+                else:
+                    blob = run("hash-object", "-w", "--stdin", data=data)
+                    run("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}")
+            tree = run("write-tree")
+            return run("commit-tree", tree, "-p", parent, "-F", "-", data=message.encode())
+
+    def claim_commit(self, message: str) -> str:
+        """A commit of the empty tree with no parent (a label's claim on the remote): unique by
+        its message, so two clones' claims are never the same object."""
+        with no_interrupt():
+            tree = (
+                subprocess.run(
+                    ["git", "hash-object", "-t", "tree", "-w", "--stdin"],
+                    cwd=self.root,
+                    input=b"",
+                    capture_output=True,
+                    check=True,
+                )
+                .stdout.decode()
+                .strip()
+            )
+            return (
+                subprocess.run(
+                    ["git", "commit-tree", tree, "-F", "-"],
+                    cwd=self.root,
+                    input=message.encode(),
+                    capture_output=True,
+                    check=True,
+                )
+                .stdout.decode()
+                .strip()
+            )
+
+    def update_ref(self, ref: str, new: str, old: str | None = None) -> None:
+        """Move ``ref`` to ``new``; only if it still is ``old`` when that is given (a local
+        compare-and-swap)."""
+        try:
+            self.repo.git.update_ref("-m", "shrek: publish", ref, new, *([old] if old else []))
+        except git.GitCommandError as exc:
+            raise _git_error(f"update-ref {ref}", exc) from exc
+
+    def reset_keep(self, commit: str) -> None:
+        """Move the checked-out branch (or detached HEAD) to ``commit``, updating the files
+        that differ; refused, changing nothing, if a file with uncommitted changes is among
+        them (``git reset --keep``)."""
+        try:
+            self.repo.git.reset("--keep", "--quiet", commit)
+        except git.GitCommandError as exc:
+            detail = " ".join((exc.stderr or str(exc)).split()).replace("stderr: ", "")
+            raise ShrekError(
+                f"cannot bring this checkout to {commit[:12]}: {detail}",
+                "commit or stash the uncommitted changes named above, then re-run the command "
+                "(SHREK's own commits are kept: nothing is lost)",
+                ExitCode.OUT_OF_DATE,
+            ) from exc
+
+    def ensure_worktree(self, directory: Path, commit: str) -> GitRepo:
+        """SHREK's own detached work tree at ``directory``, moved to ``commit``."""
+        if not (directory / ".git").exists():
+            with contextlib.suppress(git.GitCommandError):
+                self.repo.git.worktree("prune")
+            self.add_worktree(directory, commit)
+            return GitRepo(directory)
+        other = GitRepo(directory)
+        try:
+            other.repo.git.reset("--hard", "--quiet", commit)
+            other.repo.git.clean("-fdq")
+        except git.GitCommandError as exc:
+            raise _git_error(f"reset of {directory}", exc) from exc
+        return other
+
+
+def unreachable(remote: str, detail: str) -> ShrekError:
+    """The registry's remote could not be reached (network, server down, no access)."""
+    return ShrekError(
+        f"cannot reach the registry's remote '{remote}': {redact(detail) or 'no answer'}",
+        "check the network and the remote's URL (git remote -v); test submissions (--test) "
+        "work offline",
+        ExitCode.REMOTE,
+    )
 
 
 # -- code repositories named in tag.yaml -----------------------------------------------------

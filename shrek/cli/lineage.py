@@ -209,6 +209,28 @@ def invalidate(
 
 
 @app.command()
+def void(
+    ctx: typer.Context,
+    target: str = typer.Argument(
+        ...,
+        help="TAG (its label was issued twice) or TAG/STEP/NNNN.",
+        autocompletion=complete_targets,
+    ),
+    reason: str = typer.Option(..., "--reason", help="Why (kept in the registry for good)."),
+) -> None:
+    """Repair a double 'shrek verify' names: void the later allocation, invalidate its outputs."""
+    from shrek.ops.lifecycle import void as run
+
+    done = run(open_registry(ctx), target, reason)
+    what = ", ".join(done.submissions) or done.tag
+    typer.echo(f"voided {what} (commit {done.commit[:12]}); production goes on")
+    for dataset in done.datasets:
+        typer.echo(f"  dataset {dataset}: invalid")
+    for warning in done.warnings:
+        typer.echo(f"shrek: {warning}", err=True)
+
+
+@app.command()
 def supersede(
     ctx: typer.Context,
     old: str = typer.Argument(..., help="The tag replaced.", autocompletion=complete_tags),

@@ -24,6 +24,15 @@ def init(
 
 
 @app.command()
+def upgrade(ctx: typer.Context) -> None:
+    """Ready an existing registry for a team: ledgers merge line by line, labels claimed."""
+    from shrek.ops.init import upgrade_registry
+
+    for line in upgrade_registry(open_registry(ctx)):
+        typer.echo(line)
+
+
+@app.command()
 def validate(
     ctx: typer.Context,
     tags: list[str] = typer.Argument(

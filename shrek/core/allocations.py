@@ -47,7 +47,7 @@ HEADER = (
     "# if both took the same submission or numbers, 'shrek validate' names them.\n"
     f"# {FIELDS.replace('<', '').replace('>', '')}\n"
 )
-_SUBMISSION = re.compile(r"(?P<tag>[^/\s]+)/(?P<step>[^/\s]+)/(?P<number>\d{4,})")
+_SUBMISSION = re.compile(r"(?P<tag>[^/\s]+)/(?P<step>[^/\s]+)/(?:test-)?(?P<number>\d{4,})")
 _RANGE = re.compile(r"(\d+)-(\d+)")
 
 
@@ -75,7 +75,7 @@ class Allocation:
 
     @property
     def number(self) -> int:
-        return int(self.submission.split("/")[2])
+        return int(self.submission.split("/")[2].removeprefix("test-"))
 
     @property
     def space(self) -> str:
@@ -133,10 +133,14 @@ def read_allocations(root: Path) -> tuple[list[Allocation], list[Finding]]:
     return allocations, findings
 
 
-def check_allocations(allocations: list[Allocation]) -> list[Finding]:
+def check_allocations(
+    allocations: list[Allocation], voided: set[str] | frozenset[str] = frozenset()
+) -> list[Finding]:
     """A submission, a sequence number (within its space) and an output dataset name are each
-    allocated once; a second allocation is the reuse the ledger exists to prevent."""
+    allocated once; a second allocation is the reuse the ledger exists to prevent. A double
+    whose later side was voided (``shrek void``) is repaired and no longer named."""
     findings: list[Finding] = []
+    allocations = [a for a in allocations if a.submission not in voided]
     seen: dict[str, Allocation] = {}
     named: dict[str, Allocation] = {}
     for allocation in allocations:
@@ -168,12 +172,13 @@ def _start(allocation: Allocation) -> tuple[int, int]:
 
 def _twice(allocation: Allocation, what: str, earlier: Allocation, kind: str) -> Finding:
     fix = {
-        "submission": "two branches made the same submission: keep the record the registry "
-        "holds and remove the other line, then submit the other side again ('--again')",
-        "output": "one dataset name for two submissions: invalidate one of them and submit "
-        "it again",
+        "submission": f"two clones made the same submission: void the later one (shrek void "
+        f"{allocation.submission} --reason '...'), then submit its step again with --again",
+        "output": f"one dataset name for two submissions: void the later one (shrek void "
+        f"{allocation.submission} --reason '...'), then submit its step again with --again",
         "range": "the same sequence numbers mean the same random seeds: the later "
-        "submission's outputs repeat the earlier's; invalidate it and submit it again",
+        f"submission's outputs repeat the earlier's; void it (shrek void {allocation.submission} "
+        "--reason '...'), then submit its step again with --again",
     }[kind]
     return Finding(
         ALLOCATIONS_FILE,
@@ -239,6 +244,7 @@ def allocation_findings(root: Path, tag_dirs: dict[str, Path]) -> list[Finding]:
     directory): a listed submission whose record is gone, a record the ledger does not list or
     lists differently, a damaged record. Checked on every run (records are not cached by
     validation): the ledger is one small file, and each record costs a read and a hash."""
+    from shrek.core.lifecycle import voided
     from shrek.core.records import (
         SUBMISSIONS_DIR,
         checked_record,
@@ -248,7 +254,7 @@ def allocation_findings(root: Path, tag_dirs: dict[str, Path]) -> list[Finding]:
     )
 
     allocations, findings = read_allocations(root)
-    findings.extend(check_allocations(allocations))
+    findings.extend(check_allocations(allocations, voided(root / "tags")[0]))
     kept = (root / ALLOCATIONS_FILE).exists()  # a registry from before the ledger lists none
     listed: dict[str, Allocation] = {}
     for allocation in allocations:

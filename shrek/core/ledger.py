@@ -125,11 +125,16 @@ def parse_entries(text: str) -> list[Entry]:
     return entries
 
 
-def check_ledger(entries: list[Entry], prefix: str) -> list[Finding]:
-    """Labels must be well-formed and appear once."""
+def check_ledger(
+    entries: list[Entry], prefix: str, voided: set[str] | frozenset[str] = frozenset()
+) -> list[Finding]:
+    """Labels must be well-formed and appear once (a tag voided as the later of a double,
+    ``shrek void TAG``, no longer counts)."""
     findings: list[Finding] = []
     first_line: dict[str, int] = {}
     for entry in entries:
+        if entry.tag in voided:
+            continue
         try:
             parse_label(entry.label, prefix)
         except LabelError as exc:
@@ -144,8 +149,9 @@ def check_ledger(entries: list[Entry], prefix: str) -> list[Finding]:
                     1,
                     f"label {entry.label} is allocated twice (also on line "
                     f"{first_line[entry.label]})",
-                    "a label names one production only: re-create one of the two tags "
-                    "with a new label ('shrek tag new --year YY ...')",
+                    f"a label names one production only: void the later tag (shrek void "
+                    f"{entry.tag} --reason '...') and re-create it with a new label "
+                    f"(shrek tag new --from {entry.tag})",
                 )
             )
         first_line.setdefault(entry.label, entry.line)
@@ -154,8 +160,10 @@ def check_ledger(entries: list[Entry], prefix: str) -> list[Finding]:
 
 def ledger_findings(registry: Registry) -> tuple[list[Finding], dict[str, Entry]]:
     """The label ledger's own problems, and its entries by label."""
+    from shrek.core.lifecycle import voided
+
     entries, findings = read_ledger(registry.root)
-    findings.extend(check_ledger(entries, registry.prefix))
+    findings.extend(check_ledger(entries, registry.prefix, voided(registry.tags_dir)[1]))
     return findings, {e.label: e for e in entries}
 
 

@@ -78,13 +78,30 @@ class Lifecycle:
     def _invalidated(self, what: str) -> dict[str, str]:
         found: dict[str, str] = {}
         for event in self.events:
-            if event.kind == "invalidated":
+            if event.kind in ("invalidated", "voided"):
                 for name in event.data.get(what, []):
                     found.setdefault(name, str(event.data["reason"]))
         return found
 
     def invalid_reason(self, submission: str) -> str:
         return self.invalid_submissions.get(submission, "")
+
+    @property
+    def voided(self) -> set[str]:
+        """Submission ids voided as doubles (``shrek void``)."""
+        return {s for e in self.events if e.kind == "voided" for s in e.data["submissions"]}
+
+    @property
+    def tag_voided(self) -> str:
+        """Why the tag itself was voided (its label was issued twice), '' when it was not."""
+        return next(
+            (
+                str(e.data["reason"])
+                for e in self.events
+                if e.kind == "voided" and "/" not in str(e.data["target"])
+            ),
+            "",
+        )
 
     @property
     def superseded_by(self) -> str:
@@ -128,6 +145,19 @@ def invalid_datasets(tags_dir: Path) -> dict[str, tuple[str, str]]:
         for dataset, reason in read_events(directory.parent).invalid_datasets.items():
             found.setdefault(dataset, (directory.parent.name, reason))
     return found
+
+
+def voided(tags_dir: Path) -> tuple[set[str], set[str]]:
+    """What ``shrek void`` took out of the registry's double check: (submission ids, tag
+    names whose label is voided)."""
+    submissions: set[str] = set()
+    tags: set[str] = set()
+    for directory in sorted(tags_dir.glob(f"*/{LIFECYCLE_DIR}")):
+        lifecycle = read_events(directory.parent)
+        submissions |= lifecycle.voided
+        if lifecycle.tag_voided:
+            tags.add(directory.parent.name)
+    return submissions, tags
 
 
 def event_text(data: dict[str, Any]) -> str:

@@ -205,5 +205,15 @@ def next_number(tag_dir: Path, step: str) -> int:
     return max(numbers, default=0) + 1
 
 
-def record_path(tag_dir: Path, step: str, number: int) -> Path:
-    return tag_dir / SUBMISSIONS_DIR / step / f"{number:04d}.yaml"
+def record_name(number: int, test: bool = False) -> str:
+    """A record's file stem and the last part of its id: ``0001``, or ``test-0001`` for a
+    test, so that test and production records never share a file (nor a submission id)."""
+    return f"test-{number:04d}" if test else f"{number:04d}"
+
+
+def submission_id(tag: str, step: str, number: int, test: bool = False) -> str:
+    return f"{tag}/{step}/{record_name(number, test)}"
+
+
+def record_path(tag_dir: Path, step: str, number: int, test: bool = False) -> Path:
+    return tag_dir / SUBMISSIONS_DIR / step / f"{record_name(number, test)}.yaml"

@@ -58,6 +58,9 @@ class Registry:
     # Where the registry's messages go (a second command waiting for the lock): the command
     # line sets it; the core itself prints nothing.
     notify: Callable[[str], None] = field(default=lambda _message: None, repr=False, compare=False)
+    # The clone's working state when the registry is read from SHREK's own work tree of the
+    # production branch (shrek.ops.remote): runs, store, catalogue and lock stay the clone's.
+    state_root: Path | None = field(default=None, repr=False, compare=False)
 
     # -- finding and opening --------------------------------------------------------------
 
@@ -131,7 +134,7 @@ class Registry:
 
     @property
     def state_dir(self) -> Path:
-        return self.root / STATE_DIR
+        return self.state_root or self.root / STATE_DIR
 
     def tag_dir(self, name: str) -> Path:
         return self.tags_dir / name

@@ -14,6 +14,7 @@ from shrek.core.records import ACTIVE, Record, load_records
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
+from shrek.ops import remote
 from shrek.ops.readme import write_readme
 from shrek.ops.status import refresh_record
 
@@ -43,7 +44,9 @@ def kill(registry: Registry, target: str) -> list[str]:
         repo.commit(
             [r.path for r in changed] + [write_readme(registry, name)],
             f"shrek: kill {name}: " + ", ".join(f"{r.step} #{r.number:04d}" for r in changed),
+            publish=True,
         )
+        remote.publish_commits(registry, repo)
     return lines
 
 
@@ -66,6 +69,7 @@ def retry(registry: Registry, target: str, overrides: dict[str, Any] | None = No
             repo.commit(  # a retry refused below must not leave the record half-edited
                 [record.path, write_readme(registry, name)],
                 f"shrek: status {name}: {step} #{record.number:04d} {record.state}",
+                publish=True,
             )
         if record.state not in ("finished", "failed", "killed"):
             raise ShrekError(
@@ -80,7 +84,9 @@ def retry(registry: Registry, target: str, overrides: dict[str, Any] | None = No
         repo.commit(
             [record.path, write_readme(registry, name)],
             f"shrek: retry {name}: {step} #{record.number:04d} ({note})",
+            publish=True,
         )
+        remote.publish_commits(registry, repo)
     return f"{record.label}: {note}; follow it with 'shrek status {name}'"
 
 

@@ -32,7 +32,7 @@ from shrek.core.validate import require_valid
 from shrek.core.yamlio import dump_yaml, write_atomic
 from shrek.errors import ExitCode, Finding, ShrekError
 from shrek.git import GitRepo
-from shrek.ops.history import history_findings
+from shrek.ops.history import history_findings, team_findings
 from shrek.ops.readme import write_readme
 
 
@@ -187,6 +187,8 @@ def verify(
     selected = [registry.resolve(n) for n in names] if names else registry.tag_names()
     catalog = open_catalog(registry, allow_open=True)  # an open dataset's drift is still drift
     history = history_findings(registry)
+    for name, findings in team_findings(registry).items():
+        history.setdefault(name, []).extend(findings)
     if not explicit:  # a tag whose directory is gone is reported by its damaged history
         selected += sorted(set(history) - set(selected))
     results = []

@@ -17,6 +17,7 @@ from shrek.core.records import ACTIVE, COMPLETED, Record, load_records
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
+from shrek.ops import remote
 
 Refusal = tuple[str, ShrekError]  # (the guard's name, its refusal)
 
@@ -57,13 +58,18 @@ def git_guards(registry: Registry, repo: GitRepo, tag: Tag) -> list[Refusal]:
                 ),
             )
         )
-    unpushed = repo.unpushed()
+    side = remote.shared(registry, repo)
+    if side.remote is not None and side.attached:  # SHREK's own commits it publishes itself
+        mine = remote.position(side).users
+        unpushed = f"{side.remote}/{side.branch}" if mine else ""
+    else:
+        unpushed = repo.unpushed()
     if unpushed:
         failures.append(
             (
                 "unpushed",
                 ShrekError(
-                    f"HEAD {repo.head()[:12]} is not on any branch of the remote ({unpushed})",
+                    f"HEAD {repo.head()[:12]} is not on the remote ({unpushed})",
                     "git push first, so the submission's commit can be found by everyone; --test "
                     "submits anyway",
                     ExitCode.NOT_PUSHED,
@@ -168,7 +174,14 @@ def refuse_invalid_dataset(registry: Registry, dataset: str, consumer: str) -> N
 
 def refuse_superseded(tag: Tag, test: bool) -> None:
     """A superseded tag takes no production submission (``--test`` still works)."""
-    newer = read_events(tag.directory).superseded_by
+    lifecycle = read_events(tag.directory)
+    if lifecycle.tag_voided and not test:
+        raise ShrekError(
+            f"tag {tag.name} is voided (its label was issued twice): {lifecycle.tag_voided}",
+            f"make a new tag from it: shrek tag new --from {tag.name}",
+            ExitCode.SUPERSEDED,
+        )
+    newer = lifecycle.superseded_by
     if newer and not test:
         raise ShrekError(
             f"tag {tag.name} is superseded by {newer}: it takes no more production submissions",

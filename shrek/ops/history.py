@@ -230,3 +230,56 @@ def _record_findings(
             f"('{new_history[-1].get('state')}'): changed by hand"
         )
     return [Finding(relative, 0, 0, f"{p} {where}", restore) for p in problems]
+
+
+def team_findings(registry: Registry) -> dict[str, list[Finding]]:
+    """What a shared registry must never hold, by the tag concerned: a label, submission
+    number, sequence range or dataset name issued twice (and not voided), and a record whose
+    journal or registry commit the production branch cannot reach (history rewritten after a
+    submission, e.g. by ``git pull --rebase`` of a journal SHREK did not publish)."""
+    from shrek.core.allocations import check_allocations, read_allocations
+    from shrek.core.ledger import check_ledger, read_ledger
+    from shrek.core.lifecycle import voided
+    from shrek.core.records import load_records
+    from shrek.ops.remote import shared
+
+    found: dict[str, list[Finding]] = {}
+    void_submissions, void_tags = voided(registry.tags_dir)
+    entries, _ = read_ledger(registry.root)
+    by_line = {e.line: e.tag for e in entries}
+    for finding in check_ledger(entries, registry.prefix, void_tags):
+        if "allocated twice" in finding.message:
+            found.setdefault(by_line.get(finding.line, ""), []).append(finding)
+    allocations, _ = read_allocations(registry.root)
+    by_line = {a.line: a.tag for a in allocations}
+    for finding in check_allocations(allocations, void_submissions):
+        found.setdefault(by_line.get(finding.line, ""), []).append(finding)
+    side = shared(registry)
+    reference = (side.repo.rev(side.tracking) if side.remote else None) or side.local
+    if reference is None:
+        return found
+    reachable = side.repo.reachable(reference)
+    where = f"{side.remote}/{side.branch}" if side.remote else side.branch
+    for name in registry.tag_names():
+        for record in load_records(registry.tag_dir(name)):
+            if record.test:
+                continue
+            submitted = record.data.get("submitted") or {}
+            for key in ("journal_commit", "registry_commit"):
+                commit = str(submitted.get(key) or "")
+                if commit and commit not in reachable:
+                    found.setdefault(name, []).append(
+                        Finding(
+                            registry.relative(record.path),
+                            0,
+                            0,
+                            f"its {key.replace('_', ' ')} {commit[:12]} is not in the history of "
+                            f"{where}: the history was rewritten after the submission (a "
+                            "rebase, an amend, a reset), so its jobs name a commit nobody can "
+                            "find",
+                            f"restore that commit onto {side.branch} from the reflog of the "
+                            f"clone that made it (git reflog; git merge {commit[:12]}), then "
+                            "push; never rebase or amend SHREK's commits",
+                        )
+                    )
+    return found

@@ -29,6 +29,7 @@ from shrek.core.render import select_steps
 from shrek.core.yamlio import write_atomic
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
+from shrek.ops import remote
 from shrek.ops.plan import SubmitRequest
 from shrek.ops.readme import write_readme
 from shrek.ops.submit import SubmitResult, Wait, submit
@@ -100,6 +101,66 @@ def invalidate(registry: Registry, target: str, reason: str) -> Invalidated:
         )
     warnings = _mark_catalogues(registry, fresh, reason)
     running = [str(r.data["id"]) for r in fresh if r.state in ACTIVE]
+    return Invalidated(name, idents, datasets, commit, running, warnings)
+
+
+def void(registry: Registry, target: str, reason: str) -> Invalidated:
+    """Repair a double without rewriting history: the later of two allocations of the same
+    label (``TAG``) or of the same submission number, sequence range or dataset name
+    (``TAG/STEP/NNNN``) is voided by an append-only event with its reason; the submissions it
+    names and their outputs are invalid, and the double no longer blocks the registry."""
+    reason = _reason(reason)
+    name, step, number = _split(registry, target)
+    if step is not None and number is None:
+        raise ShrekError(
+            f"void names one submission (TAG/STEP/NNNN) or a whole tag (TAG), not {target}",
+            "'shrek verify' names the doubles and the exact target to void",
+            ExitCode.USAGE,
+        )
+    repo = GitRepo(registry.root)
+    repo.check_identity()
+    with registry.lock(f"shrek void {target}"):
+        tag_dir = registry.tag_dir(name)
+        lifecycle = read_events(tag_dir)
+        records = [
+            r
+            for r in load_records(tag_dir, step)
+            if not r.test and (number is None or r.number == number)
+        ]
+        if number is not None and not records:
+            raise ShrekError(
+                f"{target} names no production submission",
+                f"'shrek tag show {name}' lists the submissions",
+                ExitCode.NOT_FOUND,
+            )
+        idents = [str(r.data["id"]) for r in records]
+        if (step is None and lifecycle.tag_voided) or (
+            step is not None and set(idents) <= lifecycle.voided
+        ):
+            raise ShrekError(
+                f"{target} is already voided",
+                "nothing to do: the event is in the tag's lifecycle/ directory",
+                ExitCode.CONFLICT,
+            )
+        datasets = [d for r in records for d in r.datasets_written]
+        event = {
+            "schema_version": 1,
+            "kind": "voided",
+            "at": now(),
+            "by": repo.user(),
+            "reason": reason,
+            "target": name if step is None else target,
+            "submissions": idents,
+            "datasets": datasets,
+        }
+        commit = _commit_events(
+            registry,
+            repo,
+            {name: (lifecycle, event)},
+            f"shrek: void {target} ({reason.splitlines()[0]})",
+        )
+    warnings = _mark_catalogues(registry, records, reason) if records else []
+    running = [str(r.data["id"]) for r in records if r.state in ACTIVE]
     return Invalidated(name, idents, datasets, commit, running, warnings)
 
 
@@ -297,10 +358,14 @@ def _commit_events(
         write_atomic(path, event_text(event))
         paths.append(path)
     try:
-        return repo.commit([*paths, *(write_readme(registry, name) for name in events)], message)
+        commit = repo.commit(
+            [*paths, *(write_readme(registry, name) for name in events)], message, publish=True
+        )
     except ShrekError:
         for path in paths:
             path.unlink(missing_ok=True)
         for name in events:
             write_readme(registry, name)
         raise
+    remote.publish_commits(registry, repo)
+    return commit

@@ -76,10 +76,13 @@ def plan_steps(cleared: Cleared) -> list[StepPlan]:
     """
     tag, steps = cleared.tag, cleared.steps
     allocations = registry_allocations(cleared.registry)
+    tests = _test_allocations(tag) if cleared.test else []
     if cleared.test:  # test numbers: their own space, kept by the tag's test records
-        allocations = allocations + _test_allocations(tag)
-    numbers = {
-        name: max(next_number(allocations, tag.name, name), next_record_number(tag.directory, name))
+        allocations = allocations + tests
+    numbers = {  # a test numbers after the tag's tests only; production after the registry's
+        name: next_number(tests, tag.name, name)
+        if cleared.test
+        else max(next_number(allocations, tag.name, name), next_record_number(tag.directory, name))
         for name in steps
     }
     first = cleared.request.first_sequence or next_first(allocations, cleared.test)
@@ -102,7 +105,7 @@ def plan_steps(cleared: Cleared) -> list[StepPlan]:
         plans[name] = StepPlan(
             name,
             numbers[name],
-            record_path(tag.directory, name, numbers[name]),
+            record_path(tag.directory, name, numbers[name], cleared.test),
             first,
             reserved,
             inputs,

@@ -7,6 +7,7 @@ marked ``abandoned`` (it never got there), so nothing is lost and nothing is sub
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from shrek.core.records import ACTIVE, SUBMISSIONS_DIR, Record, load_records
 from shrek.core.registry import Registry
 from shrek.errors import ShrekError
 from shrek.git import GitRepo
+from shrek.ops import remote
 from shrek.ops.readme import write_readme
 
 
@@ -74,10 +76,12 @@ def refresh(
     commit: bool = True,
     everything: bool = False,
     repo: GitRepo | None = None,
+    which: Callable[[Record], bool] = lambda _record: True,
 ) -> Refreshed:
-    """Refresh the tag's active records (all of them with ``everything``); commit changes."""
+    """Refresh the tag's active records (all of them with ``everything``; only those ``which``
+    selects), commit the changes, and publish them to the registry's remote."""
     tag_dir = registry.tag_dir(name)
-    result = Refreshed(name, load_records(tag_dir))
+    result = Refreshed(name, [r for r in load_records(tag_dir) if which(r)])
     backends: dict[str, Backend] = {}
     wanted = []
     for record in result.records:
@@ -116,7 +120,9 @@ def refresh(
         result.commit = repo.commit(
             [r.path for r in result.changed + left] + also + [write_readme(registry, name)],
             f"shrek: status {name}: {summary}",
+            publish=True,
         )
+        remote.publish_commits(registry, repo)
     return result
 
 
@@ -137,7 +143,7 @@ def status_rows(registry: Registry, names: list[str], *, commit: bool = True) ->
     rows = []
     with registry.lock("shrek status") if commit else nullcontext():
         for name in names:
-            records = refresh(registry, name, commit=commit).records
+            records = _refreshed(registry, name, commit)
             lifecycle = read_events(registry.tag_dir(name))
             invalid = lifecycle.invalid_submissions
             rows += [
@@ -146,6 +152,22 @@ def status_rows(registry: Registry, names: list[str], *, commit: bool = True) ->
             ]
     add_sizes(registry, rows)
     return rows
+
+
+def _refreshed(registry: Registry, name: str, commit: bool) -> list[Record]:
+    """The tag's records, refreshed. Outside the production branch, production records that
+    still change are refreshed and committed on the production branch itself (SHREK's own work
+    tree of it), never on the branch the user has checked out; the checkout's test records
+    are refreshed where they are."""
+    if commit and not remote.shared(registry).attached:
+        here = load_records(registry.tag_dir(name))
+        if any(not r.test and r.state in ACTIVE for r in here):
+            view, side = remote.production_registry(registry)
+            if view is not registry and view.tag_dir(name).is_dir():
+                production = refresh(view, name, repo=side.repo, which=lambda r: not r.test)
+                tests = refresh(registry, name, which=lambda r: r.test)
+                return production.records + tests.records
+    return refresh(registry, name, commit=commit).records
 
 
 def failed_jobs(registry: Registry, names: list[str]) -> list[dict]:

@@ -18,6 +18,7 @@ or ``status`` reconciles (completed if the backend has it, ``abandoned`` if not)
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,13 +28,14 @@ from shrek import __version__
 from shrek.backends import Submission, Uncertain
 from shrek.backends.factory import get_backend
 from shrek.core.allocations import record_allocations
-from shrek.core.records import Record, now
+from shrek.core.records import Record, now, submission_id
 from shrek.core.registry import Registry
 from shrek.core.render import Options
 from shrek.core.validate import require_valid
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
 from shrek.interrupts import deferred_interrupt, fault_point, no_interrupt
+from shrek.ops import remote
 from shrek.ops.guards import freeze_guards, git_guards, refuse_duplicates, refuse_superseded
 from shrek.ops.plan import Cleared, SubmitRequest, plan_steps
 from shrek.ops.readme import write_readme
@@ -64,29 +66,46 @@ def submit(registry: Registry, request: SubmitRequest, *, wait: Wait | None = No
     name, _ = registry.split_target(request.target)
     repo = GitRepo(registry.root)
     repo.check_identity()
+    side = remote.shared(registry, repo)
     backend = get_backend(registry, request.backend, request.overrides)
     interrupted = False
     with registry.lock(f"shrek submit {request.target}"):
-        try:
-            refresh(registry, name, repo=repo)  # reconcile what an interrupted command left
-            cleared = _clear(registry, repo, backend, request)
-            submission = _prepare(cleared)
-            backend.check(submission)  # the backend's verdict first: a refusal leaves no record
-        except KeyboardInterrupt:
+        for _attempt in range(remote.MAX_TRIES):
+            try:
+                if not request.test:  # the remote decides: up to date with it, or refused
+                    remote.require_current(side)
+                refresh(registry, name, repo=repo)  # reconcile what an interrupted command left
+                cleared = _clear(registry, repo, backend, request)
+                submission = _prepare(cleared)
+                backend.check(submission)  # the backend's verdict first: a refusal leaves none
+            except KeyboardInterrupt:
+                raise ShrekError(
+                    "interrupted before anything was sent to the backend: nothing was submitted",
+                    "",
+                    ExitCode.INTERRUPTED,
+                ) from None
+            try:
+                with deferred_interrupt(HAND_OVER_NOTICE) as interrupt:
+                    records, journal = _journal(cleared, submission)
+                    if not _allocated(cleared, side, submission, journal):
+                        continue  # another clone allocated first: plan again from its state
+                    if interrupt.pending:  # a Ctrl-C before the backend was called: stop here
+                        interrupt.clear()
+                        _close_journal(cleared, submission, records, side)
+                    commit = _hand_over(cleared, submission, records)
+                    remote.publish(side)
+            except KeyboardInterrupt:
+                interrupted = True  # the backend has it and the records say so: now stop it
+            break
+        else:
             raise ShrekError(
-                "interrupted before anything was sent to the backend: nothing was submitted",
-                "",
-                ExitCode.INTERRUPTED,
-            ) from None
-        try:
-            with deferred_interrupt(HAND_OVER_NOTICE) as interrupt:
-                records, journal = _journal(cleared, submission)
-                if interrupt.pending:  # a Ctrl-C before the backend was called: stop here
-                    interrupt.clear()
-                    _close_journal(cleared, submission, records)
-                commit = _hand_over(cleared, submission, records)
-        except KeyboardInterrupt:
-            interrupted = True  # the backend has it and the records say so: now stop it
+                f"the remote '{side.remote}' kept taking the numbers this submission planned "
+                f"({remote.MAX_TRIES} tries): nothing was sent to the backend",
+                "submit again (other clones are submitting at a high rate)",
+                ExitCode.REMOTE,
+            )
+    for note in side.notes:
+        registry.notify(f"shrek: {note}")
     result = SubmitResult(
         registry,
         cleared.tag.name,
@@ -117,13 +136,49 @@ HAND_OVER_NOTICE = (
 )
 
 
-def _close_journal(cleared: Cleared, submission: Submission, records: list[Record]) -> None:
+def _allocated(cleared: Cleared, side: remote.Shared, submission: Submission, journal: str) -> bool:
+    """Make the journal (the submission's numbers and names) final on the registry's remote
+    before anything is sent: True when it is; False when another clone's allocation got there
+    first — the journal is taken back, this clone catches up, and the caller plans again.
+
+    A test submission is allocated on the remote when it can be (on the production branch, the
+    remote reachable, no unpushed commit of the user's beneath it); otherwise it goes on
+    offline, and its commits are published later."""
+    if side.remote is None or not side.attached:
+        return True
+    if submission.test:
+        if remote.position(side).users:
+            side.notes.append("test submission kept local: your own commits are not pushed")
+            return True
+        try:
+            won = remote.push_journal(side, journal)
+        except ShrekError as error:
+            if error.code != ExitCode.REMOTE:
+                raise
+            side.notes.append(f"test submission made offline: {error.message}")
+            return True
+    else:
+        won = remote.push_journal(side, journal)
+    if won:
+        return True
+    remote.take_back(side, journal)
+    shutil.rmtree(submission.render_dir.parent, ignore_errors=True)
+    cleared.registry.notify(
+        f"shrek: another clone allocated on {side.remote} first: planning again from its state"
+    )
+    return False
+
+
+def _close_journal(
+    cleared: Cleared, submission: Submission, records: list[Record], side: remote.Shared
+) -> None:
     """Ctrl-C after the journal, before the backend was called: nothing was sent; the journal
     records are closed as ``abandoned`` (their numbers stay used) and committed."""
     for record in records:
         record.set_state("abandoned", "interrupted (Ctrl-C) before it was sent to the backend")
         record.save()
     _commit(cleared, records, "interrupted", submission.run_id)
+    remote.publish(side)
     raise ShrekError(
         "interrupted before anything was sent to the backend: nothing was submitted; the "
         "journal is closed ('abandoned')",
@@ -264,7 +319,7 @@ def _new_record(cleared: Cleared, submission: Submission, plan: Any) -> Record:
     rendering = submission.rendering
     data: dict[str, Any] = {
         "schema_version": 1,
-        "id": f"{tag.name}/{plan.step}/{plan.number:04d}",
+        "id": submission_id(tag.name, plan.step, plan.number, submission.test),
         "tag": tag.name,
         "step": plan.step,
         "number": plan.number,
@@ -402,5 +457,5 @@ def _commit(
         # called; the README follows one commit later, with the backend's answer
         paths.append(write_readme(cleared.registry, tag.name))
     return cleared.repo.commit(
-        paths, f"shrek: {verb} {tag.name}: {steps} ({backend} {run_id}){test}"
+        paths, f"shrek: {verb} {tag.name}: {steps} ({backend} {run_id}){test}", publish=True
     )

@@ -22,6 +22,7 @@ from shrek.core.validate import validate
 from shrek.core.yamlio import dump_yaml, load_yaml, write_atomic
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
+from shrek.ops import remote
 from shrek.ops.readme import write_readme
 from shrek.ops.status import add_sizes
 
@@ -82,7 +83,8 @@ def new_tag(
         if steps_from is not None:
             source_dir = steps_from
         build = _known_build(registry, build or base.get("build"))
-        chosen = _choose_label(registry, entries, label, year, test)
+        side = remote.shared(registry, repo)
+        chosen = _claimed_label(registry, side, entries, label, year, test, build)
         name = f"{chosen}-{build}"
         data: dict[str, Any] = {
             "label": str(chosen),
@@ -201,6 +203,53 @@ def _starting_point(
     return None, {}
 
 
+def _claimed_label(
+    registry: Registry,
+    side: remote.Shared,
+    entries: list[ledger.Entry],
+    label: str | None,
+    year: int | None,
+    test: bool,
+    build: str,
+) -> Label:
+    """The label, claimed on the registry's remote (``refs/shrek/labels/<label>``) before
+    anything is written: labels the remote's ledger or claims hold are taken; a claim another
+    clone made first means the next free one (or, for a label given by hand, a refusal).
+    Without a remote the clone's own ledger decides, as it always did."""
+    if side.remote is None:
+        return _choose_label(registry, entries, label, year, test)
+    try:
+        claims = remote.claimed_labels(side)
+        known = {e.label for e in entries}
+        entries = entries + [
+            e for e in ledger.parse_entries(remote.remote_ledger(side)) if e.label not in known
+        ]
+    except ShrekError as error:
+        if not test:
+            raise ShrekError(
+                f"{error.message}; a production label is final only once it is claimed there",
+                "try again when the remote can be reached (test labels, --test, work offline)",
+                error.code,
+            ) from error
+        return _choose_label(registry, entries, label, year, test)
+    by = side.repo.user() or getpass.getuser()
+    for _attempt in range(remote.MAX_TRIES):
+        claimed = [
+            ledger.Entry(name, "a tag of another clone (claimed on the remote)", "", "", 0)
+            for name in claims
+            if name not in {e.label for e in entries}
+        ]
+        chosen = _choose_label(registry, entries + claimed, label, year, test)
+        if remote.claim_label(side, str(chosen), f"{chosen}-{build}", by):
+            return chosen
+        claims[str(chosen)] = ""  # another clone claimed it first: the next free one
+    raise ShrekError(
+        f"could not claim a label on {side.remote} after {remote.MAX_TRIES} tries",
+        "run the command again",
+        ExitCode.REMOTE,
+    )
+
+
 def _choose_label(
     registry: Registry,
     entries: list[ledger.Entry],
@@ -240,8 +289,9 @@ def _choose_label(
     if label in by_label:
         entry = by_label[label]
         raise ShrekError(
-            f"label {label} was already allocated to {entry.tag} on "
-            f"{entry.allocated_at} (labels are never reused)",
+            f"label {label} was already allocated to {entry.tag}"
+            + (f" on {entry.allocated_at}" if entry.allocated_at else "")
+            + " (labels are never reused)",
             f"allocate the next free one: shrek tag new --year {chosen.year:02d} --build BUILD",
             ExitCode.CONFLICT,
         )

@@ -51,7 +51,10 @@ def test_no_two_jobs_of_the_registry_share_a_seed(demo: Registry, shrek) -> None
         (f"{TAG}/demo-pass1/0002", False, 13, 16),
     ]  # the test is not in the ledger: it numbers apart, in its tag's test records
     (test_record,) = [r for r in load_records(demo.tag_dir(other)) if r.test]
-    assert test_record.number == 2 and test_record.data["sequences"]["demo-pass1"] == {
+    # test and production records never share a file name (nor an id): the first test is 1
+    assert test_record.path.name == "test-0001.yaml"
+    assert test_record.data["id"] == f"{other}/demo-pass1/test-0001"
+    assert test_record.number == 1 and test_record.data["sequences"]["demo-pass1"] == {
         "first": 1,
         "last": 4,
     }
@@ -133,24 +136,20 @@ def test_edited_records_and_ledger_lines_are_named(demo: Registry, shrek) -> Non
     assert shrek("validate", cwd=demo.root).code == 0
 
 
-def test_two_clones_that_both_submitted_meet_as_a_merge_conflict(
+def test_a_clone_behind_its_remote_is_refused_instead_of_reusing_numbers(
     demo: Registry, shrek, tmp_path: Path
 ) -> None:
+    """Two clones that both submitted used to meet as a merge conflict (issue 25, 3): now the
+    clone that has not seen the other's submission is refused before it allocates anything."""
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(demo.root), str(clone))
     background = sorted((tmp_path / "background").iterdir())  # the catalogue is per machine
     add_files(open_catalog(Registry.open(clone)), BACKGROUND, background)
     assert shrek("submit", "sP22aa/demo-pass1", "--detach", cwd=demo.root).code == 0
-    assert shrek("submit", "sP22aa/demo-pass1", "--detach", cwd=clone).code == 0
-    pulled = subprocess.run(
-        ["git", "pull", "--no-rebase", "-q", "origin", "main"],
-        cwd=clone,
-        capture_output=True,
-        text=True,
-    )
-    assert pulled.returncode != 0  # never merged silently
-    conflicted = git(clone, "diff", "--name-only", "--diff-filter=U").split()
-    assert ALLOCATIONS_FILE in conflicted and RECORD in conflicted
+    refused = shrek("submit", "sP22aa/demo-pass1", "--detach", cwd=clone)
+    assert refused.code == ExitCode.OUT_OF_DATE
+    assert "behind origin/main" in refused.err and "git pull --ff-only origin main" in refused.err
+    assert git(clone, "status", "--porcelain") == ""  # nothing allocated, nothing written
 
 
 def test_a_registry_from_before_the_ledger_gets_one_from_its_records(demo: Registry, shrek) -> None:

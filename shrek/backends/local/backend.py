@@ -30,7 +30,7 @@ from shrek.backends.local.runner import (
 )
 from shrek.catalogs.factory import local_catalog_path, open_catalog
 from shrek.core.failures import JobFailure, group, stderr_tail
-from shrek.core.records import Record
+from shrek.core.records import Record, submission_id
 from shrek.core.registry import Registry
 from shrek.core.render import SANDBOX, output_extension, output_file
 from shrek.errors import ExitCode, ShrekError
@@ -110,7 +110,7 @@ class LocalBackend:
             steps.append(
                 {
                     "step": plan.step,
-                    "submission": f"{tag.name}/{plan.step}/{plan.number:04d}",
+                    "submission": submission_id(tag.name, plan.step, plan.number, submission.test),
                     "wrapper": f"{plan.step}.sh",
                     "first_sequence": plan.first_sequence,
                     "reserved": plan.reserved,

@@ -1,0 +1,384 @@
+"""A registry a team shares: the remote decides (DESIGN.md §7).
+
+A registry lives in many clones and one remote. What must be unique — labels, submission
+numbers, sequence ranges, output dataset names — is final only once it is on the remote, and
+git gives the compare-and-swap for it: a push that is not a fast-forward is refused, and a ref
+that exists cannot be created again. So:
+
+- a **submission's allocation** is its journal commit (its ledger lines and records) on the
+  production branch: it is pushed before anything reaches a backend; a refused push means
+  another clone allocated first — the journal is taken back, this clone catches up, and the
+  submission is planned again from the new state (:func:`push_journal`, :func:`take_back`);
+- a **label** is claimed by creating ``refs/shrek/labels/<label>`` on the remote, at once,
+  also from a feature branch — so two open pull requests never hold the same label
+  (:func:`claim_label`);
+- SHREK **publishes its own commits** (records, journals, ledger lines, lifecycle events: the
+  commits carrying :data:`~shrek.git.PUBLISH_TRAILER`); a refused push is met by fetching and
+  re-applying only those commits on the remote's tip, by rules that cannot lose anything
+  (:func:`publish`); it never forces a push and never rewrites a user's commit;
+- records of production go to the **production branch** whatever the user has checked out:
+  from another branch, SHREK works in a detached work tree of its own
+  (``.shrek/production``) and moves the branch itself (:func:`production_registry`).
+
+A registry without a remote works as a single clone always did; the commands say so.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from fnmatch import fnmatch
+
+from shrek.core.allocations import ALLOCATIONS_FILE
+from shrek.core.ledger import LEDGER_FILE
+from shrek.core.lifecycle import LIFECYCLE_DIR
+from shrek.core.registry import STATE_DIR, TAGS_DIR, Registry
+from shrek.errors import ExitCode, ShrekError
+from shrek.git import GitRepo
+
+CLAIMS = "refs/shrek/labels"
+WORKTREE = "production"  # in .shrek/: SHREK's own work tree of the production branch
+MAX_TRIES = 30  # rounds of fetch-and-retry before giving up on a remote that keeps moving
+
+
+@dataclass
+class Shared:
+    """The production branch of one clone, and the remote it is shared through."""
+
+    registry: Registry  # the registry in the checkout that holds the production branch
+    repo: GitRepo
+    branch: str
+    remote: str | None
+    attached: bool  # the production branch is checked out in ``repo``
+    notes: list[str] = field(default_factory=list)  # what publishing did, for the user
+
+    @property
+    def tracking(self) -> str:
+        return f"refs/remotes/{self.remote}/{self.branch}"
+
+    @property
+    def local(self) -> str | None:
+        return self.repo.rev(f"refs/heads/{self.branch}")
+
+    def prefix(self) -> str:
+        """The registry's directory in its repository ('' at the top, else ending in '/')."""
+        relative = self.registry.root.resolve().relative_to(self.repo.root).as_posix()
+        return "" if relative == "." else relative + "/"
+
+
+def shared(registry: Registry, repo: GitRepo | None = None) -> Shared:
+    """The user's checkout as a clone of the shared registry."""
+    repo = repo or GitRepo(registry.root)
+    branch = registry.production_branch
+    attached = repo.branch() == branch
+    return Shared(registry, repo, branch, repo.remote_for(branch), attached)
+
+
+def describe(registry: Registry) -> str:
+    """One line for ``tag show`` and ``status``: who decides what is unique."""
+    repo = GitRepo(registry.root)
+    remote = repo.remote_for(registry.production_branch)
+    if remote is None:
+        return (
+            "no remote: this clone is the registry's only source of truth (labels and numbers "
+            "are unique within it)"
+        )
+    return (
+        f"shared through '{remote}' ({registry.production_branch}): labels and numbers are "
+        "final once they are on the remote"
+    )
+
+
+# -- the production branch against its remote ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where the local production branch stands against the remote's (as last fetched)."""
+
+    local: str | None
+    remote: str | None
+    mine: list[tuple[str, bool, str]]  # local commits the remote lacks: (sha, SHREK's, subject)
+    theirs: int  # remote commits the local branch lacks
+
+    @property
+    def users(self) -> list[tuple[str, bool, str]]:
+        return [c for c in self.mine if not c[1]]
+
+
+def position(side: Shared) -> Position:
+    local, remote = side.local, side.repo.rev(side.tracking)
+    if local is None:
+        return Position(None, remote, [], 0)
+    if remote is None:
+        return Position(local, None, side.repo.commits(None, local), 0)
+    mine = side.repo.commits(remote, local)
+    theirs = len(side.repo.commits(local, remote))
+    return Position(local, remote, mine, theirs)
+
+
+def require_current(side: Shared) -> None:
+    """Before a production submission: fetch, publish SHREK's own pending commits, and refuse
+    (each with its own exit code and fix) a production branch that is behind the remote, has
+    diverged from it, or carries the user's commits the remote has not seen."""
+    if side.remote is None:
+        return
+    side.repo.fetch(side.remote, side.branch)
+    publish(side)
+    where = position(side)
+    remote_name = f"{side.remote}/{side.branch}"
+    if where.users:
+        first = where.users[0]
+        raise ShrekError(
+            f"{len(where.users)} commit(s) of this clone are not on the remote {remote_name} "
+            f"(the first: {first[0][:12]} {first[2]!r})",
+            f"git push first (git push {side.remote} {side.branch}, or merge a pull request), "
+            "so the submission's commit can be found by everyone; --test submits anyway",
+            ExitCode.NOT_PUSHED,
+        )
+    if where.theirs:
+        raise ShrekError(
+            f"the production branch '{side.branch}' is {where.theirs} commit(s) behind "
+            f"{remote_name}: this clone does not know what the team allocated since",
+            f"git pull --ff-only {side.remote} {side.branch}, look at what came in, then "
+            "submit again; --test submits offline from here",
+            ExitCode.OUT_OF_DATE,
+        )
+
+
+# -- publishing SHREK's own commits -----------------------------------------------------------
+
+
+def publish(side: Shared, *, strict: bool = False) -> bool:
+    """Push SHREK's own commits of the production branch to the remote (never forced). A push
+    refused because the remote moved is met by fetching and re-applying only SHREK's own
+    commits on the remote's tip (:func:`_replay`). True when the remote holds them all.
+
+    A remote that cannot be reached, or the user's own unpushed commits underneath SHREK's, leave
+    SHREK's commits local (a note says so; the next command publishes them) — unless
+    ``strict``, when that is an error."""
+    if side.remote is None:
+        return True
+    for _attempt in range(MAX_TRIES):
+        if side.repo.rev(side.tracking) is None:
+            try:
+                side.repo.fetch(side.remote, side.branch)
+            except ShrekError:
+                if strict:
+                    raise
+                side.notes.append(f"not published: {side.remote} cannot be reached")
+                return False
+        where = position(side)
+        if not where.mine:
+            return True
+        if where.users:
+            message = (
+                f"SHREK's records are committed but not published: {len(where.users)} commit(s) "
+                f"of yours underneath are not on {side.remote} (git push them; SHREK publishes "
+                "with its next command)"
+            )
+            if strict:
+                raise ShrekError(
+                    message, f"git push {side.remote} {side.branch}", ExitCode.NOT_PUSHED
+                )
+            side.notes.append(message)
+            return False
+        assert where.local is not None
+        try:
+            pushed = side.repo.push(side.remote, where.local, f"refs/heads/{side.branch}")
+        except ShrekError as error:
+            if strict or error.code != ExitCode.REMOTE:
+                raise
+            side.notes.append(f"not published: {error.message}")
+            return False
+        if pushed:
+            side.repo.update_ref(side.tracking, where.local)
+            return True
+        tip = side.repo.fetch(side.remote, side.branch)
+        assert tip is not None
+        _replay(side, where, tip)
+    raise ShrekError(
+        f"could not publish to {side.remote} after {MAX_TRIES} tries: the remote kept moving",
+        "run the command again (SHREK's commits are kept and published by the next command)",
+        ExitCode.REMOTE,
+    )
+
+
+def publish_commits(registry: Registry, repo: GitRepo | None = None) -> None:
+    """After a command committed SHREK's own records: publish them, and tell the user (through
+    the registry's notices) when they stay local for now."""
+    side = shared(registry, repo)
+    publish(side)
+    for note in side.notes:
+        registry.notify(f"shrek: {note}")
+
+
+def _replay(side: Shared, where: Position, tip: str) -> None:
+    """Re-apply SHREK's own local commits on the remote's ``tip``, one by one, and move the
+    production branch (and the checkout, if it is checked out) there.
+
+    Rules, none of which can lose a line another clone wrote: a ledger keeps the remote's lines
+    and appends ours; a record both sides changed keeps the remote's version (both were
+    refreshed from the same backend; the next ``status`` refreshes it again); a lifecycle event
+    whose number the remote took is renumbered; a tag's README is written again from the result.
+    Anything else both sides changed stops the command, naming the file."""
+    repo, prefix = side.repo, side.prefix()
+    base = tip
+    readmes: set[str] = set()
+    for sha, _own, _subject in where.mine:
+        changes: dict[str, bytes | None] = {}
+        for _status, path in repo.changes(f"{sha}^", sha):
+            relative = path[len(prefix) :] if path.startswith(prefix) else path
+            ours, before = repo.content(sha, path), repo.content(f"{sha}^", path)
+            theirs = changes[path] if path in changes else repo.content(base, path)
+            if fnmatch(relative, f"{TAGS_DIR}/*/README.md"):
+                readmes.add(relative.split("/")[1])
+                continue
+            if relative in (LEDGER_FILE, ALLOCATIONS_FILE):
+                changes[path] = _union(theirs, before, ours)
+            elif theirs in (before, ours):
+                changes[path] = ours
+            elif fnmatch(relative, f"{TAGS_DIR}/*/submissions/*/*.yaml") and before is not None:
+                continue  # both refreshed it from its backend: the remote's stands
+            elif fnmatch(relative, f"{TAGS_DIR}/*/{LIFECYCLE_DIR}/*.yaml") and before is None:
+                changes[_free_event(repo, base, path, changes)] = ours
+            else:
+                raise ShrekError(
+                    f"cannot publish SHREK's commit {sha[:12]}: {relative} was changed on the "
+                    f"remote too ({side.remote}/{side.branch})",
+                    f"look at both versions (git diff {sha[:12]} {side.remote}/{side.branch} -- "
+                    f"{path}); SHREK's commits stay local and nothing was pushed",
+                    ExitCode.OUT_OF_DATE,
+                )
+        if changes:
+            base = repo.commit_tree(base, changes, repo.message(sha))
+    _move_branch(side, where.local or "", base)
+    for name in sorted(readmes):
+        _refresh_readme(side, name)
+
+
+def _union(theirs: bytes | None, before: bytes | None, ours: bytes | None) -> bytes:
+    """A ledger: the remote's lines, then the lines this clone appended that it lacks."""
+    kept = (theirs or b"").decode("utf-8")
+    had = set((before or b"").decode("utf-8").splitlines())
+    present = set(kept.splitlines())
+    added = [
+        line
+        for line in (ours or b"").decode("utf-8").splitlines()
+        if line not in had and line not in present
+    ]
+    if kept and not kept.endswith("\n"):
+        kept += "\n"
+    return (kept + "".join(line + "\n" for line in added)).encode("utf-8")
+
+
+def _free_event(repo: GitRepo, base: str, path: str, changes: dict[str, bytes | None]) -> str:
+    """The next free event file name in ``path``'s directory at ``base``."""
+    directory = path.rsplit("/", 1)[0]
+    taken = {p.rsplit("/", 1)[1] for _, p, _ in repo.tree_blobs(base, [directory])}
+    taken |= {p.rsplit("/", 1)[1] for p in changes if p.startswith(directory + "/")}
+    numbers = [int(name[:-5]) for name in taken if re.fullmatch(r"\d+\.yaml", name)]
+    return f"{directory}/{max(numbers, default=0) + 1:04d}.yaml"
+
+
+def _move_branch(side: Shared, old: str, new: str) -> None:
+    """The production branch to ``new``: the checkout follows where it holds the branch (or
+    is SHREK's own work tree); a user's checkout of another branch is left as it is."""
+    if side.attached:
+        side.repo.reset_keep(new)
+    else:
+        side.repo.update_ref(f"refs/heads/{side.branch}", new, old)
+        if side.repo.carries:  # SHREK's own work tree: it follows the branch
+            side.repo.ensure_worktree(side.repo.root, new)
+
+
+def _refresh_readme(side: Shared, name: str) -> None:
+    from shrek.ops.readme import write_readme
+
+    if not side.registry.tag_dir(name).is_dir():
+        return
+    path = write_readme(side.registry, name)
+    if side.repo.dirty_paths([path]):
+        side.repo.commit([path], f"shrek: README of {name} after publishing", publish=True)
+
+
+# -- allocations through the remote ---------------------------------------------------------
+
+
+def push_journal(side: Shared, journal: str) -> bool:
+    """Offer the journal commit (a submission's allocation) to the remote: True when it is
+    there; False when another clone allocated first (the caller takes it back and plans
+    again)."""
+    if side.remote is None:
+        return True
+    if not side.repo.push(side.remote, journal, f"refs/heads/{side.branch}"):
+        return False
+    side.repo.update_ref(side.tracking, journal)
+    return True
+
+
+def take_back(side: Shared, journal: str) -> None:
+    """Undo a journal the remote refused (nothing was sent anywhere), then catch up with the
+    remote so the next plan starts from what the team allocated."""
+    side.repo.reset_keep(f"{journal}^")
+    tip = side.repo.fetch(side.remote or "", side.branch)
+    if tip and side.repo.is_ancestor(f"{journal}^", tip):
+        side.repo.reset_keep(tip)
+
+
+def claimed_labels(side: Shared) -> dict[str, str]:
+    """Labels claimed on the remote: label -> its claim's SHA (empty without a remote)."""
+    if side.remote is None:
+        return {}
+    refs = side.repo.remote_refs(side.remote, f"{CLAIMS}/*")
+    return {name.rsplit("/", 1)[1]: sha for name, sha in refs.items()}
+
+
+def remote_ledger(side: Shared) -> str:
+    """The label ledger on the remote's production branch (fetched now)."""
+    if side.remote is None:
+        return ""
+    tip = side.repo.fetch(side.remote, side.branch)
+    if tip is None:
+        return ""
+    data = side.repo.content(tip, side.prefix() + LEDGER_FILE)
+    return data.decode("utf-8", errors="replace") if data else ""
+
+
+def claim_label(side: Shared, label: str, tag: str, by: str) -> bool:
+    """Create ``refs/shrek/labels/<label>`` on the remote: True when this clone got it, False
+    when another had claimed it. The claim is a commit of its own (an empty tree) whose
+    message says who took the label, for which tag, when."""
+    if side.remote is None:
+        return True
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    claim = side.repo.claim_commit(
+        f"shrek: claim label {label} for {tag}\n\nby: {by}\nat: {now}\nnonce: {uuid.uuid4()}\n"
+    )
+    return side.repo.push(side.remote, claim, f"{CLAIMS}/{label}")
+
+
+# -- the production branch, whatever is checked out ----------------------------------------
+
+
+def production_registry(registry: Registry) -> tuple[Registry, Shared]:
+    """The registry as the production branch holds it, with the clone's working state.
+
+    On the production branch: the registry itself. Elsewhere (a feature branch, a detached
+    HEAD, mid-rebase): SHREK's own detached work tree of the production branch at
+    ``.shrek/production``, whose commits move the branch — so records never land on the
+    user's branch and the user's checkout is left exactly as it was."""
+    side = shared(registry)
+    if side.attached or side.local is None:
+        return registry, side
+    directory = registry.root / STATE_DIR / WORKTREE
+    worktree = side.repo.ensure_worktree(directory, side.local)
+    worktree.carries = side.branch
+    prefix = side.prefix()
+    root = directory / prefix if prefix else directory
+    view = Registry.open(root)
+    view.state_root = registry.state_dir
+    view.notify = registry.notify
+    return view, Shared(view, worktree, side.branch, side.remote, False)

@@ -1,0 +1,326 @@
+"""A registry a team shares through one remote (issue 25): the remote decides.
+
+Real bare repositories over ``file://`` and a real ``git daemon`` on 127.0.0.1; every clone
+runs the real ``shrek`` as its own process, as production managers on their own machines do.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import yaml
+
+from shrek.core.allocations import check_allocations, read_allocations
+from shrek.core.ledger import read_ledger
+from shrek.errors import ExitCode
+from shrek.ops.init import init_registry
+from tests.conftest import git
+
+TAG = "sP22aa-local"
+STEP = "gen"
+ROUNDS = int(os.environ.get("SHREK_TEAM_ROUNDS", "50"))
+
+
+def shrek(clone: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        [sys.executable, "-m", "shrek", *args],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        start_new_session=True,
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def _origin(tmp_path: Path, url_of) -> str:
+    """A registry with one frozen generator tag, pushed to a new bare remote; its URL."""
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
+    first = init_registry(tmp_path / "first")
+    url = url_of(bare)
+    git(first, "remote", "add", "origin", url)
+    git(first, "push", "-q", "-u", "origin", "main")
+    shrek(first, "tag", "new", "sP22aa", "--build", "local", check=True)
+    job = first / "tags" / TAG / "job"
+    (job / ".gitkeep").unlink()
+    (job / f"{STEP}.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "name": STEP,
+                "description": "a generator",
+                "jobs": 1,
+                "exec": "echo event > out.txt",
+                "outputs": [{"name": "events", "files": "out.txt"}],
+            }
+        )
+    )
+    git(first, "add", "-A")
+    git(first, "commit", "-qm", "a generator step")
+    shrek(first, "freeze", "sP22aa", check=True)
+    git(first, "push", "-q", "origin", "main")
+    return url
+
+
+def _clone(tmp_path: Path, url: str, name: str) -> Path:
+    path = tmp_path / name
+    git(tmp_path, "clone", "-q", url, str(path))
+    return path
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> str:
+    return _origin(tmp_path, lambda bare: f"file://{bare}")
+
+
+def test_a_clone_only_behind_is_refused_with_its_own_code(remote: str, tmp_path: Path) -> None:
+    a, b = _clone(tmp_path, remote, "a"), _clone(tmp_path, remote, "b")
+    shrek(a, "submit", f"sP22aa/{STEP}", check=True)
+    git(b, "fetch", "-q")  # fetched, no local commits: only behind
+    refused = shrek(b, "submit", f"sP22aa/{STEP}")
+    assert refused.returncode == ExitCode.OUT_OF_DATE, refused.stderr
+    assert "behind origin/main" in refused.stderr and "fix: git pull --ff-only" in refused.stderr
+    git(b, "pull", "-q", "--ff-only")
+    again = shrek(b, "submit", f"sP22aa/{STEP}", "--again", check=True)
+    assert "#0002" in again.stdout
+    _no_doubles(b)
+
+
+def test_shrek_publishes_its_own_commits(remote: str, tmp_path: Path) -> None:
+    """The next submit is never refused as 'not pushed' because of SHREK's own records; the
+    remote holds every record and the journal each job names."""
+    a = _clone(tmp_path, remote, "a")
+    shrek(a, "submit", f"sP22aa/{STEP}", check=True)
+    shrek(a, "submit", f"sP22aa/{STEP}", "--again", check=True)
+    assert git(a, "rev-parse", "HEAD") == git(a, "rev-parse", "origin/main")
+    assert git(a, "status", "--porcelain") == ""
+    record = yaml.safe_load((a / "tags" / TAG / "submissions" / STEP / "0002.yaml").read_text())
+    journal = record["submitted"]["journal_commit"]
+    git(a, "merge-base", "--is-ancestor", journal, "origin/main")  # raises if not
+    assert shrek(a, "verify").returncode == 0
+
+
+def test_a_lost_race_is_planned_again_never_doubled(remote: str, tmp_path: Path) -> None:
+    """Two clones both up to date submit at the same time: one journal reaches the remote
+    first; the other is taken back, caught up and planned again from the winner's state."""
+    a, b = _clone(tmp_path, remote, "a"), _clone(tmp_path, remote, "b")
+    with ThreadPoolExecutor(2) as pool:
+        done = list(pool.map(lambda c: _submit_until_done(c, again=False), [a, b]))
+    assert all(done)
+    for clone in (a, b):
+        git(clone, "pull", "-q", "--ff-only")
+    _no_doubles(a)
+    numbers = sorted(p.name for p in (a / "tags" / TAG / "submissions" / STEP).glob("*.yaml"))
+    assert numbers[:1] == ["0001.yaml"]
+
+
+def test_status_on_a_feature_branch_commits_records_to_the_production_branch(
+    remote: str, tmp_path: Path
+) -> None:
+    a = _clone(tmp_path, remote, "a")
+    shrek(a, "submit", f"sP22aa/{STEP}", "--detach", check=True)
+    git(a, "checkout", "-q", "-b", "feature")
+    feature = git(a, "rev-parse", "HEAD")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        shown = shrek(a, "status", "sP22aa", check=True)
+        if " done " in shown.stdout:
+            break
+        time.sleep(0.3)
+    assert " done " in shown.stdout, shown.stdout
+    assert git(a, "rev-parse", "HEAD") == feature  # the user's branch did not move
+    assert git(a, "status", "--porcelain") == ""  # nor did the user's files
+    main = git(a, "show", f"main:tags/{TAG}/submissions/{STEP}/0001.yaml")
+    assert "state: done" in main
+    assert git(a, "rev-parse", "main") == git(a, "rev-parse", "origin/main")  # published
+
+
+def test_labels_are_claimed_on_the_remote_even_from_a_feature_branch(
+    remote: str, tmp_path: Path
+) -> None:
+    a, b = _clone(tmp_path, remote, "a"), _clone(tmp_path, remote, "b")
+    git(a, "checkout", "-q", "-b", "new-tag")
+    first = shrek(a, "tag", "new", "--year", "22", "--build", "local", check=True)
+    second = shrek(b, "tag", "new", "--year", "22", "--build", "local", check=True)
+    assert "sP22ab-local" in first.stdout and "sP22ac-local" in second.stdout
+    claims = git(a, "ls-remote", "origin", "refs/shrek/labels/*")
+    assert "refs/shrek/labels/sP22ab" in claims and "refs/shrek/labels/sP22ac" in claims
+    taken = shrek(b, "tag", "new", "sP22ab", "--build", "local")
+    assert taken.returncode == ExitCode.CONFLICT and "claimed on the remote" in taken.stderr
+
+
+def test_a_double_from_before_is_found_and_voided(remote: str, tmp_path: Path) -> None:
+    """A hand merge that kept both sides' ledger lines (issue 25, 4): verify exits non-zero
+    and names the fix; void repairs it without rewriting history; production goes on."""
+    a = _clone(tmp_path, remote, "a")
+    shrek(a, "submit", f"sP22aa/{STEP}", check=True)
+    ledger = a / "submissions.ledger"
+    line = ledger.read_text().splitlines()[-1]
+    forged = line.replace(f"{STEP}/0001", f"{STEP}/0002").replace("local-", "local-x")
+    ledger.write_text(ledger.read_text() + forged + "\n")  # as a hand merge would leave it
+    record = a / "tags" / TAG / "submissions" / STEP
+    (record / "0002.yaml").write_text(
+        (record / "0001.yaml")
+        .read_text()
+        .replace(f"{STEP}/0001", f"{STEP}/0002")
+        .replace("number: 1", "number: 2")
+    )
+    git(a, "add", "-A")
+    git(a, "commit", "-qm", "merge of two clones' submissions")
+    git(a, "push", "-q")
+    verified = shrek(a, "verify")
+    assert verified.returncode != 0
+    assert "allocated twice" in verified.stderr
+    assert f"shrek void {TAG}/{STEP}/0002" in verified.stderr
+    shrek(a, "void", f"{TAG}/{STEP}/0002", "--reason", "double from a hand merge", check=True)
+    assert shrek(a, "verify").returncode == 0
+    assert shrek(a, "validate").returncode == 0
+    shrek(a, "submit", f"sP22aa/{STEP}", "--again", check=True)  # production goes on
+    assert git(a, "rev-parse", "HEAD") == git(a, "rev-parse", "origin/main")
+
+
+def test_a_rewritten_history_is_named_by_verify(tmp_path: Path) -> None:
+    """A journal the production branch no longer reaches (issue 25, 5) is named with the file
+    and the fix."""
+    url = _origin(tmp_path, lambda bare: f"file://{bare}")
+    a = _clone(tmp_path, url, "a")
+    git(a, "remote", "remove", "origin")  # a clone without its remote: nothing published
+    shrek(a, "submit", f"sP22aa/{STEP}", check=True)
+    git(a, "reset", "-q", "--soft", "HEAD~3")
+    git(a, "commit", "-qm", "squashed by hand")
+    verified = shrek(a, "verify")
+    assert verified.returncode != 0
+    assert f"tags/{TAG}/submissions/{STEP}/0001.yaml" in verified.stderr
+    assert "is not in the history of main" in verified.stderr and "git reflog" in verified.stderr
+
+
+def test_upgrade_writes_the_merge_rule_and_claims_the_ledger(remote: str, tmp_path: Path) -> None:
+    a = _clone(tmp_path, remote, "a")
+    attributes = a / ".gitattributes"
+    assert "labels.ledger merge=union" in attributes.read_text()  # init wrote it
+    git(a, "rm", "-q", ".gitattributes")
+    git(a, "commit", "-qm", "a registry from before")
+    done = shrek(a, "upgrade", check=True)
+    assert "merge line by line" in done.stdout and "claimed 0 label(s)" in done.stdout
+    assert "submissions.ledger merge=union" in attributes.read_text()
+    assert shrek(a, "upgrade", check=True).stdout.count("wrote") == 0  # twice: nothing
+
+
+# -- racing clones -------------------------------------------------------------------------
+
+
+def _submit_until_done(clone: Path, again: bool = True, tries: int = 40) -> bool:
+    """What a production manager does: submit; if refused as behind, pull and submit again."""
+    for _ in range(tries):
+        args = ["submit", f"sP22aa/{STEP}", *(["--again"] if again else [])]
+        done = shrek(clone, *args)
+        if done.returncode == 0:
+            return True
+        if done.returncode == ExitCode.ALREADY and not again:
+            return True  # the other clone made it: nothing to do
+        assert done.returncode == ExitCode.OUT_OF_DATE, done.stderr
+        git(clone, "pull", "-q", "--ff-only")
+    return False
+
+
+def _new_tag_until_done(clone: Path, tries: int = 40) -> str:
+    for _ in range(tries):
+        done = shrek(clone, "tag", "new", "--year", "23", "--build", "local")
+        if done.returncode == 0:
+            return done.stdout.split()[1]
+        assert "Traceback" not in done.stderr
+    raise AssertionError("tag new never succeeded")
+
+
+def _no_doubles(clone: Path) -> None:
+    allocations, problems = read_allocations(clone)
+    assert not problems and not check_allocations(allocations)
+    entries, _ = read_ledger(clone)
+    assert len({e.label for e in entries}) == len(entries)
+
+
+def _race(tmp_path: Path, url: str, clones: int, rounds: int) -> None:
+    names = [f"clone{n}" for n in range(clones)]
+    paths = [_clone(tmp_path, url, name) for name in names]
+
+    def work(path: Path) -> tuple[int, list[str]]:
+        labels = []
+        submitted = 0
+        for n in range(rounds):
+            git(path, "checkout", "-q", "-b", f"new-tag-{n}", "main")  # a pull request's branch
+            labels.append(_new_tag_until_done(path))
+            git(path, "checkout", "-q", "main")
+            submitted += _submit_until_done(path)
+        return submitted, labels
+
+    with ThreadPoolExecutor(clones) as pool:
+        results = list(pool.map(work, paths))
+    submitted = sum(r[0] for r in results)
+    labels = [label for r in results for label in r[1]]
+    assert submitted == clones * rounds
+    assert not [label for label, n in Counter(labels).items() if n > 1]  # no label twice
+    claims = git(paths[0], "ls-remote", "origin", "refs/shrek/labels/*").splitlines()
+    assert len(claims) == clones * rounds + 1  # every one claimed (and sP22aa)
+    for path in paths:
+        git(path, "pull", "-q", "--ff-only")
+        _no_doubles(path)
+        records = list((path / "tags" / TAG / "submissions" / STEP).glob("*.yaml"))
+        assert len(records) == clones * rounds  # no record lost
+        verified = shrek(path, "verify")
+        assert verified.returncode == 0, verified.stderr
+
+
+def test_four_clones_race_over_a_file_remote(remote: str, tmp_path: Path) -> None:
+    _race(tmp_path, remote, 4, ROUNDS)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def daemon(tmp_path: Path):
+    """A real ``git daemon`` on 127.0.0.1 serving (and accepting pushes to) tmp_path."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            "git",
+            "daemon",
+            "--reuseaddr",
+            "--export-all",
+            "--enable=receive-pack",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            f"--base-path={tmp_path}",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    yield f"git://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_four_clones_race_over_git_daemon(daemon: str, tmp_path: Path) -> None:
+    url = _origin(tmp_path, lambda bare: f"{daemon}/{bare.name}")
+    _race(tmp_path, url, 4, max(ROUNDS // 5, 5))
