@@ -163,7 +163,10 @@ def status(
         cells=_status_cells,
     )
     if not as_json:
+        from shrek.ops.remote import describe
+
         print_failures(registry, rows)
+        typer.echo(f"registry: {describe(registry)}", err=True)
         for tag, newer in dict.fromkeys((r["tag"], r["superseded_by"]) for r in rows):
             if newer:
                 typer.echo(f"{tag} is superseded by {newer}: it takes no production submission")

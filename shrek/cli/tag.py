@@ -147,6 +147,7 @@ def tag_show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show everything about one tag."""
+    from shrek.ops.remote import describe
     from shrek.ops.tag import details
 
     registry = open_registry(ctx)
@@ -155,6 +156,7 @@ def tag_show(
         print_json(info)
         return
     typer.echo(_format_details(info))
+    typer.echo(f"registry: {describe(registry)}")
 
 
 def _format_details(info: dict[str, Any]) -> str:

@@ -198,6 +198,8 @@ def publish(side: Shared, *, strict: bool = False) -> bool:
             return True
         tip = side.repo.fetch(side.remote, side.branch)
         assert tip is not None
+        if _drop_unsent_journal(side, where):
+            continue
         _replay(side, where, tip)
     raise ShrekError(
         f"could not publish to {side.remote} after {MAX_TRIES} tries: the remote kept moving",
@@ -213,6 +215,33 @@ def publish_commits(registry: Registry, repo: GitRepo | None = None) -> None:
     publish(side)
     for note in side.notes:
         registry.notify(f"shrek: {note}")
+
+
+JOURNAL_SUBJECT = "shrek: journal submission of"
+
+
+def _drop_unsent_journal(side: Shared, where: Position) -> bool:
+    """A production journal that never reached the remote (the command was killed before its
+    push) was never sent to a backend either — the hand-over waits for the push — so when the
+    remote has moved meanwhile it is taken back rather than re-applied: its numbers may be
+    another clone's by now. True when one was dropped."""
+    last_sha, _own, subject = where.mine[-1]
+    if not subject.startswith(JOURNAL_SUBJECT) or "[TEST]" in subject:
+        if any(c[2].startswith(JOURNAL_SUBJECT) and "[TEST]" not in c[2] for c in where.mine):
+            raise ShrekError(
+                "an unpublished production journal lies under later commits of SHREK's, and the "
+                f"remote {side.remote}/{side.branch} has moved: its numbers may be taken",
+                "run 'shrek status' (it closes the journal's records), then 'shrek verify' "
+                "names any double and 'shrek void' repairs it",
+                ExitCode.OUT_OF_DATE,
+            )
+        return False
+    _move_branch(side, where.local or "", f"{last_sha}^")
+    side.notes.append(
+        f"took back an unpublished journal ({subject.removeprefix('shrek: ')}): it was never "
+        "sent to a backend, and the remote has moved since; submit again"
+    )
+    return True
 
 
 def _replay(side: Shared, where: Position, tip: str) -> None:

@@ -80,6 +80,8 @@ def refresh(
 ) -> Refreshed:
     """Refresh the tag's active records (all of them with ``everything``; only those ``which``
     selects), commit the changes, and publish them to the registry's remote."""
+    if commit:  # what an interrupted command left unpublished goes first (and may be taken back)
+        remote.publish_commits(registry, repo)
     tag_dir = registry.tag_dir(name)
     result = Refreshed(name, [r for r in load_records(tag_dir) if which(r)])
     backends: dict[str, Backend] = {}

@@ -324,3 +324,57 @@ def daemon(tmp_path: Path):
 def test_four_clones_race_over_git_daemon(daemon: str, tmp_path: Path) -> None:
     url = _origin(tmp_path, lambda bare: f"{daemon}/{bare.name}")
     _race(tmp_path, url, 4, max(ROUNDS // 5, 5))
+
+
+# -- faults between the remote and the backend ----------------------------------------------
+
+
+def _shrek_faulted(clone: Path, point: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "shrek", *args],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        start_new_session=True,
+        env={**os.environ, "SHREK_FAULT_POINT": point, "SHREK_FAULT_SIGNAL": "KILL"},
+    )
+
+
+def test_a_clone_killed_between_its_push_and_its_hand_over(remote: str, tmp_path: Path) -> None:
+    """The journal is on the remote, nothing was sent: the next command closes the record as
+    abandoned (its numbers stay used), publishes it, and production goes on with new numbers."""
+    a = _clone(tmp_path, remote, "a")
+    killed = _shrek_faulted(a, "after-push", "submit", f"sP22aa/{STEP}")
+    assert killed.returncode == -9
+    on_remote = git(a, "show", f"origin/main:tags/{TAG}/submissions/{STEP}/0001.yaml")
+    assert "state: submitting" in on_remote
+    shrek(a, "status", check=True)
+    assert "state: abandoned" in git(
+        a, "show", f"origin/main:tags/{TAG}/submissions/{STEP}/0001.yaml"
+    )
+    again = shrek(a, "submit", f"sP22aa/{STEP}", "--again", check=True)
+    assert "#0002" in again.stdout
+    _no_doubles(a)
+    assert shrek(a, "verify").returncode == 0
+
+
+def test_a_push_that_never_happened_is_taken_back_when_the_remote_moved(
+    remote: str, tmp_path: Path
+) -> None:
+    """Killed before its journal's push; meanwhile another clone took those numbers. The
+    journal was never sent anywhere: it is taken back (never re-applied over the other's
+    allocation), and the next submission plans from the remote."""
+    a, b = _clone(tmp_path, remote, "a"), _clone(tmp_path, remote, "b")
+    killed = _shrek_faulted(a, "before-push", "submit", f"sP22aa/{STEP}")
+    assert killed.returncode == -9
+    shrek(b, "submit", f"sP22aa/{STEP}", check=True)  # takes 0001 and its sequences
+    status = shrek(a, "status")
+    assert status.returncode == 0, status.stderr
+    assert "took back an unpublished journal" in status.stderr
+    git(a, "merge-base", "--is-ancestor", "main", "origin/main")  # nothing of a's left over
+    git(a, "pull", "-q", "--ff-only")
+    shrek(a, "submit", f"sP22aa/{STEP}", "--again", check=True)
+    git(b, "pull", "-q", "--ff-only")
+    _no_doubles(b)
+    assert shrek(b, "verify").returncode == 0
