@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from shrek.core.registry import Registry
+from shrek.core.validate import validate
 from shrek.errors import ExitCode
 from shrek.ops.tag import new_tag
 from tests.conftest import git
@@ -192,7 +193,11 @@ def test_a_failed_commit_rolls_the_tag_back(registry: Registry, shrek) -> None:
     assert git(registry.root, "status", "--porcelain") == ""
 
 
-def test_parallel_branches_allocating_labels_conflict_in_git(registry: Registry) -> None:
+def test_parallel_branches_merge_their_ledger_lines_and_a_double_is_named(
+    registry: Registry,
+) -> None:
+    """Without a remote (nothing decides between two branches), the ledgers merge line by line
+    (.gitattributes: merge=union) and the label issued twice is named, with the repair."""
     root = registry.root
     git(root, "checkout", "-qb", "alice")
     new_tag(registry, year=22, build="mdc2.7", owner="alice")
@@ -202,8 +207,11 @@ def test_parallel_branches_allocating_labels_conflict_in_git(registry: Registry)
     git(root, "checkout", "-q", "main")
     git(root, "merge", "-q", "alice")
     merge = subprocess.run(["git", "merge", "bob"], cwd=root, capture_output=True, text=True)
-    assert merge.returncode != 0
-    assert "CONFLICT (content): Merge conflict in labels.ledger" in merge.stdout
+    assert merge.returncode == 0, merge.stdout  # both lines kept, never one side dropped
+    ledger = (root / "labels.ledger").read_text()
+    assert "sP22a-mdc2.7" in ledger and "sP22a-mdc2.8" in ledger
+    findings = validate(Registry.open(root)).findings
+    assert any("allocated twice" in f.message and "shrek void" in f.fix for f in findings)
 
 
 def test_concurrent_tag_new_serialise(registry: Registry) -> None:
