@@ -9,6 +9,7 @@ to be staged, and runs the real ``git`` so that the registry's own hooks and set
 
 from __future__ import annotations
 
+import configparser
 import contextlib
 import os
 import re
@@ -343,9 +344,11 @@ class GitRepo:
         names = [r.name for r in self.repo.remotes]
         if not names:
             return None
-        try:
-            configured = self.repo.git.config("--get", f"branch.{branch}.remote").strip()
-        except git.GitCommandError:
+        try:  # read in-process: this is asked by every command that commits
+            configured = str(
+                self.repo.config_reader().get_value(f'branch "{branch}"', "remote", default="")
+            )
+        except (configparser.Error, OSError, ValueError):  # unreadable: no upstream
             configured = ""
         if configured in names:
             return configured
@@ -447,6 +450,51 @@ class GitRepo:
         except git.GitCommandError:
             return False
         return True
+
+    def revs(self, *refs: str) -> list[str | None]:
+        """The commits ``refs`` name (None for a ref that names none), in one ``rev-parse``."""
+        with no_interrupt():
+            done = subprocess.run(
+                [
+                    "git",
+                    "rev-parse",
+                    "--verify",
+                    "-q",
+                    "--end-of-options",
+                    *[f"{r}^{{commit}}" for r in refs],
+                ],
+                cwd=self.root,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        if done.returncode == 0:
+            return list(done.stdout.split())
+        return [self.rev(r) for r in refs]  # one of them names nothing: ask each
+
+    def divergence(self, local: str, remote: str) -> tuple[list[tuple[str, bool, str]], int]:
+        """Between two commits, in one ``git log``: the commits only ``local`` has (oldest
+        first: sha, SHREK's own, subject) and how many only ``remote`` has."""
+        try:
+            text = self.repo.git.log(
+                "--reverse",
+                "--left-right",
+                "--format=%m%H%x1f%s%x1f%(trailers:key=Shrek-Publish,valueonly)%x1e",
+                f"{local}...{remote}",
+            )
+        except git.GitCommandError as exc:
+            raise _git_error("log", exc) from exc
+        mine, theirs = [], 0
+        for entry in text.split("\x1e"):
+            entry = entry.strip("\n")
+            if not entry:
+                continue
+            if entry[0] == ">":
+                theirs += 1
+                continue
+            sha, subject, mark = entry[1:].split("\x1f", 2)
+            mine.append((sha, mark.strip() == "yes", subject))
+        return mine, theirs
 
     def commits(self, base: str | None, tip: str) -> list[tuple[str, bool, str]]:
         """The commits after ``base`` up to ``tip``, oldest first: (sha, SHREK's own, subject)."""

@@ -6,6 +6,7 @@ done to a production, by whom (the commit's author) and when.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from shrek.backends.factory import get_backend
@@ -19,9 +20,28 @@ from shrek.ops.readme import write_readme
 from shrek.ops.status import refresh_record
 
 
+def where_records_live(
+    registry: Registry, name: str, step: str | None, wanted: Callable[[Record], bool]
+) -> tuple[Registry, GitRepo]:
+    """Where ``kill`` and ``retry`` act: on the production branch itself (SHREK's own work
+    tree of it when the user has another branch checked out) when the records they would act
+    on are there, so production records never land on the user's branch; otherwise — a test
+    submission of the checked-out branch — in the checkout."""
+    view, side = remote.production_registry(registry)
+    if (
+        view is not registry
+        and view.tag_dir(name).is_dir()
+        and any(wanted(r) for r in load_records(view.tag_dir(name), step))
+    ):
+        return view, side.repo
+    return registry, GitRepo(registry.root)
+
+
 def kill(registry: Registry, target: str) -> list[str]:
     name, step = registry.split_target(target)
-    repo = GitRepo(registry.root)
+    registry, repo = where_records_live(
+        registry, name, step, lambda r: not r.test and r.state in ACTIVE
+    )
     lines, changed = [], []
     with registry.lock(f"shrek kill {target}"):
         active = [r for r in load_records(registry.tag_dir(name), step) if r.state in ACTIVE]
@@ -54,7 +74,7 @@ def retry(registry: Registry, target: str, overrides: dict[str, Any] | None = No
     name, step = registry.split_target(target)
     if step is None:
         raise ShrekError("retry needs a step", f"shrek retry {target}/STEP", ExitCode.USAGE)
-    repo = GitRepo(registry.root)
+    registry, repo = where_records_live(registry, name, step, lambda r: not r.test)
     with registry.lock(f"shrek retry {target}"):
         records = load_records(registry.tag_dir(name), step)
         if not records:

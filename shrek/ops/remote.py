@@ -109,13 +109,14 @@ class Position:
 
 
 def position(side: Shared) -> Position:
-    local, remote = side.local, side.repo.rev(side.tracking)
+    local, remote = side.repo.revs(f"refs/heads/{side.branch}", side.tracking)
     if local is None:
         return Position(None, remote, [], 0)
     if remote is None:
         return Position(local, None, side.repo.commits(None, local), 0)
-    mine = side.repo.commits(remote, local)
-    theirs = len(side.repo.commits(local, remote))
+    if local == remote:
+        return Position(local, remote, [], 0)
+    mine, theirs = side.repo.divergence(local, remote)
     return Position(local, remote, mine, theirs)
 
 
@@ -126,8 +127,10 @@ def require_current(side: Shared) -> None:
     if side.remote is None:
         return
     side.repo.fetch(side.remote, side.branch)
-    publish(side)
     where = position(side)
+    if where.mine and not where.users:  # SHREK's own, left by an earlier command
+        publish(side)
+        where = position(side)
     remote_name = f"{side.remote}/{side.branch}"
     if where.users:
         first = where.users[0]

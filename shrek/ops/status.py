@@ -77,10 +77,12 @@ def refresh(
     everything: bool = False,
     repo: GitRepo | None = None,
     which: Callable[[Record], bool] = lambda _record: True,
+    publish: bool = True,
 ) -> Refreshed:
     """Refresh the tag's active records (all of them with ``everything``; only those ``which``
-    selects), commit the changes, and publish them to the registry's remote."""
-    if commit:  # what an interrupted command left unpublished goes first (and may be taken back)
+    selects), commit the changes, and publish them to the registry's remote (unless
+    ``publish`` is False: ``submit`` publishes them with its journal)."""
+    if commit and publish:  # what an interrupted command left unpublished goes first
         remote.publish_commits(registry, repo)
     tag_dir = registry.tag_dir(name)
     result = Refreshed(name, [r for r in load_records(tag_dir) if which(r)])
@@ -124,7 +126,8 @@ def refresh(
             f"shrek: status {name}: {summary}",
             publish=True,
         )
-        remote.publish_commits(registry, repo)
+        if publish:
+            remote.publish_commits(registry, repo)
     return result
 
 

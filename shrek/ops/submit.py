@@ -74,7 +74,8 @@ def submit(registry: Registry, request: SubmitRequest, *, wait: Wait | None = No
             try:
                 if not request.test:  # the remote decides: up to date with it, or refused
                     remote.require_current(side)
-                refresh(registry, name, repo=repo)  # reconcile what an interrupted command left
+                # reconcile what an interrupted command left; published with the journal
+                refresh(registry, name, repo=repo, publish=False)
                 cleared = _clear(registry, repo, backend, request)
                 submission = _prepare(cleared)
                 backend.check(submission)  # the backend's verdict first: a refusal leaves none

@@ -44,7 +44,7 @@ def shrek(clone: Path, *args: str, check: bool = False) -> subprocess.CompletedP
     return done
 
 
-def _origin(tmp_path: Path, url_of) -> str:
+def _origin(tmp_path: Path, url_of, exec_line: str = "echo event > out.txt") -> str:
     """A registry with one frozen generator tag, pushed to a new bare remote; its URL."""
     bare = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
@@ -61,7 +61,7 @@ def _origin(tmp_path: Path, url_of) -> str:
                 "name": STEP,
                 "description": "a generator",
                 "jobs": 1,
-                "exec": "echo event > out.txt",
+                "exec": exec_line,
                 "outputs": [{"name": "events", "files": "out.txt"}],
             }
         )
@@ -378,3 +378,35 @@ def test_a_push_that_never_happened_is_taken_back_when_the_remote_moved(
     git(b, "pull", "-q", "--ff-only")
     _no_doubles(b)
     assert shrek(b, "verify").returncode == 0
+
+
+def test_kill_on_a_feature_branch_records_on_the_production_branch(tmp_path: Path) -> None:
+    url = _origin(tmp_path, lambda bare: f"file://{bare}", "sleep 60; echo event > out.txt")
+    a = _clone(tmp_path, url, "a")
+    shrek(a, "submit", f"sP22aa/{STEP}", "--detach", check=True)
+    git(a, "checkout", "-q", "-b", "feature")
+    feature = git(a, "rev-parse", "HEAD")
+    shrek(a, "kill", "sP22aa", check=True)
+    assert git(a, "rev-parse", "HEAD") == feature and git(a, "status", "--porcelain") == ""
+    assert git(a, "log", "-1", "--format=%s", "main").startswith("shrek: kill")
+    assert git(a, "rev-parse", "main") == git(a, "rev-parse", "origin/main")  # published
+    record = git(a, "show", f"main:tags/{TAG}/submissions/{STEP}/0001.yaml")
+    assert "state: killed" in record
+
+
+def test_a_test_on_a_branch_older_than_the_journal_never_meets_production(
+    remote: str, tmp_path: Path
+) -> None:
+    """Issue 25, 7: a --test on a branch that predates the journal used to get number 0001,
+    collide with production 0001 in the local store and record its jobs as failed."""
+    a = _clone(tmp_path, remote, "a")
+    shrek(a, "submit", f"sP22aa/{STEP}", check=True)
+    git(a, "checkout", "-q", "-b", "old", "HEAD~3")  # before the journal
+    assert not (a / "tags" / TAG / "submissions").exists()
+    test = shrek(a, "submit", f"sP22aa/{STEP}", "--test", check=True)
+    assert "#0001" in test.stdout and "done" in test.stdout, test.stdout
+    record = yaml.safe_load(
+        (a / "tags" / TAG / "submissions" / STEP / "test-0001.yaml").read_text()
+    )
+    assert record["id"] == f"{TAG}/{STEP}/test-0001" and record["state"] == "done"
+    assert record["jobs"]["failed"] == 0
