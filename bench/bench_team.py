@@ -7,7 +7,6 @@ record after it: goal < 0.3 s more per submit than the same registry without a r
 
 from __future__ import annotations
 
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from shrek.core.registry import Registry
 from shrek.ops.freeze import freeze
 from shrek.ops.init import init_registry
 from shrek.ops.tag import new_tag
+from tests.gitserver import git_daemon  # the project's own (bench/run.py puts it on the path)
 
 SUBMITS = 7
 GOAL_S = 0.3
@@ -57,33 +57,6 @@ def _submits(registry: Registry) -> Timing:
     return timing
 
 
-def _daemon(base: Path) -> tuple[subprocess.Popen, int]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    process = subprocess.Popen(
-        [
-            "git",
-            "daemon",
-            "--reuseaddr",
-            "--export-all",
-            "--enable=receive-pack",
-            "--listen=127.0.0.1",
-            f"--port={port}",
-            f"--base-path={base}",
-            str(base),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(200):
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.05)
-    return process, port
-
-
 def main() -> int:
     identity()
     verdicts = Verdicts()
@@ -93,15 +66,11 @@ def main() -> int:
         without = _submits(alone)
         shared = _registry(tmp / "shared")
         _git(tmp, "init", "-q", "--bare", "-b", "main", "remote.git")
-        daemon, port = _daemon(tmp)
-        try:
-            _git(shared.root, "remote", "add", "origin", f"git://127.0.0.1:{port}/remote.git")
+        with git_daemon(tmp) as url:
+            _git(shared.root, "remote", "add", "origin", f"{url}/remote.git")
             _git(shared.root, "push", "-q", "-u", "origin", "main")
             with_remote = _submits(shared)
             on_remote = _git(shared.root, "ls-remote", "origin", "refs/heads/main").split()[0]
-        finally:
-            daemon.terminate()
-            daemon.wait(timeout=10)
         assert on_remote, "nothing reached the remote"
     extra = with_remote.median_wall - without.median_wall
     noise = max(with_remote.wall_noise, without.wall_noise)

@@ -10,6 +10,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(HERE.parent))  # the project: tests.gitserver serves git on loopback
     sys.path.insert(0, str(HERE))
     wanted = sys.argv[1:]
     status = 0

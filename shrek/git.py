@@ -300,21 +300,8 @@ class GitRepo:
         wanted = list(dict.fromkeys(shas))
         if not wanted:
             return {}
-        with no_interrupt():  # the user's Ctrl-C is SHREK's to handle, not git's
-            done = subprocess.run(
-                ["git", "cat-file", "--batch"],
-                cwd=self.root,
-                input=("\n".join(wanted) + "\n").encode(),
-                capture_output=True,
-                check=False,
-            )
-        if done.returncode != 0:
-            raise ShrekError(
-                f"git cat-file failed: {done.stderr.decode(errors='replace').strip()}",
-                "check the repository with 'git fsck'",
-                ExitCode.GIT,
-            )
-        contents, data, offset = {}, done.stdout, 0
+        data = self.plumbing("cat-file", "--batch", data=("\n".join(wanted) + "\n").encode())
+        contents, offset = {}, 0
         for sha in wanted:
             end = data.index(b"\n", offset)
             header = data[offset:end].split()
@@ -545,22 +532,7 @@ class GitRepo:
             env = {**os.environ, "GIT_INDEX_FILE": str(Path(scratch) / "index")}
 
             def run(*args: str, data: bytes | None = None) -> str:
-                with no_interrupt():
-                    done = subprocess.run(
-                        ["git", *args],
-                        cwd=self.root,
-                        env=env,
-                        input=data,
-                        capture_output=True,
-                        check=False,
-                    )
-                if done.returncode != 0:
-                    raise ShrekError(
-                        f"git {args[0]} failed: {done.stderr.decode(errors='replace').strip()}",
-                        "check the repository with 'git fsck'",
-                        ExitCode.GIT,
-                    )
-                return done.stdout.decode().strip()
+                return self.plumbing(*args, data=data, env=env).decode().strip()
 
             run("read-tree", parent)
             for path, data in sorted(changes.items()):
@@ -575,29 +547,34 @@ class GitRepo:
     def claim_commit(self, message: str) -> str:
         """A commit of the empty tree with no parent (a label's claim on the remote): unique by
         its message, so two clones' claims are never the same object."""
-        with no_interrupt():
-            tree = (
-                subprocess.run(
-                    ["git", "hash-object", "-t", "tree", "-w", "--stdin"],
-                    cwd=self.root,
-                    input=b"",
-                    capture_output=True,
-                    check=True,
-                )
-                .stdout.decode()
-                .strip()
+        tree = self.plumbing("hash-object", "-t", "tree", "-w", "--stdin", data=b"")
+        return (
+            self.plumbing("commit-tree", tree.decode().strip(), "-F", "-", data=message.encode())
+            .decode()
+            .strip()
+        )
+
+    def plumbing(
+        self, *args: str, data: bytes | None = None, env: dict[str, str] | None = None
+    ) -> bytes:
+        """A git plumbing command's output (bytes in, bytes out); a failure is git's own words
+        and the check that finds what is wrong."""
+        with no_interrupt():  # the user's Ctrl-C is SHREK's to handle, not git's
+            done = subprocess.run(
+                ["git", *args],
+                cwd=self.root,
+                env=env,
+                input=data,
+                capture_output=True,
+                check=False,
             )
-            return (
-                subprocess.run(
-                    ["git", "commit-tree", tree, "-F", "-"],
-                    cwd=self.root,
-                    input=message.encode(),
-                    capture_output=True,
-                    check=True,
-                )
-                .stdout.decode()
-                .strip()
+        if done.returncode != 0:
+            raise ShrekError(
+                f"git {args[0]} failed: {done.stderr.decode(errors='replace').strip()}",
+                "check the repository with 'git fsck'",
+                ExitCode.GIT,
             )
+        return done.stdout
 
     def update_ref(self, ref: str, new: str, old: str | None = None) -> None:
         """Move ``ref`` to ``new``; only if it still is ``old`` when that is given (a local

@@ -81,27 +81,16 @@ def invalidate(registry: Registry, target: str, reason: str) -> Invalidated:
                 "nothing to do: the invalidation is in the tag's lifecycle/ directory",
                 ExitCode.CONFLICT,
             )
-        idents = [str(r.data["id"]) for r in fresh]
-        datasets = [d for r in fresh for d in r.datasets_written]
-        event = {
-            "schema_version": 1,
-            "kind": "invalidated",
-            "at": now(),
-            "by": repo.user(),
-            "reason": reason,
-            "target": target,
-            "submissions": idents,
-            "datasets": datasets,
-        }
-        commit = _commit_events(
+        done = _write_invalidation(
             registry,
             repo,
-            {name: (lifecycle, event)},
-            f"shrek: invalidate {target}: {', '.join(idents)} ({reason.splitlines()[0]})",
+            (name, lifecycle),
+            {"kind": "invalidated", "target": target},
+            fresh,
+            reason,
         )
-    warnings = _mark_catalogues(registry, fresh, reason)
-    running = [str(r.data["id"]) for r in fresh if r.state in ACTIVE]
-    return Invalidated(name, idents, datasets, commit, running, warnings)
+    done.warnings.extend(_mark_catalogues(registry, fresh, reason))
+    return done
 
 
 def void(registry: Registry, target: str, reason: str) -> Invalidated:
@@ -142,26 +131,50 @@ def void(registry: Registry, target: str, reason: str) -> Invalidated:
                 "nothing to do: the event is in the tag's lifecycle/ directory",
                 ExitCode.CONFLICT,
             )
-        datasets = [d for r in records for d in r.datasets_written]
-        event = {
-            "schema_version": 1,
-            "kind": "voided",
-            "at": now(),
-            "by": repo.user(),
-            "reason": reason,
-            "target": name if step is None else target,
-            "submissions": idents,
-            "datasets": datasets,
-        }
-        commit = _commit_events(
+        done = _write_invalidation(
             registry,
             repo,
-            {name: (lifecycle, event)},
-            f"shrek: void {target} ({reason.splitlines()[0]})",
+            (name, lifecycle),
+            {"kind": "voided", "target": name if step is None else target},
+            records,
+            reason,
         )
-    warnings = _mark_catalogues(registry, records, reason) if records else []
+    done.warnings.extend(_mark_catalogues(registry, records, reason) if records else [])
+    return done
+
+
+def _write_invalidation(
+    registry: Registry,
+    repo: GitRepo,
+    tag: tuple[str, Lifecycle],
+    what: dict[str, str],
+    records: list[Record],
+    reason: str,
+) -> Invalidated:
+    """The event of ``invalidate`` or ``void`` (``what``: its kind and target) for
+    ``records`` and their outputs, written and committed in the tag ``(name, lifecycle)``."""
+    name, lifecycle = tag
+    idents = [str(r.data["id"]) for r in records]
+    datasets = [d for r in records for d in r.datasets_written]
+    event = {
+        "schema_version": 1,
+        **what,
+        "at": now(),
+        "by": repo.user(),
+        "reason": reason,
+        "submissions": idents,
+        "datasets": datasets,
+    }
+    verb = "invalidate" if what["kind"] == "invalidated" else "void"
+    listed = f": {', '.join(idents)}" if verb == "invalidate" else ""
+    commit = _commit_events(
+        registry,
+        repo,
+        {name: (lifecycle, event)},
+        f"shrek: {verb} {what['target']}{listed} ({reason.splitlines()[0]})",
+    )
     running = [str(r.data["id"]) for r in records if r.state in ACTIVE]
-    return Invalidated(name, idents, datasets, commit, running, warnings)
+    return Invalidated(name, idents, datasets, commit, running, [])
 
 
 def _mark_catalogues(registry: Registry, records: list[Record], reason: str) -> list[str]:

@@ -7,7 +7,6 @@ runs the real ``shrek`` as its own process, as production managers on their own 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,13 +22,16 @@ from shrek.core.ledger import read_ledger
 from shrek.errors import ExitCode
 from shrek.ops.init import init_registry
 from tests.conftest import git
+from tests.gitserver import git_daemon
 
 TAG = "sP22aa-local"
 STEP = "gen"
 ROUNDS = int(os.environ.get("SHREK_TEAM_ROUNDS", "50"))
 
 
-def shrek(clone: Path, *args: str, check: bool = False) -> subprocess.CompletedProcess:
+def shrek(
+    clone: Path, *args: str, check: bool = False, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     done = subprocess.run(
         [sys.executable, "-m", "shrek", *args],
         cwd=clone,
@@ -37,6 +39,7 @@ def shrek(clone: Path, *args: str, check: bool = False) -> subprocess.CompletedP
         text=True,
         timeout=300,
         start_new_session=True,
+        env={**os.environ, **(env or {})},
     )
     assert "Traceback" not in done.stderr, done.stderr
     if check:
@@ -285,40 +288,11 @@ def test_four_clones_race_over_a_file_remote(remote: str, tmp_path: Path) -> Non
     _race(tmp_path, remote, 4, ROUNDS)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def daemon(tmp_path: Path):
     """A real ``git daemon`` on 127.0.0.1 serving (and accepting pushes to) tmp_path."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            "git",
-            "daemon",
-            "--reuseaddr",
-            "--export-all",
-            "--enable=receive-pack",
-            "--listen=127.0.0.1",
-            f"--port={port}",
-            f"--base-path={tmp_path}",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.05)
-    yield f"git://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=10)
+    with git_daemon(tmp_path) as url:
+        yield url
 
 
 def test_four_clones_race_over_git_daemon(daemon: str, tmp_path: Path) -> None:
@@ -330,15 +304,7 @@ def test_four_clones_race_over_git_daemon(daemon: str, tmp_path: Path) -> None:
 
 
 def _shrek_faulted(clone: Path, point: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "shrek", *args],
-        cwd=clone,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        start_new_session=True,
-        env={**os.environ, "SHREK_FAULT_POINT": point, "SHREK_FAULT_SIGNAL": "KILL"},
-    )
+    return shrek(clone, *args, env={"SHREK_FAULT_POINT": point, "SHREK_FAULT_SIGNAL": "KILL"})
 
 
 def test_a_clone_killed_between_its_push_and_its_hand_over(remote: str, tmp_path: Path) -> None:
