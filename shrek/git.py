@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -324,6 +325,24 @@ class GitRepo:
         return True
 
     # -- the registry's remote: what SHREK publishes, and the compare-and-swap it relies on ----
+
+    def clone_id(self) -> str:
+        """This clone's identity (``shrek.clone`` in its own git configuration, made on first
+        use): what a local run records so that only the clone that ran it follows it."""
+        reader = self.repo.config_reader("repository")
+        try:
+            known = str(reader.get_value("shrek", "clone", default=""))
+        except (configparser.Error, OSError, ValueError):
+            known = ""
+        if known:
+            return known
+        ident = uuid.uuid4().hex
+        try:
+            with self.repo.config_writer("repository") as writer:
+                writer.set_value("shrek", "clone", ident)
+        except (OSError, configparser.Error):
+            pass  # a read-only checkout: it runs nothing, so it needs no lasting identity
+        return ident
 
     def remote_for(self, branch: str) -> str | None:
         """The remote ``branch`` is shared through: its configured upstream, else ``origin``,

@@ -376,3 +376,22 @@ def test_a_test_on_a_branch_older_than_the_journal_never_meets_production(
     )
     assert record["id"] == f"{TAG}/{STEP}/test-0001" and record["state"] == "done"
     assert record["jobs"]["failed"] == 0
+
+
+def test_a_clone_never_judges_another_clones_local_run(tmp_path: Path) -> None:
+    """A local run lives in the clone that started it: another clone that pulled its record
+    while it ran leaves it as it is (it used to close it as failed, 'run directory gone'); the
+    owner records the end, and the remote keeps the owner's word."""
+    url = _origin(tmp_path, lambda bare: f"file://{bare}", "sleep 3; echo event > out.txt")
+    a, b = _clone(tmp_path, url, "a"), _clone(tmp_path, url, "b")
+    shrek(a, "submit", f"sP22aa/{STEP}", "--detach", check=True)
+    git(b, "pull", "-q", "--ff-only")
+    shown = shrek(b, "status", "sP22aa", check=True)
+    assert "failed" not in shown.stdout and "abandoned" not in shown.stdout, shown.stdout
+    deadline = time.monotonic() + 60
+    while " done " not in shrek(a, "status", "sP22aa", check=True).stdout:
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    git(b, "pull", "-q", "--ff-only")
+    record = yaml.safe_load((b / "tags" / TAG / "submissions" / STEP / "0001.yaml").read_text())
+    assert record["state"] == "done" and record["jobs"]["done"] == 1

@@ -34,6 +34,7 @@ from shrek.core.records import Record, submission_id
 from shrek.core.registry import Registry
 from shrek.core.render import SANDBOX, output_extension, output_file
 from shrek.errors import ExitCode, ShrekError
+from shrek.git import GitRepo
 from shrek.interrupts import fault_point
 
 RUNS_DIR = "runs"
@@ -47,6 +48,7 @@ class LocalBackend:
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
+        self._clone: str | None = None
 
     def version(self) -> str:
         return f"shrek-local {__version__}"
@@ -55,10 +57,26 @@ class LocalBackend:
         return f"local-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{os.urandom(3).hex()}"
 
     def journal_ids(self, submission: Submission) -> dict[str, Any]:
-        return {"request": submission.run_id}  # the run is named before it starts
+        # the run is named before it starts; the clone that runs it is the only one that can
+        # follow it (its jobs, state and outputs are in that clone's .shrek/)
+        return {"request": submission.run_id, "clone": self.clone_id()}
+
+    def clone_id(self) -> str:
+        """This clone's identity, made once and kept in its git configuration (``shrek.clone``
+        in ``.git/config``: never committed, and it outlives the working state in ``.shrek/``):
+        a registry shared by a team holds local runs of many clones, each followed only by
+        the clone that ran it."""
+        if self._clone is None:
+            self._clone = GitRepo(self.registry.root).clone_id()
+        return self._clone
+
+    def ours(self, record: dict[str, Any]) -> bool:
+        """Whether this clone ran ``record`` (a record from before clones were named: yes)."""
+        owner = record.get("ids", {}).get("clone")
+        return owner is None or owner == self.clone_id()
 
     def needs_attention(self, record: Record) -> bool:
-        return needs_publishing(self.registry, record)
+        return self.ours(record.data) and needs_publishing(self.registry, record)
 
     def settle(self, record: Record) -> bool:
         return publish(self.registry, record)
@@ -226,8 +244,16 @@ class LocalBackend:
         return str(state.get("run", "")).encode() in cmdline
 
     def refresh(self, registry: Registry, record: dict[str, Any]) -> StatusUpdate:
-        run_dir, state = self._state(record)
         empty = {"total": 0, "done": 0, "running": 0, "failed": 0, "pending": 0}
+        if not self.ours(record):  # another clone's run: only that clone can tell; unchanged
+            return StatusUpdate(
+                str(record["state"]),
+                dict(record.get("jobs") or empty),
+                "",
+                {},
+                list(record.get("failures", [])),
+            )
+        run_dir, state = self._state(record)
         if state is None:
             if record["state"] == "submitting" and runner_processes(run_dir):
                 return StatusUpdate("submitted", empty, "the local runner is starting")
