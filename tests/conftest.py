@@ -192,4 +192,14 @@ def as_another_user(tmp_path: Path) -> list[str]:
     for parent in (tmp_path, *tmp_path.parents):
         if parent != Path("/"):
             parent.chmod(parent.stat().st_mode | 0o005)
-    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    # Read and search everywhere (CAP_DAC_READ_SEARCH), so that nobody can run SHREK from a
+    # clone in a directory only its owner may enter (a home, mktemp -d); writing is still
+    # refused by permissions, which is what the read-only tests prove.
+    return [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=+dac_read_search",
+        "--ambient-caps=+dac_read_search",
+    ]
