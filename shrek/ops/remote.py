@@ -30,6 +30,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatch
+from pathlib import Path
 
 from shrek.core.allocations import ALLOCATIONS_FILE
 from shrek.core.ledger import LEDGER_FILE
@@ -405,6 +406,9 @@ def production_registry(registry: Registry) -> tuple[Registry, Shared]:
     side = shared(registry)
     if side.attached or side.local is None:
         return registry, side
+    known = _VIEWS.get(registry.root)
+    if known is not None and known[1].repo.head() == side.local:
+        return known  # this process made it: it is where the branch is
     directory = registry.root / STATE_DIR / WORKTREE
     worktree = side.repo.ensure_worktree(directory, side.local)
     worktree.carries = side.branch
@@ -413,4 +417,9 @@ def production_registry(registry: Registry) -> tuple[Registry, Shared]:
     view = Registry.open(root)
     view.state_root = registry.state_dir
     view.notify = registry.notify
-    return view, Shared(view, worktree, side.branch, side.remote, False)
+    _VIEWS[registry.root] = (view, Shared(view, worktree, side.branch, side.remote, False))
+    return _VIEWS[registry.root]
+
+
+# The production views made by this process, by the root of the checkout they serve.
+_VIEWS: dict[Path, tuple[Registry, Shared]] = {}

@@ -148,7 +148,7 @@ def status_rows(registry: Registry, names: list[str], *, commit: bool = True) ->
     rows = []
     with registry.lock("shrek status") if commit else nullcontext():
         for name in names:
-            records = _refreshed(registry, name, commit)
+            records = refresh_on_production(registry, name, commit=commit).records
             lifecycle = read_events(registry.tag_dir(name))
             invalid = lifecycle.invalid_submissions
             rows += [
@@ -159,20 +159,27 @@ def status_rows(registry: Registry, names: list[str], *, commit: bool = True) ->
     return rows
 
 
-def _refreshed(registry: Registry, name: str, commit: bool) -> list[Record]:
-    """The tag's records, refreshed. Outside the production branch, production records that
-    still change are refreshed and committed on the production branch itself (SHREK's own work
-    tree of it), never on the branch the user has checked out; the checkout's test records
-    are refreshed where they are."""
+def refresh_on_production(registry: Registry, name: str, *, commit: bool = True) -> Refreshed:
+    """:func:`refresh`, with production records always committed to the production branch.
+
+    Outside it (the user switched branches, even while a submission ran), production records
+    that still change are refreshed and committed on the production branch itself (SHREK's own
+    work tree of it), never on the branch the user has checked out; the checkout's test
+    records are refreshed where they are."""
     if commit and not remote.shared(registry).attached:
-        here = load_records(registry.tag_dir(name))
-        if any(not r.test and r.state in ACTIVE for r in here):
-            view, side = remote.production_registry(registry)
-            if view is not registry and view.tag_dir(name).is_dir():
+        view, side = remote.production_registry(registry)
+        if view is not registry and view.tag_dir(name).is_dir():
+            there = load_records(view.tag_dir(name))
+            if any(not r.test and r.state in ACTIVE for r in there):
                 production = refresh(view, name, repo=side.repo, which=lambda r: not r.test)
                 tests = refresh(registry, name, which=lambda r: r.test)
-                return production.records + tests.records
-    return refresh(registry, name, commit=commit).records
+                return Refreshed(
+                    name,
+                    production.records + tests.records,
+                    production.changed + tests.changed,
+                    production.commit or tests.commit,
+                )
+    return refresh(registry, name, commit=commit)
 
 
 def failed_jobs(registry: Registry, names: list[str]) -> list[dict]:

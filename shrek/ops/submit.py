@@ -40,7 +40,7 @@ from shrek.ops.guards import freeze_guards, git_guards, refuse_duplicates, refus
 from shrek.ops.plan import Cleared, SubmitRequest, plan_steps
 from shrek.ops.readme import write_readme
 from shrek.ops.render import render
-from shrek.ops.status import refresh
+from shrek.ops.status import refresh, refresh_on_production
 
 Wait = Callable[[Submission, list[Record]], None]
 
@@ -203,7 +203,7 @@ def _stop(cleared: Cleared, result: SubmitResult) -> None:
     with no_interrupt():  # killing and recording the kill is not interrupted in turn
         done = backend.kill(registry, result.records[0].data)
         with registry.lock(f"shrek submit {cleared.request.target} (killed)"):
-            refreshed = refresh(registry, tag.name, repo=cleared.repo)
+            refreshed = refresh_on_production(registry, tag.name)
     by_path = {r.path: r for r in refreshed.records}
     result.records = [by_path.get(r.path, r) for r in result.records]
     raise ShrekError(
@@ -432,7 +432,7 @@ def _follow(cleared: Cleared, submission: Submission, result: SubmitResult, wait
     finally:
         # a second Ctrl-C must not stop the final states from being recorded
         with no_interrupt(), registry.lock(f"shrek submit {target} (final states)"):
-            refreshed = refresh(registry, cleared.tag.name, repo=cleared.repo)
+            refreshed = refresh_on_production(registry, cleared.tag.name)
         result.final_commit = refreshed.commit
         by_path = {r.path: r for r in refreshed.records}
         result.records = [by_path.get(r.path, r) for r in result.records]

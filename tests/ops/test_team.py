@@ -395,3 +395,30 @@ def test_a_clone_never_judges_another_clones_local_run(tmp_path: Path) -> None:
     git(b, "pull", "-q", "--ff-only")
     record = yaml.safe_load((b / "tags" / TAG / "submissions" / STEP / "0001.yaml").read_text())
     assert record["state"] == "done" and record["jobs"]["done"] == 1
+
+
+def test_switching_branches_while_a_submission_runs(tmp_path: Path) -> None:
+    """The user switches to a branch older than the journal while ``submit`` follows its jobs:
+    the final states go to the production branch (and the remote), not the user's branch."""
+    url = _origin(tmp_path, lambda bare: f"file://{bare}", "sleep 4; echo event > out.txt")
+    a = _clone(tmp_path, url, "a")
+    running = subprocess.Popen(
+        [sys.executable, "-m", "shrek", "submit", f"sP22aa/{STEP}"],
+        cwd=a,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while not git(a, "log", "-1", "--format=%s", "main").startswith("shrek: submit "):
+        assert time.monotonic() < deadline and running.poll() is None
+        time.sleep(0.1)
+    git(a, "checkout", "-q", "-b", "old", "main~2")  # before the journal
+    old = git(a, "rev-parse", "HEAD")
+    _out, err = running.communicate(timeout=120)
+    assert running.returncode == 0, err
+    assert git(a, "rev-parse", "HEAD") == old and git(a, "status", "--porcelain") == ""
+    record = git(a, "show", f"main:tags/{TAG}/submissions/{STEP}/0001.yaml")
+    assert "state: done" in record
+    assert git(a, "rev-parse", "main") == git(a, "rev-parse", "origin/main")
