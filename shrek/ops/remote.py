@@ -216,6 +216,14 @@ def publish_commits(registry: Registry, repo: GitRepo | None = None) -> None:
     """After a command committed SHREK's own records: publish them, and tell the user (through
     the registry's notices) when they stay local for now."""
     side = shared(registry, repo)
+    if side.remote is None:
+        return
+    if not side.attached and not side.repo.carries:
+        # the user has another branch checked out: publishing may re-apply commits and write
+        # READMEs, which happens in SHREK's own work tree of the production branch, never here
+        if not position(side).mine:
+            return
+        _, side = production_registry(registry)
     publish(side)
     for note in side.notes:
         registry.notify(f"shrek: {note}")

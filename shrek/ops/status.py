@@ -147,19 +147,25 @@ def status_rows(registry: Registry, names: list[str], *, commit: bool = True) ->
     only looks: it takes no lock and writes nothing, so it works in a read-only checkout."""
     rows = []
     with registry.lock("shrek status") if commit else nullcontext():
+        if commit:  # once for the command, not once per tag: what an earlier command left
+            remote.publish_commits(registry)
         for name in names:
-            records = refresh_on_production(registry, name, commit=commit).records
+            records = refresh_on_production(registry, name, commit=commit, publish=False).records
             lifecycle = read_events(registry.tag_dir(name))
             invalid = lifecycle.invalid_submissions
             rows += [
                 {**_row(registry, name, r, invalid), "superseded_by": lifecycle.superseded_by}
                 for r in _in_dag_order(registry, name, records)
             ]
+        if commit:
+            remote.publish_commits(registry)
     add_sizes(registry, rows)
     return rows
 
 
-def refresh_on_production(registry: Registry, name: str, *, commit: bool = True) -> Refreshed:
+def refresh_on_production(
+    registry: Registry, name: str, *, commit: bool = True, publish: bool = True
+) -> Refreshed:
     """:func:`refresh`, with production records always committed to the production branch.
 
     Outside it (the user switched branches, even while a submission ran), production records
@@ -171,15 +177,17 @@ def refresh_on_production(registry: Registry, name: str, *, commit: bool = True)
         if view is not registry and view.tag_dir(name).is_dir():
             there = load_records(view.tag_dir(name))
             if any(not r.test and r.state in ACTIVE for r in there):
-                production = refresh(view, name, repo=side.repo, which=lambda r: not r.test)
-                tests = refresh(registry, name, which=lambda r: r.test)
+                production = refresh(
+                    view, name, repo=side.repo, which=lambda r: not r.test, publish=publish
+                )
+                tests = refresh(registry, name, which=lambda r: r.test, publish=publish)
                 return Refreshed(
                     name,
                     production.records + tests.records,
                     production.changed + tests.changed,
                     production.commit or tests.commit,
                 )
-    return refresh(registry, name, commit=commit)
+    return refresh(registry, name, commit=commit, publish=publish)
 
 
 def failed_jobs(registry: Registry, names: list[str]) -> list[dict]:
