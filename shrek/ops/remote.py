@@ -155,14 +155,13 @@ def require_current(side: Shared) -> None:
 # -- publishing SHREK's own commits -----------------------------------------------------------
 
 
-def publish(side: Shared, *, strict: bool = False) -> bool:
+def publish(side: Shared) -> bool:
     """Push SHREK's own commits of the production branch to the remote (never forced). A push
     refused because the remote moved is met by fetching and re-applying only SHREK's own
     commits on the remote's tip (:func:`_replay`). True when the remote holds them all.
 
     A remote that cannot be reached, or the user's own unpushed commits underneath SHREK's, leave
-    SHREK's commits local (a note says so; the next command publishes them) — unless
-    ``strict``, when that is an error."""
+    SHREK's commits local (a note says so; the next command publishes them)."""
     if side.remote is None:
         return True
     for _attempt in range(MAX_TRIES):
@@ -170,8 +169,6 @@ def publish(side: Shared, *, strict: bool = False) -> bool:
             try:
                 side.repo.fetch(side.remote, side.branch)
             except ShrekError:
-                if strict:
-                    raise
                 side.notes.append(f"not published: {side.remote} cannot be reached")
                 return False
         where = position(side)
@@ -183,17 +180,13 @@ def publish(side: Shared, *, strict: bool = False) -> bool:
                 f"of yours underneath are not on {side.remote} (git push them; SHREK publishes "
                 "with its next command)"
             )
-            if strict:
-                raise ShrekError(
-                    message, f"git push {side.remote} {side.branch}", ExitCode.NOT_PUSHED
-                )
             side.notes.append(message)
             return False
         assert where.local is not None
         try:
             pushed = side.repo.push(side.remote, where.local, f"refs/heads/{side.branch}")
         except ShrekError as error:
-            if strict or error.code != ExitCode.REMOTE:
+            if error.code != ExitCode.REMOTE:
                 raise
             side.notes.append(f"not published: {error.message}")
             return False
@@ -201,7 +194,13 @@ def publish(side: Shared, *, strict: bool = False) -> bool:
             side.repo.update_ref(side.tracking, where.local)
             return True
         tip = side.repo.fetch(side.remote, side.branch)
-        assert tip is not None
+        if tip is None:
+            raise ShrekError(
+                f"the branch '{side.branch}' is gone from the remote '{side.remote}'",
+                f"restore it there (git push {side.remote} {side.branch}); SHREK never creates "
+                "or forces a production branch",
+                ExitCode.REMOTE,
+            )
         if _drop_unsent_journal(side, where):
             continue
         _replay(side, where, tip)
@@ -273,7 +272,7 @@ def _replay(side: Shared, where: Position, tip: str) -> None:
         for _status, path in repo.changes(f"{sha}^", sha):
             relative = path[len(prefix) :] if path.startswith(prefix) else path
             ours, before = repo.content(sha, path), repo.content(f"{sha}^", path)
-            theirs = changes[path] if path in changes else repo.content(base, path)
+            theirs = repo.content(base, path)
             if fnmatch(relative, f"{TAGS_DIR}/*/README.md"):
                 readmes.add(relative.split("/")[1])
                 continue

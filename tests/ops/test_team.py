@@ -422,3 +422,26 @@ def test_switching_branches_while_a_submission_runs(tmp_path: Path) -> None:
     record = git(a, "show", f"main:tags/{TAG}/submissions/{STEP}/0001.yaml")
     assert "state: done" in record
     assert git(a, "rev-parse", "main") == git(a, "rev-parse", "origin/main")
+
+
+def test_events_of_two_clones_are_both_kept(remote: str, tmp_path: Path) -> None:
+    """Two clones invalidate at once: the one that publishes second re-applies its event on
+    the remote's tip under the next free number; both events and both readers' READMEs stay."""
+    a, b = _clone(tmp_path, remote, "a"), _clone(tmp_path, remote, "b")
+    shrek(a, "submit", f"sP22aa/{STEP}", check=True)
+    shrek(a, "submit", f"sP22aa/{STEP}", "--again", check=True)
+    git(b, "pull", "-q", "--ff-only")
+    shrek(a, "invalidate", f"sP22aa/{STEP}/0001", "--reason", "first", check=True)
+    second = shrek(b, "invalidate", f"sP22aa/{STEP}/0002", "--reason", "second", check=True)
+    assert "not published" not in second.stderr, second.stderr
+    assert git(b, "rev-parse", "main") == git(b, "rev-parse", "origin/main")
+    events = git(b, "ls-tree", "--name-only", f"origin/main:tags/{TAG}/lifecycle").split()
+    assert events == ["0001.yaml", "0002.yaml"]
+    reasons = [
+        yaml.safe_load(git(b, "show", f"origin/main:tags/{TAG}/lifecycle/{e}"))["reason"]
+        for e in events
+    ]
+    assert reasons == ["first", "second"]
+    readme = git(b, "show", f"origin/main:tags/{TAG}/README.md")
+    assert "**invalid**: first" in readme and "**invalid**: second" in readme, readme
+    assert shrek(b, "verify").returncode == 0
