@@ -445,3 +445,18 @@ def test_events_of_two_clones_are_both_kept(remote: str, tmp_path: Path) -> None
     readme = git(b, "show", f"origin/main:tags/{TAG}/README.md")
     assert "**invalid**: first" in readme and "**invalid**: second" in readme, readme
     assert shrek(b, "verify").returncode == 0
+
+
+def test_another_clones_local_run_is_killed_only_there(tmp_path: Path) -> None:
+    url = _origin(tmp_path, lambda bare: f"file://{bare}", "sleep 60; echo event > out.txt")
+    a, b = _clone(tmp_path, url, "a"), _clone(tmp_path, url, "b")
+    shrek(a, "submit", f"sP22aa/{STEP}", "--detach", check=True)
+    git(b, "pull", "-q", "--ff-only")
+    refused = shrek(b, "kill", "sP22aa")
+    assert refused.returncode == ExitCode.BACKEND
+    assert "runs on the local backend of another clone" in refused.stderr
+    assert "run 'shrek kill' in the clone that submitted it" in refused.stderr
+    assert git(b, "status", "--porcelain") == "" and git(b, "rev-parse", "main") == git(
+        b, "rev-parse", "origin/main"
+    )
+    shrek(a, "kill", "sP22aa", check=True)  # the owner can

@@ -356,7 +356,20 @@ class LocalBackend:
     def _relative(self, path: Path) -> str:
         return self.registry.relative(path)
 
+    def _refuse_others(self, record: dict[str, Any], action: str) -> None:
+        """A local run is acted on only by the clone that runs it (its jobs are on that
+        machine): from any other clone, a refusal that says where."""
+        if not self.ours(record):
+            raise ShrekError(
+                f"{record['id']} runs on the local backend of another clone "
+                f"({record['ids'].get('clone')}; submitted by {record['submitted']['by']}): "
+                f"its jobs are on that machine, so only that clone can {action} it",
+                f"run 'shrek {action}' in the clone that submitted it",
+                ExitCode.BACKEND,
+            )
+
     def kill(self, registry: Registry, record: dict[str, Any]) -> str:
+        self._refuse_others(record, "kill")
         run_dir, state = self._state(record)
         if state is not None and not state.get("finished") and not self.alive(state):
             return recover(run_dir) or "nothing was running"
@@ -376,6 +389,7 @@ class LocalBackend:
         )
 
     def retry(self, registry: Registry, record: dict[str, Any], overrides: dict[str, Any]) -> str:
+        self._refuse_others(record, "retry")
         run_dir, state = self._state(record)
         if state is None:
             raise ShrekError(
