@@ -211,6 +211,12 @@ class GitRepo:
             raise _git_error(f"diff {base}...HEAD", exc) from exc
         return [line for line in text.splitlines() if line]
 
+    def prefix_of(self, directory: Path) -> str:
+        """``directory``'s place in the repository, for git paths: '' at the top, else the
+        relative path ending in '/' (a registry may be a subdirectory of its repository)."""
+        relative = Path(directory).resolve().relative_to(self.root).as_posix()
+        return "" if relative == "." else relative + "/"
+
     def file_at(self, ref: str, path: Path) -> str | None:
         """The text of ``path`` at ``ref`` (None when it does not exist there)."""
         relative = Path(path).resolve().relative_to(self.root).as_posix()
@@ -360,7 +366,7 @@ class GitRepo:
             return configured
         return "origin" if "origin" in names else (names[0] if len(names) == 1 else None)
 
-    def _network(self, action: str, *args: str) -> subprocess.CompletedProcess[str]:
+    def _network(self, *args: str) -> subprocess.CompletedProcess[str]:
         """A git command that talks to a remote: never prompts, never hangs on a dead server,
         and a Ctrl-C is SHREK's to handle."""
         with no_interrupt():
@@ -384,7 +390,7 @@ class GitRepo:
         tracking = f"refs/remotes/{remote}/{branch}"
         try:
             done = self._network(
-                "fetch", "fetch", "--quiet", "--no-tags", remote, f"+refs/heads/{branch}:{tracking}"
+                "fetch", "--quiet", "--no-tags", remote, f"+refs/heads/{branch}:{tracking}"
             )
         except subprocess.TimeoutExpired as exc:
             raise unreachable(remote, "fetch timed out") from exc
@@ -401,7 +407,7 @@ class GitRepo:
         compare-and-swap: fetch and allocate again). Any other failure raises."""
         fault_point("before-push")
         try:
-            done = self._network("push", "push", "--porcelain", remote, f"{sha}:{ref}")
+            done = self._network("push", "--porcelain", remote, f"{sha}:{ref}")
         except subprocess.TimeoutExpired as exc:
             raise unreachable(remote, "push timed out") from exc
         report = [
@@ -425,7 +431,7 @@ class GitRepo:
     def remote_refs(self, remote: str, pattern: str) -> dict[str, str]:
         """``git ls-remote``: the remote's refs matching ``pattern`` -> their SHAs."""
         try:
-            done = self._network("ls-remote", "ls-remote", "--refs", remote, pattern)
+            done = self._network("ls-remote", "--refs", remote, pattern)
         except subprocess.TimeoutExpired as exc:
             raise unreachable(remote, "ls-remote timed out") from exc
         if done.returncode != 0:
@@ -481,35 +487,22 @@ class GitRepo:
     def divergence(self, local: str, remote: str) -> tuple[list[tuple[str, bool, str]], int]:
         """Between two commits, in one ``git log``: the commits only ``local`` has (oldest
         first: sha, SHREK's own, subject) and how many only ``remote`` has."""
-        try:
-            text = self.repo.git.log(
-                "--reverse",
-                "--left-right",
-                "--format=%m%H%x1f%s%x1f%(trailers:key=Shrek-Publish,valueonly)%x1e",
-                f"{local}...{remote}",
-            )
-        except git.GitCommandError as exc:
-            raise _git_error("log", exc) from exc
-        mine, theirs = [], 0
-        for entry in text.split("\x1e"):
-            entry = entry.strip("\n")
-            if not entry:
-                continue
-            if entry[0] == ">":
-                theirs += 1
-                continue
-            sha, subject, mark = entry[1:].split("\x1f", 2)
-            mine.append((sha, mark.strip() == "yes", subject))
-        return mine, theirs
+        entries = self._shrek_log("--left-right", f"{local}...{remote}")
+        mine = [entry[1:] for entry in entries if entry[0] != ">"]
+        return mine, len(entries) - len(mine)
 
-    def commits(self, base: str | None, tip: str) -> list[tuple[str, bool, str]]:
-        """The commits after ``base`` up to ``tip``, oldest first: (sha, SHREK's own, subject)."""
-        span = f"{base}..{tip}" if base else tip
+    def commits(self, tip: str) -> list[tuple[str, bool, str]]:
+        """Every commit of ``tip``'s history, oldest first: (sha, SHREK's own, subject)."""
+        return [entry[1:] for entry in self._shrek_log(tip)]
+
+    def _shrek_log(self, *spec: str) -> list[tuple[str, str, bool, str]]:
+        """``git log --reverse`` of ``spec``: (side mark, sha, SHREK's own, subject) each,
+        SHREK's own being the commits with :data:`PUBLISH_TRAILER`."""
         try:
             text = self.repo.git.log(
                 "--reverse",
-                "--format=%H%x1f%s%x1f%(trailers:key=Shrek-Publish,valueonly)%x1e",
-                span,
+                "--format=%m%H%x1f%s%x1f%(trailers:key=Shrek-Publish,valueonly)%x1e",
+                *spec,
             )
         except git.GitCommandError as exc:
             raise _git_error("log", exc) from exc
@@ -517,8 +510,8 @@ class GitRepo:
         for entry in text.split("\x1e"):
             entry = entry.strip("\n")  # not strip(): Python counts \x1f as white space
             if entry:
-                sha, subject, mark = entry.split("\x1f", 2)
-                found.append((sha, mark.strip() == "yes", subject))
+                sha, subject, mark = entry[1:].split("\x1f", 2)
+                found.append((entry[0], sha, mark.strip() == "yes", subject))
         return found
 
     def changes(self, parent: str, commit: str) -> list[tuple[str, str]]:

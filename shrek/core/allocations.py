@@ -252,9 +252,10 @@ def allocation_findings(root: Path, tag_dirs: dict[str, Path]) -> list[Finding]:
         record_files,
         record_path,
     )
+    from shrek.core.registry import TAGS_DIR
 
     allocations, findings = read_allocations(root)
-    findings.extend(check_allocations(allocations, voided(root / "tags")[0]))
+    findings.extend(check_allocations(allocations, voided(root / TAGS_DIR)[0]))
     kept = (root / ALLOCATIONS_FILE).exists()  # a registry from before the ledger lists none
     listed: dict[str, Allocation] = {}
     for allocation in allocations:

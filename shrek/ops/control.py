@@ -28,10 +28,10 @@ def where_records_live(
     on are there, so production records never land on the user's branch; otherwise — a test
     submission of the checked-out branch — in the checkout."""
     view, side = remote.production_registry(registry)
-    if (
-        view is not registry
-        and view.tag_dir(name).is_dir()
-        and any(wanted(r) for r in load_records(view.tag_dir(name), step))
+    if view is registry:
+        return registry, side.repo
+    if view.tag_dir(name).is_dir() and any(
+        wanted(r) for r in load_records(view.tag_dir(name), step)
     ):
         return view, side.repo
     return registry, GitRepo(registry.root)

@@ -69,7 +69,7 @@ def base_findings(registry: Registry, base: str) -> dict[str, list[Finding]]:
     started (the merge base of ``base`` and HEAD)."""
     repo = GitRepo(registry.root)
     start = repo.merge_base(base)
-    prefix = _prefix(registry, repo)
+    prefix = repo.prefix_of(registry.root)
     files = repo.tree_blobs(start, [prefix + p for p in (*LEDGERS, TAGS_DIR)])
     wanted = [
         v
@@ -81,14 +81,8 @@ def base_findings(registry: Registry, base: str) -> dict[str, list[Finding]]:
     return _compare(registry, repo, wanted)
 
 
-def _prefix(registry: Registry, repo: GitRepo) -> str:
-    """The registry's directory in its repository ('' at the top, else ending in '/')."""
-    prefix = registry.root.resolve().relative_to(repo.root).as_posix()
-    return "" if prefix == "." else prefix + "/"
-
-
 def _pathspecs(registry: Registry, repo: GitRepo) -> list[str]:
-    prefix = _prefix(registry, repo)
+    prefix = repo.prefix_of(registry.root)
     return [prefix + p for p in (*LEDGERS, RECORDS, EVENTS)]
 
 
@@ -96,7 +90,7 @@ def _compare(
     registry: Registry, repo: GitRepo, versions: list[Version]
 ) -> dict[str, list[Finding]]:
     contents = repo.blobs([blob for _, _, blob in versions])
-    prefix = _prefix(registry, repo)
+    prefix = repo.prefix_of(registry.root)
     findings: list[tuple[str, Finding]] = []
     reported: set[tuple[str, str]] = set()
     current_ledgers = {name: _entries(_read(registry, name)) for name in LEDGERS}

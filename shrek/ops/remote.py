@@ -65,8 +65,7 @@ class Shared:
 
     def prefix(self) -> str:
         """The registry's directory in its repository ('' at the top, else ending in '/')."""
-        relative = self.registry.root.resolve().relative_to(self.repo.root).as_posix()
-        return "" if relative == "." else relative + "/"
+        return self.repo.prefix_of(self.registry.root)
 
 
 def shared(registry: Registry, repo: GitRepo | None = None) -> Shared:
@@ -114,7 +113,7 @@ def position(side: Shared) -> Position:
     if local is None:
         return Position(None, remote, [], 0)
     if remote is None:
-        return Position(local, None, side.repo.commits(None, local), 0)
+        return Position(local, None, side.repo.commits(local), 0)
     if local == remote:
         return Position(local, remote, [], 0)
     mine, theirs = side.repo.divergence(local, remote)
@@ -125,8 +124,8 @@ def require_current(side: Shared) -> None:
     """Before a production submission: fetch, publish SHREK's own pending commits, and refuse
     (each with its own exit code and fix) a production branch that is behind the remote, has
     diverged from it, or carries the user's commits the remote has not seen."""
-    if side.remote is None:
-        return
+    if side.remote is None or not side.attached:
+        return  # outside the production branch, submit's branch guard refuses, with its fix
     side.repo.fetch(side.remote, side.branch)
     where = position(side)
     if where.mine and not where.users:  # SHREK's own, left by an earlier command
@@ -228,7 +227,8 @@ def publish_commits(registry: Registry, repo: GitRepo | None = None) -> None:
         registry.notify(f"shrek: {note}")
 
 
-JOURNAL_SUBJECT = "shrek: journal submission of"
+JOURNAL_VERB = "journal submission of"  # how submit's journal commit says what it is
+JOURNAL_SUBJECT = f"shrek: {JOURNAL_VERB}"
 
 
 def _drop_unsent_journal(side: Shared, where: Position) -> bool:

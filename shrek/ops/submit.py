@@ -448,7 +448,7 @@ def _commit(
     steps = ", ".join(f"{r.step} #{r.number:04d}" for r in records)
     test = " [TEST]" if records and records[0].test else ""
     verb = {
-        "journal": "journal submission of",
+        "journal": remote.JOURNAL_VERB,
         "submit": "submit",
         "refused": "submission refused for",
         "interrupted": "submission interrupted before it was sent:",

@@ -124,8 +124,7 @@ def _removed_from_ledger(registry: Registry, repo: GitRepo) -> list[ledger.Entry
     deleted with its tag directory): still taken, since a label is never reused."""
     if not repo.has_commits():
         return []
-    prefix = registry.root.resolve().relative_to(repo.root).as_posix()
-    path = ledger.LEDGER_FILE if prefix == "." else f"{prefix}/{ledger.LEDGER_FILE}"
+    path = repo.prefix_of(registry.root) + ledger.LEDGER_FILE
     versions = repo.versions([path])
     current = {e.label for e in ledger.read_ledger(registry.root)[0]}
     lost: dict[str, ledger.Entry] = {}

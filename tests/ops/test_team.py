@@ -460,3 +460,15 @@ def test_another_clones_local_run_is_killed_only_there(tmp_path: Path) -> None:
         b, "rev-parse", "origin/main"
     )
     shrek(a, "kill", "sP22aa", check=True)  # the owner can
+
+
+def test_a_production_submit_off_the_branch_names_the_branch_not_the_remote(
+    remote: str, tmp_path: Path
+) -> None:
+    """Off the production branch the refusal is the branch guard's, whatever the remote says."""
+    a, b = _clone(tmp_path, remote, "a"), _clone(tmp_path, remote, "b")
+    shrek(a, "submit", f"sP22aa/{STEP}", check=True)  # b's main is now behind
+    git(b, "checkout", "-q", "-b", "feature")
+    refused = shrek(b, "submit", f"sP22aa/{STEP}")
+    assert refused.returncode == ExitCode.WRONG_BRANCH, refused.stderr
+    assert "git switch main" in refused.stderr
