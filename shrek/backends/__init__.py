@@ -78,6 +78,7 @@ class StatusUpdate:
 class Backend(Protocol):
     name: str
     follows: bool  # whether 'shrek submit' waits for the jobs (unless --detach)
+    kills_at_once: bool  # kill() returns when the jobs are gone; else 'shrek status' sees it
 
     def version(self) -> str: ...
 

@@ -52,12 +52,13 @@ def kill(registry: Registry, target: str) -> list[str]:
                 ExitCode.NOT_FOUND,
             )
         for record in active:
-            note = get_backend(registry, record.backend).kill(registry, record.data)
+            backend = get_backend(registry, record.backend)
+            note = backend.kill(registry, record.data)
             refresh_record(registry, record)
-            if record.state in ACTIVE or record.state == "submitting":
+            if backend.kills_at_once and record.state in (*ACTIVE, "submitting"):
                 record.set_state("killed", note)
-            else:
-                record.data["history"].append({**record.data["history"][-1], "note": note})
+            else:  # PanDA aborts later: 'shrek status' records 'killed' when it has
+                record.set_state(record.state, note)
             record.save()
             changed.append(record)
             lines.append(f"{record.label}: {record.state} ({note})")

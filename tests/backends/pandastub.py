@@ -119,7 +119,10 @@ class PandaStub:
         assert task is not None, name
         task.update(
             status=status,
-            dsinfo={"nfiles": files, "nfilesfinished": finished, "nfilesfailed": failed},
+            # panda-server 1.x's task details carry the counts at the top level
+            nFiles=files,
+            nFilesFinished=finished,
+            nFilesFailed=failed,
             modificationTime=_now(),
         )
 
@@ -349,7 +352,7 @@ class PandaStub:
                             "jediTaskID": task_id,
                             "reqID": request_id,
                             "status": "registered",
-                            "dsinfo": {},
+                            "nFiles": 0,
                             "modificationTime": _now(),
                         }
                     self._reply(200, [True, {"status": True, "request_id": request_id, "log": log}])
@@ -360,7 +363,7 @@ class PandaStub:
                         "taskName": params["taskName"],
                         "jediTaskID": task_id,
                         "status": "registered",
-                        "dsinfo": {},
+                        "nFiles": 0,
                         "cliParams": params.get("cliParams", ""),
                         "modificationTime": _now(),
                     }
@@ -375,20 +378,24 @@ class PandaStub:
                 elif endpoint in ("task/kill", "task/retry"):
                     data = json.loads(body)
                     task = stub.tasks.get(int(data["task_id"]))
-                    if task is None:
-                        self._reply(200, {"success": True, "message": "", "data": [2, "not found"]})
+                    if task is None:  # as the real server: data is the code
+                        self._reply(200, {"success": False, "message": "not found", "data": 2})
                         return
+                    # as panda-server 1.0.4: a kill is a request (toabort, aborted later by
+                    # JEDI); a retry is a command JEDI takes up later (the task keeps its state
+                    # until then), and one with new parameters is a reactivation, code 3
+                    code = 0
                     if endpoint == "task/kill":
-                        task["status"] = "aborting"
+                        task["status"] = "toabort"
                     else:
-                        task["status"] = "running"
                         task["retried_with"] = data.get("new_parameters")
+                        code = 3 if data.get("new_parameters") else 0
                     self._reply(
                         200,
                         {
                             "success": True,
                             "message": "command is registered",
-                            "data": [0, "command is registered"],
+                            "data": code,
                         },
                     )
                 else:

@@ -240,6 +240,7 @@ def test_status_retry_and_kill(panda_registry: Registry, stub, shrek) -> None:
     assert "[1001](https://panda.example.org/task/1001/)" in readme
     stub.set_status(f"{base}_000_demo-pass1", "finished", files=4, finished=3, failed=1)
     shrek("status", cwd=panda_registry.root)
+    stub.task_by_name(f"{base}_000_demo-pass1")["modificationTime"] = "2020-01-01 00:00:00"
     retried = shrek("retry", "sP22aa/demo-pass1", "--memory", "4096", cwd=panda_registry.root)
     assert retried.code == 0, retried.err
     assert stub.task_by_name(f"{base}_000_demo-pass1")["retried_with"] == {"ramCount": 4096}
@@ -248,10 +249,20 @@ def test_status_retry_and_kill(panda_registry: Registry, stub, shrek) -> None:
         "retry requested for PanDA task(s) 1001 with memory 4096 MB"
         in (record.data["history"][-1]["note"])
     )
+    # the server says 'finished' until JEDI takes the retry up: the record is not closed again
+    shrek("status", cwd=panda_registry.root)
+    record = load_records(panda_registry.tag_dir(TAG), "demo-pass1")[0]
+    assert record.state == "running", record.data["history"][-1]
+    assert "JEDI has not taken it up yet" in record.data["history"][-1]["note"]
     stub.set_status(f"{base}_001_demo-pass2", "running", files=4)
     killed = shrek("kill", "sP22aa/demo-pass2", cwd=panda_registry.root)
     assert killed.code == 0, killed.err
-    assert stub.task_by_name(f"{base}_001_demo-pass2")["status"] == "aborting"
+    assert stub.task_by_name(f"{base}_001_demo-pass2")["status"] == "toabort"
+    record = load_records(panda_registry.tag_dir(TAG), "demo-pass2")[0]
+    assert record.state in ("submitted", "running")  # a request: killed once PanDA aborted it
+    assert "kill requested" in record.data["history"][-1]["note"]
+    stub.set_status(f"{base}_001_demo-pass2", "aborted", files=4)
+    shrek("status", cwd=panda_registry.root)
     record = load_records(panda_registry.tag_dir(TAG), "demo-pass2")[0]
     assert record.state == "killed"
     for status, state in (

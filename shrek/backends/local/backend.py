@@ -45,6 +45,7 @@ START_TIMEOUT_S = 30.0
 class LocalBackend:
     name = "local"
     follows = True  # jobs finish in minutes: wait and show progress
+    kills_at_once = True  # kill() returns when the runner has stopped every job
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry

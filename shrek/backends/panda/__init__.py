@@ -66,11 +66,11 @@ STATES = {
     "failed": "failed",
     "broken": "failed",
     "exhausted": "failed",
-    "aborting": "killed",
     "aborted": "killed",
     "tobroken": "failed",
 }
-RETRYABLE = frozenset({"finished", "failed", "aborted", "exhausted"})
+# A kill PanDA has taken but not finished: the record keeps its state until 'aborted'.
+KILLING = frozenset({"toabort", "aborting"})
 PREFETCH_TASKS = 10000  # tasks one status request may return
 NOT_VISIBLE_GRACE_S = 30 * 60  # tasks of an accepted request can take this long to appear
 
@@ -78,6 +78,7 @@ NOT_VISIBLE_GRACE_S = 30 * 60  # tasks of an accepted request can take this long
 class PandaBackend:
     name = "panda"
     follows = False  # tasks run for hours: shrek status follows them
+    kills_at_once = False  # killTask is a request: the task goes toabort, later aborted
 
     def __init__(self, registry: Registry, overrides: dict[str, Any] | None = None) -> None:
         self.registry = registry
@@ -435,6 +436,17 @@ class PandaBackend:
             if prun
             else "returnCode" in dump and not dump["returnCode"]
         )
+        if not prun and str(dump.get("returnOut", "")).endswith("request_id=None"):
+            # panda-server 1.x answers so when it took the sandbox but could not hand the
+            # workflow on (no iDDS, or iDDS down): it says why only in its own log
+            raise ShrekError(
+                "PanDA made no request for the workflow: the server answered 'successfully "
+                "submitted with request_id=None', which means it could not pass the workflow "
+                "on to iDDS (its own log has the reason); nothing runs",
+                "ask the PanDA operators whether iDDS is up; a single step can go through "
+                "prun meanwhile: shrek submit TAG/STEP --backend panda --via prun",
+                ExitCode.BACKEND,
+            )
         if server_said_no:
             raise ShrekError(
                 "PanDA refused the "
@@ -512,11 +524,15 @@ class PandaBackend:
                 )
             return StatusUpdate(record["state"], record.get("jobs") or empty)
         status = str(task.get("status", ""))
-        state = STATES.get(status, "running")
-        info = task.get("dsinfo") or {}
-        total = int(info.get("nfiles", 0) or 0)
-        done = int(info.get("nfilesfinished", 0) or 0)
-        failed = int(info.get("nfilesfailed", 0) or 0)
+        note = f"PanDA task {task.get('jediTaskID')}: {status}"
+        if status in KILLING:
+            state = record["state"] if record["state"] in ("submitted", "running") else "running"
+        elif _retry_not_taken_up(record, task):
+            state = "running"
+            note += " (retry requested; JEDI has not taken it up yet)"
+        else:
+            state = STATES.get(status, "running")
+        total, done, failed = _file_counts(task)
         jobs = {
             "total": total,
             "done": done,
@@ -527,7 +543,7 @@ class PandaBackend:
         return StatusUpdate(
             state,
             jobs,
-            f"PanDA task {task.get('jediTaskID')}: {status}",
+            note,
             ids={"task": task.get("jediTaskID")},
             details={"task_status": status},
         )
@@ -548,23 +564,24 @@ class PandaBackend:
                 ExitCode.BACKEND,
             )
         reply = self.call({"action": "kill", "task_ids": ids})
-        if not reply.get("ok"):
+        results = reply.get("result") or {}
+        refused = {k: v for k, v in results.items() if _refused(v)}
+        if not reply.get("ok") or refused or not results:
+            said = "; ".join(f"task {k}: {_answer(v)}" for k, v in refused.items())
             raise ShrekError(
-                f"PanDA refused to kill task(s) {ids}: {reply.get('result')}",
-                "see the PanDA monitor",
+                f"PanDA refused to kill: {said or reply.get('error') or reply.get('log')}",
+                "a task just submitted is known to the server only once JEDI has registered "
+                "it: run 'shrek status', then kill again",
                 ExitCode.BACKEND,
             )
-        return f"kill requested for PanDA task(s) {', '.join(map(str, ids))}"
+        return (
+            f"kill requested for PanDA task(s) {', '.join(map(str, ids))}; "
+            "'shrek status' records it killed once PanDA has aborted it"
+        )
 
     def retry(self, registry: Registry, record: dict[str, Any], overrides: dict[str, Any]) -> str:
-        status = (record.get("backend_details") or {}).get("task_status")
-        if status and status not in RETRYABLE:
-            raise ShrekError(
-                f"PanDA task of {record['id']} is {status}; only "
-                f"{', '.join(sorted(RETRYABLE))} tasks are retried",
-                "wait for it to end",
-                ExitCode.USAGE,
-            )
+        """Ask PanDA to retry the task; PanDA decides (its code and message are shown as they
+        are: it refuses, for example, a task still ``prepared`` with code 4)."""
         ids = self._task_ids(record)
         if not ids:
             raise ShrekError(
@@ -575,15 +592,80 @@ class PandaBackend:
         new_parameters = {"ramCount": overrides["memory_mb"]} if "memory_mb" in overrides else None
         reply = self.call({"action": "retry", "task_ids": ids, "new_parameters": new_parameters})
         results = reply.get("result") or {}
-        refused = {k: v for k, v in results.items() if v[0] != 0}
-        if not reply.get("ok") or refused:
+        # pbook's own reading: a plain retry is taken with 0, one with new parameters with 3
+        # ("reactivation accepted": the task is re-executed with them)
+        accepted = (3,) if new_parameters else (0, True)
+        refused = {k: v for k, v in results.items() if _refused(v, accepted)}
+        if refused or not results:
+            said = "; ".join(f"task {k}: {_answer(v)}" for k, v in refused.items())
             raise ShrekError(
-                f"PanDA refused the retry: {refused or reply.get('error')}",
-                "see the PanDA monitor",
+                f"PanDA refused the retry: {said or reply.get('error') or reply.get('log')}",
+                "see the task in the PanDA monitor; 'shrek status' shows its state",
                 ExitCode.BACKEND,
             )
         extra = f" with memory {overrides['memory_mb']} MB" if new_parameters else ""
         return f"retry requested for PanDA task(s) {', '.join(map(str, ids))}{extra}"
+
+
+def _refused(result: Any, accepted: tuple[Any, ...] = (0, True)) -> bool:
+    """panda-client's ``(status, answer)``: a communication failure, or the server's
+    ``(code, message)`` with a code other than ``accepted``, or its ``(False, message)``."""
+    status, answer = [*result, None, None][:2]
+    if status != 0:
+        return True
+    if isinstance(answer, (list, tuple)) and answer:
+        return answer[0] not in accepted
+    return answer is False
+
+
+def _answer(result: Any) -> str:
+    status, answer = [*result, None, None][:2]
+    if status != 0:
+        return f"no answer (panda-client status {status})"
+    if isinstance(answer, (list, tuple)) and len(answer) >= 2:
+        return f"code {answer[0]}: {answer[1]}"
+    return str(answer)
+
+
+def _retry_not_taken_up(record: dict[str, Any], task: dict[str, Any]) -> bool:
+    """Whether the task still shows the end state a retry was asked to leave: a retry is a
+    command JEDI takes up on its next cycle, and until then the server reports the old state.
+    A task that changed state after the request (or a request older than the grace period,
+    which JEDI never took up) is read as it is."""
+    if STATES.get(str(task.get("status"))) not in ("finished", "failed", "done", "killed"):
+        return False
+    asked = next(
+        (
+            h["at"]
+            for h in reversed(record.get("history", []))
+            if str(h.get("note", "")).startswith("retry: ")
+        ),
+        None,
+    )
+    if asked is None or time.time() - _timestamp(asked) > NOT_VISIBLE_GRACE_S:
+        return False
+    changed = task.get("stateChangeTime") or task.get("modificationTime")
+    try:  # the server's naive UTC, e.g. '2026-12-04 07:58:29.195381'
+        at = datetime.fromisoformat(str(changed)).replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return False
+    return at < _timestamp(asked)
+
+
+def _file_counts(task: dict[str, Any]) -> tuple[int, int, int]:
+    """(files, finished, failed) of a task's primary input: panda-server 1.x gives them at the
+    top level of a task's details (``nFiles``, ``nFilesFinished``, ``nFilesFailed``); the
+    monitor's task view nests them in ``dsinfo``. A task without input counts its jobs."""
+    info = task.get("dsinfo") or {}
+
+    def count(top: str, nested: str) -> int:
+        return int(task.get(top) or info.get(nested) or 0)
+
+    return (
+        count("nFiles", "nfiles"),
+        count("nFilesFinished", "nfilesfinished"),
+        count("nFilesFailed", "nfilesfailed"),
+    )
 
 
 def _credential_hint(log: str) -> str:
