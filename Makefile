@@ -5,7 +5,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install install-panda-server install-rucio-server test lint demo bench clean
+.PHONY: install install-panda-server install-panda-stack install-rucio-server test lint demo \
+	bench clean
 
 install: $(STAMP)
 
@@ -27,6 +28,14 @@ $(VENV)/.panda-server: $(STAMP)
 	else DISABLE_MM=1 $(BIN)/python -m pip install --quiet --no-deps panda-server; fi
 	touch $@
 
+# A real PanDA (panda-server 1.0.4 with JEDI, PostgreSQL 15 with pg_cron and pg_partman) for
+# the tests marked panda_server, in its own environment: tests/panda_stack/install.sh.
+PANDA_VENV := .venv-panda
+install-panda-stack: $(PANDA_VENV)/.installed
+
+$(PANDA_VENV)/.installed: tests/panda_stack/requirements.txt tests/panda_stack/install.sh
+	PYTHON=$(PYTHON) bash tests/panda_stack/install.sh $(PANDA_VENV)
+
 # A real Rucio server (41.x) for the Rucio tests, in its own environment: they start it on
 # 127.0.0.1 with SQLite. About a minute the first time.
 RUCIO_VENV := .venv-rucio
@@ -38,7 +47,7 @@ $(RUCIO_VENV)/.installed:
 	$(RUCIO_VENV)/bin/python -m pip install --quiet 'rucio==41.5.1' gunicorn
 	touch $@
 
-test: $(STAMP) install-panda-server install-rucio-server
+test: $(STAMP) install-panda-server install-panda-stack install-rucio-server
 	$(BIN)/python -m pytest
 	$(BIN)/shrek --registry . validate
 
@@ -55,4 +64,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(RUCIO_VENV) .pytest_cache build dist *.egg-info
+	rm -rf $(VENV) $(RUCIO_VENV) $(PANDA_VENV) .pytest_cache build dist *.egg-info
