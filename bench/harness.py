@@ -102,20 +102,25 @@ class Timing:
         return max(self.cpu) / max(min(self.cpu), 1e-6)
 
 
-def run(argv: list[str], cwd: Path, *, runs: int = 5, env: dict | None = None) -> Timing:
-    """Run ``argv`` ``runs`` times as a new process; wall and CPU (user + system) seconds."""
+def run(
+    argv: list[str], cwd: Path, *, runs: int = 5, env: dict | None = None, check: bool = False
+) -> Timing:
+    """Run ``argv`` ``runs`` times as a new process; wall and CPU (user + system) seconds.
+    ``check``: a run that fails is an error (a floor that failed fast would flatter us)."""
     wall, cpu = [], []
     for _ in range(runs):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = _now()
-        subprocess.run(
+        done = subprocess.run(
             argv,
             cwd=cwd,
             env=_environment(env),
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE if check else subprocess.DEVNULL,
             check=False,
         )
+        if check and done.returncode:
+            raise RuntimeError(f"{argv[:4]} failed ({done.returncode}): {done.stderr[-2000:]!r}")
         wall.append(_now() - start)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
