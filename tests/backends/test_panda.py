@@ -1,4 +1,16 @@
-"""The PanDA backend, driven through the real panda-client against a stand-in server."""
+"""The PanDA backend, driven through the real panda-client against a stand-in server.
+
+The stand-in (pandastub.py) answers as panda-server 1.0.4 was seen to answer
+(test_panda_real.py runs the same commands against the real server and JEDI). It stays for
+what the real stack cannot do here, and each test below uses it for one of these:
+- a workflow accepted through iDDS (the real server has no iDDS: request_id=None), and what
+  follows from it (requests, task lookups by name, prefetch of many records);
+- OIDC tokens: refresh, expiry, scopes and credentials kept out of git (the real server runs
+  without token checks);
+- faults the real server does not make on demand: a timeout, a 5xx, an unreadable answer, a
+  crash after acceptance, tasks slow to appear, a refusal that quotes secrets;
+- retry accepted and then taken up (JEDI 1.0.4 on PostgreSQL does not complete one).
+"""
 
 from __future__ import annotations
 

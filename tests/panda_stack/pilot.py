@@ -106,8 +106,9 @@ class Pilot:
             },
         )
 
-    def run(self, job: dict[str, Any]) -> Ran:
-        """Run one acquired job to its end and report it."""
+    def run(self, job: dict[str, Any], *, lose_node: bool = False) -> Ran:
+        """Run one acquired job to its end and report it; ``lose_node``: the worker node is
+        lost before the payload starts, and the pilot reports the job failed."""
         options = job_arguments(job["jobPars"])
         command = urllib.parse.unquote(options["-p"])
         directory = self.work / str(job["PandaID"])
@@ -121,9 +122,12 @@ class Pilot:
             tar.extractall(directory, filter="data")
         archive.unlink()
         self.update(job, "running")
-        run = subprocess.run(
-            ["bash", "-c", command], cwd=directory, capture_output=True, text=True, timeout=600
-        )
+        if lose_node:
+            run = subprocess.CompletedProcess(command, 137, "", "(test pilot) worker node lost")
+        else:
+            run = subprocess.run(
+                ["bash", "-c", command], cwd=directory, capture_output=True, text=True, timeout=600
+            )
         ran = Ran(
             job["PandaID"],
             int(job["taskID"]),
@@ -172,9 +176,9 @@ class Pilot:
             "surl": f"file://{path}",
         }
 
-    def run_all(self) -> list[Ran]:
+    def run_all(self, *, lose_nodes: bool = False) -> list[Ran]:
         """Every job the queue hands out now."""
         ran = []
         while jobs := self.acquire():
-            ran += [self.run(job) for job in jobs]
+            ran += [self.run(job, lose_node=lose_nodes) for job in jobs]
         return ran
