@@ -60,9 +60,11 @@ def extensions_missing() -> list[str]:
 
 
 def schema_dir() -> Path | None:
-    """panda-database's ``schema/postgres/sqls``: PANDA_DATABASE_DIR, else the shared copy."""
+    """panda-database's ``schema/postgres/sqls``: PANDA_DATABASE_DIR, else the copy
+    ``make install-panda-stack`` keeps in the PanDA environment, else the shared copy."""
     here = Path(__file__).resolve()
-    candidates = [os.environ.get("PANDA_DATABASE_DIR")]
+    venv = Path(os.environ.get("PANDA_STACK_VENV", here.parents[2] / ".venv-panda"))
+    candidates = [os.environ.get("PANDA_DATABASE_DIR"), str(venv / "panda-database-0.1.6")]
     candidates += [str(p / "shared/third_party/panda-database-0.1.6") for p in here.parents]
     for candidate in candidates:
         if candidate and (Path(candidate) / "schema/postgres/sqls/pg_PANDA_TABLE.sql").exists():

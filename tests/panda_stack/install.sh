@@ -36,4 +36,22 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 else
   DISABLE_MM=1 "$VENV/bin/python" -m pip install --quiet --no-deps panda-server==1.0.4
 fi
+# PanDA's database schema (panda-database 0.1.6, not on PyPI), kept beside the environment:
+# PANDA_DATABASE_DIR, else the shared copy beside this checkout (or beside the checkout it was
+# cloned from, for a clone in a private directory), else a clone of the tag from GitHub.
+SCHEMA="$VENV/panda-database-0.1.6"
+ROOT=$(cd "$HERE/../.." && pwd)
+ORIGIN=$(git -C "$ROOT" remote get-url origin 2>/dev/null || true)
+found=""
+for candidate in "${PANDA_DATABASE_DIR:-}" "$ROOT/../shared/third_party/panda-database-0.1.6" \
+                 "${ORIGIN:+$ORIGIN/../shared/third_party/panda-database-0.1.6}"; do
+  if [ -n "$candidate" ] && [ -f "$candidate/schema/postgres/sqls/pg_PANDA_TABLE.sql" ]; then
+    found=$candidate; break
+  fi
+done
+if [ -n "$found" ]; then
+  cp -r "$found" "$SCHEMA"
+elif ! git clone -q --depth 1 --branch 0.1.6 https://github.com/PanDAWMS/panda-database "$SCHEMA" 2>/dev/null; then
+  echo "panda-database 0.1.6 not found (set PANDA_DATABASE_DIR); the panda_server tests will say so" >&2
+fi
 touch "$VENV/.installed"
