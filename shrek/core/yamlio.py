@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -398,10 +399,40 @@ def parse_yaml(text: str, file: str) -> tuple[Document | None, list[Finding]]:
     return doc, problems
 
 
+def special_file(mode: int) -> str | None:
+    """What a file that is not a regular file is (reading a FIFO waits for a writer forever,
+    a device may never end): checked from ``stat`` before anything opens it."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    return "not a regular file"
+
+
+def _special_finding(file: str, kind: str) -> Finding:
+    return Finding(
+        file,
+        0,
+        0,
+        f"is {kind}, not a regular file; SHREK does not open it",
+        "replace it by the YAML file (e.g. git checkout -- the file), or remove it",
+    )
+
+
 def load_yaml(path: Path, file: str) -> tuple[Document | None, list[Finding]]:
     """Read and parse a YAML file; unreadable files become findings, not exceptions."""
     try:
-        size = path.stat().st_size
+        info = path.stat()
+        kind = special_file(info.st_mode)
+        if kind:
+            return None, [_special_finding(file, kind)]
+        size = info.st_size
         if size > MAX_FILE_BYTES:
             return None, [
                 Finding(
@@ -440,7 +471,11 @@ def load_data(path: Path, file: str) -> Any:
     not parse raises one ShrekError naming the file and line."""
     problem: Finding | None = None
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
+        info = path.stat()
+        kind = special_file(info.st_mode)
+        if kind:
+            problem = _special_finding(file, kind)
+        elif info.st_size > MAX_FILE_BYTES:
             problem = Finding(file, 0, 0, f"file is over {MAX_FILE_BYTES:,} bytes", "")
         else:
             text = path.read_bytes().decode("utf-8")

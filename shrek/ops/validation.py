@@ -27,7 +27,7 @@ from shrek.core.ledger import Entry, ledger_findings
 from shrek.core.registry import REGISTRY_FILE, Registry
 from shrek.core.report import Report
 from shrek.core.schema import fingerprint
-from shrek.core.yamlio import write_atomic
+from shrek.core.yamlio import special_file, write_atomic
 from shrek.errors import Finding, sort_findings
 
 CACHE_FILE = "cache/validate.json"
@@ -79,11 +79,13 @@ def _tag_key(registry: Registry, name: str, by_label: dict[str, Entry], context:
         digest.update(f"\0{relative}\0".encode())
         if path.is_symlink():
             digest.update(f"-> {os.readlink(path)}".encode())
-        elif path.suffix in DEFINITIONS:
+            continue
+        info = path.stat()
+        if path.suffix in DEFINITIONS and not special_file(info.st_mode):
             digest.update(hashlib.sha256(path.read_bytes()).digest())
-        else:
-            stat = path.stat()
-            digest.update(f"{stat.st_size} {stat.st_mtime_ns} {stat.st_ino}".encode())
+        else:  # a FIFO or a device is never opened (validation reports it)
+            changed = f"{info.st_mode} {info.st_size} {info.st_mtime_ns} {info.st_ino}"
+            digest.update(changed.encode())
     return digest.hexdigest()
 
 

@@ -3,6 +3,7 @@ hang, a traceback or a leaked secret."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -210,6 +211,29 @@ def test_no_crash_from_the_command_line_either(registry: Registry, tag_dir: Path
     )
     assert run.returncode == ExitCode.INVALID, run.stderr[-1000:]
     assert "nesting deeper than" in run.stderr and "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("where", ["job/evil.yaml", "tag.yaml"])
+def test_a_fifo_is_refused_without_being_opened(
+    registry: Registry, tag_dir: Path, where: str
+) -> None:
+    """Reading a named pipe waits for a writer forever: validate hung (issue 26)."""
+    target = tag_dir / where
+    target.unlink(missing_ok=True)
+    os.mkfifo(target)
+    run = subprocess.run(
+        [sys.executable, "-m", "shrek", "validate"],
+        cwd=registry.root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == ExitCode.INVALID, run.stderr[-1000:]
+    location = target.relative_to(registry.root).as_posix()
+    assert f"{location}: error: is a named pipe (FIFO), not a regular file" in run.stderr
+    assert "Traceback" not in run.stderr
+    with pytest.raises(ShrekError, match="named pipe"):
+        read_record(target)  # SHREK's own files too: never opened
 
 
 def test_a_build_key_yaml_reads_as_a_number_is_refused(registry: Registry, shrek) -> None:
