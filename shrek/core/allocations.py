@@ -47,8 +47,8 @@ HEADER = (
     "# if both took the same submission or numbers, 'shrek validate' names them.\n"
     f"# {FIELDS.replace('<', '').replace('>', '')}\n"
 )
-_SUBMISSION = re.compile(r"(?P<tag>[^/\s]+)/(?P<step>[^/\s]+)/(?:test-)?(?P<number>\d{4,})")
-_RANGE = re.compile(r"(\d+)-(\d+)")
+_SUBMISSION = re.compile(r"(?P<tag>[^/\s]+)/(?P<step>[^/\s]+)/(?:test-)?(?P<number>\d{4,18})")
+_RANGE = re.compile(r"(\d{1,18})-(\d{1,18})")  # bounded: a 5,000-digit number is damage
 
 
 @dataclass(frozen=True)
