@@ -13,6 +13,7 @@ Format (``labels.ledger`` at the registry root)::
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,6 +48,9 @@ class Entry:
 MAX_LEDGER_BYTES = 8 * 1024 * 1024
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def ledger_lines(
     root: Path, name: str, what: str, fields: str
 ) -> tuple[list[tuple[int, list[str]]], list[Finding]]:
@@ -79,6 +83,18 @@ def ledger_lines(
     for number, raw in enumerate(text_all.splitlines(), start=1):
         text = raw.strip()
         if not text or text.startswith("#"):
+            continue
+        control = _CONTROL.search(raw)
+        if control:  # a NUL makes git treat the ledger as binary: no line diffs, no union merge
+            findings.append(
+                Finding(
+                    name,
+                    number,
+                    control.start() + 1,
+                    f"control character {control.group()!r} in the {what}",
+                    f"restore the line from git (git log -p -- {name} shows it as written)",
+                )
+            )
             continue
         if text.startswith(("<<<<<<<", "=======", ">>>>>>>")):
             findings.append(

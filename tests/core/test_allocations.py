@@ -56,6 +56,7 @@ def test_damaged_lines_are_findings_at_their_line(tmp_path: Path) -> None:
         "sP22a-b/gen/0004\n"
         f"sP22a-b/gen/0005  prod  1-{'9' * 5000}  -  r  T  J\n"  # int() refuses > 4,300 digits
         f"sP22a-b/gen/{'1' * 5000}  prod  40-50  -  r  T  J\n"
+        "sP22a-b/gen/0006  prod  60-70  -  r  T  Eve\x00\n"  # git would call the file binary
     )
     allocations, findings = read_allocations(tmp_path)
     assert [a.submission for a in allocations] == ["sP22a-b/gen/0001"]
@@ -67,6 +68,7 @@ def test_damaged_lines_are_findings_at_their_line(tmp_path: Path) -> None:
         (7, "malformed ledger line: 'sP22a-b/gen/0004'"),
         (8, "malformed ledger line"),
         (9, "malformed ledger line"),
+        (10, "control character '\\x00' in the submission ledger"),
     ]
     assert all(f.file == ALLOCATIONS_FILE and f.fix for f in findings)
 
