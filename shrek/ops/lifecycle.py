@@ -23,6 +23,7 @@ from shrek.core.lifecycle import (
     tag_state,
 )
 from shrek.core.model import load_tag
+from shrek.core.oneline import one_line
 from shrek.core.records import ACTIVE, Record, load_records, now
 from shrek.core.registry import Registry
 from shrek.core.render import select_steps
@@ -339,7 +340,7 @@ def _extendable(registry: Registry, name: str, step: str, test: bool) -> Record:
 
 
 def _reason(reason: str) -> str:
-    text = reason.strip()
+    text = one_line(reason, "--reason")
     if not text:
         raise ShrekError(
             "--reason is empty", "say why, for whoever finds this production later", ExitCode.USAGE

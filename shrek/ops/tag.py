@@ -16,6 +16,7 @@ from shrek.core.freeze import read_freeze
 from shrek.core.labels import Label, LabelError, next_label, parse_label
 from shrek.core.lifecycle import Lifecycle, read_events, tag_state
 from shrek.core.model import step_files
+from shrek.core.oneline import one_line
 from shrek.core.records import SUBMISSIONS_DIR, Record, load_records
 from shrek.core.registry import JOB_DIR, TAG_FILE, Registry
 from shrek.core.validate import validate
@@ -68,6 +69,8 @@ def new_tag(
         raise ShrekError(
             "--from and --template both give the starting steps", "use one of them", ExitCode.USAGE
         )
+    title = one_line(title, "--title") if title else None
+    owner = one_line(owner, "--owner") if owner else None
     repo = GitRepo(registry.root)
     repo.check_identity()
     if repo.branch() is None:

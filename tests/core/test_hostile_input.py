@@ -290,3 +290,33 @@ _PLAIN_GATE = re.compile(
 def test_the_risk_gate_misses_nothing_the_plain_expression_sees(text: str) -> None:
     if _PLAIN_GATE.search(text):
         assert _risky(text), repr(text)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("tag", "new", "sP22ax", "--owner", "Eve\n<e@x>"), "--owner must be one line"),
+        (("tag", "new", "sP22ax", "--title", "red \x1b[31mtitle"), "--title must be one line"),
+        (("tag", "new", "sP22ax", "--title", "x" * 201), "--title is 201 characters long"),
+        (("tag", "new", "sP22ax", "--owner", "Eve\x00"), "--owner must be one line"),
+        (("invalidate", TAG, "--reason", "bad\ndata"), "--reason must be one line"),
+    ],
+)
+def test_command_line_text_cannot_break_a_ledger(
+    registry: Registry, tag_dir: Path, shrek, args: tuple[str, ...], message: str
+) -> None:
+    """`tag new --owner $'Eve\\n<e@x>'` once committed a broken labels.ledger line (issue 26)."""
+    ledger = (registry.root / LEDGER_FILE).read_bytes()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=registry.root, capture_output=True, text=True
+    ).stdout
+    result = shrek(*args, cwd=registry.root)
+    assert result.code == ExitCode.USAGE, result.err
+    assert message in result.err and "fix:" in result.err
+    assert (registry.root / LEDGER_FILE).read_bytes() == ledger
+    assert (
+        subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=registry.root, capture_output=True, text=True
+        ).stdout
+        == head
+    )
