@@ -17,7 +17,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,10 +85,6 @@ class Cluster:
     port: int
     bindir: Path
     log: Path
-
-    @property
-    def dsn(self) -> dict[str, str]:
-        return {"host": "127.0.0.1", "port": str(self.port)}
 
     def psql(
         self,
@@ -247,15 +242,3 @@ def _statement(text: str, start: str) -> str:
     """The SQL statement of ``text`` that begins with ``start``."""
     begin = text.index(start)
     return text[begin : text.index(";", begin) + 1]
-
-
-def wait_ready(cluster: Cluster, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not subprocess.run(
-            [str(cluster.bindir / "pg_isready"), "-h", "127.0.0.1", "-p", str(cluster.port)],
-            capture_output=True,
-        ).returncode:
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"PostgreSQL did not start: {cluster.log.read_text()[-2000:]}")
