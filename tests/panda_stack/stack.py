@@ -184,9 +184,11 @@ class Stack:
             etc / "panda_jedi.cfg",
             {
                 "master": {"uname": "", "gname": "", "loggername": "jedi"},
-                "db": {**db, "nWorkers": "3"},
+                # every JEDI agent borrows from this pool and some hold one while asking for
+                # another: fewer than the agents (7 here) deadlocks the post-processor at random
+                "db": {**db, "nWorkers": "10"},
                 "ddm": {
-                    "modConfig": f"{VO}:1:tests.panda_stack.ddm:TestDDMClient",
+                    "modConfig": f"{VO}:2:tests.panda_stack.ddm:TestDDMClient",
                     "voWithScope": VO,
                 },
                 "confeeder": {
