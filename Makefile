@@ -5,8 +5,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install install-panda-server install-panda-stack install-rucio-server test lint demo \
-	bench clean
+.PHONY: install install-panda-server install-panda-stack install-rucio-server test test-panda \
+	lint demo bench clean
 
 install: $(STAMP)
 
@@ -47,9 +47,14 @@ $(RUCIO_VENV)/.installed:
 	$(RUCIO_VENV)/bin/python -m pip install --quiet 'rucio==41.5.1' gunicorn
 	touch $@
 
-test: $(STAMP) install-panda-server install-panda-stack install-rucio-server
-	$(BIN)/python -m pytest
+test: $(STAMP) install-panda-server install-rucio-server
+	$(BIN)/python -m pytest -m "not panda_server"
 	$(BIN)/shrek --registry . validate
+
+# The tests against a real panda-server and JEDI (README: Testing against a real PanDA server).
+# Not yet part of `make test`: JEDI's post-processor was seen to hang in fresh-clone CI runs.
+test-panda: $(STAMP) install-panda-stack
+	SHREK_REQUIRE_PANDA_SERVER=1 $(BIN)/python -m pytest -m panda_server
 
 lint: $(STAMP)
 	$(BIN)/python scripts/check_tracked.py
