@@ -21,6 +21,7 @@ from shrek.core.registry import Registry
 from shrek.core.validate import validate
 from shrek.core.yamlio import MAX_ALIASES, MAX_DEPTH, MAX_FILE_BYTES, _risky
 from shrek.errors import ExitCode, ShrekError
+from tests.conftest import git
 from tests.core.conftest import GEN, TAG, assert_reported
 
 J = f"{TAG}/job"
@@ -199,16 +200,21 @@ def test_hostile_input_is_one_located_finding(
     assert_reported(registry, location, message, prefix=True)
 
 
-def test_no_crash_from_the_command_line_either(registry: Registry, tag_dir: Path) -> None:
-    """50,000 levels of nesting crashed PyYAML's C composer (exit 139): run as a process."""
-    step("x: " + "[" * 50_000 + "]" * 50_000 + "\n")(tag_dir)
-    run = subprocess.run(
+def _validate_in_a_process(registry: Registry) -> subprocess.CompletedProcess[str]:
+    """`shrek validate` as a user runs it: a crash or a hang shows as a process, not a test."""
+    return subprocess.run(
         [sys.executable, "-m", "shrek", "validate"],
         cwd=registry.root,
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_no_crash_from_the_command_line_either(registry: Registry, tag_dir: Path) -> None:
+    """50,000 levels of nesting crashed PyYAML's C composer (exit 139): run as a process."""
+    step("x: " + "[" * 50_000 + "]" * 50_000 + "\n")(tag_dir)
+    run = _validate_in_a_process(registry)
     assert run.returncode == ExitCode.INVALID, run.stderr[-1000:]
     assert "nesting deeper than" in run.stderr and "Traceback" not in run.stderr
 
@@ -221,13 +227,7 @@ def test_a_fifo_is_refused_without_being_opened(
     target = tag_dir / where
     target.unlink(missing_ok=True)
     os.mkfifo(target)
-    run = subprocess.run(
-        [sys.executable, "-m", "shrek", "validate"],
-        cwd=registry.root,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = _validate_in_a_process(registry)
     assert run.returncode == ExitCode.INVALID, run.stderr[-1000:]
     location = target.relative_to(registry.root).as_posix()
     assert f"{location}: error: is a named pipe (FIFO), not a regular file" in run.stderr
@@ -307,16 +307,9 @@ def test_command_line_text_cannot_break_a_ledger(
 ) -> None:
     """`tag new --owner $'Eve\\n<e@x>'` once committed a broken labels.ledger line (issue 26)."""
     ledger = (registry.root / LEDGER_FILE).read_bytes()
-    head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=registry.root, capture_output=True, text=True
-    ).stdout
+    head = git(registry.root, "rev-parse", "HEAD")
     result = shrek(*args, cwd=registry.root)
     assert result.code == ExitCode.USAGE, result.err
     assert message in result.err and "fix:" in result.err
     assert (registry.root / LEDGER_FILE).read_bytes() == ledger
-    assert (
-        subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=registry.root, capture_output=True, text=True
-        ).stdout
-        == head
-    )
+    assert git(registry.root, "rev-parse", "HEAD") == head
