@@ -100,8 +100,11 @@ def open_registry(ctx: typer.Context) -> Registry:
 
 
 def settings_pairs(pairs: list[str] | None) -> dict[str, Any]:
-    """``["site=X", "timeout_s=60"]`` -> settings (numbers and booleans parsed as YAML)."""
+    """``["site=X", "timeout_s=60"]`` -> settings (numbers and booleans read as YAML 1.2 reads
+    them; text that is not YAML is kept as written)."""
     import yaml
+
+    from shrek.core.yamlio import loads
 
     settings: dict[str, Any] = {}
     for pair in pairs or []:
@@ -110,5 +113,8 @@ def settings_pairs(pairs: list[str] | None) -> dict[str, Any]:
             raise ShrekError(
                 f"--panda takes KEY=VALUE, not '{pair}'", "e.g. --panda site=BNL", ExitCode.USAGE
             )
-        settings[key.strip()] = yaml.safe_load(value) if value else ""
+        try:
+            settings[key.strip()] = loads(value) if value else ""
+        except yaml.YAMLError:
+            settings[key.strip()] = value
     return settings

@@ -222,8 +222,8 @@ def load_tag(registry: Registry, name: str) -> tuple[Tag | None, list[Finding]]:
             )
             continue
         step_doc, problems = load_yaml(path, relative)
-        if step_doc is not None and not problems:
-            problems = schema.check(step_doc, "step")
+        if step_doc is not None:  # e.g. a number YAML rewrites: the schema's word too
+            problems += schema.check(step_doc, "step")
         findings.extend(problems)
         if tag is None:
             continue

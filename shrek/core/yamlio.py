@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 from yaml.events import (
@@ -37,8 +37,84 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from shrek.errors import ExitCode, Finding, ShrekError
 
-Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-Dumper: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseDumper: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+# YAML 1.2 core schema (YAML 1.2.2, 10.3.2). PyYAML resolves plain scalars by YAML 1.1 rules,
+# under which `no` is false, `1:20` is 80 and `012` is 10: a value would reach the job as
+# something else than the user wrote. Under the core schema those stay strings; what is still
+# read as a number or a boolean but would be written back differently (`012`, `0x1F`, `1.50`,
+# `True`) is noted by the loader, and validation makes it a finding with the quoted form.
+_CORE_RESOLVERS = (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
+    ("tag:yaml.org,2002:int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", list("-+0123456789")),
+    (
+        "tag:yaml.org,2002:float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        list("-+.0123456789"),
+    ),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+    ("tag:yaml.org,2002:merge", r"^(?:<<)$", ["<"]),
+)
+
+
+class Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """PyYAML's safe loader (C when present) reading plain scalars by the YAML 1.2 core schema.
+
+    ``rewritten`` lists each number or boolean whose value, written back, would not be the
+    text in the file: ``(line, column, text, value)``."""
+
+    yaml_implicit_resolvers: ClassVar[dict] = {}  # only the core resolvers added below
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.rewritten: list[tuple[int, int, str, object]] = []
+
+    def _note(self, node: ScalarNode, value: object, written: str) -> object:
+        if not node.style and node.value != written:
+            mark = node.start_mark
+            self.rewritten.append((mark.line + 1, mark.column + 1, node.value, value))
+        return value
+
+    def construct_core_int(self, node: ScalarNode) -> object:
+        text = node.value
+        if text.startswith(("0x", "0o")):
+            value = int(text[2:], 16 if text[1] == "x" else 8)
+        else:
+            value = int(text)
+        return self._note(node, value, str(value))
+
+    def construct_core_float(self, node: ScalarNode) -> object:
+        text = node.value.lower()
+        if text.endswith((".inf", ".nan")):
+            value = float(text.replace(".", ""))
+            written = {"inf": ".inf", "-inf": "-.inf", "nan": ".nan"}[repr(value)]
+        else:
+            value = float(text)
+            written = repr(value)
+        return self._note(node, value, written)
+
+    def construct_core_bool(self, node: ScalarNode) -> object:
+        value = node.value.lower() == "true"
+        return self._note(node, value, "true" if value else "false")
+
+
+for _tag, _pattern, _first in _CORE_RESOLVERS:
+    Loader.add_implicit_resolver(_tag, re.compile(_pattern), _first)
+Loader.add_constructor("tag:yaml.org,2002:int", Loader.construct_core_int)
+Loader.add_constructor("tag:yaml.org,2002:float", Loader.construct_core_float)
+Loader.add_constructor("tag:yaml.org,2002:bool", Loader.construct_core_bool)
+
+
+class Dumper(_BaseDumper):  # type: ignore[misc, valid-type]
+    """PyYAML's safe dumper, quoting every string that YAML 1.1 *or* 1.2 would read as
+    something else (``no`` for 1.1, ``1e3`` or ``0o17`` for 1.2): what SHREK writes reads back
+    the same under either."""
+
+
+for _tag, _pattern, _first in _CORE_RESOLVERS[:3]:
+    Dumper.add_implicit_resolver(_tag, re.compile(_pattern), _first)
 
 PathKey = tuple[str, ...]
 
@@ -391,12 +467,34 @@ def parse_yaml(text: str, file: str) -> tuple[Document | None, list[Finding]]:
         ]
     finally:
         loader.dispose()
+    problems.extend(_rewritten_finding(file, *noted) for noted in loader.rewritten)
     doc = Document(file, data, text=text)
     if node is not None and not _keys_are_plain(node):
         _index(doc, node, (), problems)
     if doc.unusable:  # e.g. a key that is not a string: no check below may trip on it
         return None, problems
     return doc, problems
+
+
+def _rewritten_finding(file: str, line: int, column: int, text: str, value: object) -> Finding:
+    """A number or boolean YAML reads as something else than the text written."""
+    if isinstance(value, bool):
+        shown = "true" if value else "false"
+        return Finding(
+            file,
+            line,
+            column,
+            f"YAML reads {text} as the boolean {shown}",
+            f"write {shown}, or quote it ('{text}') to keep the text",
+        )
+    shown = repr(value) if isinstance(value, float) else str(value)
+    return Finding(
+        file,
+        line,
+        column,
+        f"YAML reads {text} as the number {shown}, not as written",
+        f"quote it ('{text}') to keep it as written, or write {shown}",
+    )
 
 
 def special_file(mode: int) -> str | None:
@@ -495,6 +593,12 @@ def load_data(path: Path, file: str) -> Any:
         "restore the file from git (SHREK writes it; it is not edited by hand)",
         ExitCode.INVALID,
     )
+
+
+def loads(text: str) -> Any:
+    """The data of short YAML text (a command-line value, a file SHREK rendered), read by the
+    same YAML 1.2 core rules as every registry file; raises ``yaml.YAMLError``."""
+    return yaml.load(text, Loader=Loader)
 
 
 def dump_yaml(data: Any, header: str = "", *, width: int = 100) -> str:

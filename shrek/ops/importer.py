@@ -22,7 +22,7 @@ import yaml
 from shrek.core.legacy import Converted, Note, convert
 from shrek.core.registry import Registry
 from shrek.core.validate import validate
-from shrek.core.yamlio import Document, dump_yaml, load_yaml, write_atomic
+from shrek.core.yamlio import Document, dump_yaml, load_yaml, loads, write_atomic
 from shrek.errors import ExitCode, Finding, ShrekError
 from shrek.ops.tag import NOT_INHERITED, new_tag
 
@@ -163,7 +163,7 @@ def _step_text(step: dict) -> str:
     if "requirements" in step:
         text += dump_yaml({"requirements": step["requirements"]})
     try:
-        if yaml.safe_load(text) == step:
+        if loads(text) == step:
             return text
     except yaml.YAMLError:
         pass

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from shrek import __version__
 from shrek.core import schema
 from shrek.core.allocations import ALLOCATIONS_FILE
 from shrek.core.ledger import HEADER, LEDGER_FILE
 from shrek.core.registry import REGISTRY_FILE, STATE_DIR, TAGS_DIR, Registry
-from shrek.core.yamlio import write_atomic
+from shrek.core.yamlio import loads, write_atomic
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
 
@@ -67,7 +65,7 @@ def default_settings(branch: str = "main") -> str:
 
 def _first_build(settings: str) -> str:
     """The first build the default settings list (the default of 'tag new')."""
-    return next(iter(yaml.safe_load(settings)["builds"]))
+    return next(iter(loads(settings)["builds"]))
 
 
 def init_registry(directory: Path) -> Path:

@@ -32,6 +32,7 @@ from shrek.core.freeze import FREEZE_FILE
 from shrek.core.lifecycle import Lifecycle, read_events
 from shrek.core.records import Record, load_records
 from shrek.core.registry import JOB_DIR, Registry
+from shrek.core.yamlio import loads
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
 
@@ -240,7 +241,7 @@ class Finder:
             return None
         text = self.repo.file_at(commit, self.registry.root / relative)
         try:
-            data = yaml.safe_load(text) if text else None
+            data = loads(text) if text else None
         except yaml.YAMLError:
             return None
         return data if isinstance(data, dict) else None

@@ -12,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from shrek.core.diff import as_markdown, diff
 from shrek.core.registry import TAGS_DIR, Registry
+from shrek.core.yamlio import loads
 from shrek.errors import Finding, ShrekError
 from shrek.git import GitRepo
 from shrek.ops.history import base_findings
@@ -101,7 +100,7 @@ def _section(
             f"### {name}\n\n**Edited after its freeze on `{base}`** ({files}): a frozen tag is "
             "immutable; the check fails.\n"
         )
-    data = yaml.safe_load((registry.tag_dir(name) / "tag.yaml").read_text(encoding="utf-8"))
+    data = loads((registry.tag_dir(name) / "tag.yaml").read_text(encoding="utf-8"))
     if existed and not edited:
         return f"### {name}\n\nNew records or README only: see tags/{name}/README.md.\n"
     if not isinstance(data, dict) or not data.get("parent"):

@@ -31,7 +31,7 @@ from shrek.core.yamlio import special_file, write_atomic
 from shrek.errors import Finding, sort_findings
 
 CACHE_FILE = "cache/validate.json"
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: values read by the YAML 1.2 core schema
 DEFINITIONS = (".yaml", ".yml", ".files")  # read by validation: keyed by their content
 IGNORED = ("README.md", "submissions")  # not read by validation
 

@@ -97,7 +97,7 @@ CASES = [
     ),
     (
         "bool-key",
-        step(GEN.replace("  nevents: 10", "  on: 1")),
+        step(GEN.replace("  nevents: 10", "  true: 1")),
         f"{J}/gen.yaml:4:3",
         "true or false",
     ),
@@ -132,6 +132,33 @@ CASES = [
         step(GEN + "requirements:\n  max_attempts: 2.0\n"),
         f"{J}/gen.yaml:13:17",
         "must be an integer",
+    ),
+    # YAML 1.1 read these as other values (issue 26): YAML 1.2's core schema keeps `1:20` a
+    # string (so not a job count); a number YAML would write back differently is a finding
+    (
+        "sexagesimal-jobs",
+        step(GEN.replace("jobs: 2", "jobs: 1:20")),
+        f"{J}/gen.yaml:5:7",
+        "jobs must be an integer, not a string ('1:20')",
+    ),
+    (
+        "leading-zero",
+        step(GEN.replace("  nevents: 10", "  nevents: 012")),
+        f"{J}/gen.yaml:4:12",
+        "YAML reads 012 as the number 12, not as written",
+    ),
+    ("hex", step(GEN.replace("jobs: 2", "jobs: 0x2")), f"{J}/gen.yaml:5:7", "as the number 2"),
+    (
+        "trailing-zero",
+        step(GEN.replace("  nevents: 10", "  ptmin: 1.50")),
+        f"{J}/gen.yaml:4:10",
+        "YAML reads 1.50 as the number 1.5",
+    ),
+    (
+        "capital-bool",
+        step(GEN.replace("  nevents: 10", "  embed: True")),
+        f"{J}/gen.yaml:4:10",
+        "YAML reads True as the boolean true",
     ),
     (
         "title-newline",

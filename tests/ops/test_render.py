@@ -146,6 +146,29 @@ def test_hostile_parameters_arrive_byte_for_byte(runnable: Registry, tmp_path: P
     assert (work / "sP22aa-local.gen.data.dat").exists()
 
 
+# Written plain in the file, these were other values under YAML 1.1 (issue 26): `no` false,
+# `1:30` 90, `2022-01-01` a date, `1_000` 1000, `0b101` 5, `on` true.
+AS_TYPED = ["no", "yes", "off", "on", "1:30", "2022-01-01", "1_000", "0b101", "12", "1.5", "true"]
+
+
+def test_parameters_typed_plain_reach_the_job_as_written(
+    runnable: Registry, tmp_path: Path
+) -> None:
+    names = [f"p{n}" for n in range(len(AS_TYPED))]
+    step = runnable.tag_dir("sP22aa-local") / "job" / "gen.yaml"
+    step.write_text(
+        "name: gen\ndescription: test\nparameters:\n"
+        + "".join(f"  {name}: {value}\n" for name, value in zip(names, AS_TYPED, strict=True))
+        + "jobs: 1\noutputs:\n  - name: data\n    files: out.dat\ncommand: |\n"
+        + "".join(f'  printf %s "${{{name}}}" > {name}.out\n' for name in names)
+        + "  touch out.dat\n"
+    )
+    result = run_job(render_local(runnable, tmp_path), tmp_path / "job", "gen", "7")
+    assert result.returncode == 0, result.stderr
+    arrived = [(tmp_path / "job" / f"{name}.out").read_text() for name in names]
+    assert arrived == AS_TYPED
+
+
 def test_shrek_variables_and_input_arrays(runnable: Registry, tmp_path: Path) -> None:
     write_step(
         runnable,

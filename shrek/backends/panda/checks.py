@@ -20,11 +20,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from shrek.backends.panda.render import WORKFLOW
 from shrek.core.model import Step, Tag
 from shrek.core.render import SANDBOX, Rendering
+from shrek.core.yamlio import loads
 
 
 @dataclass
@@ -57,7 +56,7 @@ def sandbox_too_big(entries: list[dict]) -> str:
 
 def check(tag: Tag, rendering: Rendering, directory: Path) -> list[Check]:
     """Run every check on a rendering already written to ``directory``."""
-    workflow = yaml.safe_load((directory / SANDBOX / WORKFLOW).read_text(encoding="utf-8"))
+    workflow = loads((directory / SANDBOX / WORKFLOW).read_text(encoding="utf-8"))
     size = Check("sandbox within panda-client's size limit")
     if too_big := sandbox_too_big(rendering.manifest()):
         size.problems.append(
