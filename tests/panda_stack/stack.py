@@ -184,9 +184,9 @@ class Stack:
             etc / "panda_jedi.cfg",
             {
                 "master": {"uname": "", "gname": "", "loggername": "jedi"},
-                # every JEDI agent borrows from this pool and some hold one while asking for
-                # another: fewer than the agents (7 here) deadlocks the post-processor at random
-                "db": {**db, "nWorkers": "10"},
+                # task-buffer worker processes the agents share (each with two database
+                # connections: jedi.py says why)
+                "db": {**db, "nWorkers": "4"},
                 "ddm": {
                     "modConfig": f"{VO}:2:tests.panda_stack.ddm:TestDDMClient",
                     "voWithScope": VO,
@@ -336,11 +336,7 @@ class Stack:
     def start_jedi(self) -> None:
         with open(self.log_dir / "jedi-master.log", "ab") as log:
             self.processes["jedi"] = subprocess.Popen(
-                [
-                    str(PANDA_VENV / "bin/python"),
-                    "-c",
-                    "from pandajedi.jediorder.JediMaster import JediMaster; JediMaster().start()",
-                ],
+                [str(PANDA_VENV / "bin/python"), str(HERE / "jedi.py")],
                 env=self.environment(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
