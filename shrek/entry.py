@@ -6,15 +6,49 @@ Loading the command line (typer, rich, every command group) costs tens of millis
 
 from __future__ import annotations
 
+import os
 import sys
 
 
 def main() -> None:
-    if sys.argv[1:] == ["--version"]:
-        from shrek import __version__
+    """Run ``shrek``; a Ctrl-C at any moment — even while Python still imports the command
+    line — ends it with exit code 130 and one line, never a traceback."""
+    sys.unraisablehook = _interrupt_in_a_finaliser
+    try:
+        if sys.argv[1:] == ["--version"]:
+            from shrek import __version__
 
-        print(f"shrek {__version__}")
+            print(f"shrek {__version__}")
+            return
+        if "SHREK_FAULT_POINT" in os.environ:  # the tests' Ctrl-C while the CLI is imported
+            from shrek.interrupts import fault_point
+
+            fault_point("startup")
+        from shrek.cli import run
+    except KeyboardInterrupt:
+        print("shrek: interrupted", file=sys.stderr)
+        sys.exit(130)
+    code = run()
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # done: nothing is left to interrupt
+    sys.exit(code)
+
+
+_default_unraisable = sys.unraisablehook
+
+
+def _interrupt_in_a_finaliser(info: object) -> None:
+    """A Ctrl-C that lands while Python runs a finaliser (GitPython's ``__del__`` methods) is
+    "ignored" with a traceback on the terminal. It is sent again instead, so that it
+    interrupts the command where it stands (exit 130), quietly; once the command has returned,
+    Ctrl-C is ignored."""
+    if getattr(info, "exc_type", None) is KeyboardInterrupt:
+        import signal
+        import threading
+
+        # from another thread, a moment later: sent from here it would be raised (and
+        # ignored) inside this hook
+        threading.Timer(0.01, os.kill, (os.getpid(), signal.SIGINT)).start()
         return
-    from shrek.cli import main as run_command_line
-
-    run_command_line()
+    _default_unraisable(info)  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ import configparser
 import contextlib
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import uuid
@@ -168,6 +169,40 @@ class GitRepo:
                 self.repo.git.rm("--cached", "-r", "--quiet", "--ignore-unmatch", "--", *relative)
         except git.GitCommandError:
             pass
+
+    def restore(self, paths: list[Path]) -> list[str]:
+        """Put ``paths`` back as HEAD has them: tracked ones checked out (untracked files under
+        a tracked directory removed), the others removed. Returns those that differed."""
+        relative = [Path(p).resolve().relative_to(self.root).as_posix() for p in paths]
+        relative = [r for r in relative if r not in (".", "") and not r.startswith(".git/")]
+        if not relative:
+            return []
+        dirty = set(self.dirty_paths([self.root / r for r in relative]))
+        self._unstage(relative)
+        tracked = set()
+        if self.has_commits():
+            listed = self.repo.git.ls_tree("--name-only", "HEAD", "--", *relative)
+            tracked = set(listed.splitlines())
+        restored = []
+        for name in relative:
+            path = self.root / name
+            if name in tracked:
+                if not any(d == name or d.startswith(f"{name}/") for d in dirty):
+                    continue
+                if path.is_dir():
+                    self.repo.git.checkout("HEAD", "--", name)
+                    self.repo.git.clean("-fdq", "--", name)
+                else:  # without the index, which a stale index.lock may hold
+                    path.unlink(missing_ok=True)
+                    path.write_bytes(self.content("HEAD", name) or b"")
+                restored.append(name)
+            elif path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+                restored.append(name)
+            elif path.exists() or path.is_symlink():
+                path.unlink()
+                restored.append(name)
+        return restored
 
     def branch(self) -> str | None:
         """The checked-out branch, None when HEAD is detached."""

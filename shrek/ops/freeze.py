@@ -33,7 +33,8 @@ from shrek.core.yamlio import dump_yaml, write_atomic
 from shrek.errors import ExitCode, Finding, ShrekError
 from shrek.git import GitRepo
 from shrek.ops.history import history_findings, team_findings
-from shrek.ops.readme import write_readme
+from shrek.ops.pending import change, settle
+from shrek.ops.readme import README, write_readme
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ def freeze(
     repo = GitRepo(registry.root)
     repo.check_identity()
     with registry.lock(f"shrek freeze {name}"):
+        settle(registry, repo)  # a freeze stopped before its commit is undone, not "frozen"
         frozen, problems = read_freeze(registry, name)
         if problems:
             raise ShrekError(
@@ -90,18 +92,18 @@ def freeze(
             },
             **{k: computed.content[k] for k in DIGESTED if k != "tag"},
         }
-        written = _write(registry.tag_dir(name), document, computed.lists)
-        written.append(write_readme(registry, name))
-        try:
-            commit = repo.commit(
-                written,
-                f"shrek: freeze {name} ({computed.digest[:19]})\n\ndigest {computed.digest}",
+        tag_dir = registry.tag_dir(name)
+        with change(registry, repo, f"shrek freeze {name}") as pending:
+            pending.touches(
+                *(tag_dir / relative for relative in sorted(computed.lists)),
+                tag_dir / FREEZE_FILE,
+                tag_dir / README,
             )
-        except BaseException:
-            for path in written[:-1]:  # the freeze files; the README is rewritten below
-                path.unlink(missing_ok=True)
+            _write(tag_dir, document, computed.lists)
             write_readme(registry, name)
-            raise
+            commit = pending.commit(
+                f"shrek: freeze {name} ({computed.digest[:19]})\n\ndigest {computed.digest}"
+            )
     return FreezeResult(name, computed.digest, True, commit)
 
 
@@ -147,14 +149,10 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _write(tag_dir: Path, document: dict[str, Any], lists: dict[str, str]) -> list[Path]:
-    written = []
+def _write(tag_dir: Path, document: dict[str, Any], lists: dict[str, str]) -> None:
     for relative, text in sorted(lists.items()):
         write_atomic(tag_dir / relative, text)
-        written.append(tag_dir / relative)
     write_atomic(tag_dir / FREEZE_FILE, dump_yaml(document, HEADER))
-    written.append(tag_dir / FREEZE_FILE)
-    return written
 
 
 @dataclass

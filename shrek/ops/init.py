@@ -12,6 +12,7 @@ from shrek.core.registry import REGISTRY_FILE, STATE_DIR, TAGS_DIR, Registry
 from shrek.core.yamlio import loads, write_atomic
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
+from shrek.interrupts import no_interrupt
 
 DEFAULTS = Path(__file__).resolve().parent.parent / "defaults"
 DEFAULT_SETTINGS = DEFAULTS / "shrek.yaml"
@@ -71,20 +72,36 @@ def _first_build(settings: str) -> str:
 def init_registry(directory: Path) -> Path:
     """Create a registry in ``directory`` (a git repository is initialised if needed).
 
-    Refuses a directory that already is a registry; an existing git repository is reused, and
-    the registry files are committed without touching anything else staged there.
+    Refuses a directory that already is a registry (its ``shrek.yaml`` committed); an existing
+    git repository is reused, and the registry files are committed without touching anything
+    else staged there. An init stopped before its commit left ``shrek.yaml`` uncommitted: run
+    again, it writes the same files again and commits them.
     """
     directory = directory.resolve()
-    if (directory / REGISTRY_FILE).exists():
+    settings = directory / REGISTRY_FILE
+    if settings.exists() and not (directory / ".git").exists():
+        raise ShrekError(
+            f"{directory} has a {REGISTRY_FILE} but is no git repository",
+            "a registry is a git repository: 'git init' it and commit its files",
+            ExitCode.CONFLICT,
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    repo = GitRepo.init(directory)
+    if settings.exists() and repo.has_commits() and repo.file_at("HEAD", settings) is not None:
         raise ShrekError(
             f"{directory} is already a SHREK registry",
             "use it as it is; 'shrek validate' checks it",
             ExitCode.CONFLICT,
         )
-    directory.mkdir(parents=True, exist_ok=True)
-    repo = GitRepo.init(directory)
+    text = default_settings(repo.branch() or "main")
+    if settings.exists() and settings.read_text(encoding="utf-8") != text:
+        raise ShrekError(
+            f"{settings} exists, uncommitted, and is not the one 'shrek init' writes",
+            f"commit it if {directory} is a registry already, or move it aside",
+            ExitCode.CONFLICT,
+        )
     repo.check_identity()
-    write_atomic(directory / REGISTRY_FILE, default_settings(repo.branch() or "main"))
+    write_atomic(settings, text)
     (directory / TAGS_DIR).mkdir(exist_ok=True)
     keep = directory / TAGS_DIR / ".gitkeep"
     keep.touch()
@@ -94,20 +111,21 @@ def init_registry(directory: Path) -> Path:
     if f"{STATE_DIR}/" not in existing.splitlines():
         separator = "\n" if existing and not existing.endswith("\n") else ""
         write_atomic(gitignore, existing + separator + GITIGNORE)
-    attributes = write_gitattributes(directory)
+    write_gitattributes(directory)
+    attributes = directory / ".gitattributes"  # committed even when a stopped init wrote it
     Registry.open(directory)  # the settings we wrote must themselves validate
     schemas = schema.export(directory / "schemas")  # for editors: see the files' first line
     written = [directory / REGISTRY_FILE, keep, directory / LEDGER_FILE, gitignore, *schemas]
-    written += [attributes] if attributes else []
+    written.append(attributes)
     workflow = directory / ".github" / "workflows" / "shrek.yml"
+    ours = WORKFLOW.read_text(encoding="utf-8")
     if directory == repo.root and not workflow.exists():  # GitHub reads only the top level
         workflow.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(workflow, WORKFLOW.read_text(encoding="utf-8"))
-        written.append(workflow)
-    repo.commit(
-        written,
-        "shrek: initialise production registry",
-    )
+        write_atomic(workflow, ours)
+    if workflow.exists() and workflow.read_text(encoding="utf-8") == ours:
+        written.append(workflow)  # (a workflow of the repository's own is left alone)
+    with no_interrupt():  # a Ctrl-C lands after the commit, not in it
+        repo.commit(written, "shrek: initialise production registry")
     return directory
 
 

@@ -31,8 +31,9 @@ from shrek.core.yamlio import write_atomic
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
 from shrek.ops import remote
+from shrek.ops.pending import change, settle
 from shrek.ops.plan import SubmitRequest
-from shrek.ops.readme import write_readme
+from shrek.ops.readme import README, write_readme
 from shrek.ops.submit import SubmitResult, Wait, submit
 
 
@@ -54,6 +55,7 @@ def invalidate(registry: Registry, target: str, reason: str) -> Invalidated:
     repo = GitRepo(registry.root)
     repo.check_identity()
     with registry.lock(f"shrek invalidate {target}"):
+        settle(registry, repo)  # an event left uncommitted is undone first
         tag_dir = registry.tag_dir(name)
         records = load_records(tag_dir, step)
         lifecycle = read_events(tag_dir)
@@ -110,6 +112,7 @@ def void(registry: Registry, target: str, reason: str) -> Invalidated:
     repo = GitRepo(registry.root)
     repo.check_identity()
     with registry.lock(f"shrek void {target}"):
+        settle(registry, repo)  # an event left uncommitted is undone first
         tag_dir = registry.tag_dir(name)
         lifecycle = read_events(tag_dir)
         records = [
@@ -173,6 +176,7 @@ def _write_invalidation(
         repo,
         {name: (lifecycle, event)},
         f"shrek: {verb} {what['target']}{listed} ({reason.splitlines()[0]})",
+        f"shrek {verb} {what['target']}",
     )
     running = [str(r.data["id"]) for r in records if r.state in ACTIVE]
     return Invalidated(name, idents, datasets, commit, running, [])
@@ -224,6 +228,7 @@ def supersede(registry: Registry, old: str, new: str, reason: str) -> Superseded
     repo = GitRepo(registry.root)
     repo.check_identity()
     with registry.lock(f"shrek supersede {old_name}"):
+        settle(registry, repo)  # an event left uncommitted is undone first
         old_dir, new_dir = registry.tag_dir(old_name), registry.tag_dir(new_name)
         old_events, new_events = read_events(old_dir), read_events(new_dir)
         if old_events.superseded_by:
@@ -260,6 +265,7 @@ def supersede(registry: Registry, old: str, new: str, reason: str) -> Superseded
                 new_name: (new_events, {**common, "kind": "supersedes", "tag": old_name}),
             },
             f"shrek: supersede {old_name} by {new_name} ({reason.splitlines()[0]})",
+            f"shrek supersede {old_name} --by {new_name}",
         )
     return Superseded(old_name, new_name, commit)
 
@@ -363,23 +369,16 @@ def _commit_events(
     repo: GitRepo,
     events: dict[str, tuple[Lifecycle, dict[str, Any]]],
     message: str,
+    command: str,
 ) -> str:
-    """Write each tag's next event file and commit them with the tags' READMEs; a refused
-    commit removes the files again and leaves the READMEs as they were."""
-    paths = []
-    for name, (lifecycle, event) in events.items():
-        path = registry.tag_dir(name) / LIFECYCLE_DIR / f"{lifecycle.next_number():04d}.yaml"
-        write_atomic(path, event_text(event))
-        paths.append(path)
-    try:
-        commit = repo.commit(
-            [*paths, *(write_readme(registry, name) for name in events)], message, publish=True
-        )
-    except ShrekError:
-        for path in paths:
-            path.unlink(missing_ok=True)
-        for name in events:
+    """Write each tag's next event file and commit them with the tags' READMEs, whole or not
+    at all (:mod:`shrek.ops.pending`)."""
+    with change(registry, repo, command) as pending:
+        for name, (lifecycle, event) in events.items():
+            path = registry.tag_dir(name) / LIFECYCLE_DIR / f"{lifecycle.next_number():04d}.yaml"
+            pending.touches(path, registry.tag_dir(name) / README)
+            write_atomic(path, event_text(event))
             write_readme(registry, name)
-        raise
+        commit = pending.commit(message, publish=True)
     remote.publish_commits(registry, repo)
     return commit

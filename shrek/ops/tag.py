@@ -5,7 +5,6 @@ from __future__ import annotations
 import getpass
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ from shrek.core.yamlio import dump_yaml, load_yaml, write_atomic
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
 from shrek.ops import remote
+from shrek.ops.pending import change, settle
 from shrek.ops.readme import write_readme
 from shrek.ops.status import add_sizes
 
@@ -60,8 +60,9 @@ def new_tag(
 ) -> NewTag:
     """Allocate or claim a label, write ``tags/<label>-<build>/`` and commit it with the ledger.
 
-    Nothing is left behind on failure: the tag is assembled in a temporary directory, moved into
-    place, and removed again (with the ledger restored) if the commit fails. (One keyword per
+    Nothing is left behind on failure: the tag is assembled in a staging directory, moved into
+    place, and committed with the ledger whole or not at all (:mod:`shrek.ops.pending`: a
+    failed or killed command's tag and ledger line are undone). (One keyword per
     option of ``shrek tag new``, all optional; ``steps_from`` is a directory of steps and
     resources made by ``shrek import``, ``what`` says so in the commit.)
     """
@@ -81,6 +82,7 @@ def new_tag(
             ExitCode.GIT,
         )
     with registry.lock("shrek tag new"):
+        settle(registry, repo)  # a tag new stopped before its commit is undone first
         entries = _intact_ledger(registry) + _removed_from_ledger(registry, repo)
         source_dir, base = _starting_point(registry, parent, template)
         if steps_from is not None:
@@ -103,8 +105,20 @@ def new_tag(
             f" from {base['name']}" if parent else (f" (template {template})" if template else "")
         ) + (f" ({what})" if what else "")
         target = registry.tag_dir(name)
-        _assemble(registry, target, source_dir, data)
-        commit = _commit_new_tag(registry, repo, target, data, f"{name}{origin}")
+        if target.exists():
+            raise ShrekError(
+                f"tags/{target.name} already exists", "choose another label", ExitCode.CONFLICT
+            )
+        ledger_file = registry.root / ledger.LEDGER_FILE
+        staging = registry.tags_dir / f".{name}.new"
+        with change(registry, repo, f"shrek tag new {name}") as pending:
+            pending.touches(staging, target, ledger_file)
+            _assemble(registry, target, staging, source_dir, data)
+            ledger.append_entry(registry.root, data["label"], name, data["owner"])
+            write_readme(registry, name)
+            commit = pending.commit(
+                f"shrek: new tag {name}{origin}\n\n{data['title']}", [target, ledger_file]
+            )
     return NewTag(name, target, commit)
 
 
@@ -155,27 +169,6 @@ def _known_build(registry: Registry, build: str | None) -> str:
             ExitCode.USAGE,
         )
     return build
-
-
-def _commit_new_tag(
-    registry: Registry, repo: GitRepo, target: Path, data: dict[str, Any], what: str
-) -> str:
-    """Append the ledger line, write the README and commit; on any failure remove the tag and
-    restore the ledger, so a refused commit leaves nothing behind."""
-    ledger_file = registry.root / ledger.LEDGER_FILE
-    old_ledger = ledger_file.read_text(encoding="utf-8") if ledger_file.exists() else None
-    name = target.name
-    try:
-        ledger.append_entry(registry.root, data["label"], name, data["owner"])
-        write_readme(registry, name)
-        return repo.commit([target, ledger_file], f"shrek: new tag {what}\n\n{data['title']}")
-    except BaseException:
-        shutil.rmtree(target, ignore_errors=True)
-        if old_ledger is None:
-            ledger_file.unlink(missing_ok=True)
-        else:
-            write_atomic(ledger_file, old_ledger)
-        raise
 
 
 def _starting_point(
@@ -306,13 +299,13 @@ def _choose_label(
     return chosen
 
 
-def _assemble(registry: Registry, target: Path, source: Path | None, data: dict[str, Any]) -> None:
-    if target.exists():
-        raise ShrekError(
-            f"tags/{target.name} already exists", "choose another label", ExitCode.CONFLICT
-        )
+def _assemble(
+    registry: Registry, target: Path, staging: Path, source: Path | None, data: dict[str, Any]
+) -> None:
+    """Build the tag in ``staging`` and move it into place whole."""
     registry.tags_dir.mkdir(exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=registry.tags_dir))
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
     try:
         if source is not None:
             for entry in sorted(source.iterdir()):
