@@ -81,12 +81,21 @@ def _may_trigger(text: str) -> bool:
 _PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----.*?(?:-----END \1-----|\Z)", re.S)
 _ASSIGNMENT = re.compile(
     r"(?i)(?<![\w-])([\w.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key"
-    r"|private[_-]?key|credential|auth[_-]?code)[\w.-]*)"
+    r"|private[_-]?key|credential|auth[_-]?code|_pwd\b)[\w.-]*)"
     # the value: not a variable ($TOKEN, ${TOKEN}: reading a credential at run time is right)
     r"""(["']?\s*[=:]\s*["']?)(?!\$)([^\s"',;&<>]{4,})"""
 )
 # Words without which no assignment is a credential: the assignment pattern runs only then.
-_ASSIGNMENT_WORDS = re.compile(r"(?i)pass|secret|token|key|credential|auth")
+_ASSIGNMENT_WORDS = re.compile(r"(?i)pass|secret|token|key|credential|auth|_pwd")
+# An HTTP Authorization header's value (curl -H, a server's request log), whatever the token's
+# format, and a URL's password whatever its characters (detect-secrets' basic-auth pattern
+# stops at '!', '#' and the like).
+_AUTHORIZATION = re.compile(
+    r"(?i)\b(?:authorization|proxy-authorization)\s*[:=]\s*[\"']?(?:(?:bearer|basic|token|digest)"
+    r"\s+)?([^\s\"',;]{4,})"
+)
+_BEARER = re.compile(r"(?i)\bbearer\s+([A-Za-z0-9._~+/=-]{8,})")
+_URL_PASSWORD = re.compile(r"://[^/\s:@]+:([^/\s@]+)@")
 _TOKEN_TAIL = re.compile(r"[A-Za-z0-9_\-+/=.~]*")
 
 
@@ -117,6 +126,15 @@ def find_credentials(text: str) -> list[Credential]:
     assignments = _ASSIGNMENT.finditer(text) if _ASSIGNMENT_WORDS.search(text) else ()
     for match in assignments:
         found.append(Credential(f"'{match.group(1)}' assignment", match.start(3), match.end(3)))
+    if "uth" in text or "earer" in text or "UTH" in text or "EARER" in text:
+        for pattern in (_AUTHORIZATION, _BEARER):
+            for match in pattern.finditer(text):
+                if not match.group(1).startswith("$"):  # "Bearer $TOKEN": read at run time
+                    found.append(Credential("HTTP authorization", match.start(1), match.end(1)))
+    if "@" in text:
+        for match in _URL_PASSWORD.finditer(text):
+            if not match.group(1).startswith("$"):
+                found.append(Credential("password in a URL", match.start(1), match.end(1)))
     if not _may_trigger(text) or not _TRIGGER.search(text):
         return _without_overlaps(found)
     offset = 0
@@ -143,7 +161,8 @@ def _known_formats(line: str, offset: int) -> list[Credential]:
 
 def _without_overlaps(found: list[Credential]) -> list[Credential]:
     kept: list[Credential] = []
-    for item in sorted(found, key=lambda c: (c.start, -c.end)):
+    # where spans start together, a known format names the kind better than an assignment
+    for item in sorted(found, key=lambda c: (c.start, -c.end, c.kind.endswith("assignment"))):
         if kept and item.start < kept[-1].end:
             if item.end > kept[-1].end:
                 kept[-1] = Credential(kept[-1].kind, kept[-1].start, item.end)
@@ -161,6 +180,13 @@ def redact(text: str, secrets: list[str] | None = None) -> str:
     for item in reversed(found):
         text = text[: item.start] + MASK + text[item.end :]
     return text
+
+
+def redact_parameter(name: str, value: object) -> str:
+    """A parameter's value as it may be shown: *** when the name says it is a credential
+    (``db_password``, ``api_key``) or the value is one."""
+    text = str(value)
+    return MASK if find_credentials(f"{name}={text}") else text
 
 
 def redact_data(data: Any) -> Any:

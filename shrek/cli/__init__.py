@@ -33,8 +33,10 @@ def run(argv: list[str] | None = None) -> int:
     except SystemExit as done:
         code = done.code
         return code if isinstance(code, int) else (0 if code is None else ExitCode.USAGE)
-    except ShrekError as error:
-        typer.echo(str(error), err=True)
+    except ShrekError as error:  # a server's or git's words may quote a credential
+        from shrek.redact import redact
+
+        typer.echo(redact(str(error)), err=True)
         return int(error.code)
     except OSError as error:  # a path the user gave (or the disk) that cannot be used
         where = f" {error.filename}" if error.filename else ""

@@ -2,8 +2,9 @@
 
 Titles, owners and reasons end up in one line of a ledger, a YAML field, a README table and a
 commit message: a line break, a NUL or a terminal escape code in them breaks the ledger's
-one-entry-per-line format or hides text from a reader. Such text is refused at entry, naming
-the option, the character and where it is, rather than written and found later by validate.
+one-entry-per-line format or hides text from a reader, and a credential in them would be
+committed for ever. Such text is refused at entry, naming the option, the character and where
+it is, rather than written and found later by validate.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import unicodedata
 
 from shrek.errors import ExitCode, ShrekError
+from shrek.redact import find_credentials
 
 LIMITS = {"--title": 200, "--owner": 200, "--reason": 1000}
 
@@ -28,6 +30,14 @@ def one_line(value: str, option: str) -> str:
                 f"give {option} without line breaks, tabs or control characters",
                 ExitCode.USAGE,
             )
+    for found in find_credentials(text)[:1]:
+        raise ShrekError(
+            f"{option} holds a credential ({found.kind}) at character {found.start + 1}; it "
+            "would be committed for ever",
+            f"give {option} without it (a credential belongs in an environment variable or the "
+            "backend's own credential store, never in the registry)",
+            ExitCode.USAGE,
+        )
     limit = LIMITS.get(option, 200)
     if len(text) > limit:
         raise ShrekError(

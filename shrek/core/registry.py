@@ -20,7 +20,8 @@ from typing import Any
 from shrek.core import schema
 from shrek.core.labels import LabelError, parse_label
 from shrek.core.yamlio import Document, load_yaml, write_atomic
-from shrek.errors import ExitCode, ShrekError, sort_findings
+from shrek.errors import ExitCode, Finding, ShrekError, sort_findings
+from shrek.redact import find_credentials
 
 REGISTRY_FILE = "shrek.yaml"
 TAGS_DIR = "tags"
@@ -34,7 +35,36 @@ SETTINGS_CHECKED = "cache/settings.sha256"  # in .shrek/: the shrek.yaml last fo
 
 def _settings_digest(text: str) -> str:
     """The content of shrek.yaml with the SHREK version and schema that judged it."""
-    return hashlib.sha256(f"{schema.fingerprint('registry')}\0{text}".encode()).hexdigest()
+    judged = f"{schema.fingerprint('registry')}\0{SETTINGS_CHECKS}\0{text}"
+    return hashlib.sha256(judged.encode()).hexdigest()
+
+
+SETTINGS_CHECKS = 2  # 2: build set-ups are checked for credentials
+
+
+def _credential_findings(document: Document) -> list[Finding]:
+    """A build's set-up is copied into every freeze.yaml and job: a token exported there
+    (``export PANDA_AUTH_ID_TOKEN=...``) would be committed with each."""
+    findings = []
+    builds = document.data.get("builds") if isinstance(document.data, dict) else None
+    for build, settings in (builds or {}).items():
+        setup = settings.get("setup") if isinstance(settings, dict) else None
+        for found in find_credentials(str(setup or ""))[:1]:
+            line, column = document.locate_text(
+                ["builds", build, "setup"], str(setup)[found.start : found.end][:40]
+            )
+            findings.append(
+                Finding(
+                    document.file,
+                    line,
+                    column,
+                    f"the set-up of build '{build}' holds a credential ({found.kind}); it would "
+                    "be copied into every freeze.yaml and job",
+                    "remove it: jobs get their credentials from the site or the backend "
+                    "(PanDA's own token store), never from the registry",
+                )
+            )
+    return findings
 
 
 def _known_valid(root: Path, text: str) -> bool:
@@ -89,7 +119,7 @@ class Registry:
             )
         document, findings = load_yaml(root / REGISTRY_FILE, REGISTRY_FILE)
         if document is not None and not findings and not _known_valid(root, document.text):
-            findings = schema.check(document, "registry")
+            findings = schema.check(document, "registry") or _credential_findings(document)
             if not findings:
                 _remember_valid(root, document.text)
         if findings or document is None:

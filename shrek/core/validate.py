@@ -392,8 +392,9 @@ def _check_credentials(step: Step) -> list[Finding]:
     """A parameter, resource, command or set-up line holding a credential is an error."""
     doc = step.document
     findings = []
+    # a parameter is read as NAME=VALUE: 'db_password: hunter2' is a credential by its name
     texts: list[tuple[list[object], str]] = [
-        (["parameters", name], str(value)) for name, value in step.parameters.items()
+        (["parameters", name], f"{name}={value}") for name, value in step.parameters.items()
     ]
     texts += [(["resources", n], pattern) for n, pattern in enumerate(step.resources)]
     texts += [

@@ -20,7 +20,7 @@ from shrek.core.registry import Registry
 from shrek.core.yamlio import write_atomic
 from shrek.git import GitRepo
 from shrek.ops.graph import mermaid
-from shrek.redact import redact
+from shrek.redact import redact, redact_parameter
 
 README = "README.md"
 
@@ -57,7 +57,7 @@ def _step_table(step: Step) -> list[str]:
     for output in step.outputs:
         rows.append(("output", f"`{step.name}.{output.name}` (`{output.files}`)"))
     for name, value in step.parameters.items():
-        rows.append((f"parameter `{name}`", f"`{_cell(value)}`"))
+        rows.append((f"parameter `{name}`", f"`{_cell(redact_parameter(name, value))}`"))
     for name, value in step.requirements.items():
         rows.append((f"requirement `{name}`", _cell(value)))
     for pattern in step.resources:

@@ -25,6 +25,7 @@ from tests.conftest import git
 from tests.core.conftest import GEN, TAG, assert_reported
 
 J = f"{TAG}/job"
+GITHUB = "ghp_" + "R2d2C3po" * 4 + "BB8x"
 JWT = (
     "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9."
     "eyJzdWIiOiJqZG9lIiwiZXhwIjo0MDAwMDAwMDAwfQ.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
@@ -194,6 +195,29 @@ CASES = [
         "holds a credential",
     ),
     (
+        "password-by-name",
+        step(GEN.replace("  nevents: 10", "  nevents: 10\n  db_password: correct-horse")),
+        f"{J}/gen.yaml:5:16",
+        "parameters.db_password holds a credential ('db_password' assignment)",
+    ),
+    (
+        "mysql-pwd-in-exec",
+        step(GEN.replace("exec: bash", "exec: MYSQL_PWD=s3cr3t-pw bash")),
+        f"{J}/gen.yaml:11:",
+        "exec holds a credential ('MYSQL_PWD' assignment)",
+    ),
+    (
+        "bearer-in-exec",
+        step(
+            GEN.replace(
+                "exec: bash bin/run.sh ${nevents} ${SHREK_SEQ}",
+                "exec: \"curl -H 'Authorization: Bearer 0paqu3T0k3n' x; bash bin/run.sh\"",
+            )
+        ),
+        f"{J}/gen.yaml:11:",
+        "exec holds a credential (HTTP authorization)",
+    ),
+    (
         "credential-url",
         lambda d: (d / "tag.yaml").write_text(
             (d / "tag.yaml").read_text().replace("https://", "https://jdoe:S3cret-pw@")
@@ -263,6 +287,20 @@ def test_a_fifo_is_refused_without_being_opened(
         read_record(target)  # SHREK's own files too: never opened
 
 
+def test_a_token_in_a_build_setup_is_refused(registry: Registry, shrek) -> None:
+    """It was copied into every freeze.yaml (issue 26)."""
+    settings = registry.root / "shrek.yaml"
+    settings.write_text(
+        settings.read_text().replace(
+            "builds:\n", f"builds:\n  leaky:\n    setup: export PANDA_AUTH_ID_TOKEN={JWT}\n"
+        )
+    )
+    result = shrek("validate", cwd=registry.root)
+    assert result.code == ExitCode.INVALID and "Traceback" not in result.err
+    assert "shrek.yaml:" in result.err and "the set-up of build 'leaky' holds a" in result.err
+    assert JWT not in result.out + result.err
+
+
 def test_a_build_key_yaml_reads_as_a_number_is_refused(registry: Registry, shrek) -> None:
     settings = registry.root / "shrek.yaml"
     settings.write_text(
@@ -327,6 +365,10 @@ def test_the_risk_gate_misses_nothing_the_plain_expression_sees(text: str) -> No
         (("tag", "new", "sP22ax", "--title", "x" * 201), "--title is 201 characters long"),
         (("tag", "new", "sP22ax", "--owner", "Eve\x00"), "--owner must be one line"),
         (("invalidate", TAG, "--reason", "bad\ndata"), "--reason must be one line"),
+        # a credential typed on the command line would be committed for ever (issue 26)
+        (("tag", "new", "sP22ax", "--title", "password=Hunter2-Secret"), "--title holds a"),
+        (("tag", "new", "sP22ax", "--title", f"see {JWT}"), "--title holds a credential (JSON"),
+        (("invalidate", TAG, "--reason", f"leaked {GITHUB} pw=x"), "--reason holds a credential"),
     ],
 )
 def test_command_line_text_cannot_break_a_ledger(

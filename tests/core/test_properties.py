@@ -35,7 +35,10 @@ SETTINGS = settings(
 )
 
 NAMES = st.from_regex(r"[a-z][a-z0-9_-]{0,15}", fullmatch=True)
-PARAMETER_NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True)
+# a name like db_password makes any value a credential: such steps are refused (issue 26)
+PARAMETER_NAMES = st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True).filter(
+    lambda name: not find_credentials(f"{name}=value1234")
+)
 UNICODE = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
     max_size=40,
