@@ -100,6 +100,11 @@ def _compare(
         text = contents[blob].decode("utf-8", errors="replace")
         if relative in LEDGERS:
             now = current_ledgers[relative]
+            moved = _reordered(_entries(text), now)
+            if moved and (relative, "order") not in reported:
+                reported.add((relative, "order"))
+                tag = moved[1].split()[1 if relative == LEDGER_FILE else 0].split("/")[0]
+                findings.append((tag, _reordered_line(relative, *moved, commit, path)))
             for line, entry in _entries(text).items():
                 if entry not in now.values() and (relative, entry) not in reported:
                     reported.add((relative, entry))
@@ -130,6 +135,107 @@ def _compare(
             seen.add(key)
             by_tag.setdefault(tag, []).append(finding)
     return by_tag
+
+
+def _reordered(committed: dict[int, str], now: dict[int, str]) -> tuple[int, str] | None:
+    """The first current line that comes before a line it followed when committed (a merge
+    may interleave two sides' new lines, but never moves a committed one): (line, entry)."""
+    where = {entry: line for line, entry in now.items()}
+    last = 0
+    for _, entry in sorted(committed.items()):
+        line = where.get(entry)
+        if line is None:
+            continue  # a lost line: named by itself
+        if line < last:
+            return line, entry
+        last = line
+    return None
+
+
+def _reordered_line(relative: str, line: int, entry: str, commit: str, path: str) -> Finding:
+    return Finding(
+        relative,
+        line,
+        1,
+        f"the line {entry!r} was moved: it came later when committed in {commit[:12]}; "
+        f"{relative} is append-only and its order is the order of issue",
+        f"restore the order as committed (git show {commit[:12]}:{path}), keeping lines "
+        "added since at the end",
+    )
+
+
+def freeze_findings(registry: Registry) -> dict[str, list[Finding]]:
+    """A submitted tag's freeze edited by hand, by tag: ``freeze.yaml`` deleted (the tag
+    silently became a draft while its submissions name a freeze digest), or last written by
+    a commit that is not a ``shrek freeze`` of the person ``frozen.by`` names (forged)."""
+    from shrek.core.freeze import FREEZE_FILE, read_freeze
+    from shrek.core.records import load_records
+
+    repo = GitRepo(registry.root)
+    writers = _freeze_writers(repo, repo.prefix_of(registry.root)) if repo.has_commits() else {}
+    found: dict[str, list[Finding]] = {}
+    for name in registry.tag_names():
+        file = f"{TAGS_DIR}/{name}/{FREEZE_FILE}"
+        digests = sorted(
+            {
+                str(r.data["freeze_digest"])
+                for r in load_records(registry.tag_dir(name))
+                if not r.test and r.data.get("freeze_digest")
+            }
+        )
+        frozen, problems = read_freeze(registry, name)
+        if problems:
+            continue  # validate and verify name a damaged freeze.yaml already
+        if frozen is None:
+            if digests:
+                found.setdefault(name, []).append(
+                    Finding(
+                        file,
+                        0,
+                        0,
+                        f"{FREEZE_FILE} is missing, but the tag was submitted with freeze "
+                        f"digest {digests[0]}: without it the tag reads as a draft",
+                        f"restore it from git (git log -- {file} names the commit); a "
+                        "submitted tag is never unfrozen",
+                    )
+                )
+            continue
+        by = str((frozen.get("frozen") or {}).get("by") or "")
+        writer = writers.get(file)
+        if writer is None:
+            continue  # not committed yet: 'git status' shows it, submit refuses it
+        author, subject = writer
+        if author != by or not subject.startswith(f"shrek: freeze {name} "):
+            found.setdefault(name, []).append(
+                Finding(
+                    file,
+                    0,
+                    0,
+                    f"frozen.by says {by!r}, but {FREEZE_FILE} was last written by {author!r} "
+                    f"in '{subject}', not by 'shrek freeze': edited by hand",
+                    f"restore the freeze as 'shrek freeze' committed it (git log -- {file}); "
+                    "a frozen tag is immutable",
+                )
+            )
+    return found
+
+
+def _freeze_writers(repo: GitRepo, prefix: str) -> dict[str, tuple[str, str]]:
+    """For each committed freeze.yaml: (author 'Name <email>', subject) of the last commit
+    that changed it, from one ``git log``."""
+    text = repo.repo.git.log(
+        "--format=%x1e%an <%ae>%x1f%s", "--name-only", "--", f"{prefix}{TAGS_DIR}/*/freeze.yaml"
+    )
+    writers: dict[str, tuple[str, str]] = {}
+    for chunk in text.split("\x1e"):
+        head, _, names = chunk.partition("\n")
+        if "\x1f" not in head:
+            continue
+        author, subject = head.split("\x1f", 1)
+        for name in names.split():
+            relative = name[len(prefix) :] if name.startswith(prefix) else name
+            writers.setdefault(relative, (author, subject))
+    return writers
 
 
 def _read(registry: Registry, relative: str) -> str | None:

@@ -84,3 +84,44 @@ def test_a_label_whose_ledger_line_was_deleted_is_not_allocated_again(
     assert again.code == 0 and "sP22b-local" in again.out
     claimed = shrek("tag", "new", "sP22a", "--build", "local", cwd=registry.root)
     assert claimed.code == ExitCode.CONFLICT and "already allocated to sP22a-local" in claimed.err
+
+
+def test_verify_names_a_deleted_freeze_of_a_submitted_tag(demo: Registry, shrek) -> None:
+    """The tag silently became a draft, and verify said nothing (issue 26)."""
+    assert shrek("submit", "sP22aa/demo-pass1", cwd=demo.root).code == 0
+    git(demo.root, "rm", "-q", f"tags/{TAG}/freeze.yaml")
+    git(demo.root, "commit", "-qm", "unfreeze")
+    result = shrek("verify", cwd=demo.root)
+    assert result.code == ExitCode.INVALID, result.err
+    assert f"tags/{TAG}/freeze.yaml: error: freeze.yaml is missing, but the tag was submitted" in (
+        result.err
+    )
+
+
+def test_verify_names_a_forged_frozen_by(demo: Registry, shrek) -> None:
+    freeze = demo.root / "tags" / TAG / "freeze.yaml"
+    data = yaml.safe_load(freeze.read_text())
+    by = data["frozen"]["by"]
+    assert shrek("verify", cwd=demo.root).code == 0
+    freeze.write_text(freeze.read_text().replace(by, "Production Manager <pm@sphenix.example>"))
+    git(demo.root, "commit", "-qam", "who froze it")
+    result = shrek("verify", cwd=demo.root)
+    assert result.code == ExitCode.INVALID, result.err
+    assert "frozen.by says 'Production Manager <pm@sphenix.example>', but freeze.yaml was" in (
+        result.err
+    )
+    assert "not by 'shrek freeze': edited by hand" in result.err
+
+
+def test_verify_names_a_reordered_ledger(demo: Registry, shrek) -> None:
+    assert shrek("tag", "new", "sP22ab", "--from", "sP22aa", cwd=demo.root).code == 0
+    ledger = demo.root / "labels.ledger"
+    lines = ledger.read_text().splitlines(keepends=True)
+    lines[-2], lines[-1] = lines[-1], lines[-2]
+    ledger.write_text("".join(lines))
+    git(demo.root, "commit", "-qam", "sort the ledger")
+    assert shrek("validate", cwd=demo.root).code == 0  # one checkout cannot tell
+    result = shrek("verify", cwd=demo.root)
+    assert result.code == ExitCode.INVALID, result.err
+    assert "labels.ledger:6:1: error: the line 'sP22ab sP22ab-local" in result.err
+    assert "was moved: it came later when committed in" in result.err
