@@ -3,10 +3,16 @@
 It lives in the registry's git-ignored working state: it describes files on this machine, not
 the production's definition. Writes are transactions, so an interrupted ``dataset add``
 registers all of its files or none.
+
+A file inside the registry's directory (every local output, in ``.shrek/store/``) is recorded
+by its path relative to that directory, so a registry copied or moved with its ``.shrek/``
+reads — and ``verify --outputs`` checks — its own files, not the original's. Files elsewhere
+(external datasets) keep their absolute path; so do the entries an older SHREK wrote.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -48,6 +54,22 @@ class LocalCatalog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # the registry's directory: the catalogue is <registry>/.shrek/<file>
+        self.base = Path(os.path.abspath(path)).parent.parent
+        self._bases = tuple(dict.fromkeys((str(self.base), os.path.realpath(self.base))))
+
+    def _stored(self, location: str) -> str:
+        """How ``location`` is recorded: relative to the registry when inside it."""
+        for base in self._bases:
+            if location.startswith(base + os.sep):
+                return location[len(base) + 1 :]
+        return location
+
+    def _located(self, location: str) -> str:
+        """Where a recorded location is on this machine."""
+        if not location or os.path.isabs(location) or "://" in location:
+            return location  # none given, an absolute path, a URL
+        return os.path.join(self.base, location)
 
     def describe(self) -> str:
         return "local catalogue"
@@ -112,7 +134,7 @@ class LocalCatalog:
                 "SELECT name, size, checksum, location FROM files WHERE dataset = ? ORDER BY name",
                 (dataset,),
             ).fetchall()
-        return [DatasetFile(*row) for row in rows]
+        return [DatasetFile(*row[:3], self._located(row[3])) for row in rows]
 
     def infos(self, datasets: list[str]) -> dict[str, DatasetInfo]:
         if not datasets or not self.path.exists():
@@ -156,18 +178,17 @@ class LocalCatalog:
                 "SELECT location FROM provenance WHERE dataset = ? AND name = ?",
                 (dataset, name),
             )
-        return rows[0][0] if rows else None
+        return self._located(rows[0][0]) if rows else None
 
     def provenances(self, dataset: str) -> dict[str, str]:
         """Every file of ``dataset`` with a provenance file: name -> where it is (one query)."""
         if not self.path.exists():
             return {}
         with self._connect() as db:
-            return dict(
-                _rows_if_table(
-                    db, "SELECT name, location FROM provenance WHERE dataset = ?", (dataset,)
-                )
+            rows = _rows_if_table(
+                db, "SELECT name, location FROM provenance WHERE dataset = ?", (dataset,)
             )
+        return {name: self._located(location) for name, location in rows}
 
     def mark_invalid(self, dataset: str, reason: str) -> None:
         """``shrek invalidate``: the dataset stays (its files are evidence) but is marked."""
@@ -192,10 +213,10 @@ class LocalCatalog:
         with self._connect() as db:
             rows = db.execute(
                 "SELECT dataset, name, size, checksum, location FROM files "
-                "WHERE name = ? OR location = ? ORDER BY dataset",
-                (name, name),
+                "WHERE name = ? OR location IN (?, ?) ORDER BY dataset",
+                (name, name, self._stored(name)),
             ).fetchall()
-        return [(row[0], DatasetFile(*row[1:])) for row in rows]
+        return [(row[0], DatasetFile(*row[1:4], self._located(row[4]))) for row in rows]
 
     def register(
         self, dataset: str, files: list[DatasetFile], provenance: str | None = None
@@ -222,13 +243,13 @@ class LocalCatalog:
                     db.execute(
                         "INSERT INTO files (dataset, name, size, checksum, location) "
                         "VALUES (?, ?, ?, ?, ?)",
-                        (dataset, item.name, item.size, item.checksum, item.location),
+                        (dataset, item.name, item.size, item.checksum, self._stored(item.location)),
                     )
                 if provenance:  # the job's provenance file: catalogued beside, never a file
                     db.execute(
                         "INSERT OR IGNORE INTO provenance (dataset, name, location) "
                         "VALUES (?, ?, ?)",
-                        (dataset, item.name, provenance),
+                        (dataset, item.name, self._stored(provenance)),
                     )
             return self._info(db, dataset)
 

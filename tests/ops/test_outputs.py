@@ -4,6 +4,7 @@ upstream output is refused before a submission reads it, and the store never ove
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,22 @@ def test_verify_outputs_names_each_missing_or_changed_file(demo: Registry, shrek
     as_json = json.loads(shrek("verify", "--outputs", "--json", cwd=demo.root).out)
     (events,) = [d for d in as_json[0]["datasets"] if d["dataset"] == EVENTS]
     assert events["files"] == 4 and len(events["problems"]) == 3
+
+
+def test_a_copied_registry_verifies_its_own_outputs(demo: Registry, shrek, tmp_path) -> None:
+    """The catalogue held absolute paths: a copy's verify read the original's files and said
+    ok for its own damaged ones (issue 26)."""
+    assert shrek("submit", "sP22aa", cwd=demo.root).code == 0
+    copy = tmp_path / "copy"
+    shutil.copytree(demo.root, copy, symlinks=True)
+    damaged = copy / _store_file(demo, 1).relative_to(demo.root)
+    damaged.write_text("not what the job wrote\n")
+    result = shrek("verify", "--outputs", "sP22aa", cwd=copy)
+    assert result.code == ExitCode.DRIFT, result.out + result.err
+    assert f"{EVENTS}: {damaged.name}: changed: " in result.err
+    assert shrek("verify", "--outputs", "sP22aa", cwd=demo.root).code == 0  # its own are fine
+    found = open_catalog(Registry.open(copy)).files(EVENTS)
+    assert all(Path(f.location).is_relative_to(copy) for f in found)
 
 
 def test_a_damaged_upstream_output_is_refused_before_anything_is_journalled(
