@@ -32,7 +32,12 @@ from shrek.core.validate import require_valid
 from shrek.core.yamlio import dump_yaml, write_atomic
 from shrek.errors import ExitCode, Finding, ShrekError
 from shrek.git import GitRepo
-from shrek.ops.history import freeze_findings, history_findings, team_findings
+from shrek.ops.history import (
+    freeze_findings,
+    hand_edit_findings,
+    history_findings,
+    team_findings,
+)
 from shrek.ops.pending import change, settle
 from shrek.ops.readme import README, write_readme
 
@@ -185,7 +190,7 @@ def verify(
     selected = [registry.resolve(n) for n in names] if names else registry.tag_names()
     catalog = open_catalog(registry, allow_open=True)  # an open dataset's drift is still drift
     history = history_findings(registry)
-    for more in (team_findings(registry), freeze_findings(registry)):
+    for more in (team_findings(registry), freeze_findings(registry), hand_edit_findings(registry)):
         for name, findings in more.items():
             history.setdefault(name, []).extend(findings)
     if not explicit:  # a tag whose directory is gone is reported by its damaged history

@@ -220,22 +220,72 @@ def freeze_findings(registry: Registry) -> dict[str, list[Finding]]:
     return found
 
 
-def _freeze_writers(repo: GitRepo, prefix: str) -> dict[str, tuple[str, str]]:
-    """For each committed freeze.yaml: (author 'Name <email>', subject) of the last commit
-    that changed it, from one ``git log``."""
-    text = repo.repo.git.log(
-        "--format=%x1e%an <%ae>%x1f%s", "--name-only", "--", f"{prefix}{TAGS_DIR}/*/freeze.yaml"
+def hand_edit_findings(registry: Registry) -> dict[str, list[Finding]]:
+    """Records changed by a commit SHREK did not make, by tag: SHREK writes every record and
+    commits it at once, so a ``jobs.done`` raised by hand and committed (which keeps every
+    other rule: history, fixed fields) still shows as the commit that made it."""
+    repo = GitRepo(registry.root)
+    if not repo.has_commits():
+        return {}
+    prefix = repo.prefix_of(registry.root)
+    found: dict[str, list[Finding]] = {}
+    for relative, commits in _writers(repo, prefix, RECORDS).items():
+        foreign = [(sha, subject) for sha, _, subject in commits if not _by_shrek(subject)]
+        if foreign and not _voided(registry, relative):
+            sha, subject = foreign[0]
+            found.setdefault(relative.split("/")[1], []).append(
+                Finding(
+                    relative,
+                    0,
+                    0,
+                    f"the record was changed by commit {sha[:12]} ('{subject}'), which SHREK "
+                    "did not make: records are written by SHREK only",
+                    f"restore it as SHREK last wrote it (git log -- {prefix}{relative}); "
+                    "'shrek status' brings a record up to date",
+                )
+            )
+    return found
+
+
+def _voided(registry: Registry, relative: str) -> bool:
+    """Whether the record is voided (``shrek void``: the repair of a double a hand merge
+    made), or gone (named by the history check)."""
+    from shrek.core.lifecycle import read_events
+
+    data = _record(_read(registry, relative), relative)
+    if not data:
+        return True
+    return (
+        str(data.get("id")) in read_events(registry.root / TAGS_DIR / relative.split("/")[1]).voided
     )
-    writers: dict[str, tuple[str, str]] = {}
+
+
+def _by_shrek(subject: str) -> bool:
+    return subject.startswith("shrek: ") or subject.startswith("Merge ")
+
+
+def _writers(repo: GitRepo, prefix: str, pattern: str) -> dict[str, list[tuple[str, str, str]]]:
+    """For each committed file matching ``pattern``: every commit that changed it, newest
+    first, as (sha, author 'Name <email>', subject), from one ``git log``."""
+    text = repo.repo.git.log(
+        "--format=%x1e%H%x1f%an <%ae>%x1f%s", "--name-only", "--", f"{prefix}{pattern}"
+    )
+    writers: dict[str, list[tuple[str, str, str]]] = {}
     for chunk in text.split("\x1e"):
         head, _, names = chunk.partition("\n")
-        if "\x1f" not in head:
+        if head.count("\x1f") != 2:
             continue
-        author, subject = head.split("\x1f", 1)
+        sha, author, subject = head.split("\x1f")
         for name in names.split():
             relative = name[len(prefix) :] if name.startswith(prefix) else name
-            writers.setdefault(relative, (author, subject))
+            writers.setdefault(relative, []).append((sha, author, subject))
     return writers
+
+
+def _freeze_writers(repo: GitRepo, prefix: str) -> dict[str, tuple[str, str]]:
+    """For each committed freeze.yaml: (author, subject) of the last commit that changed it."""
+    writers = _writers(repo, prefix, f"{TAGS_DIR}/*/freeze.yaml")
+    return {relative: commits[0][1:] for relative, commits in writers.items()}
 
 
 def _read(registry: Registry, relative: str) -> str | None:

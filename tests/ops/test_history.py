@@ -125,3 +125,15 @@ def test_verify_names_a_reordered_ledger(demo: Registry, shrek) -> None:
     assert result.code == ExitCode.INVALID, result.err
     assert "labels.ledger:6:1: error: the line 'sP22ab sP22ab-local" in result.err
     assert "was moved: it came later when committed in" in result.err
+
+
+def test_verify_names_jobs_done_raised_by_hand(demo: Registry, shrek) -> None:
+    """Every other rule holds (fixed fields, history): only the commit shows it (issue 26)."""
+    assert shrek("submit", "sP22aa/demo-pass1", cwd=demo.root).code == 0
+    record = demo.root / RECORD
+    record.write_text(record.read_text().replace("  done: 4\n", "  done: 40\n"))
+    git(demo.root, "commit", "-qam", "more events")
+    result = shrek("verify", cwd=demo.root)
+    assert result.code == ExitCode.INVALID, result.err
+    assert f"{RECORD}: error: the record was changed by commit " in result.err
+    assert "('more events'), which SHREK did not make" in result.err
