@@ -48,7 +48,7 @@ $(RUCIO_VENV)/.installed:
 	touch $@
 
 test: $(STAMP) install-panda-server install-panda-stack install-rucio-server
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=10
 	$(BIN)/shrek --registry . validate
 
 # Only the tests against a real panda-server and JEDI (README: Testing against a real PanDA
