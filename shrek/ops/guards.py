@@ -18,6 +18,7 @@ from shrek.core.registry import Registry
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
 from shrek.ops import remote
+from shrek.ops.pending import interrupted_command
 
 Refusal = tuple[str, ShrekError]  # (the guard's name, its refusal)
 
@@ -29,6 +30,14 @@ def git_guards(registry: Registry, repo: GitRepo, tag: Tag) -> list[Refusal]:
         [tag.directory, registry.root / "shrek.yaml", registry.root / "labels.ledger"]
     )
     if dirty:
+        interrupted = interrupted_command(registry)
+        fix = (
+            f"they are what an interrupted '{interrupted}' left: run it again (it finishes "
+            "the job), then submit"
+            if interrupted
+            else "commit them (or git stash them), then submit again; --test submits anyway "
+            "and records it"
+        )
         failures.append(
             (
                 "dirty",
@@ -36,8 +45,7 @@ def git_guards(registry: Registry, repo: GitRepo, tag: Tag) -> list[Refusal]:
                     "the registry has uncommitted or untracked changes this submission depends on: "
                     + ", ".join(dirty[:5])
                     + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else ""),
-                    "commit them (or git stash them), then submit again; --test submits anyway and "
-                    "records it",
+                    fix,
                     ExitCode.DIRTY,
                 ),
             )

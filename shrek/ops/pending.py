@@ -139,7 +139,7 @@ def settle(registry: Registry, repo: GitRepo) -> None:
     except (OSError, ValueError, KeyError, TypeError):
         journal.unlink(missing_ok=True)  # unreadable: written half by a killed command,
         return  # which had then not written any path yet
-    if any(paths_is_outside(registry, p) for p in paths):
+    if any(_outside(registry, p) for p in paths):
         journal.unlink(missing_ok=True)
         return
     made = _committed_since(repo, base, subject) if subject else ""
@@ -157,7 +157,17 @@ def settle(registry: Registry, repo: GitRepo) -> None:
     )
 
 
-def paths_is_outside(registry: Registry, path: Path) -> bool:
+def interrupted_command(registry: Registry) -> str | None:
+    """The committing command whose journal is still there (it was stopped), if any."""
+    try:
+        return str(
+            json.loads((registry.state_dir / JOURNAL).read_text(encoding="utf-8"))["command"]
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _outside(registry: Registry, path: Path) -> bool:
     """A journal is local state, but never trusted to name a path outside the registry."""
     try:
         path.resolve().relative_to(registry.root.resolve())

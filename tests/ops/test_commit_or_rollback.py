@@ -120,6 +120,9 @@ def test_submit_after_an_interrupted_freeze_is_not_refused_as_dirty(demo: Regist
     fault = {"SHREK_FAULT_POINT": "before-commit", "SHREK_FAULT_SIGNAL": "KILL"}
     assert cli(demo, "freeze", "sP22ab", env=fault).returncode == -signal.SIGKILL
     assert git(demo.root, "status", "--porcelain")  # freeze.yaml and friends, uncommitted
+    refused = cli(demo, "submit", "sP22ab/demo-pass1")
+    assert refused.returncode == ExitCode.DIRTY
+    assert "an interrupted 'shrek freeze sP22ab-local' left: run it again" in refused.stderr
     assert cli(demo, "freeze", "sP22ab").returncode == 0
     submitted = cli(demo, "submit", "sP22ab/demo-pass1")
     assert submitted.returncode == 0, submitted.stderr
