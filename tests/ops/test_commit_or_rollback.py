@@ -1,15 +1,16 @@
 """Commit-or-rollback for every committing command besides submit (issue 26): ``tag new``,
-``freeze``, ``invalidate``, ``supersede`` and ``init`` stopped for real — SIGKILL, or a
+``freeze``, ``invalidate``, ``supersede`` and ``init`` stopped for real — SIGKILL, SIGTERM, or a
 terminal's Ctrl-C (SIGINT to the process group) — after journalling, before and after their
-commit (``SHREK_FAULT_POINT``, see ``shrek/interrupts.py``). After each trial:
+commit (``SHREK_FAULT_POINT``, see ``shrek/interrupts.py``); SIGTERM ends Python as SIGKILL
+does, so two TERM trials suffice. After each trial:
 
 - the command ended as the signal says (130 for Ctrl-C), never with a traceback;
 - a Ctrl-C never undoes a commit: what is in HEAD is in the working tree;
 - run again, the same command finishes the job or says it was done, and then the change is
   committed exactly once, nothing is left uncommitted and ``validate`` passes.
 
-``dataset add`` commits nothing (the local catalogue is an SQLite transaction) and ``extend``
-is a submission, covered by ``test_fault_injection``.
+``dataset add`` commits nothing (the local catalogue is an SQLite transaction); ``extend``
+hands over through ``submit``'s own journal, the code ``test_fault_injection`` stops.
 """
 
 from __future__ import annotations
@@ -56,12 +57,16 @@ def _prepare(registry: Registry, command: str, tmp_path: Path) -> tuple[tuple[st
     return ("init", str(tmp_path / "fresh")), "shrek: initialise production registry"
 
 
-TRIALS = [
-    (command, point, nth, how)
-    for command in ("tag new", "freeze", "invalidate", "supersede", "init")
-    for point, nth in (("before-commit", 1), ("after-commit", 1))
-    for how in ("KILL", "INT")
-] + [(command, "after-pending", 2, "KILL") for command in ("tag new", "freeze", "invalidate")]
+TRIALS = (
+    [
+        (command, point, nth, how)
+        for command in ("tag new", "freeze", "invalidate", "supersede", "init")
+        for point, nth in (("before-commit", 1), ("after-commit", 1))
+        for how in ("KILL", "INT")
+    ]
+    + [(command, "after-pending", 2, "KILL") for command in ("tag new", "freeze", "invalidate")]
+    + [(command, "before-commit", 1, "TERM") for command in ("tag new", "supersede")]
+)
 
 
 @pytest.mark.parametrize(
@@ -75,7 +80,7 @@ def test_a_committing_command_stopped_anywhere_is_finished_by_running_it_again(
     root = tmp_path / "fresh" if command == "init" else demo.root
     fault = {"SHREK_FAULT_POINT": point, "SHREK_FAULT_NTH": str(nth), "SHREK_FAULT_SIGNAL": how}
     stopped = cli(demo, *arguments, env=fault)
-    expected = {"KILL": -signal.SIGKILL, "INT": ExitCode.INTERRUPTED}[how]
+    expected = {"KILL": -signal.SIGKILL, "TERM": -signal.SIGTERM, "INT": ExitCode.INTERRUPTED}[how]
     assert stopped.returncode == expected, (stopped.returncode, stopped.stderr)
     assert "Traceback" not in stopped.stderr, stopped.stderr
     if how == "INT":  # Ctrl-C is held back around the commit: it lands after, and undoes nothing
@@ -89,7 +94,7 @@ def test_a_committing_command_stopped_anywhere_is_finished_by_running_it_again(
     assert git(root, "status", "--porcelain") == ""
     assert not (root / ".shrek" / JOURNAL).exists()
     assert not list((root / "tags").glob(".*.new"))
-    if how == "KILL" and point != "after-commit":  # the re-run made the change, and said why
+    if how != "INT" and point != "after-commit":  # the re-run made the change, and said why
         assert "was interrupted before its commit" in again.stderr or command == "init"
     validated = subprocess.run(
         [sys.executable, "-m", "shrek", "validate"], cwd=root, capture_output=True, text=True
