@@ -79,6 +79,15 @@ def init_registry(directory: Path) -> Path:
     """
     directory = directory.resolve()
     settings = directory / REGISTRY_FILE
+    outer = next((d for d in directory.parents if (d / REGISTRY_FILE).is_file()), None)
+    if outer is not None:
+        raise ShrekError(
+            f"{directory} is inside the registry {outer}: a registry in it would be committed "
+            f"into {outer}'s repository, whose validate would then fail",
+            "create the registry outside any other (e.g. shrek init ../my-registry); a registry "
+            "holds many tags, so one registry is enough for a production campaign",
+            ExitCode.CONFLICT,
+        )
     if settings.exists() and not (directory / ".git").exists():
         raise ShrekError(
             f"{directory} has a {REGISTRY_FILE} but is no git repository",

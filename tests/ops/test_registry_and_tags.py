@@ -62,6 +62,18 @@ def test_init_refuses_an_existing_registry(registry: Registry, shrek) -> None:
     assert "already a SHREK registry" in result.err
 
 
+def test_init_refuses_a_directory_inside_a_registry(registry: Registry, shrek) -> None:
+    """It was accepted and committed into the outer registry, whose validate then failed
+    (issue 29)."""
+    head = git(registry.root, "rev-parse", "HEAD")
+    result = shrek("init", str(registry.root / "tags" / "sub"), cwd=registry.root)
+    assert result.code == ExitCode.CONFLICT, result.err
+    assert f"is inside the registry {registry.root}" in result.err and "fix:" in result.err
+    assert not (registry.root / "tags" / "sub").exists()
+    assert git(registry.root, "rev-parse", "HEAD") == head
+    assert shrek("validate", cwd=registry.root).code == 0
+
+
 def test_init_in_an_existing_repository_commits_only_its_own_files(tmp_path: Path, shrek):
     repo = tmp_path / "project"
     repo.mkdir()
