@@ -50,6 +50,7 @@ $(RUCIO_VENV)/.installed:
 test: $(STAMP) install-panda-server install-panda-stack install-rucio-server
 	$(BIN)/python -m pytest --durations=10
 	$(BIN)/shrek --registry . validate
+	$(BIN)/shrek --registry . render-readme --check
 
 # Only the tests against a real panda-server and JEDI (README: Testing against a real PanDA
 # server), required to run rather than skip.

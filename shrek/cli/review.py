@@ -18,12 +18,26 @@ def render_readme(
         None, help="Tags (default: all).", autocompletion=complete_tags
     ),
     commit: bool = typer.Option(False, "--commit", help="Commit the READMEs that changed."),
+    check: bool = typer.Option(
+        False, "--check", help="Write nothing; exit 1 when a README does not match its tag (CI)."
+    ),
 ) -> None:
     """Write tags/<tag>/README.md: the summary a reviewer reads (deterministic)."""
-    from shrek.ops.readme import refresh_readmes
+    from shrek.ops.readme import refresh_readmes, stale_readmes
 
     registry = open_registry(ctx)
     names = [registry.resolve(t) for t in tags] if tags else registry.tag_names()
+    if check:
+        stale = stale_readmes(registry, names)
+        if stale:
+            raise ShrekError(
+                "README(s) that do not match their tag, so a reviewer would read a stale "
+                "summary: " + ", ".join(registry.relative(p) for p in stale),
+                "shrek render-readme --commit (or render-readme, then commit the READMEs)",
+                ExitCode.INVALID,
+            )
+        typer.echo(f"every README matches its tag ({len(names)} checked)")
+        return
     changed = refresh_readmes(registry, names, commit=commit)
     for path in changed:
         typer.echo(f"wrote {registry.relative(path)}")

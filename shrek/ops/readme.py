@@ -215,6 +215,18 @@ def write_readme(registry: Registry, name: str) -> Path:
     return path
 
 
+def stale_readmes(registry: Registry, names: list[str]) -> list[Path]:
+    """The READMEs of ``names`` that do not match their tag (``render-readme --check``): a
+    reviewer reading one would read a summary of something else. Nothing is written."""
+    stale = []
+    for name in names:
+        path = registry.tag_dir(name) / README
+        current = path.read_text(encoding="utf-8") if path.exists() else None
+        if current != redact(render_readme(registry, name)):
+            stale.append(path)
+    return stale
+
+
 def refresh_readmes(registry: Registry, names: list[str], *, commit: bool = False) -> list[Path]:
     """Rewrite the READMEs of ``names``; return those that changed (committed with ``commit``)."""
     changed = []

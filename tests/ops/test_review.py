@@ -26,6 +26,7 @@ from shrek.ops.readme import render_readme
 from shrek.ops.tag import new_tag
 from tests.conftest import GOLDEN as GOLDEN_DIR
 from tests.conftest import PROJECT, git
+from tests.ops.conftest import DEMO_TAG
 
 GOLDEN = GOLDEN_DIR / "review"
 UPDATE = os.environ.get("SHREK_UPDATE_GOLDEN") == "1"
@@ -168,7 +169,7 @@ def test_init_writes_the_ci_workflow_the_readme_documents(registry: Registry) ->
     assert set(workflow[True if True in workflow else "on"]) == {"pull_request", "push"}
     runs = [s["run"] for s in workflow["jobs"]["check"]["steps"] if "run" in s]
     shrek_runs = [r for r in runs if r.startswith("shrek ")]
-    assert [r.split()[1] for r in shrek_runs] == ["validate", "verify", "review"]
+    assert [r.split()[1] for r in shrek_runs] == ["validate", "render-readme", "verify", "review"]
     readme = (PROJECT / "README.md").read_text()
     for command in runs:
         assert command in readme, f"README does not document the CI step: {command}"
@@ -290,3 +291,22 @@ def test_completion_of_labels_and_steps(registry: Registry, monkeypatch) -> None
 def test_graph_into_a_missing_directory(shrek, tmp_path: Path) -> None:
     result = shrek("graph", "sP22aa", "-o", str(tmp_path / "no" / "dag.svg"), cwd=PROJECT)
     assert result.code == ExitCode.FILESYSTEM and "does not exist" in result.err
+
+
+def test_render_readme_check_fails_on_a_stale_readme(demo: Registry, shrek) -> None:
+    """A step edited on a branch: the README still said the old job count, and nothing in CI
+    noticed (issue 29, point 7)."""
+    assert shrek("render-readme", "--check", cwd=demo.root).code == 0
+    git(demo.root, "checkout", "-q", "-b", "more-jobs")
+    (demo.tag_dir(DEMO_TAG) / "freeze.yaml").unlink()
+    step = demo.tag_dir(DEMO_TAG) / "job" / "demo-pass1.yaml"
+    step.write_text(step.read_text().replace("jobs: 4", "jobs: 8"))
+    git(demo.root, "commit", "-qam", "more jobs")
+    readme = demo.tag_dir(DEMO_TAG) / "README.md"
+    before = readme.read_text()
+    stale = shrek("render-readme", "--check", cwd=demo.root)
+    assert stale.code == ExitCode.INVALID, stale.err
+    assert f"tags/{DEMO_TAG}/README.md" in stale.err and "render-readme --commit" in stale.err
+    assert readme.read_text() == before  # --check writes nothing
+    assert shrek("render-readme", "--commit", cwd=demo.root).code == 0
+    assert shrek("render-readme", "--check", cwd=demo.root).code == 0
