@@ -304,6 +304,12 @@ def probe(
         print_json(result.as_dict())
         return
     typer.echo(f"probed {result.tag}/{result.step}: {len(result.jobs)} job(s) ({result.record})")
+    if result.failed:
+        judged = sum(1 for m in result.jobs if m.exit == 0)
+        typer.echo(
+            f"judged by the {judged} job(s) that succeeded; failed, not judged: "
+            + "; ".join(result.failed)
+        )
     show(
         [vars(m) for m in result.jobs],
         as_json=False,

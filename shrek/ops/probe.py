@@ -59,6 +59,7 @@ class ProbeResult:
     record: str
     jobs: list[JobMeasure] = field(default_factory=list)
     verdicts: list[Verdict] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # why probed jobs failed (not judged)
     applied: list[str] = field(default_factory=list)
     commit: str = ""
 
@@ -95,8 +96,17 @@ def probe(
     (record,) = submitted.records
     measures = _measures(registry, record)
     step = tag.steps[step_name]
-    verdicts = judge(step.requirements, measures)
-    result = ProbeResult(tag.name, step_name, registry.relative(record.path), measures, verdicts)
+    # a failed job says nothing of what the step needs (it may have stopped at once): only
+    # the jobs that succeeded are judged, and with none nothing is suggested or written
+    succeeded = [m for m in measures if m.exit == 0]
+    verdicts = judge(step.requirements, succeeded) if succeeded else []
+    failed = [
+        f"{group.get('count', 1)} job(s): {group.get('reason', 'failed')}" + _payload_said(group)
+        for group in record.data.get("failures") or []
+    ] or [f"job {m.seq}: exit {m.exit}" for m in measures if m.exit != 0]
+    result = ProbeResult(
+        tag.name, step_name, registry.relative(record.path), measures, verdicts, failed
+    )
     record.data["probe"] = {
         "jobs": [asdict(m) for m in measures],
         "verdicts": [asdict(v) for v in verdicts],
@@ -105,12 +115,26 @@ def probe(
     result.commit = GitRepo(registry.root).commit(
         [record.path, write_readme(registry, tag.name)],
         f"shrek: probe {tag.name}: {step_name} #{record.number:04d} [TEST] ("
-        + ", ".join(f"{v.requirement} {v.verdict}" for v in verdicts)
+        + (", ".join(f"{v.requirement} {v.verdict}" for v in verdicts) or "no job succeeded")
         + ")",
     )
+    if not succeeded:
+        raise ShrekError(
+            f"none of the {len(measures)} probed job(s) of {tag.label}/{step_name} succeeded, so "
+            "no requirement was judged and nothing was written: " + "; ".join(failed[:3]),
+            f"see why: shrek status --failed {tag.label}; fix the step, then probe again",
+            ExitCode.BACKEND,
+        )
     if apply:
         result.applied = apply_suggestions(registry.root / step.file, verdicts)
     return result
+
+
+def _payload_said(group: dict[str, Any]) -> str:
+    """The payload's own last stderr line in a failure group (not the wrapper's 'shrek[…]:'
+    summary of it), quoted; '' when there is none."""
+    said = [line for line in group.get("tail") or [] if not line.startswith("shrek[")]
+    return f" ('{said[-1]}')" if said else ""
 
 
 def _measures(registry: Registry, record: Record) -> list[JobMeasure]:

@@ -254,3 +254,19 @@ def test_a_detached_submission_is_shown_as_starting(demo: Registry, shrek) -> No
     assert result.code == 0
     assert "demo-pass1 #0001: starting  -> prod." in result.out or "job(s) done" in result.out
     assert "0/0 job(s) done" not in result.out
+
+
+def test_probe_judges_only_jobs_that_succeeded(demo: Registry, shrek) -> None:
+    """A probed job that failed (exit 67, no /cvmfs) was judged 'wasteful' and its
+    suggestions written into the step with exit 0 (issue 29, point 3)."""
+    edit_step(
+        demo, "demo-pass1", "exec: python3", "exec: echo no /cvmfs here >&2; exit 67; python3"
+    )
+    step = demo.tag_dir(TAG) / "job" / "demo-pass1.yaml"
+    before = step.read_text()
+    result = shrek("probe", "sP22aa/demo-pass1", "--apply", cwd=demo.root)
+    assert result.code == ExitCode.BACKEND, result.err
+    assert "none of the 2 probed job(s) of sP22aa/demo-pass1 succeeded" in result.err
+    assert "no /cvmfs here" in result.err and "nothing was written" in result.err
+    assert step.read_text() == before
+    assert git(demo.root, "status", "--porcelain") == ""
