@@ -81,20 +81,28 @@ def graph(
         help="Render to an .svg or .png file (needs Graphviz).",
     ),
 ) -> None:
-    """Print the tag's step DAG (datasets on the edges), or render it to an image."""
-    from shrek.core.validate import require_valid
+    """Print the tag's step DAG (datasets on the edges), or render it to an image. An invalid
+    tag is drawn as far as it loads (a cycle in red), then its problems fail the command."""
     from shrek.ops import graph as graphs
 
     if format not in ("mermaid", "dot"):
         raise ShrekError(
             f"unknown graph format '{format}'", "use --format mermaid or dot", ExitCode.USAGE
         )
-    tag = require_valid(open_registry(ctx), name)
+    tag, problems = graphs.load_for_drawing(open_registry(ctx), name)
     if output is not None:
         graphs.render_image(graphs.dot(tag), output)
         typer.echo(f"wrote {output}")
-        return
-    typer.echo(graphs.mermaid(tag) if format == "mermaid" else graphs.dot(tag), nl=False)
+    else:
+        typer.echo(graphs.mermaid(tag) if format == "mermaid" else graphs.dot(tag), nl=False)
+    if problems:
+        raise ShrekError(
+            f"tag {tag.name} is invalid; it is drawn as far as it loads"
+            + (" (the cycle in red)" if graphs.cycle(tag) else ""),
+            f"fix what is shown above, then 'shrek validate {tag.label}'",
+            ExitCode.INVALID,
+            problems,
+        )
 
 
 @app.command()

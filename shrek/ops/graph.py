@@ -2,6 +2,8 @@
 
 Steps are boxes, external datasets are cylinders; an edge carries the dataset it moves and, for
 secondary streams, that it is one. The same text goes into the tag README and ``shrek graph``.
+A tag whose steps form a cycle is drawn too (steps by name), the cycle's edges in red: seeing
+it is how a user finds it.
 """
 
 from __future__ import annotations
@@ -10,10 +12,13 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
+from itertools import pairwise
 from pathlib import Path
 
 from shrek.core.model import Tag
-from shrek.errors import ExitCode, ShrekError
+from shrek.core.registry import Registry
+from shrek.errors import ExitCode, Finding, ShrekError
 
 
 @dataclass(frozen=True)
@@ -25,9 +30,48 @@ class Edge:
     secondary: bool
 
 
+def load_for_drawing(registry: Registry, name: str) -> tuple[Tag, list[Finding]]:
+    """The tag as far as it loads, and its validation findings: a broken tag can be drawn
+    (only a tag.yaml that does not load cannot)."""
+    from shrek.core.model import load_tag
+    from shrek.core.validate import validate
+
+    name = registry.resolve(name)
+    tag, findings = load_tag(registry, name)
+    if tag is None:
+        raise ShrekError(
+            f"tag {name} does not load, so it cannot be drawn",
+            "fix what is shown above",
+            ExitCode.INVALID,
+            findings,
+        )
+    return tag, validate(registry, [name]).findings
+
+
+def drawing_order(tag: Tag) -> list[str]:
+    """The steps in DAG order, or by name when they form a cycle (which is then drawn)."""
+    return sorted(tag.steps) if cycle(tag) else tag.order()
+
+
+def cycle(tag: Tag) -> list[str]:
+    """The steps of one cycle in the DAG, first repeated last (``a b a``); [] when none."""
+    dependencies = tag.dependencies()
+    sorter = TopologicalSorter({n: dependencies.get(n, set()) for n in tag.steps})
+    try:
+        sorter.prepare()
+    except CycleError as exc:
+        return list(reversed(exc.args[1]))  # graphlib lists it against the edges' direction
+    return []
+
+
+def _in_cycle(edge: Edge, steps: list[str]) -> bool:
+    pairs = set(pairwise(steps))
+    return not edge.external and (edge.source, edge.target) in pairs
+
+
 def edges(tag: Tag) -> list[Edge]:
     found = []
-    for name in tag.order():
+    for name in drawing_order(tag):
         for item in tag.steps[name].inputs:
             made_by = tag.producer(item)
             per_job = f"{item.files_per_job}/job"
@@ -54,19 +98,24 @@ def _step_label(tag: Tag, name: str) -> str:
 
 def mermaid(tag: Tag) -> str:
     lines = ["flowchart LR"]
-    for name in tag.order():
+    looping = cycle(tag)
+    if looping:
+        lines.append(f"  %% the steps form a cycle: {' -> '.join(looping)}")
+    for name in drawing_order(tag):
         lines.append(f'  {_node_id(name, False)}["{_step_label(tag, name)}"]')
     seen = set()
     for edge in edges(tag):
         if edge.external and edge.source not in seen:
             seen.add(edge.source)
             lines.append(f'  {_node_id(edge.source, True)}[("{edge.source}")]')
-    for edge in edges(tag):
+    for number, edge in enumerate(edges(tag)):
         arrow = "-.->" if edge.secondary else "-->"
         lines.append(
             f'  {_node_id(edge.source, edge.external)} {arrow}|"{edge.label}"| '
             f"{_node_id(edge.target, False)}"
         )
+        if _in_cycle(edge, looping):
+            lines.append(f"  linkStyle {number} stroke:#d00,stroke-width:3px")
     return "\n".join(lines) + "\n"
 
 
@@ -82,7 +131,8 @@ def dot(tag: Tag) -> str:
         "  rankdir=LR;",
         '  node [fontname="Helvetica", fontsize=11];',
     ]
-    for name in tag.order():
+    looping = cycle(tag)
+    for name in drawing_order(tag):
         label = _dot_quote(*_step_label(tag, name).split("<br/>"))
         lines.append(f"  {_node_id(name, False)} [shape=box, style=rounded, label={label}];")
     seen = set()
@@ -95,6 +145,8 @@ def dot(tag: Tag) -> str:
             )
     for edge in edges(tag):
         style = ", style=dashed" if edge.secondary else ""
+        if _in_cycle(edge, looping):
+            style += ', color="#dd0000", penwidth=3, xlabel="cycle"'
         lines.append(
             f"  {_node_id(edge.source, edge.external)} -> "
             f"{_node_id(edge.target, False)} [label={_dot_quote(edge.label)}{style}];"

@@ -310,3 +310,21 @@ def test_render_readme_check_fails_on_a_stale_readme(demo: Registry, shrek) -> N
     assert readme.read_text() == before  # --check writes nothing
     assert shrek("render-readme", "--commit", cwd=demo.root).code == 0
     assert shrek("render-readme", "--check", cwd=demo.root).code == 0
+
+
+def test_graph_draws_a_tag_whose_steps_form_a_cycle(demo: Registry, shrek) -> None:
+    """graph refused an invalid tag, so a cycle could not be seen (issue 29, point 9)."""
+    step = demo.tag_dir(DEMO_TAG) / "job" / "demo-pass1.yaml"
+    step.write_text(
+        step.read_text().replace(
+            "jobs: 4\n", "inputs:\n  - dataset: demo-pass2.merged\n    files_per_job: 1\n"
+        )
+    )
+    drawn = shrek("graph", "sP22aa", cwd=demo.root)
+    assert drawn.code == ExitCode.INVALID, drawn.err
+    assert "%% the steps form a cycle: demo-pass1 -> demo-pass2 -> demo-pass1" in drawn.out
+    assert drawn.out.count("linkStyle") == 2  # both edges of the cycle, in red
+    assert "is invalid; it is drawn as far as it loads (the cycle in red)" in drawn.err
+    assert "cycle" in drawn.err and "Traceback" not in drawn.err
+    as_dot = shrek("graph", "sP22aa", "--format", "dot", cwd=demo.root)
+    assert as_dot.out.count('xlabel="cycle"') == 2
