@@ -383,8 +383,8 @@ class Stack:
 
     def nudge_jedi(self) -> None:
         """What pg_cron does every minute (JEDI reads only tasks at or above each status's
-        smallest id), and the passing of JEDI's 5-minute rescue delay: done now, so a test
-        waits seconds rather than minutes per state."""
+        smallest id), and the passing of JEDI's 5-minute rescue delay and 10-minute lock timeout:
+        done now, so a test waits seconds rather than minutes per state."""
         self.cluster.psql("CALL doma_panda.jedi_refr_mintaskids_bystatus()")
         # A kill that found jobs still active leaves the task 'aborting'; JEDI takes such a
         # task up again once it is 5 minutes old (getTasksToExecCommand_JEDI's "orphaned tasks
@@ -393,6 +393,17 @@ class Stack:
             "UPDATE doma_panda.jedi_tasks SET modificationtime = modificationtime - "
             "interval '6 minutes' WHERE status = 'aborting' AND "
             "modificationtime > (now() at time zone 'utc') - interval '6 minutes'"
+        )
+        # A task killed while the job generator held its lock keeps that lock (the generator's
+        # closing update no longer matches the task's status), and the post-processor takes up
+        # a locked task only once the lock is 10 minutes old: that timeout is let pass too, for
+        # a lock nobody has touched for 20 s on a task waiting to be finished.
+        self.cluster.psql(
+            "UPDATE doma_panda.jedi_tasks SET lockedtime = lockedtime - interval '11 minutes' "
+            "WHERE status IN ('toabort', 'tobroken', 'prepared', 'passed', 'scouted') "
+            "AND lockedby IS NOT NULL "
+            "AND lockedtime < (now() at time zone 'utc') - interval '20 seconds' "
+            "AND lockedtime > (now() at time zone 'utc') - interval '10 minutes'"
         )
 
     def tail(self, name: str, lines: int = 40) -> str:
