@@ -21,7 +21,6 @@ from shrek.core import schema
 from shrek.core.labels import LabelError, parse_label
 from shrek.core.yamlio import Document, load_yaml, write_atomic
 from shrek.errors import ExitCode, Finding, ShrekError, sort_findings
-from shrek.redact import find_credentials
 
 REGISTRY_FILE = "shrek.yaml"
 TAGS_DIR = "tags"
@@ -45,6 +44,8 @@ SETTINGS_CHECKS = 2  # 2: build set-ups are checked for credentials
 def _credential_findings(document: Document) -> list[Finding]:
     """A build's set-up is copied into every freeze.yaml and job: a token exported there
     (``export PANDA_AUTH_ID_TOKEN=...``) would be committed with each."""
+    from shrek.redact import find_credentials  # only when shrek.yaml is checked afresh
+
     findings = []
     builds = document.data.get("builds") if isinstance(document.data, dict) else None
     for build, settings in (builds or {}).items():
