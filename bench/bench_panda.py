@@ -42,7 +42,7 @@ def registry_with_panda_records(tmp: Path, stub: PandaStub, environment: dict) -
         settings.read_text()
         + "panda:\n  vo: wlcg\n  prod_source_label: test\n  working_group: sphenix\n"
     )
-    new_tag(registry, label="sP22aa", build="local", template="demo")
+    new_tag(registry, label="sP22aa", skip_to=True, build="local", template="demo")
     background = tmp / "mb.txt"
     background.write_text("minbias\n")
     add_files(open_catalog(registry), "demo.minbias.background", [background])

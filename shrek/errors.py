@@ -39,10 +39,11 @@ class ExitCode(IntEnum):
     FILESYSTEM = 19  # a path cannot be read or written (missing directory, permissions, full)
     INVALIDATED = 20  # an input was invalidated (shrek invalidate): it is never read again
     SUPERSEDED = 21  # a production submission of a tag another tag supersedes
-    LIFECYCLE = 22  # the tag's state does not allow this (extend, invalidate, supersede)
+    LIFECYCLE = 22  # the tag's or submission's state does not allow this (extend, retry, ...)
     NOT_REPRODUCED = 23  # shrek reproduce: the job failed, or an output differs from the original
     OUT_OF_DATE = 24  # the production branch is behind or has diverged from its remote
     REMOTE = 25  # the registry's remote cannot be reached (network, server, access)
+    NOTHING_TO_DO = 26  # already so: nothing to kill, retry or invalidate (not an error)
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
 
 

@@ -252,6 +252,30 @@ class GitRepo:
         relative = Path(directory).resolve().relative_to(self.root).as_posix()
         return "" if relative == "." else relative + "/"
 
+    def is_commit(self, ref: str) -> bool:
+        """Whether ``ref`` names a commit in this repository."""
+        try:
+            self.repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}")
+        except git.GitCommandError:
+            return False
+        return True
+
+    def extract(self, ref: str, path: Path, destination: Path) -> bool:
+        """Write the tree ``path`` as it is at ``ref`` into ``destination`` (same relative
+        layout); False when ``path`` does not exist at ``ref``."""
+        import tarfile
+
+        relative = Path(path).resolve().relative_to(self.root).as_posix()
+        archive = destination / ".extract.tar"
+        try:
+            self.repo.git.archive("--format=tar", "-o", str(archive), ref, "--", relative)
+        except git.GitCommandError:
+            return False
+        with tarfile.open(archive) as tar:
+            tar.extractall(destination, filter="data")
+        archive.unlink()
+        return True
+
     def file_at(self, ref: str, path: Path) -> str | None:
         """The text of ``path`` at ``ref`` (None when it does not exist there)."""
         relative = Path(path).resolve().relative_to(self.root).as_posix()

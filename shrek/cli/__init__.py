@@ -28,8 +28,21 @@ __all__ = ["app", "main", "run"]
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; user errors become messages, never tracebacks."""
     try:
-        # Standalone mode: typer reports its own usage errors and always ends in SystemExit.
-        app(args=argv, prog_name="shrek")
+        # Not standalone: a usage error comes back here, to be said as every other error is
+        code = app(args=argv, prog_name="shrek", standalone_mode=False)
+        return int(code) if isinstance(code, int) else 0
+    except typer.Abort:
+        typer.echo("shrek: interrupted", err=True)
+        return int(ExitCode.INTERRUPTED)
+    except typer.TyperException as error:  # click's, as typer vendors it
+        if type(error).__name__ == "NoArgsIsHelpError":  # 'shrek' or 'shrek tag' alone
+            typer.echo(error.format_message(), err=True)  # type: ignore[attr-defined]
+            return int(ExitCode.USAGE)
+        if getattr(error, "exit_code", 1) == ExitCode.USAGE:  # a UsageError
+            typer.echo(usage_error(error), err=True)
+            return int(ExitCode.USAGE)
+        typer.echo(f"shrek: {error.format_message()}", err=True)  # type: ignore[attr-defined]
+        return int(getattr(error, "exit_code", 1))
     except SystemExit as done:
         code = done.code
         return code if isinstance(code, int) else (0 if code is None else ExitCode.USAGE)
@@ -50,6 +63,14 @@ def run(argv: list[str] | None = None) -> int:
         typer.echo("shrek: interrupted", err=True)
         return 130
     return 0
+
+
+def usage_error(error: typer.TyperException) -> str:
+    """A wrong command line in SHREK's words: what is wrong, and where the usage is."""
+    context = getattr(error, "ctx", None)
+    command = context.command_path if context is not None else "shrek"
+    message = " ".join(error.format_message().split())  # type: ignore[attr-defined]
+    return f"shrek: {message}\n    fix: see '{command} --help'"
 
 
 def main() -> None:

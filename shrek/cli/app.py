@@ -55,6 +55,24 @@ def complete_targets(ctx: typer.Context, incomplete: str) -> list[str]:
     return targets(_completion_root(ctx), incomplete)
 
 
+def complete_builds(ctx: typer.Context, incomplete: str) -> list[str]:
+    from shrek.cli.completion import builds
+
+    return builds(_completion_root(ctx), incomplete)
+
+
+def complete_templates(incomplete: str) -> list[str]:
+    from shrek.cli.completion import templates
+
+    return templates(incomplete)
+
+
+def complete_datasets(ctx: typer.Context, incomplete: str) -> list[str]:
+    from shrek.cli.completion import datasets
+
+    return datasets(_completion_root(ctx), incomplete)
+
+
 def _completion_root(ctx: typer.Context) -> Path | None:
     root = ctx.find_root()
     return root.params.get("registry") if root and root.params else None

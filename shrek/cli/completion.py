@@ -1,4 +1,5 @@
-"""Dynamic shell completion: tag labels, full names and ``TAG/STEP`` targets.
+"""Dynamic shell completion: tag labels, full names, ``TAG/STEP`` targets, builds, templates
+and dataset names.
 
 Completion runs on every key press, so it never raises and never prints: outside a registry,
 or on any error, it offers nothing.
@@ -44,3 +45,30 @@ def targets(root: Path | None, incomplete: str) -> list[str]:
         for p in step_files(registry.tag_dir(resolved))
         if p.stem.startswith(partial)
     ]
+
+
+def builds(root: Path | None, incomplete: str) -> list[str]:
+    """The builds ``shrek.yaml`` lists."""
+    registry = _registry(root)
+    return [b for b in (registry.builds if registry else {}) if b.startswith(incomplete)]
+
+
+def templates(incomplete: str) -> list[str]:
+    """The templates ``tag new --template`` knows (they ship with SHREK)."""
+    from shrek.ops.tag import TEMPLATES_DIR
+
+    found = sorted(p.name for p in TEMPLATES_DIR.iterdir() if p.is_dir())
+    return [t for t in found if t.startswith(incomplete)]
+
+
+def datasets(root: Path | None, incomplete: str) -> list[str]:
+    """The catalogue's dataset names (a Rucio catalogue is not asked: completion is local)."""
+    registry = _registry(root)
+    if registry is None or registry.settings.get("catalog", "local") != "local":
+        return []
+    try:
+        from shrek.catalogs.factory import open_catalog
+
+        return [d.name for d in open_catalog(registry).datasets() if d.name.startswith(incomplete)]
+    except Exception:
+        return []

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from shrek.cli.app import dataset_app, open_registry
-from shrek.cli.output import QUIET, print_json, show_lines
+from shrek.cli.app import complete_datasets, dataset_app, open_registry
+from shrek.cli.output import QUIET, WROTE_JSON, print_json, show_lines
 
 
 @dataset_app.command("add")
@@ -24,6 +24,7 @@ def dataset_add(
         "for more files than a command line holds.",
     ),
     quiet: bool = QUIET,
+    as_json: bool = WROTE_JSON,
 ) -> None:
     """Register existing files (with size and adler32) as a dataset of the catalogue."""
     from shrek.catalogs.factory import open_catalog
@@ -33,7 +34,10 @@ def dataset_add(
     paths = [Path(f) for f in files or []]
     if from_file is not None:
         paths += read_path_list(from_file, sys.stdin)
-    info = add_files(open_catalog(open_registry(ctx)), name, paths, progress=bars(quiet))
+    info = add_files(open_catalog(open_registry(ctx)), name, paths, progress=bars(quiet or as_json))
+    if as_json:
+        print_json(vars(info))
+        return
     typer.echo(f"dataset {info.name}: {info.files} file(s), {info.bytes} bytes")
 
 
@@ -42,7 +46,7 @@ def dataset_list(
     ctx: typer.Context,
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """List the catalogue's datasets (invalidated ones marked)."""
+    """List the catalogue's datasets (invalidated and tainted ones marked)."""
     from shrek.ops.dataset import listing
 
     show_lines(
@@ -53,6 +57,7 @@ def dataset_list(
             f"{i['name']}  {i['files']} file(s)  {i['bytes']} bytes"
             + (f"  created {i['created']}" if i["created"] else "")
             + (f"  INVALID: {i['invalid']}" if i["invalid"] else "")
+            + (f"  TAINTED: {i['tainted']}" if i["tainted"] else "")
         ),
     )
 
@@ -60,7 +65,7 @@ def dataset_list(
 @dataset_app.command("show")
 def dataset_show(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="Dataset name."),
+    name: str = typer.Argument(..., help="Dataset name.", autocompletion=complete_datasets),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show a dataset's files (name, size, checksum, location) and the submission that made it."""
@@ -80,5 +85,7 @@ def dataset_show(
         )
     if info["invalid"]:
         typer.echo(f"  INVALID: {info['invalid']}")
+    if info["tainted"]:
+        typer.echo(f"  TAINTED: {info['tainted']}")
     for item in files:
         typer.echo(f"  {item['name']}  {item['size']}  {item['checksum']}  {item['location']}")

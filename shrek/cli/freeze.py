@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from shrek.cli.app import app, complete_tags, open_registry
-from shrek.cli.output import QUIET, print_json
+from shrek.cli.output import QUIET, WROTE_JSON, print_json
 from shrek.errors import ExitCode
 
 
@@ -21,13 +21,18 @@ def freeze(
         "--allow-open",
         help="Freeze an input Rucio dataset that is still open (its content may still grow).",
     ),
+    as_json: bool = WROTE_JSON,
 ) -> None:
     """Pin the tag's code commits, build, files and input datasets in freeze.yaml; commit."""
     from shrek.cli.progress import bars
     from shrek.ops.freeze import freeze as run_freeze
 
-    result = run_freeze(open_registry(ctx), name, progress=bars(quiet), allow_open=allow_open)
-    if result.changed:
+    result = run_freeze(
+        open_registry(ctx), name, progress=bars(quiet or as_json), allow_open=allow_open
+    )
+    if as_json:
+        print_json(vars(result))
+    elif result.changed:
         typer.echo(f"froze {result.tag}: digest {result.digest} (commit {result.commit[:12]})")
     else:
         typer.echo(

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from shrek.cli.app import app, complete_tags, complete_targets, open_registry
-from shrek.cli.output import print_json
+from shrek.cli.output import WROTE_JSON, print_json
 from shrek.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -168,6 +168,7 @@ def extend(
     backend: str | None = typer.Option(None, "--backend", "-b", help="local or panda."),
     test: bool = typer.Option(False, "--test", help="Extend the step's newest test submission."),
     detach: bool = typer.Option(False, "--detach", "-d", help="Return once submitted."),
+    as_json: bool = WROTE_JSON,
 ) -> None:
     """Submit more jobs of a done generator step, continuing its sequence numbers."""
     from shrek.cli.submit import report_submission
@@ -178,12 +179,12 @@ def extend(
         open_registry(ctx),
         target,
         jobs,
-        wait=lambda s, r: follow(s, r, quiet=False),
+        wait=lambda s, r: follow(s, r, quiet=as_json),
         backend=backend,
         test=test,
         detach=detach,
     )
-    if report_submission(result):
+    if report_submission(result, as_json=as_json):
         raise typer.Exit(ExitCode.BACKEND)
 
 
@@ -194,11 +195,15 @@ def invalidate(
         ..., help="TAG, TAG/STEP or TAG/STEP/NNNN.", autocompletion=complete_targets
     ),
     reason: str = typer.Option(..., "--reason", help="Why (kept in the registry for good)."),
+    as_json: bool = WROTE_JSON,
 ) -> None:
     """Mark submissions and their output datasets invalid: never read again."""
     from shrek.ops.lifecycle import invalidate as run
 
     done = run(open_registry(ctx), target, reason)
+    if as_json:
+        print_json(vars(done))
+        return
     typer.echo(f"invalidated {', '.join(done.submissions)} (commit {done.commit[:12]})")
     for dataset in done.datasets:
         typer.echo(f"  dataset {dataset}: invalid")
@@ -238,9 +243,13 @@ def supersede(
         ..., "--by", help="The tag that replaces it.", autocompletion=complete_tags
     ),
     reason: str = typer.Option(..., "--reason", help="Why (kept in the registry for good)."),
+    as_json: bool = WROTE_JSON,
 ) -> None:
     """Record that a corrected tag replaces another: no more production submissions of it."""
     from shrek.ops.lifecycle import supersede as run
 
     done = run(open_registry(ctx), old, by, reason)
+    if as_json:
+        print_json(vars(done))
+        return
     typer.echo(f"{done.old} is superseded by {done.new} (commit {done.commit[:12]})")

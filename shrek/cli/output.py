@@ -13,6 +13,11 @@ from typing import Any
 import typer
 
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
+# A writing command's --json: what it did (ids, records, commits, datasets), as the JSON
+# Schema schemas/output/<command>.schema.json says.
+WROTE_JSON = typer.Option(
+    False, "--json", help="Print what was done as JSON (schemas/output/ of SHREK)."
+)
 
 
 def print_json(data: Any) -> None:

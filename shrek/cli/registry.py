@@ -20,7 +20,11 @@ def init(
 
     root = init_registry(directory)
     typer.echo(f"created SHREK registry in {root}")
-    typer.echo("next: shrek tag new --year 22 --build mdc2.7 --template hfprod")
+    typer.echo(
+        "next: shrek tag new --build local --template demo (a two-step production that runs "
+        "on this machine), or --build mdc2.7 --template hfprod (the MDC2 heavy-flavour "
+        "example, for PanDA)"
+    )
 
 
 @app.command()

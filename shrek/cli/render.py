@@ -39,6 +39,12 @@ def render(
     """Write the wrapper scripts, PanDA CWL, inputs YAML, prun lines and manifest."""
     from shrek.ops.render import render_target
 
+    if check:  # ShellCheck and cwltool take seconds: say what is happening meanwhile
+        typer.echo(
+            "shrek: rendering, then checking it offline (bash -n, ShellCheck, cwltool, PanDA's "
+            "placeholders and options): this takes a few seconds",
+            err=True,
+        )
     result = render_target(
         open_registry(ctx),
         target,

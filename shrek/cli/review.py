@@ -59,13 +59,20 @@ def diff_command(
     """Show what differs between two tags (or a tag and its parent), semantically."""
     from shrek.core.diff import diff
 
-    old, new, changes = diff(open_registry(ctx), first, second)
+    old, new, changes, problems = diff(open_registry(ctx), first, second)
     if as_json:
         print_json({"old": old, "new": new, "changes": [c.as_dict() for c in changes]})
-        return
-    typer.echo(f"{new} compared with {old}: {len(changes)} change(s)")
-    for change in changes:
-        typer.echo(f"  {change}")
+    else:
+        typer.echo(f"{new} compared with {old}: {len(changes)} change(s)")
+        for change in changes:
+            typer.echo(f"  {change}")
+    if problems:
+        raise ShrekError(
+            "compared as far as the tags load, but they are invalid",
+            "fix what is shown above, then 'shrek validate'",
+            ExitCode.INVALID,
+            problems,
+        )
 
 
 @app.command()

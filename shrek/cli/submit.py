@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from shrek.cli.app import app, complete_tags, complete_targets, open_registry, settings_pairs
-from shrek.cli.output import QUIET, print_json, show, show_lines
+from shrek.cli.output import QUIET, WROTE_JSON, print_json, show, show_lines
 from shrek.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ def submit(
     ctx: typer.Context,
     target: str = typer.Argument(
         ...,
-        help="TAG (every step, in dependency order) or TAG/STEP.",
+        help="TAG (every step not yet done, in dependency order) or TAG/STEP.",
         autocompletion=complete_targets,
     ),
     backend: str | None = typer.Option(
@@ -34,7 +34,10 @@ def submit(
         "validation); recorded, datasets in the test namespace.",
     ),
     again: bool = typer.Option(
-        False, "--again", help="Submit although the step has an active or completed submission."
+        False,
+        "--again",
+        help="Submit once more although the step is active, partial or done (with TAG: every "
+        "step, not only those not yet done).",
     ),
     jobs: int | None = typer.Option(
         None,
@@ -67,7 +70,19 @@ def submit(
         help="Every step's first sequence (RNG) number, instead of the next free one; refused "
         "when it reuses a number an earlier submission of the step was given.",
     ),
+    accept_tainted: bool = typer.Option(
+        False,
+        "--accept-tainted",
+        help="Read inputs derived from an invalidated submission anyway; recorded.",
+    ),
+    reread: bool = typer.Option(
+        False,
+        "--reread",
+        help="Read a primary input an earlier submission of the step read already (implies "
+        "--again); recorded.",
+    ),
     quiet: bool = QUIET,
+    as_json: bool = WROTE_JSON,
 ) -> None:
     """Submit a frozen tag (or one step) to a backend and commit the submission records."""
     from shrek.cli.watch import follow
@@ -79,26 +94,35 @@ def submit(
         target,
         backend=backend,
         test=test,
-        again=again,
+        again=again or reread,
         workers=jobs,
         detach=detach,
         options={k: v for k, v in (("via", via), ("no_check", no_check)) if v},
         overrides=settings_pairs(panda),
         first_sequence=first_sequence,
+        accept_tainted=accept_tainted,
+        reread=reread,
     )
-    result = run_submit(registry, request, wait=lambda s, r: follow(s, r, quiet=quiet))
-    if report_submission(result):
+    result = run_submit(registry, request, wait=lambda s, r: follow(s, r, quiet=quiet or as_json))
+    if report_submission(result, as_json=as_json):
         raise typer.Exit(ExitCode.BACKEND)
 
 
-def report_submission(result: SubmitResult) -> bool:
-    """Print what was submitted and how it went; True when a step did not succeed."""
+def report_submission(result: SubmitResult, *, as_json: bool = False) -> bool:
+    """Print what was submitted and how it went (``as_json``: as schemas/output/submit says);
+    True when a step did not succeed."""
+    failed = any(r.state in ("failed", "partial", "killed", "cancelled") for r in result.records)
+    if as_json:
+        print_json(submission_json(result))
+        return failed
     for warning in result.overridden:
         typer.echo(f"shrek: TEST submission despite: {warning.splitlines()[0]}", err=True)
     typer.echo(
         f"submitted {result.tag}: run {result.run_id} (journal {result.journal_commit[:12]},"
         f" record {result.commit[:12]})"
     )
+    for line in result.skipped:
+        typer.echo(f"  skipped {line} (its outputs are read)")
     failed = False
     for record in result.records:
         jobs = record.data.get("jobs", {})
@@ -117,10 +141,40 @@ def report_submission(result: SubmitResult) -> bool:
             typer.echo(f"    {group['count']} job(s) failed: {group['reason']}", err=True)
             if group.get("log"):
                 typer.echo(f"      log: {here(result.registry, group['log'])}", err=True)
-        failed = failed or record.state in ("failed", "finished", "killed", "cancelled")
+        failed = failed or record.state in ("failed", "partial", "killed", "cancelled")
     if not result.followed:
         typer.echo(f"running in the background: shrek status {result.tag}")
     return failed
+
+
+def submission_json(result: SubmitResult) -> dict:
+    """What ``submit`` and ``extend`` did, for ``--json``."""
+    return {
+        "tag": result.tag,
+        "run": result.run_id,
+        "journal_commit": result.journal_commit,
+        "commit": result.commit,
+        "final_commit": result.final_commit,
+        "followed": result.followed,
+        "skipped": result.skipped,
+        "overridden_guards": result.overridden,
+        "submissions": [
+            {
+                "id": str(r.data["id"]),
+                "step": r.step,
+                "number": r.number,
+                "test": r.test,
+                "state": r.state,
+                "record": result.registry.relative(r.path),
+                "ids": r.data.get("ids", {}),
+                "jobs": r.data.get("jobs", {}),
+                "sequences": r.data["sequences"][r.step],
+                "inputs": r.data["datasets"]["inputs"],
+                "outputs": r.data["datasets"]["outputs"],
+            }
+            for r in result.records
+        ],
+    }
 
 
 @app.command()
@@ -173,7 +227,13 @@ def status(
 
 
 def print_failures(registry: Registry, rows: list[dict]) -> None:
-    """Failed jobs grouped by reason, one log per group, as paths from the current directory."""
+    """Failed jobs grouped by reason, one log per group, as paths from the current directory;
+    then what is tainted (read outputs derived from an invalidated submission), and why."""
+    for row in rows:
+        if row.get("tainted"):
+            typer.echo(
+                f"{row['tag']}/{row['step']} #{row['number']:04d}: TAINTED: {row['tainted']}"
+            )
     for row in rows:
         for group in row["failures"]:
             typer.echo(
@@ -203,7 +263,10 @@ def _status_cells(row: dict) -> list[str]:
         row["tag"],
         row["step"],
         f"{row['number']:04d}",
-        row["state"] + (" [TEST]" if row["test"] else "") + (" INVALID" if row["invalid"] else ""),
+        row["state"]
+        + (" [TEST]" if row["test"] else "")
+        + (" INVALID" if row["invalid"] else "")
+        + (" TAINTED" if row["tainted"] else ""),
         "/".join(str(jobs.get(k, 0)) for k in ("done", "running", "failed", "pending")),
         f"{used['first']}-{used['last']}" if used else "",
         outputs,
@@ -248,11 +311,16 @@ def log(
 def kill(
     ctx: typer.Context,
     target: str = typer.Argument(..., help="TAG or TAG/STEP.", autocompletion=complete_targets),
+    as_json: bool = WROTE_JSON,
 ) -> None:
     """Kill the active submissions of a tag (or one step); recorded and committed."""
     from shrek.ops.control import kill as run_kill
 
-    for line in run_kill(open_registry(ctx), target):
+    done = run_kill(open_registry(ctx), target)
+    if as_json:
+        print_json(vars(done))
+        return
+    for line in done.lines():
         typer.echo(line)
 
 
@@ -267,12 +335,21 @@ def retry(
     memory: int | None = typer.Option(
         None, "--memory", min=1, help="PanDA: retry with this much memory per job (MB); recorded."
     ),
+    as_json: bool = WROTE_JSON,
 ) -> None:
-    """Retry the failed jobs of a step's latest finished or failed submission."""
+    """Retry the failed jobs of a step's latest partial, failed or killed submission."""
     from shrek.ops.control import retry as run_retry
 
     overrides = {"memory_mb": memory} if memory else {}
-    typer.echo(run_retry(open_registry(ctx), target, overrides))
+    registry = open_registry(ctx)
+    done = run_retry(registry, target, overrides)
+    if as_json:
+        print_json(vars(done))
+        return
+    for line in done.lines():
+        typer.echo(
+            f"{line}; follow it with 'shrek status {registry.resolve(target.split('/')[0])}'"
+        )
 
 
 @app.command()

@@ -8,9 +8,16 @@ from typing import Any
 
 import typer
 
-from shrek.cli.app import app, complete_tags, open_registry, tag_app
-from shrek.cli.output import print_json, show
-from shrek.errors import ExitCode
+from shrek.cli.app import (
+    app,
+    complete_builds,
+    complete_tags,
+    complete_templates,
+    open_registry,
+    tag_app,
+)
+from shrek.cli.output import WROTE_JSON, print_json, show
+from shrek.errors import ExitCode, ShrekError
 
 
 @tag_app.command("new")
@@ -25,6 +32,7 @@ def tag_new(
         "-b",
         help="Software build, e.g. mdc2.7 (default: the parent's with --from, else shrek.yaml's "
         "default_build).",
+        autocompletion=complete_builds,
     ),
     year: int | None = typer.Option(
         None, "--year", "-y", help="Two-digit year to allocate in (default: this year)."
@@ -39,17 +47,33 @@ def tag_new(
         None, "--from", help="Copy this tag's steps and resources; record it as parent."
     ),
     template: str | None = typer.Option(
-        None, "--template", "-t", help="Start from a template (hfprod: the two-step MDC2 example)."
+        None,
+        "--template",
+        "-t",
+        help="Start from a template: demo (two steps that run on any machine, --build local) "
+        "or hfprod (the two-step MDC2 heavy-flavour example).",
+        autocompletion=complete_templates,
     ),
     title: str | None = typer.Option(None, "--title", help="One-line title."),
     owner: str | None = typer.Option(None, "--owner", help="Owner (default: your git identity)."),
+    skip_to: str | None = typer.Option(
+        None,
+        "--skip-to",
+        help="Claim this label although it skips unused labels of its year ('next free' never "
+        "goes back to them).",
+    ),
 ) -> None:
     """Create a tag directory tags/<label>-<build>/ and commit it."""
     from shrek.ops.tag import new_tag
 
+    if label and skip_to and label != skip_to:
+        raise ShrekError(
+            f"two labels given: {label} and --skip-to {skip_to}", "give one", ExitCode.USAGE
+        )
     created = new_tag(
         open_registry(ctx),
-        label=label,
+        label=skip_to or label,
+        skip_to=bool(skip_to),
         build=build,
         year=year,
         test=test,
@@ -59,10 +83,18 @@ def tag_new(
         owner=owner,
     )
     typer.echo(f"created tags/{created.name} (commit {created.commit[:12]})")
-    typer.echo(
-        f"next: edit tags/{created.name}/job/*.yaml, then shrek validate "
-        f"{created.name.partition('-')[0]}"
-    )
+    label = created.name.partition("-")[0]
+    steps = sorted(p.name for p in (created.directory / "job").glob("*.yaml"))
+    if steps:
+        typer.echo(
+            f"next: edit tags/{created.name}/job/ ({', '.join(steps)}), then shrek validate {label}"
+        )
+    else:
+        typer.echo(
+            f"next: write the steps as tags/{created.name}/job/<step>.yaml (schemas/"
+            "step.schema.json; 'shrek tag new --template demo' makes an example to copy), "
+            f"then shrek validate {label}"
+        )
 
 
 @app.command("import")
@@ -72,7 +104,9 @@ def import_tag(
     label: str | None = typer.Argument(
         None, help="The label to claim; omit to allocate the next free one."
     ),
-    build: str = typer.Option(..., "--build", "-b", help="Software build, e.g. mdc2.8."),
+    build: str = typer.Option(
+        ..., "--build", "-b", help="Software build, e.g. mdc2.8.", autocompletion=complete_builds
+    ),
     year: int | None = typer.Option(
         None, "--year", "-y", help="Two-digit year to allocate in (default: this year)."
     ),
@@ -82,6 +116,10 @@ def import_tag(
         help="Where the files' Resources globs are relative to (default: DIRECTORY).",
     ),
     title: str | None = typer.Option(None, "--title", help="One-line title."),
+    skip_to: bool = typer.Option(
+        False, "--skip-to", help="Claim LABEL although it skips unused labels of its year."
+    ),
+    as_json: bool = WROTE_JSON,
 ) -> None:
     """Create one tag from a directory of 2022 job files; list what could not be carried over."""
     from shrek.ops.importer import IMPORT_NOTES, import_2022
@@ -91,10 +129,23 @@ def import_tag(
         directory,
         build=build,
         label=label,
+        skip_to=skip_to,
         year=year,
         resources_root=resources_root,
         title=title,
     )
+    if as_json:
+        print_json(
+            {
+                "tag": imported.tag,
+                "commit": imported.commit,
+                "notes": [vars(n) for n in imported.notes],
+                "findings": [f.as_dict() for f in imported.findings],
+            }
+        )
+        if imported.findings:
+            raise typer.Exit(ExitCode.INVALID)
+        return
     typer.echo(f"created tags/{imported.tag} (commit {imported.commit[:12]})")
     if imported.notes:
         typer.echo(
@@ -120,11 +171,13 @@ def tag_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List the registry's tags: label, build, steps, state."""
+    from shrek.core.taint import registry_taints
     from shrek.ops.tag import overview
 
     registry = open_registry(ctx)
+    taints = registry_taints(registry.tags_dir)
     show(
-        [overview(registry, name) for name in registry.tag_names()],
+        [overview(registry, name, taints=taints) for name in registry.tag_names()],
         as_json=as_json,
         empty="no tags yet: create one with 'shrek tag new'",
         columns=("label", "build", "steps", "state", "title"),
@@ -132,7 +185,9 @@ def tag_list(
             r["label"],
             r["build"],
             str(r["steps"]),
-            r["state"] + (f" ({r['invalid']} invalid)" if r["invalid"] else ""),
+            r["state"]
+            + (f" ({r['invalid']} invalid)" if r["invalid"] else "")
+            + (f" ({r['tainted']} tainted)" if r["tainted"] else ""),
             r["title"],
         ],
     )
@@ -230,9 +285,10 @@ def _submission_lines(rows: list[dict[str, Any]]) -> list[str]:
         return ["  submissions: none yet"]
     lines = [f"  submissions ({len(rows)}):"]
     for row in rows:
-        marks = (" [TEST]" if row["test"] else "") + (
-            f"  INVALID: {row['invalid']}" if row["invalid"] else ""
-        )
+        marks = (
+            (" [TEST]" if row["test"] else "")
+            + (f"  TAINTED: {row['tainted']}" if row["tainted"] else "")
+        ) + (f"  INVALID: {row['invalid']}" if row["invalid"] else "")
         lines.append(
             f"    {row['step']} #{row['number']:04d}: {row['state']}, sequences "
             f"{row['sequences']['first']}-{row['sequences']['last']}, {row['backend']}"

@@ -12,10 +12,10 @@ from typing import Any
 
 from shrek.core import resources
 from shrek.core.hashing import sha256_file
-from shrek.core.model import Step, Tag
+from shrek.core.model import Step, Tag, load_tag
 from shrek.core.registry import Registry
-from shrek.core.validate import require_valid
-from shrek.errors import ExitCode, ShrekError
+from shrek.core.validate import validate
+from shrek.errors import ExitCode, Finding, ShrekError
 
 
 @dataclass(frozen=True)
@@ -117,10 +117,13 @@ def diff_tags(a: Tag, b: Tag) -> list[Change]:
 
 def diff(
     registry: Registry, first: str, second: str | None = None
-) -> tuple[str, str, list[Change]]:
-    """(old tag, new tag, changes); with one tag, it is compared with its parent."""
+) -> tuple[str, str, list[Change], list[Finding]]:
+    """(old tag, new tag, changes, what is wrong with either); with one tag, it is compared
+    with its parent. An invalid tag is compared as far as it loads — looking at what changed
+    is how a broken pull request is understood — and its findings come back for the caller
+    to show after the changes."""
     if second is None:
-        new = require_valid(registry, first)
+        new, problems = loaded(registry, first)
         parent = new.data.get("parent")
         if not parent:
             raise ShrekError(
@@ -128,10 +131,25 @@ def diff(
                 f"name two tags: shrek diff OLD {new.label}",
                 ExitCode.USAGE,
             )
-        old = require_valid(registry, parent)
+        old, more = loaded(registry, str(parent))
     else:
-        old, new = require_valid(registry, first), require_valid(registry, second)
-    return old.name, new.name, diff_tags(old, new)
+        (old, problems), (new, more) = loaded(registry, first), loaded(registry, second)
+    return old.name, new.name, diff_tags(old, new), problems + more
+
+
+def loaded(registry: Registry, name: str) -> tuple[Tag, list[Finding]]:
+    """The tag as far as it loads, with its validation findings (only a tag.yaml that does
+    not load stops a comparison)."""
+    name = registry.resolve(name)
+    tag, findings = load_tag(registry, name)
+    if tag is None:
+        raise ShrekError(
+            f"tag {name} does not load, so it cannot be compared",
+            "fix what is shown above",
+            ExitCode.INVALID,
+            findings,
+        )
+    return tag, validate(registry, [name]).findings
 
 
 def as_markdown(old: str, new: str, changes: list[Change]) -> str:

@@ -3,7 +3,9 @@
 A label is the registry's prefix, a two-digit year and a sequence of one or two lower-case
 letters. Test labels live in their own space, marked by a capital ``T`` before the sequence
 (``sP22Ta``), so a test can never take a production name. Allocation continues after the
-highest label ever allocated for the year: gaps are never filled and nothing is reused.
+highest label ever allocated for the year: gaps are never filled and nothing is reused. A label
+claimed by hand that would skip unused labels needs ``--skip-to`` (the skipped ones are never
+allocated by 'next free' again, though each can still be claimed by name).
 """
 
 from __future__ import annotations
@@ -84,12 +86,35 @@ def next_label(taken: Iterable[Label], prefix: str, year: int, *, test: bool = F
             ExitCode.USAGE,
         )
     space = (prefix, year, test)
-    highest = max((label.index for label in taken if label.space == space), default=0)
+    used = {label.index for label in taken if label.space == space}
+    highest = max(used, default=0)
     if highest >= MAX_SEQUENCE:
         last = Label(prefix, year, sequence_letters(MAX_SEQUENCE), test)
+        never = [i for i in range(1, MAX_SEQUENCE + 1) if i not in used]
+        if never:
+            first = Label(prefix, year, sequence_letters(never[0]), test)
+            raise ShrekError(
+                f"no label of year {year:02d} is left to allocate: 'next free' continues after "
+                f"the highest label ever allocated, and {last} is allocated",
+                f"{len(never)} label(s) of year {year:02d} were skipped and never allocated; claim "
+                f"one by name: shrek tag new {first}",
+                ExitCode.CONFLICT,
+            )
         raise ShrekError(
-            f"all labels for year {year:02d} are taken (the last one was {last})",
-            "allocate in another year with --year",
+            f"all {MAX_SEQUENCE} labels of year {year:02d} are allocated (the last one was {last})",
+            "a label names its production's year, so another year's would misname it, and "
+            "labels are never reused: a new label prefix in shrek.yaml starts a new label space "
+            "(a decision for the collaboration)",
             ExitCode.CONFLICT,
         )
     return Label(prefix, year, sequence_letters(highest + 1), test)
+
+
+def skipped_by(taken: Iterable[Label], label: Label) -> list[Label]:
+    """The labels of ``label``'s space that claiming it would skip for good: those between
+    the highest label ever allocated and it ('next free' never goes back to fill them)."""
+    highest = max((t.index for t in taken if t.space == label.space), default=0)
+    return [
+        Label(label.prefix, label.year, sequence_letters(i), label.test)
+        for i in range(highest + 1, label.index)
+    ]

@@ -15,7 +15,7 @@ frozen     frozen; no production submission yet (test submissions do not count)
 submitted  a production submission is journalled or with the backend, none running yet
 running    jobs of a production submission are running
 failed     the newest production submission of some step failed, was killed, or has failed
-           jobs ('finished')
+           jobs ('partial')
 done       the newest production submission of every step is done
 invalidated every production submission of the tag is invalidated
 superseded another tag replaces this one (shrek supersede)
@@ -190,8 +190,8 @@ def tag_state(
         return "running"
     if any(s in ACTIVE for s in states):
         return "submitted"
-    if any(s in ("failed", "finished", "killed", "cancelled") for s in states):
-        return "failed"  # 'finished': some of its jobs failed (shrek retry runs them again)
+    if any(s in ("failed", "partial", "killed", "cancelled") for s in states):
+        return "failed"  # 'partial': some of its jobs failed (shrek retry runs them again)
     steps = {p.stem for p in (tag_dir / "job").glob("*.yaml")}
     if all(s == "done" for s in states) and steps <= newest.keys():
         return "done"

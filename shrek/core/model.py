@@ -199,7 +199,12 @@ def step_files(tag_dir: Path) -> list[Path]:
 
 def load_tag(registry: Registry, name: str) -> tuple[Tag | None, list[Finding]]:
     """Load ``tags/<name>``: the tag (None if tag.yaml is unusable) and every finding."""
-    directory = registry.tag_dir(name)
+    return load_tag_dir(registry.tag_dir(name), name)
+
+
+def load_tag_dir(directory: Path, name: str) -> tuple[Tag | None, list[Finding]]:
+    """Load the tag ``name`` from ``directory`` (its place in the registry, or a copy of it
+    as another commit had it: ``shrek review``), findings named as in the registry."""
     tag_file = f"tags/{name}/{TAG_FILE}"
     document, findings = load_yaml(directory / TAG_FILE, tag_file)
     if document is not None:

@@ -26,8 +26,11 @@ from shrek.redact import redact_data
 
 SUBMISSIONS_DIR = "submissions"
 ACTIVE = frozenset({"submitting", "submitted", "running"})
-COMPLETED = frozenset({"done", "finished"})
-FINAL = frozenset({"done", "finished", "failed", "killed", "cancelled", "abandoned"})
+COMPLETED = frozenset({"done", "partial"})  # ended, with outputs to read or retry
+FINAL = frozenset({"done", "partial", "failed", "killed", "cancelled", "abandoned"})
+# Records written before 0.2 named a submission that ended with some jobs failed "finished"
+# (PanDA's word, which reads like success); they are read as "partial".
+RENAMED_STATES = {"finished": "partial"}
 HEADER = (
     "# yaml-language-server: $schema=../../../../schemas/submission.schema.json\n"
     "# SHREK submission record: written by 'shrek submit' and kept up to date by 'shrek "
@@ -43,6 +46,11 @@ def now() -> str:
 class Record:
     path: Path
     data: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        state = self.data.get("state")
+        if state in RENAMED_STATES:  # an older record: one vocabulary for every reader
+            self.data["state"] = RENAMED_STATES[state]
 
     @property
     def step(self) -> str:

@@ -7,6 +7,7 @@ done to a production, by whom (the commit's author) and when.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from shrek.backends.factory import get_backend
@@ -18,6 +19,29 @@ from shrek.git import GitRepo
 from shrek.ops import remote
 from shrek.ops.readme import write_readme
 from shrek.ops.status import refresh_record
+
+
+@dataclass
+class Acted:
+    """What ``kill`` or ``retry`` did: each submission acted on, and the commit recording it."""
+
+    commit: str
+    submissions: list[dict[str, Any]] = field(default_factory=list)  # id, step, number, state, note
+
+    def lines(self) -> list[str]:
+        return [
+            f"{s['step']} #{s['number']:04d}: {s['state']} ({s['note']})" for s in self.submissions
+        ]
+
+
+def _acted(record: Record, note: str) -> dict[str, Any]:
+    return {
+        "id": str(record.data["id"]),
+        "step": record.step,
+        "number": record.number,
+        "state": record.state,
+        "note": note,
+    }
 
 
 def where_records_live(
@@ -37,19 +61,19 @@ def where_records_live(
     return registry, GitRepo(registry.root)
 
 
-def kill(registry: Registry, target: str) -> list[str]:
+def kill(registry: Registry, target: str) -> Acted:
     name, step = registry.split_target(target)
     registry, repo = where_records_live(
         registry, name, step, lambda r: not r.test and r.state in ACTIVE
     )
-    lines, changed = [], []
+    acted, changed = [], []
     with registry.lock(f"shrek kill {target}"):
         active = [r for r in load_records(registry.tag_dir(name), step) if r.state in ACTIVE]
         if not active:
             raise ShrekError(
-                f"{target} has no active submission",
-                "'shrek status' shows the submissions",
-                ExitCode.NOT_FOUND,
+                f"{target} has no active submission: nothing to kill",
+                f"'shrek status {name}' shows its submissions",
+                ExitCode.NOTHING_TO_DO,
             )
         for record in active:
             backend = get_backend(registry, record.backend)
@@ -61,17 +85,17 @@ def kill(registry: Registry, target: str) -> list[str]:
                 record.set_state(record.state, note)
             record.save()
             changed.append(record)
-            lines.append(f"{record.label}: {record.state} ({note})")
-        repo.commit(
+            acted.append(_acted(record, note))
+        commit = repo.commit(
             [r.path for r in changed] + [write_readme(registry, name)],
             f"shrek: kill {name}: " + ", ".join(f"{r.step} #{r.number:04d}" for r in changed),
             publish=True,
         )
         remote.publish_commits(registry, repo)
-    return lines
+    return Acted(commit, acted)
 
 
-def retry(registry: Registry, target: str, overrides: dict[str, Any] | None = None) -> str:
+def retry(registry: Registry, target: str, overrides: dict[str, Any] | None = None) -> Acted:
     name, step = registry.split_target(target)
     if step is None:
         raise ShrekError("retry needs a step", f"shrek retry {target}/STEP", ExitCode.USAGE)
@@ -92,23 +116,18 @@ def retry(registry: Registry, target: str, overrides: dict[str, Any] | None = No
                 f"shrek: status {name}: {step} #{record.number:04d} {record.state}",
                 publish=True,
             )
-        if record.state not in ("finished", "failed", "killed"):
-            raise ShrekError(
-                f"{record.label} is {record.state}; only finished, failed or "
-                "killed submissions are retried",
-                "'shrek status' shows it",
-                ExitCode.USAGE,
-            )
+        if record.state not in ("partial", "failed", "killed"):
+            _refuse_retry(record, name, step)
         note = get_backend(registry, record.backend).retry(registry, record.data, overrides or {})
         record.set_state("running", f"retry: {note}")
         record.save()
-        repo.commit(
+        commit = repo.commit(
             [record.path, write_readme(registry, name)],
             f"shrek: retry {name}: {step} #{record.number:04d} ({note})",
             publish=True,
         )
         remote.publish_commits(registry, repo)
-    return f"{record.label}: {note}; follow it with 'shrek status {name}'"
+    return Acted(commit, [_acted(record, note)])
 
 
 def _refuse_unknown_step(registry: Registry, name: str, step: str) -> None:
@@ -123,4 +142,27 @@ def _refuse_unknown_step(registry: Registry, name: str, step: str) -> None:
         f"tag {name} has no step '{step}' (its steps: {', '.join(tag.order())})",
         f"did you mean {name.partition('-')[0]}/{close[0]}?" if close else "name one of its steps",
         ExitCode.NOT_FOUND,
+    )
+
+
+def _refuse_retry(record: Record, name: str, step: str) -> None:
+    """A submission with no failed jobs to run again: what it is, and what leads on."""
+    label, target = name.partition("-")[0], f"{name.partition('-')[0]}/{step}"
+    if record.state == "done":
+        raise ShrekError(
+            f"{record.label} is done: every job succeeded, nothing to retry",
+            f"for more jobs: shrek extend {target} --jobs N",
+            ExitCode.NOTHING_TO_DO,
+        )
+    if record.state in ACTIVE:
+        raise ShrekError(
+            f"{record.label} is {record.state}: its jobs have not ended, nothing to retry yet",
+            f"wait for it to end (shrek status {label}); a job that fails is retried by the "
+            "backend up to the step's max_attempts",
+            ExitCode.NOTHING_TO_DO,
+        )
+    raise ShrekError(  # cancelled or abandoned: no job of it ever ran, so none can be retried
+        f"{record.label} is {record.state}: none of its jobs ran, so there is nothing to retry",
+        f"submit the step again: shrek submit {target}",
+        ExitCode.LIFECYCLE,
     )

@@ -16,6 +16,7 @@ from shrek.core.hashing import THREADS_FROM_BYTES, adler32_file
 from shrek.core.lifecycle import invalid_datasets
 from shrek.core.progress import Progress, no_progress
 from shrek.core.registry import Registry
+from shrek.core.taint import registry_taints
 from shrek.errors import ExitCode, ShrekError
 from shrek.ops.provenance import Finder
 
@@ -104,8 +105,13 @@ def add_files(
 def listing(registry: Registry) -> list[dict[str, Any]]:
     """The catalogue's datasets (``dataset list``), each with why it is invalid ('' if not)."""
     invalid = invalid_datasets(registry.tags_dir)
+    taints = registry_taints(registry.tags_dir)
     return [
-        {**vars(info), "invalid": invalid[info.name][1] if info.name in invalid else ""}
+        {
+            **vars(info),
+            "invalid": invalid[info.name][1] if info.name in invalid else "",
+            "tainted": taints.of_dataset(info.name),
+        }
         for info in open_catalog(registry).datasets()
     ]
 
@@ -121,4 +127,5 @@ def described(registry: Registry, name: str) -> dict[str, Any]:
         "files": [vars(f) for f in files],
         "origin": node.origin.as_dict() if node is not None and node.origin else None,
         "invalid": invalid[1] if invalid else "",
+        "tainted": registry_taints(registry.tags_dir).of_dataset(name),
     }

@@ -15,6 +15,7 @@ from shrek.core.lifecycle import invalid_datasets, read_events
 from shrek.core.model import Tag
 from shrek.core.records import ACTIVE, COMPLETED, Record, load_records
 from shrek.core.registry import Registry
+from shrek.core.taint import Taints, registry_taints
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
 from shrek.ops import remote
@@ -135,25 +136,101 @@ def latest_completed(tag: Tag, step: str, test: bool) -> Record | None:
     return candidates[-1] if candidates else None
 
 
-def refuse_duplicates(tag: Tag, steps: list[str], test: bool, again: bool) -> None:
+def standing(tag: Tag, step: str, test: bool, taints: Taints | None = None) -> Record | None:
+    """The step's submission that says where it stands: its newest production (or, for
+    ``test``, test) submission that reached the backend and is neither invalidated nor
+    tainted (made from invalid outputs: its step must run again, as if never run)."""
+    invalid = read_events(tag.directory).invalid_submissions
+    taints = taints if taints is not None else registry_taints(tag.directory.parent)
+    found = [
+        r
+        for r in load_records(tag.directory, step)
+        if r.test == test
+        and r.state != "abandoned"
+        and str(r.data["id"]) not in invalid
+        and not taints.of_record(r)
+    ]
+    return found[-1] if found else None
+
+
+def jobs_failed(record: Record) -> str:
+    jobs = record.data.get("jobs") or {}
+    return f"{jobs.get('failed', 0)} of {jobs.get('total', 0)} jobs failed"
+
+
+def steps_to_submit(
+    tag: Tag, only: str | None, test: bool, again: bool
+) -> tuple[list[str], list[str]]:
+    """(steps to submit, in DAG order; what was skipped, one line each).
+
+    ``TAG/STEP`` submits that step. ``TAG`` submits what is not yet done: a step whose
+    standing submission is done is skipped (its outputs are read), so after pass1 ran the
+    same command submits the rest. A step still active, or ``partial``, refuses with the fix
+    that leads on (wait, or retry); ``--again`` submits every step named once more.
+    """
     if again:
-        return
-    for name in steps:
-        busy = [
-            r
-            for r in load_records(tag.directory, name)
-            if r.test == test and (r.state in ACTIVE or r.state in COMPLETED)
-        ]
-        if busy:
-            record = busy[-1]
-            kind = "an active" if record.state in ACTIVE else "a completed"
-            raise ShrekError(
-                f"{tag.name}/{name} already has {kind} {'test ' if test else ''}submission: "
-                f"#{record.number:04d} ({record.state})",
-                "to submit it once more on purpose, add --again (sequence numbers continue, "
-                "nothing is overwritten)",
-                ExitCode.ALREADY,
-            )
+        return ([only] if only else tag.order()), []
+    taints = registry_taints(tag.directory.parent)
+    if only is not None:
+        refuse_standing(tag, only, test, whole=False, taints=taints)
+        return [only], []
+    steps, skipped = [], []
+    for name in tag.order():
+        record = standing(tag, name, test, taints)
+        if record is not None and record.state == "done":
+            skipped.append(f"{record.label}: done")
+            continue
+        refuse_standing(tag, name, test, whole=True, taints=taints)
+        steps.append(name)
+    if not steps:
+        generators = [s for s in tag.order() if not tag.steps[s].primary_inputs]
+        readers = [s for s in tag.order() if s not in generators]
+        fix = "; ".join(f"shrek extend {tag.label}/{s} --jobs N" for s in generators)
+        if readers:
+            fix += ", then " + ", ".join(f"shrek submit {tag.label}/{s} --again" for s in readers)
+        raise ShrekError(
+            f"every step of {tag.name} is done ({', '.join(skipped)}): nothing to submit",
+            f"for more events: {fix} (reads the new files); to submit every step once more on "
+            "purpose: add --again",
+            ExitCode.ALREADY,
+        )
+    return steps, skipped
+
+
+def refuse_standing(
+    tag: Tag, step: str, test: bool, *, whole: bool, taints: Taints | None = None
+) -> None:
+    """Refuse a step whose standing submission is active, done (when named alone) or
+    partial, with the command that leads on from there."""
+    record = standing(tag, step, test, taints)
+    if record is None or record.state not in (*ACTIVE, *COMPLETED):
+        return  # never submitted, or it failed, was killed or cancelled: submit it (again)
+    target = f"{tag.label}/{step}"
+    kind = "test " if test else ""
+    again = "; --again submits it once more anyway (sequence numbers continue)"
+    if record.state in ACTIVE:
+        message = (
+            f"{tag.name}/{step} already has an active {kind}submission: #{record.number:04d} "
+            f"({record.state})"
+        )
+        fix = f"wait for it to end (shrek status {tag.label}) or kill it (shrek kill {target})"
+    elif record.state == "partial":
+        message = (
+            f"{tag.name}/{step}: its {kind}submission #{record.number:04d} ended partial "
+            f"({jobs_failed(record)})"
+        )
+        fix = f"run the failed jobs again: shrek retry {target}"
+    else:
+        message = f"{tag.name}/{step} already has a done {kind}submission: #{record.number:04d}"
+        fix = (
+            "it read every file of its input: once the step upstream has made more (shrek "
+            "extend), --again reads them"
+            if tag.steps[step].primary_inputs
+            else f"for more jobs of it: shrek extend {target} --jobs N"
+        )
+    if whole:
+        fix += f"; then 'shrek submit {tag.label}' submits the rest"
+    raise ShrekError(message, fix + again, ExitCode.ALREADY)
 
 
 def refuse_invalid_source(tag: Tag, source: Record, consumer: str, declared: str) -> None:
@@ -196,3 +273,42 @@ def refuse_superseded(tag: Tag, test: bool) -> None:
             f"submit {newer} instead (--test still submits this one, as a test)",
             ExitCode.SUPERSEDED,
         )
+
+
+def refuse_tainted(tag: Tag, consumer: str, dataset: str, taint: str, accepted: bool) -> None:
+    """A step would read outputs derived from an invalidated submission: refused unless the
+    user accepts it (``--accept-tainted``, which the submission records)."""
+    if accepted:
+        return
+    raise ShrekError(
+        f"step {consumer} reads {dataset}, which is tainted: {taint}",
+        f"make valid inputs first: shrek submit {tag.label} (it submits again every step whose "
+        "newest outputs are invalid or tainted); or read them anyway on purpose: add "
+        "--accept-tainted (recorded in the submission)",
+        ExitCode.INVALIDATED,
+    )
+
+
+def earlier_readers(tag: Tag, step: str, test: bool, dataset: str) -> list[Record]:
+    """The step's earlier submissions that read ``dataset`` as their primary input and did
+    not fail: reading it again processes the same files twice."""
+    invalid = read_events(tag.directory).invalid_submissions
+    return [
+        r
+        for r in load_records(tag.directory, step)
+        if r.test == test
+        and (r.state in ACTIVE or r.state in COMPLETED)
+        and str(r.data["id"]) not in invalid
+        and dataset in (r.data.get("datasets") or {}).get("inputs", {}).values()
+    ]
+
+
+def refuse_reread(tag: Tag, step: str, dataset: str, readers: list[Record]) -> None:
+    numbers = ", ".join(f"#{r.number:04d}" for r in readers)
+    raise ShrekError(
+        f"{tag.name}/{step} {numbers} already read {dataset}: this submission would process "
+        "the same files again",
+        "for new files, make more upstream first (shrek extend, then submit this step); to "
+        "process these once more on purpose: add --reread (recorded in the submission)",
+        ExitCode.ALREADY,
+    )

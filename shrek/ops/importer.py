@@ -47,8 +47,10 @@ def import_2022(
     year: int | None = None,
     resources_root: Path | None = None,
     title: str | None = None,
+    skip_to: bool = False,
 ) -> Imported:
-    """Create one tag from the 2022 job files in ``directory``."""
+    """Create one tag from the 2022 job files in ``directory`` (``skip_to``: the claimed
+    ``label`` may skip unused labels, as a 2022 production's own label may)."""
     documents = _read(directory)
     converted = convert(documents)
     for other, where in sorted(converted.builds.items()):
@@ -73,6 +75,7 @@ def import_2022(
             title=title or f"{directory.name} (imported from 2022 job files)",
             steps_from=staging,
             what=f"imported from {directory.name}",
+            skip_to=skip_to,
         )
     report = validate(Registry.open(registry.root), [created.name])
     return Imported(created.name, created.commit, converted.notes, report.findings)

@@ -82,7 +82,7 @@ def invalidate(registry: Registry, target: str, reason: str) -> Invalidated:
                 f"{target}: every submission it names is already invalidated "
                 f"({already[str(chosen[0].data['id'])]})",
                 "nothing to do: the invalidation is in the tag's lifecycle/ directory",
-                ExitCode.CONFLICT,
+                ExitCode.NOTHING_TO_DO,
             )
         done = _write_invalidation(
             registry,
@@ -133,7 +133,7 @@ def void(registry: Registry, target: str, reason: str) -> Invalidated:
             raise ShrekError(
                 f"{target} is already voided",
                 "nothing to do: the event is in the tag's lifecycle/ directory",
-                ExitCode.CONFLICT,
+                ExitCode.NOTHING_TO_DO,
             )
         done = _write_invalidation(
             registry,
@@ -333,10 +333,17 @@ def _extendable(registry: Registry, name: str, step: str, test: bool) -> Record:
             ExitCode.INVALIDATED,
         )
     if newest.state != "done":
+        label = name.partition("-")[0]
+        fix = (
+            f"wait for it to end: shrek status {label}"
+            if newest.state in ACTIVE
+            else f"run its failed jobs again first: shrek retry {label}/{step}"
+            if newest.state == "partial"
+            else f"submit the step again first: shrek submit {label}/{step}"
+        )
         raise ShrekError(
             f"{newest.label} of {name} is {newest.state}: only a done submission is extended",
-            "wait for it (shrek status), or retry its failed jobs (shrek retry "
-            f"{name}/{step}) first",
+            fix,
             ExitCode.LIFECYCLE,
         )
     return newest

@@ -22,12 +22,22 @@ from shrek.core.allocations import (
     registry_allocations,
 )
 from shrek.core.model import Input, Tag
-from shrek.core.records import load_records, record_path
+from shrek.core.records import ACTIVE, load_records, record_path
 from shrek.core.records import next_number as next_record_number
 from shrek.core.registry import Registry
+from shrek.core.taint import Taints, registry_taints
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
-from shrek.ops.guards import latest_completed, refuse_invalid_dataset, refuse_invalid_source
+from shrek.ops.guards import (
+    earlier_readers,
+    jobs_failed,
+    latest_completed,
+    refuse_invalid_dataset,
+    refuse_invalid_source,
+    refuse_reread,
+    refuse_tainted,
+    standing,
+)
 from shrek.ops.outputs import require_intact
 
 
@@ -46,6 +56,8 @@ class SubmitRequest:
     first_sequence: int | None = None  # every step's first sequence number (default: the next)
     extends: str = ""  # shrek extend: the submission this one adds jobs to (its id)
     more_jobs: int | None = None  # shrek extend: how many jobs this time
+    accept_tainted: bool = False  # read outputs derived from invalid ones (recorded)
+    reread: bool = False  # read a primary input an earlier submission of the step read
 
 
 @dataclass
@@ -61,6 +73,9 @@ class Cleared:
     overridden: list[str]  # the guards --test overrode, with their reasons
     options: dict[str, Any]  # settled by the backend (dataset bases, credentials checked)
     request: SubmitRequest
+    skipped: list[str] = field(default_factory=list)  # steps of TAG already done
+    tainted: dict[str, dict[str, str]] = field(default_factory=dict)  # step -> accepted taints
+    reread: dict[str, list[str]] = field(default_factory=dict)  # step -> earlier readers' ids
 
     @property
     def test(self) -> bool:
@@ -86,6 +101,7 @@ def plan_steps(cleared: Cleared) -> list[StepPlan]:
         for name in steps
     }
     first = cleared.request.first_sequence or next_first(allocations, cleared.test)
+    taints = registry_taints(cleared.registry.tags_dir)
     names = cleared.backend.output_names(tag, steps, numbers, cleared.test, cleared.options)
     _refuse_taken_names(cleared, allocations, names)
     plans: dict[str, StepPlan] = {}
@@ -99,6 +115,8 @@ def plan_steps(cleared: Cleared) -> list[StepPlan]:
             inputs[item.dataset], available[item.dataset] = read, count
             if parent:
                 upstream.add(parent)
+            else:  # read from what exists: tainted? read before by this step?
+                _check_existing_input(cleared, taints, name, item, read)
         reserved = _reserved(step.primary_inputs, step.jobs, available)
         if cleared.request.first_sequence is not None:
             _refuse_overlap(allocations, cleared.test, name, first, reserved)
@@ -114,6 +132,26 @@ def plan_steps(cleared: Cleared) -> list[StepPlan]:
         )
         first += reserved  # the next step's range follows: no two steps share a seed
     return [plans[s] for s in steps]
+
+
+def _check_existing_input(
+    cleared: Cleared, taints: Taints, step: str, item: Input, dataset: str
+) -> None:
+    """An input read from outputs that exist (not made by this submission): refused when it
+    derives from invalid outputs, or — a primary input — when an earlier submission of the
+    step read it already; each unless the request says so, which the record keeps."""
+    tag, request = cleared.tag, cleared.request
+    taint = taints.of_dataset(dataset)
+    if taint:
+        refuse_tainted(tag, step, dataset, taint, request.accept_tainted)
+        cleared.tainted.setdefault(step, {})[dataset] = taint
+    if item.secondary:
+        return  # a background stream is meant to be read by many submissions
+    readers = earlier_readers(tag, step, cleared.test, dataset)
+    if readers and not request.reread:
+        refuse_reread(tag, step, dataset, readers)
+    if readers:
+        cleared.reread.setdefault(step, []).extend(str(r.data["id"]) for r in readers)
 
 
 def _test_allocations(tag: Tag) -> list[Allocation]:
@@ -206,20 +244,7 @@ def _source(
     if source is not None:
         refuse_invalid_source(tag, source, consumer, item.dataset)
     if source is None:
-        ignored = None if cleared.test else latest_completed(tag, made_by[0], True)
-        because = (
-            f" (its --test submission #{ignored.number:04d} is done, but a production "
-            "submission reads only production outputs)"
-            if ignored is not None
-            else ""
-        )
-        raise ShrekError(
-            f"step {consumer} reads {item.dataset}, but {made_by[0]} has no completed "
-            f"submission to read from{because}",
-            f"submit it first (shrek submit {tag.label}/{made_by[0]}), or submit "
-            f"the whole tag (shrek submit {tag.label})",
-            ExitCode.NO_UPSTREAM,
-        )
+        raise _no_upstream(tag, cleared.test, consumer, item.dataset, made_by[0])
     if source.backend != backend.name:
         raise ShrekError(
             f"step {consumer} reads {item.dataset}, made by {made_by[0]} "
@@ -234,4 +259,38 @@ def _source(
         dataset,
         used["last"] - used["first"] + 1,
         "",
+    )
+
+
+def _no_upstream(tag: Tag, test: bool, consumer: str, dataset: str, parent: str) -> ShrekError:
+    """The refusal of a step whose input step has no done submission, with the one fix that
+    leads on from where that step stands (each fix, followed, is the next step's way in)."""
+    record = standing(tag, parent, test)
+    target = f"{tag.label}/{parent}"
+    then = f", then submit {consumer} (shrek submit {tag.label}/{consumer})"
+    if record is None:
+        ignored = None if test else latest_completed(tag, parent, True)
+        because = (
+            f" (its --test submission #{ignored.number:04d} is done, but a production "
+            "submission reads only production outputs)"
+            if ignored is not None
+            else ""
+        )
+        where = f"{parent} has no done submission yet{because}"
+        fix = f"submit it first: shrek submit {target}{then}; or submit the rest of the tag: "
+        fix += f"shrek submit {tag.label}"
+    elif record.state in ACTIVE:
+        where = f"{parent} {record.label} is still {record.state}"
+        fix = f"wait for it to end (shrek status {tag.label}){then}"
+    elif record.state == "partial":
+        where = f"{parent} {record.label} ended partial ({jobs_failed(record)})"
+        fix = f"run its failed jobs again (shrek retry {target}){then}"
+    else:
+        where = f"{parent} {record.label} ended {record.state}"
+        fix = f"submit it again (shrek submit {target}){then}"
+    return ShrekError(
+        f"step {consumer} reads {dataset}, but {where}: a step reads only the outputs of a "
+        "done submission (every job succeeded)",
+        fix,
+        ExitCode.NO_UPSTREAM,
     )

@@ -9,13 +9,15 @@ semantic diff of every changed tag against its parent.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shrek.core.diff import as_markdown, diff
+from shrek.core.diff import as_markdown, diff, diff_tags, loaded
+from shrek.core.model import load_tag_dir
 from shrek.core.registry import TAGS_DIR, Registry
 from shrek.core.yamlio import loads
-from shrek.errors import Finding, ShrekError
+from shrek.errors import ExitCode, Finding, ShrekError
 from shrek.git import GitRepo
 from shrek.ops.history import base_findings
 
@@ -39,6 +41,13 @@ def review(registry: Registry, base: str) -> Review:
     repo = GitRepo(registry.root)
     prefix = registry.root.relative_to(repo.root).as_posix()
     prefix = "" if prefix == "." else prefix + "/"
+    if not repo.is_commit(base):
+        raise ShrekError(
+            f"--base {base} names no commit in this clone",
+            "fetch it first (git fetch origin), or name a branch, tag or commit that exists "
+            "here, e.g. --base origin/main",
+            ExitCode.NOT_FOUND,
+        )
     result = Review(base)
     changed: dict[str, list[str]] = {}
     for path in repo.changed_files(base):
@@ -103,14 +112,35 @@ def _section(
     data = loads((registry.tag_dir(name) / "tag.yaml").read_text(encoding="utf-8"))
     if existed and not edited:
         return f"### {name}\n\nNew records or README only: see tags/{name}/README.md.\n"
+    if existed:  # the change itself: the tag as the base had it, against this one
+        return _against_base(registry, name, base)
     if not isinstance(data, dict) or not data.get("parent"):
-        what = "Changed (not frozen on the base)" if existed else "New tag without a parent"
-        return f"### {name}\n\n{what}: see tags/{name}/README.md.\n"
+        return f"### {name}\n\nNew tag without a parent: see tags/{name}/README.md.\n"
     try:
-        old, new, changes = diff(registry, name)
+        old, new, changes, _ = diff(registry, name)
     except ShrekError as error:
         return f"### {name}\n\nCannot compare with its parent: {error.message}\n"
     return as_markdown(old, new, changes)
+
+
+def _against_base(registry: Registry, name: str, base: str) -> str:
+    """A tag changed by the pull request (not frozen on the base): what changed in it, step by
+    step, as ``shrek diff`` says it — the base's version is read from git, not the README."""
+    repo = GitRepo(registry.root)
+    try:
+        new, _ = loaded(registry, name)
+    except ShrekError as error:
+        return f"### {name}\n\nChanged, and does not load: {error.message}\n"
+    with tempfile.TemporaryDirectory(prefix=".shrek-review.") as scratch:
+        if not repo.extract(base, registry.tag_dir(name), Path(scratch)):
+            return f"### {name}\n\nChanged; its version on `{base}` cannot be read.\n"
+        relative = registry.tag_dir(name).resolve().relative_to(repo.root)
+        old, _ = load_tag_dir(Path(scratch) / relative, name)
+        if old is None:
+            return f"### {name}\n\nChanged; its tag.yaml on `{base}` does not load.\n"
+        changes = diff_tags(old, new)
+    text = as_markdown(f"{name} on `{base}`", name, changes)
+    return text.replace(f"### {name} compared with", f"### {name}: the change, compared with", 1)
 
 
 def write_summary(path: Path, text: str) -> None:

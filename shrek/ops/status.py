@@ -20,6 +20,7 @@ from shrek.core.lifecycle import read_events
 from shrek.core.model import load_tag
 from shrek.core.records import ACTIVE, SUBMISSIONS_DIR, Record, load_records
 from shrek.core.registry import Registry
+from shrek.core.taint import registry_taints
 from shrek.errors import ShrekError
 from shrek.git import GitRepo
 from shrek.ops import remote
@@ -146,6 +147,7 @@ def status_rows(registry: Registry, names: list[str], *, commit: bool = True) ->
     and its ``--json``): steps in the order of the tag's DAG, then by number. ``commit=False``
     only looks: it takes no lock and writes nothing, so it works in a read-only checkout."""
     rows = []
+    taints = registry_taints(registry.tags_dir)
     with registry.lock("shrek status") if commit else nullcontext():
         if commit:  # once for the command, not once per tag: what an earlier command left
             remote.publish_commits(registry)
@@ -154,7 +156,11 @@ def status_rows(registry: Registry, names: list[str], *, commit: bool = True) ->
             lifecycle = read_events(registry.tag_dir(name))
             invalid = lifecycle.invalid_submissions
             rows += [
-                {**_row(registry, name, r, invalid), "superseded_by": lifecycle.superseded_by}
+                {
+                    **_row(registry, name, r, invalid),
+                    "tainted": taints.of_record(r),
+                    "superseded_by": lifecycle.superseded_by,
+                }
                 for r in _in_dag_order(registry, name, records)
             ]
         if commit:

@@ -36,7 +36,7 @@ from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
 from shrek.interrupts import deferred_interrupt, fault_point, no_interrupt
 from shrek.ops import remote
-from shrek.ops.guards import freeze_guards, git_guards, refuse_duplicates, refuse_superseded
+from shrek.ops.guards import freeze_guards, git_guards, refuse_superseded, steps_to_submit
 from shrek.ops.plan import Cleared, SubmitRequest, plan_steps
 from shrek.ops.readme import write_readme
 from shrek.ops.render import render
@@ -58,6 +58,7 @@ class SubmitResult:
     final_commit: str | None = None
     overridden: list[str] = field(default_factory=list)
     followed: bool = False
+    skipped: list[str] = field(default_factory=list)  # steps of TAG already done
 
 
 def submit(registry: Registry, request: SubmitRequest, *, wait: Wait | None = None) -> SubmitResult:
@@ -115,6 +116,7 @@ def submit(registry: Registry, request: SubmitRequest, *, wait: Wait | None = No
         journal,
         commit,
         overridden=cleared.overridden,
+        skipped=cleared.skipped,
     )
     if interrupted:
         _stop(cleared, result)
@@ -233,12 +235,12 @@ def _clear(registry: Registry, repo: GitRepo, backend: Any, request: SubmitReque
     if only is not None and only not in tag.steps:
         render(registry, tag, [only])  # raises the "no step ... did you mean" error
     refuse_superseded(tag, request.test)
-    steps = [only] if only else tag.order()
     refusals = git_guards(registry, repo, tag)
     frozen, freeze_refusals = freeze_guards(registry, tag)
     refusals += freeze_refusals
     if refusals and not request.test:
         raise refusals[0][1]
+    steps, skipped = steps_to_submit(tag, only, request.test, request.again)
     options = backend.submission_options(tag, request.test, dict(request.options))
     if options.get("via") == "prun" and len(steps) != 1:
         raise ShrekError(
@@ -250,7 +252,9 @@ def _clear(registry: Registry, repo: GitRepo, backend: Any, request: SubmitReque
     if request.more_jobs and only:  # shrek extend: this many jobs of the step, this time
         step = dataclasses.replace(tag.steps[only], jobs=request.more_jobs)
         tag = dataclasses.replace(tag, steps={**tag.steps, only: step})
-    return Cleared(registry, repo, backend, tag, steps, frozen, overridden, options, request)
+    return Cleared(
+        registry, repo, backend, tag, steps, frozen, overridden, options, request, skipped
+    )
 
 
 # -- 2. plan and render ------------------------------------------------------------------------
@@ -260,7 +264,6 @@ def _prepare(cleared: Cleared) -> Submission:
     """Plan every step, refuse duplicates, and render into the run's directory."""
     registry, tag, request = cleared.registry, cleared.tag, cleared.request
     plans = plan_steps(cleared)
-    refuse_duplicates(tag, cleared.steps, request.test, request.again)
     run_id = cleared.backend.new_run_id()
     render_dir = registry.state_dir / "runs" / run_id / "render"
     options = Options(
@@ -329,6 +332,8 @@ def _new_record(cleared: Cleared, submission: Submission, plan: Any) -> Record:
         **({"overridden_guards": cleared.overridden} if cleared.overridden else {}),
         **({"again": True} if cleared.request.again else {}),
         **({"extends": cleared.request.extends} if cleared.request.extends else {}),
+        **({"tainted_inputs": cleared.tainted[plan.step]} if plan.step in cleared.tainted else {}),
+        **({"reread": cleared.reread[plan.step]} if plan.step in cleared.reread else {}),
         "backend": {"name": backend.name, "version": backend.version()},
         "ids": dict(backend.journal_ids(submission)),
         "state": "submitting",

@@ -12,12 +12,13 @@ from typing import Any
 
 from shrek.core import ledger
 from shrek.core.freeze import read_freeze
-from shrek.core.labels import Label, LabelError, next_label, parse_label
+from shrek.core.labels import Label, LabelError, next_label, parse_label, skipped_by
 from shrek.core.lifecycle import Lifecycle, read_events, tag_state
 from shrek.core.model import step_files
 from shrek.core.oneline import one_line
 from shrek.core.records import SUBMISSIONS_DIR, Record, load_records
 from shrek.core.registry import JOB_DIR, TAG_FILE, Registry
+from shrek.core.taint import Taints, registry_taints
 from shrek.core.validate import validate
 from shrek.core.yamlio import dump_yaml, load_yaml, write_atomic
 from shrek.errors import ExitCode, ShrekError
@@ -57,13 +58,15 @@ def new_tag(
     owner: str | None = None,
     steps_from: Path | None = None,
     what: str = "",
+    skip_to: bool = False,
 ) -> NewTag:
     """Allocate or claim a label, write ``tags/<label>-<build>/`` and commit it with the ledger.
 
     Nothing is left behind on failure: the tag is assembled in a staging directory, moved into
     place, and committed with the ledger whole or not at all (:mod:`shrek.ops.pending`: a
     failed or killed command's tag and ledger line are undone). (One keyword per
-    option of ``shrek tag new``, all optional; ``steps_from`` is a directory of steps and
+    option of ``shrek tag new``, all optional; ``skip_to`` lets a claimed label skip unused
+    ones; ``steps_from`` is a directory of steps and
     resources made by ``shrek import``, ``what`` says so in the commit.)
     """
     if parent and template:
@@ -89,7 +92,7 @@ def new_tag(
             source_dir = steps_from
         build = _known_build(registry, build or base.get("build"))
         side = remote.shared(registry, repo)
-        chosen = _claimed_label(registry, side, entries, label, year, test, build)
+        chosen = _claimed_label(registry, side, entries, (label, skip_to), year, test, build)
         name = f"{chosen}-{build}"
         data: dict[str, Any] = {
             "label": str(chosen),
@@ -202,7 +205,7 @@ def _claimed_label(
     registry: Registry,
     side: remote.Shared,
     entries: list[ledger.Entry],
-    label: str | None,
+    claim: tuple[str | None, bool],
     year: int | None,
     test: bool,
     build: str,
@@ -212,7 +215,7 @@ def _claimed_label(
     clone made first means the next free one (or, for a label given by hand, a refusal).
     Without a remote the clone's own ledger decides, as it always did."""
     if side.remote is None:
-        return _choose_label(registry, entries, label, year, test)
+        return _choose_label(registry, entries, claim, year, test)
     try:
         claims = remote.claimed_labels(side)
         known = {e.label for e in entries}
@@ -226,7 +229,7 @@ def _claimed_label(
                 "try again when the remote can be reached (test labels, --test, work offline)",
                 error.code,
             ) from error
-        return _choose_label(registry, entries, label, year, test)
+        return _choose_label(registry, entries, claim, year, test)
     by = side.repo.user() or getpass.getuser()
     for _attempt in range(remote.MAX_TRIES):
         claimed = [
@@ -234,7 +237,7 @@ def _claimed_label(
             for name in claims
             if name not in {e.label for e in entries}
         ]
-        chosen = _choose_label(registry, entries + claimed, label, year, test)
+        chosen = _choose_label(registry, entries + claimed, claim, year, test)
         if remote.claim_label(side, str(chosen), f"{chosen}-{build}", by):
             return chosen
         claims[str(chosen)] = ""  # another clone claimed it first: the next free one
@@ -248,10 +251,12 @@ def _claimed_label(
 def _choose_label(
     registry: Registry,
     entries: list[ledger.Entry],
-    label: str | None,
+    claim: tuple[str | None, bool],
     year: int | None,
     test: bool,
 ) -> Label:
+    """The next free label, or ``claim``'s (label, may it skip unused labels?) if free."""
+    label, skip_to = claim
     taken = ledger.taken_labels(entries, registry.prefix)
     existing = {n.partition("-")[0]: n for n in registry.tag_names()}
     if label is None:
@@ -296,6 +301,17 @@ def _choose_label(
             "choose another label",
             ExitCode.CONFLICT,
         )
+    skipped = skipped_by(taken, chosen)
+    if skipped and not skip_to:
+        span = str(skipped[0]) + (f" to {skipped[-1]}" if len(skipped) > 1 else "")
+        raise ShrekError(
+            f"claiming {label} would skip {len(skipped)} unused label(s) of year "
+            f"{chosen.year:02d} ({span}): 'next free' continues after the highest label ever "
+            "allocated, so it would never allocate them",
+            f"take the next free one: shrek tag new {skipped[0]}; or say so: shrek tag new "
+            f"--skip-to {label}",
+            ExitCode.USAGE,
+        )
     return chosen
 
 
@@ -339,9 +355,11 @@ def overview(
     *,
     records: list[Record] | None = None,
     lifecycle: Lifecycle | None = None,
+    taints: Taints | None = None,
 ) -> dict[str, Any]:
     """One row of ``tag list``: cheap (reads tag.yaml, counts step files, looks at the state;
-    the records and events are read here unless the caller has them)."""
+    the records and events are read here unless the caller has them; ``taints``, the
+    registry's, once for every row)."""
     directory = registry.tag_dir(name)
     document, _ = load_yaml(directory / TAG_FILE, f"tags/{name}/{TAG_FILE}")
     data = document.data if document is not None and isinstance(document.data, dict) else {}
@@ -355,6 +373,7 @@ def overview(
         "steps": len([p for p in step_files(directory) if p.suffix == ".yaml"]),
         "state": tag_state(directory, records, lifecycle),
         "invalid": len(lifecycle.invalid_submissions),
+        "tainted": (taints or Taints()).count(name),
     }
 
 
@@ -366,7 +385,8 @@ def details(registry: Registry, name: str) -> dict[str, Any]:
     directory = registry.tag_dir(name)
     records = load_records(directory) if (directory / SUBMISSIONS_DIR).is_dir() else []
     lifecycle = read_events(directory)
-    info = overview(registry, name, records=records, lifecycle=lifecycle)
+    taints = registry_taints(registry.tags_dir)
+    info = overview(registry, name, records=records, lifecycle=lifecycle, taints=taints)
     entries, _ = ledger.read_ledger(registry.root)
     allocation = next((e for e in entries if e.label == info["label"]), None)
     info.update(
@@ -392,7 +412,7 @@ def details(registry: Registry, name: str) -> dict[str, Any]:
             ),
         }
     )
-    info["submissions"] = submissions(registry, records, lifecycle)
+    info["submissions"] = submissions(registry, records, lifecycle, taints)
     info["lineage"] = {
         "parent": (tag.data.get("parent") if tag is not None else None) or "",
         "superseded_by": lifecycle.superseded_by,
@@ -427,7 +447,7 @@ def details(registry: Registry, name: str) -> dict[str, Any]:
 
 
 def submissions(
-    registry: Registry, records: list[Record], lifecycle: Lifecycle
+    registry: Registry, records: list[Record], lifecycle: Lifecycle, taints: Taints | None = None
 ) -> list[dict[str, Any]]:
     """Every submission of the tag (``tag show``): state, sequence range, output datasets with
     their files, bytes and where they are, and whether it extends one or was invalidated."""
@@ -457,6 +477,7 @@ def submissions(
                 },
                 "extends": str(data.get("extends") or ""),
                 "invalid": invalid.get(str(data["id"]), ""),
+                "tainted": (taints or Taints()).of_record(record),
                 "record": registry.relative(record.path),
             }
         )

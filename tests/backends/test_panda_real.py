@@ -165,7 +165,7 @@ def test_a_prun_step_runs_to_done_on_the_real_server(client, pilot, tmp_path: Pa
     assert git(registry.root, "status", "--porcelain") == ""
     assert "shrek: submit sP22aa-local" in git(registry.root, "log", "-1", "--format=%s")
 
-    record, ran = drive(panda, pilot, registry, shrek, "sP22aa", {"done", "finished", "failed"})
+    record, ran = drive(panda, pilot, registry, shrek, "sP22aa", {"done", "partial", "failed"})
 
     assert record.state == "done", record.data["history"]
     assert record.data["jobs"] == {"total": 4, "done": 4, "failed": 0, "running": 0, "pending": 0}
@@ -240,7 +240,7 @@ def test_a_failed_task_is_retried_where_panda_accepts_it(client, pilot, tmp_path
         == 0
     )
     record, ran = drive(
-        panda, pilot, registry, shrek, "sP22ag", {"failed", "finished", "done"}, lose_nodes=True
+        panda, pilot, registry, shrek, "sP22ag", {"failed", "partial", "done"}, lose_nodes=True
     )
     assert record.state == "failed" and [r.exit_code for r in ran] == [137]
     task_id = record.data["ids"]["task"]

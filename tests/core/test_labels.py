@@ -88,9 +88,11 @@ def test_test_labels_have_their_own_sequence() -> None:
 
 
 def test_exhausted_year_is_a_clear_error() -> None:
-    with pytest.raises(ShrekError, match="all labels for year 22 are taken") as caught:
+    with pytest.raises(ShrekError, match="no label of year 22 is left to allocate") as caught:
         next_label([parse_label("sP22zz", "sP")], "sP", 22)
     assert caught.value.code == ExitCode.CONFLICT
+    assert "701 label(s) of year 22 were skipped" in caught.value.fix
+    assert "shrek tag new sP22a" in caught.value.fix
 
 
 def test_other_prefix() -> None:

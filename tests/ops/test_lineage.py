@@ -293,7 +293,7 @@ def test_invalidating_a_middle_step_refuses_its_readers(ran: Registry) -> None:
     assert LocalCatalog(local_catalog_path(ran)).invalid() == {dataset: "wrong background mixing"}
     assert "**invalid**: wrong background mixing" in (ran.tag_dir(TAG) / "README.md").read_text()
     again = cli(ran, "invalidate", "sP22aa/sim/0001", "--reason", "twice")
-    assert again.returncode == ExitCode.CONFLICT
+    assert again.returncode == ExitCode.NOTHING_TO_DO
     # an event is append-only: verify names one edited after its commit
     event = ran.tag_dir(TAG) / "lifecycle" / "0001.yaml"
     event.write_text(event.read_text().replace("wrong background mixing", "nothing wrong"))
@@ -407,3 +407,64 @@ def test_a_refused_commit_leaves_no_event_behind(ran: Registry) -> None:
     assert git(ran.root, "status", "--porcelain") == ""
     assert tag_state(ran.tag_dir(TAG)) == "done"  # nothing was recorded: nothing changed
     assert cli(ran, "invalidate", "sP22aa/sim", "--reason", "wrong").returncode == 0
+
+
+def test_invalidation_travels_downstream(ran: Registry) -> None:
+    assert cli(ran, "invalidate", "sP22aa/sim", "--reason", "wrong mixing").returncode == 0
+    taint = f"derived from {TAG}/sim/0001, invalidated: wrong mixing"
+    # every view names what is derived from the invalid outputs, and the invalid ancestor
+    rows = {r["step"]: r for r in json.loads(cli(ran, "status", "--json").stdout)}
+    assert rows["sim"]["tainted"] == "" and rows["sim"]["invalid"] == "wrong mixing"
+    assert rows["reco"]["tainted"] == taint and rows["ana"]["tainted"] == taint
+    assert rows["gen"]["tainted"] == ""
+    status = cli(ran, "status")
+    assert f"{TAG}/ana #0001: TAINTED: {taint}" in status.stdout
+    assert "done TAINTED" in status.stdout
+    listed = json.loads(cli(ran, "tag", "list", "--json").stdout)
+    assert [(t["invalid"], t["tainted"]) for t in listed] == [(1, 2)]
+    assert "(1 invalid) (2 tainted)" in cli(ran, "tag", "list").stdout
+    shown = details(ran, TAG)
+    assert shown["tainted"] == 2
+    assert {s["step"]: s["tainted"] for s in shown["submissions"]}["ana"] == taint
+    (reco,) = load_records(ran.tag_dir(TAG), "reco")
+    dst = reco.data["datasets"]["outputs"]["dst"]
+    datasets = {d["name"]: d for d in json.loads(cli(ran, "dataset", "list", "--json").stdout)}
+    assert datasets[dst]["tainted"] == taint and datasets[dst]["invalid"] == ""
+    assert f"TAINTED: {taint}" in cli(ran, "dataset", "show", dst).stdout
+    # reading tainted outputs is refused, unless said so; the choice is recorded
+    refused = cli(ran, "submit", "sP22aa/ana", "--again")
+    assert refused.returncode == ExitCode.INVALIDATED, refused.stderr
+    assert f"reads {dst}, which is tainted: {taint}" in refused.stderr
+    assert "--accept-tainted" in refused.stderr
+    again = cli(ran, "submit", "sP22aa/ana", "--accept-tainted", "--reread", "-q")
+    assert again.returncode == 0, again.stderr
+    newest = load_records(ran.tag_dir(TAG), "ana")[-1]
+    assert newest.data["tainted_inputs"] == {dst: taint}
+    assert newest.data["reread"] == [f"{TAG}/ana/0001"]
+    # the fix the refusal printed: 'submit TAG' runs again every step not validly done
+    rest = cli(ran, "submit", "sP22aa", "-q")
+    assert rest.returncode == 0, rest.stderr
+    assert "skipped gen #0001: done" in rest.stdout
+    assert [len(load_records(ran.tag_dir(TAG), s)) for s in ("gen", "sim", "reco", "ana")] == [
+        1,
+        2,
+        2,
+        3,
+    ]
+    rows = [r for r in json.loads(cli(ran, "status", "--json").stdout) if r["number"] == 2]
+    assert all(r["tainted"] == "" for r in rows if r["step"] in ("sim", "reco"))
+
+
+def test_the_same_inputs_are_not_read_twice_by_accident(ran: Registry) -> None:
+    assert cli(ran, "extend", "sP22aa/gen", "--jobs", "2").returncode == 0
+    first = cli(ran, "submit", "sP22aa/sim", "--again", "-q")
+    assert first.returncode == 0, first.stderr  # the extension's new files
+    twice = cli(ran, "submit", "sP22aa/sim", "--again")
+    assert twice.returncode == ExitCode.ALREADY
+    (_, second) = load_records(ran.tag_dir(TAG), "sim")
+    read = second.data["datasets"]["inputs"]["gen.events"]
+    assert f"{TAG}/sim #0002 already read {read}" in twice.stderr
+    assert "--reread" in twice.stderr
+    assert len(load_records(ran.tag_dir(TAG), "sim")) == 2  # nothing journalled
+    assert cli(ran, "submit", "sP22aa/sim", "--reread", "-q").returncode == 0
+    assert load_records(ran.tag_dir(TAG), "sim")[-1].data["reread"] == [f"{TAG}/sim/0002"]

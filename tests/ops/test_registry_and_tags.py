@@ -25,7 +25,9 @@ def test_new_user_flow_init_template_validate(tmp_path: Path, shrek) -> None:
     for name in ("shrek.yaml", "tags", "labels.ledger", ".gitignore"):
         assert (root / name).exists(), name
     assert ".shrek/" in (root / ".gitignore").read_text()
-    result = shrek("tag", "new", "sP22aa", "--build", "mdc2.7", "--template", "hfprod", cwd=root)
+    result = shrek(
+        "tag", "new", "--skip-to", "sP22aa", "--build", "mdc2.7", "--template", "hfprod", cwd=root
+    )
     assert result.code == 0, result.err
     assert "created tags/sP22aa-mdc2.7" in result.out
     result = shrek("validate", cwd=root)
@@ -101,7 +103,7 @@ def test_allocation_continues_and_never_reuses(registry: Registry, shrek) -> Non
 
 
 def test_allocation_after_z_is_aa_and_gaps_are_not_filled(registry: Registry) -> None:
-    new_tag(registry, label="sP22z", build="mdc2.7")
+    new_tag(registry, label="sP22z", skip_to=True, build="mdc2.7")
     assert new_tag(registry, year=22, build="mdc2.7").name == "sP22aa-mdc2.7"
     assert new_tag(registry, year=22, build="mdc2.7").name == "sP22ab-mdc2.7"
 
@@ -115,7 +117,7 @@ def test_test_labels_never_take_production_names(registry: Registry, shrek) -> N
 
 
 def test_resolution_by_label_full_name_and_path(registry: Registry, shrek) -> None:
-    new_tag(registry, label="sP22aa", build="mdc2.7", template="hfprod")
+    new_tag(registry, label="sP22aa", skip_to=True, build="mdc2.7", template="hfprod")
     for name in ("sP22aa", "sP22aa-mdc2.7", "tags/sP22aa-mdc2.7/"):
         assert registry.resolve(name) == "sP22aa-mdc2.7"
         result = shrek("tag", "show", name, cwd=registry.root)
@@ -126,7 +128,7 @@ def test_resolution_by_label_full_name_and_path(registry: Registry, shrek) -> No
 
 
 def test_ambiguous_label_lists_the_candidates(registry: Registry, shrek) -> None:
-    new_tag(registry, label="sP22aa", build="mdc2.7")
+    new_tag(registry, label="sP22aa", skip_to=True, build="mdc2.7")
     shutil.copytree(registry.tag_dir("sP22aa-mdc2.7"), registry.tag_dir("sP22aa-mdc2.8"))
     result = shrek("tag", "show", "sP22aa", cwd=registry.root)
     assert result.code == ExitCode.NOT_FOUND
@@ -134,7 +136,7 @@ def test_ambiguous_label_lists_the_candidates(registry: Registry, shrek) -> None
 
 
 def test_from_copies_steps_and_records_the_parent(registry: Registry, shrek) -> None:
-    new_tag(registry, label="sP22aa", build="mdc2.7", template="hfprod")
+    new_tag(registry, label="sP22aa", skip_to=True, build="mdc2.7", template="hfprod")
     parent_dir = registry.tag_dir("sP22aa-mdc2.7")
     (parent_dir / "freeze.yaml").write_text("digest: x\n")  # a parent's freeze is not inherited
     (parent_dir / "submissions").mkdir()
@@ -161,10 +163,14 @@ def test_from_copies_steps_and_records_the_parent(registry: Registry, shrek) -> 
 def test_refusals_leave_nothing_behind(registry: Registry, shrek) -> None:
     before = git(registry.root, "rev-parse", "HEAD")
     cases = [
-        (("tag", "new", "sP22aa", "--build", "mdc9"), ExitCode.USAGE, "unknown build 'mdc9'"),
+        (
+            ("tag", "new", "--skip-to", "sP22aa", "--build", "mdc9"),
+            ExitCode.USAGE,
+            "unknown build 'mdc9'",
+        ),
         (("tag", "new", "sp22aa", "--build", "mdc2.7"), ExitCode.USAGE, "is not a label"),
         (
-            ("tag", "new", "sP22aa", "--build", "mdc2.7", "--template", "nope"),
+            ("tag", "new", "--skip-to", "sP22aa", "--build", "mdc2.7", "--template", "nope"),
             ExitCode.NOT_FOUND,
             "no template 'nope'",
         ),
@@ -188,7 +194,7 @@ def test_without_git_identity_nothing_is_written(registry: Registry, shrek, monk
         monkeypatch.delenv(key)
     monkeypatch.setenv("EMAIL", "")
     git(registry.root, "config", "user.useConfigOnly", "true")
-    result = shrek("tag", "new", "sP22aa", "--build", "mdc2.7", cwd=registry.root)
+    result = shrek("tag", "new", "--skip-to", "sP22aa", "--build", "mdc2.7", cwd=registry.root)
     assert result.code == ExitCode.GIT
     assert "git does not know who you are" in result.err and "git config" in result.err
     assert git(registry.root, "status", "--porcelain") == ""
@@ -198,7 +204,7 @@ def test_a_failed_commit_rolls_the_tag_back(registry: Registry, shrek) -> None:
     hook = registry.root / ".git" / "hooks" / "pre-commit"
     hook.write_text("#!/bin/sh\necho 'policy: no commits today' >&2\nexit 1\n")
     hook.chmod(0o755)
-    result = shrek("tag", "new", "sP22aa", "--build", "mdc2.7", cwd=registry.root)
+    result = shrek("tag", "new", "--skip-to", "sP22aa", "--build", "mdc2.7", cwd=registry.root)
     assert result.code == ExitCode.GIT
     assert "policy: no commits today" in result.err
     assert not registry.tag_dir("sP22aa-mdc2.7").exists()
@@ -252,7 +258,7 @@ def test_concurrent_tag_new_serialise(registry: Registry) -> None:
 
 def test_tag_list_table_and_json(registry: Registry, shrek) -> None:
     assert "no tags yet" in shrek("tag", "list", cwd=registry.root).out
-    new_tag(registry, label="sP22aa", build="mdc2.7", template="hfprod")
+    new_tag(registry, label="sP22aa", skip_to=True, build="mdc2.7", template="hfprod")
     new_tag(registry, label="sP22b", build="mdc2.8")
     table = shrek("tag", "list", cwd=registry.root).out.splitlines()
     assert table[0].split()[:4] == ["label", "build", "steps", "state"]
@@ -263,7 +269,7 @@ def test_tag_list_table_and_json(registry: Registry, shrek) -> None:
 
 
 def test_validate_json_and_exit_code(registry: Registry, shrek) -> None:
-    new_tag(registry, label="sP22aa", build="mdc2.7", template="hfprod")
+    new_tag(registry, label="sP22aa", skip_to=True, build="mdc2.7", template="hfprod")
     step = registry.tag_dir("sP22aa-mdc2.7") / "job" / "hfprod-pass1.yaml"
     step.write_text(step.read_text().replace("jobs: 10", "jobs: ten"))
     result = shrek("validate", "--json", cwd=registry.root)
@@ -307,7 +313,7 @@ def test_tag_new_takes_the_default_build_and_lists_the_builds_without_one(
 ) -> None:
     settings = registry.root / "shrek.yaml"
     assert "default_build: mdc2.7" in settings.read_text()  # written by init
-    made = shrek("tag", "new", "sP22aa", cwd=registry.root)  # the mission's own words
+    made = shrek("tag", "new", "--skip-to", "sP22aa", cwd=registry.root)  # the mission's own words
     assert made.code == 0 and "sP22aa-mdc2.7" in made.out
     settings.write_text(settings.read_text().replace("default_build: mdc2.7\n", ""))
     git(registry.root, "commit", "-qam", "no default build")
@@ -315,3 +321,37 @@ def test_tag_new_takes_the_default_build_and_lists_the_builds_without_one(
     assert refused.code == ExitCode.USAGE
     assert "no build given, and shrek.yaml names no default_build" in refused.err
     assert "(this registry knows: mdc2.7, mdc2.8, new, local)" in refused.err
+
+
+def test_a_claimed_label_that_skips_unused_ones_needs_skip_to(registry: Registry, shrek) -> None:
+    new_tag(registry, year=22, build="mdc2.7")  # sP22a
+    refused = shrek("tag", "new", "sP22zz", "--build", "mdc2.7", cwd=registry.root)
+    assert refused.code == ExitCode.USAGE
+    assert "claiming sP22zz would skip 700 unused label(s) of year 22 (sP22b to sP22zy)" in (
+        refused.err
+    )
+    assert "shrek tag new sP22b" in refused.err and "--skip-to sP22zz" in refused.err
+    assert "sP22zz" not in (registry.root / "labels.ledger").read_text()  # nothing taken
+    adjacent = shrek("tag", "new", "sP22b", "--build", "mdc2.7", cwd=registry.root)
+    assert adjacent.code == 0, adjacent.err  # the next free one skips nothing: no word needed
+    claimed = shrek("tag", "new", "--skip-to", "sP22zz", "--build", "mdc2.7", cwd=registry.root)
+    assert claimed.code == 0, claimed.err
+    # 'next free' continues after the highest: none is left, and the advice fits what a
+    # label means (its year): claim one of the skipped labels by name, not another year
+    full = shrek("tag", "new", "--year", "22", "--build", "mdc2.7", cwd=registry.root)
+    assert full.code == ExitCode.CONFLICT
+    assert "699 label(s) of year 22 were skipped and never allocated" in full.err
+    assert "shrek tag new sP22c" in full.err and "--year" not in full.err
+    gap = shrek("tag", "new", "sP22c", "--build", "mdc2.7", cwd=registry.root)
+    assert gap.code == 0, gap.err  # a skipped label is claimed by name, skipping nothing
+
+
+def test_a_year_whose_every_label_is_allocated_says_so() -> None:
+    from shrek.core.labels import MAX_SEQUENCE, Label, next_label, sequence_letters
+    from shrek.errors import ShrekError
+
+    every = [Label("sP", 22, sequence_letters(i)) for i in range(1, MAX_SEQUENCE + 1)]
+    with pytest.raises(ShrekError) as refused:
+        next_label(every, "sP", 22)
+    assert "all 702 labels of year 22 are allocated" in refused.value.message
+    assert "another year's would misname it" in refused.value.fix

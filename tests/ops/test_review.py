@@ -97,7 +97,7 @@ def test_diff_needs_a_parent(shrek) -> None:
 
 @pytest.fixture
 def frozen_registry(registry: Registry, tmp_path: Path) -> Registry:
-    new_tag(registry, label="sP22aa", build="local", template="demo")
+    new_tag(registry, label="sP22aa", skip_to=True, build="local", template="demo")
     background = tmp_path / "bkg.txt"
     background.write_text("minbias\n")
     add_files(open_catalog(registry), "demo.minbias.background", [background])
@@ -159,6 +159,51 @@ def test_review_allows_records_of_a_frozen_tag(frozen_registry: Registry, shrek)
     assert shrek("submit", "sP22aa/demo-pass1", cwd=registry.root).code == 0
     result = shrek("review", "--base", "base", cwd=registry.root)
     assert result.code == 0, result.err
+
+
+def test_review_shows_the_change_of_an_edited_tag_itself(
+    frozen_registry: Registry, shrek, tmp_path: Path
+) -> None:
+    registry = frozen_registry
+    made = shrek("tag", "new", "--year", "22", "-b", "local", "-t", "demo", cwd=registry.root)
+    assert made.code == 0, made.err
+    git(registry.root, "branch", "-f", "base")  # the new tag is on the base, not frozen
+    step = registry.tag_dir("sP22ab-local") / "job" / "demo-pass1.yaml"
+    step.write_text(step.read_text().replace("jobs: 4", "jobs: 20"))
+    assert shrek("render-readme", "--commit", "sP22ab", cwd=registry.root).code == 0
+    git(registry.root, "commit", "-qam", "twice the jobs")
+    result = shrek("review", "--base", "base", cwd=registry.root)
+    assert result.code == 0, result.err
+    assert "### sP22ab-local: the change, compared with sP22ab-local on `base`" in result.out
+    assert "| `steps.demo-pass1.jobs` | changed | `4` | `20` |" in result.out
+    assert "see tags/sP22ab-local/README.md" not in result.out
+
+
+def test_review_of_an_unknown_base_says_so(frozen_registry: Registry, shrek) -> None:
+    result = shrek("review", "--base", "nosuchref", cwd=frozen_registry.root)
+    assert result.code == ExitCode.NOT_FOUND
+    assert "--base nosuchref names no commit" in result.err and "git fetch" in result.err
+    assert "fatal:" not in result.err and "stderr:" not in result.err
+
+
+def test_diff_of_an_invalid_tag_shows_the_changes_then_the_problems(
+    frozen_registry: Registry, shrek
+) -> None:
+    registry = frozen_registry
+    assert shrek("tag", "new", "--year", "22", "--from", "sP22aa", cwd=registry.root).code == 0
+    step = registry.tag_dir("sP22ab-local") / "job" / "demo-pass1.yaml"
+    step.write_text(step.read_text().replace("nevents: 50", "nevents: 500"))
+    pass2 = registry.tag_dir("sP22ab-local") / "job" / "demo-pass2.yaml"
+    pass2.write_text(
+        pass2.read_text().replace("jobs:", "jobs: 3\nbogus_key: 1\n#", 1)
+        if "jobs:" in pass2.read_text()
+        else pass2.read_text() + "bogus_key: 1\n"
+    )
+    result = shrek("diff", "sP22ab", cwd=registry.root)
+    assert result.code == ExitCode.INVALID
+    assert "~ steps.demo-pass1.parameters.nevents: 50 -> 500" in result.out
+    assert "compared as far as the tags load" in result.err
+    assert "tags/sP22ab-local/job/demo-pass2.yaml" in result.err and "bogus_key" in result.err
 
 
 # -- what shrek init writes for a registry -----------------------------------------------------
@@ -227,7 +272,7 @@ def test_init_workflow_is_valid_least_privilege_and_installs_the_recorded_versio
 
 
 def test_files_name_their_schema_for_editors(registry: Registry) -> None:
-    created = new_tag(registry, label="sP22aa", build="local", template="demo")
+    created = new_tag(registry, label="sP22aa", skip_to=True, build="local", template="demo")
     files = [
         registry.root / "shrek.yaml",
         created.directory / "tag.yaml",
@@ -279,7 +324,7 @@ def test_every_json_output_matches_its_schema(frozen_registry: Registry, shrek) 
 
 
 def test_completion_of_labels_and_steps(registry: Registry, monkeypatch) -> None:
-    new_tag(registry, label="sP22aa", build="local", template="demo")
+    new_tag(registry, label="sP22aa", skip_to=True, build="local", template="demo")
     new_tag(registry, label="sP22ab", build="mdc2.7")
     assert tags(registry.root, "sP22a") == ["sP22aa", "sP22ab", "sP22aa-local", "sP22ab-mdc2.7"]
     assert targets(registry.root, "sP22aa/demo") == ["sP22aa/demo-pass1", "sP22aa/demo-pass2"]
@@ -328,3 +373,36 @@ def test_graph_draws_a_tag_whose_steps_form_a_cycle(demo: Registry, shrek) -> No
     assert "cycle" in drawn.err and "Traceback" not in drawn.err
     as_dot = shrek("graph", "sP22aa", "--format", "dot", cwd=demo.root)
     assert as_dot.out.count('xlabel="cycle"') == 2
+
+
+def test_every_writing_command_answers_json_that_matches_its_schema(
+    frozen_registry: Registry, shrek, tmp_path: Path
+) -> None:
+    registry = frozen_registry
+    git(registry.root, "checkout", "-q", "main")  # production submissions are made on main
+    extra = tmp_path / "extra.txt"
+    extra.write_text("more minbias\n")
+    made = new_tag(registry, year=22, build="local", parent="sP22aa")
+    slow = made.directory / "job" / "demo-pass1.yaml"
+    slow.write_text(slow.read_text().replace("exec: python3", "exec: sleep 30; python3"))
+    git(registry.root, "commit", "-qam", "a slow copy")
+    data = Path(__file__).parent / "data" / "shrek2022" / "chain5"
+    commands = [
+        ("dataset-add", ("dataset", "add", "demo.extra", str(extra), "--json")),
+        ("submit", ("submit", "sP22aa/demo-pass1", "--json")),
+        ("freeze", ("freeze", "sP22ab", "--json")),
+        ("submit", ("submit", "sP22ab/demo-pass1", "--detach", "--json")),
+        ("control", ("kill", "sP22ab", "--json")),
+        ("control", ("retry", "sP22ab/demo-pass1", "--json")),
+        ("control", ("kill", "sP22ab", "--json")),
+        ("invalidate", ("invalidate", "sP22aa/demo-pass1", "--reason", "bad", "--json")),
+        ("supersede", ("supersede", "sP22aa", "--by", "sP22ab", "--reason", "bad", "--json")),
+        ("import", ("import", str(data), "--build", "mdc2.7", "--json")),
+    ]
+    for kind, args in commands:
+        result = shrek(*args, cwd=registry.root)
+        assert result.code in (0, ExitCode.INVALID), (args, result.err)
+        document = json.loads(result.out)
+        errors = list(Draft202012Validator(load_schema(f"output/{kind}")).iter_errors(document))
+        assert not errors, (kind, [e.message for e in errors])
+    assert document["tag"].endswith("-mdc2.7")  # the import's

@@ -133,7 +133,7 @@ def test_no_secret_reaches_what_shrek_writes(secret: tuple[str, str], place: str
     text, core = secret
     with tempfile.TemporaryDirectory() as scratch:
         root = init_registry(Path(scratch) / "registry")
-        new_tag(Registry.open(root), label="sP22aa", build="local", template="demo")
+        new_tag(Registry.open(root), label="sP22aa", skip_to=True, build="local", template="demo")
         (root / "tags" / "sP22aa-local" / "job" / "gen.yaml").write_text(STEP)
         git(root, "add", "-A")
         git(root, "commit", "-qm", "user: a step of my own")

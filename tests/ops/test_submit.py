@@ -174,7 +174,7 @@ def test_guard_drifted(demo: Registry, shrek, tmp_path: Path) -> None:
 def test_guard_upstream_missing(demo: Registry, shrek) -> None:
     result = shrek("submit", "sP22aa/demo-pass2", cwd=demo.root)
     assert result.code == ExitCode.NO_UPSTREAM
-    assert "demo-pass1 has no completed submission" in result.err
+    assert "demo-pass1 has no done submission" in result.err
     assert "shrek submit sP22aa/demo-pass1" in result.err
 
 
@@ -194,8 +194,8 @@ def test_guard_already_submitted(demo: Registry, shrek) -> None:
     assert shrek("submit", "sP22aa/demo-pass1", cwd=demo.root).code == 0
     result = shrek("submit", "sP22aa/demo-pass1", cwd=demo.root)
     assert result.code == ExitCode.ALREADY
-    assert "already has a completed submission: #0001 (done)" in result.err
-    assert "--again" in result.err
+    assert "already has a done submission: #0001" in result.err
+    assert "shrek extend sP22aa/demo-pass1 --jobs N" in result.err and "--again" in result.err
 
 
 # -- failures, retries ----------------------------------------------------------------------
@@ -305,7 +305,7 @@ def test_detach_then_status_then_kill(demo: Registry, shrek) -> None:
     (record,) = load_records(demo.tag_dir(TAG))
     assert record.state == "killed"
     assert git(demo.root, "log", "-1", "--format=%s").startswith(f"shrek: kill {TAG}")
-    assert shrek("kill", "sP22aa", cwd=demo.root).code == ExitCode.NOT_FOUND
+    assert shrek("kill", "sP22aa", cwd=demo.root).code == ExitCode.NOTHING_TO_DO
 
 
 def test_two_concurrent_submits_serialise(demo: Registry) -> None:

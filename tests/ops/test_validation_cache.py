@@ -22,7 +22,7 @@ TAG = "sP22aa-local"
 
 @pytest.fixture
 def frozen(registry: Registry, tmp_path: Path) -> Registry:
-    new_tag(registry, label="sP22aa", build="local", template="demo")
+    new_tag(registry, label="sP22aa", skip_to=True, build="local", template="demo")
     background = tmp_path / "mb.txt"
     background.write_text("minbias\n")
     add_files(open_catalog(registry), "demo.minbias.background", [background])

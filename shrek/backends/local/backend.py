@@ -30,7 +30,7 @@ from shrek.backends.local.runner import (
 )
 from shrek.catalogs.factory import local_catalog_path, open_catalog
 from shrek.core.failures import JobFailure, group, stderr_tail
-from shrek.core.records import Record, submission_id
+from shrek.core.records import RENAMED_STATES, Record, submission_id
 from shrek.core.registry import Registry
 from shrek.core.render import SANDBOX, output_extension, output_file
 from shrek.errors import ExitCode, ShrekError
@@ -281,7 +281,7 @@ class LocalBackend:
         counts["failed"] += sum(1 for j in jobs if j["state"] == "killed")
         counts["total"] = len(jobs)
         failures = [g.as_dict() for g in group(self._failures(run_dir, jobs))]
-        outcome = step["state"]
+        outcome = RENAMED_STATES.get(step["state"], step["state"])  # a run of an older SHREK
         note = settled or step.get("note", "")
         if outcome in ("pending", "running") and not self.alive(state):
             outcome, note = (
@@ -415,7 +415,9 @@ class LocalBackend:
             return f"running {record['step']}, which its runner never started"
         if not failed:
             raise ShrekError(
-                f"{record['id']} has no failed jobs to retry", "nothing to do", ExitCode.USAGE
+                f"{record['id']} has no failed jobs to retry",
+                "nothing to do",
+                ExitCode.NOTHING_TO_DO,
             )
         self._start(run_dir, ["--retry", record["step"]])
         return f"retrying {len(failed)} failed job(s) of {record['step']}"

@@ -148,7 +148,7 @@ def step_outcome(jobs: list[dict[str, Any]], stopped: bool) -> str:
     if all(s == "done" for s in states):
         return "done"
     if any(s == "done" for s in states):
-        return "finished"
+        return "partial"
     return "failed"
 
 
@@ -484,7 +484,7 @@ class Runner:
             self.state["state"] = (
                 "killed"
                 if self.stop.is_set()
-                else ("done" if all(s == "done" for s in states) else "finished")
+                else ("done" if all(s == "done" for s in states) else "partial")
             )
             self.state["finished"] = time.time()
             self.stop.set()
@@ -520,7 +520,7 @@ def recover(run_dir: Path) -> str:
         )
         step_state["note"] = "the local runner died; settled by shrek"
     states = [s["state"] for s in state["steps"].values()]
-    state["state"] = "done" if all(s == "done" for s in states) else "finished"
+    state["state"] = "done" if all(s == "done" for s in states) else "partial"
     state["finished"] = time.time()
     note = (
         f"the local runner (pid {state.get('pid')}) died: {killed} leftover process(es) "

@@ -62,7 +62,7 @@ STATES = {
     "topreprocess": "submitted",
     "preprocessing": "submitted",
     "done": "done",
-    "finished": "finished",
+    "finished": "partial",  # PanDA: some jobs failed
     "failed": "failed",
     "broken": "failed",
     "exhausted": "failed",
@@ -632,7 +632,7 @@ def _retry_not_taken_up(record: dict[str, Any], task: dict[str, Any]) -> bool:
     command JEDI takes up on its next cycle, and until then the server reports the old state.
     A task that changed state after the request (or a request older than the grace period,
     which JEDI never took up) is read as it is."""
-    if STATES.get(str(task.get("status"))) not in ("finished", "failed", "done", "killed"):
+    if STATES.get(str(task.get("status"))) not in ("partial", "failed", "done", "killed"):
         return False
     asked = next(
         (
