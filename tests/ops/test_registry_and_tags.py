@@ -308,6 +308,26 @@ def test_usage_errors_are_not_tracebacks(registry: Registry, shrek, args) -> Non
     assert result.code == ExitCode.USAGE
 
 
+@pytest.mark.parametrize(
+    ("args", "said", "fix"),
+    [
+        (("submit", "x", "--jbos", "3"), "No such option: --jbos", "shrek submit --help"),
+        (("submit",), "Missing argument", "shrek submit --help"),
+        (("tag", "nwe"), "No such command 'nwe'. Did you mean 'new'?", "shrek tag --help"),
+        (("submit", "x", "--jobs", "many"), "Invalid value for '--jobs'", "shrek submit --help"),
+    ],
+)
+def test_usage_errors_speak_as_every_other_error(
+    registry: Registry, shrek, args, said: str, fix: str
+) -> None:
+    result = shrek(*args, cwd=registry.root)
+    assert result.code == ExitCode.USAGE
+    first, second = result.err.splitlines()[:2]
+    assert first.startswith("shrek: ") and said in first
+    assert second.startswith("    fix: see '") and fix in second
+    assert "╭" not in result.err and "Usage:" not in result.err  # not typer's boxed style
+
+
 def test_tag_new_takes_the_default_build_and_lists_the_builds_without_one(
     registry: Registry, shrek
 ) -> None:
@@ -355,3 +375,42 @@ def test_a_year_whose_every_label_is_allocated_says_so() -> None:
         next_label(every, "sP", 22)
     assert "all 702 labels of year 22 are allocated" in refused.value.message
     assert "another year's would misname it" in refused.value.fix
+
+
+def test_init_and_tag_new_point_at_what_exists(tmp_path: Path, shrek) -> None:
+    made = shrek("init", str(tmp_path / "fresh"))
+    assert made.code == 0, made.err
+    assert "--template demo" in made.out and "runs on this machine" in made.out
+    settings = (tmp_path / "fresh" / "shrek.yaml").read_text()
+    assert "# panda:\n#   url_ssl:" in settings and "# rucio:\n#   host:" in settings
+    assert "#   site: BNL_OSG_SPHENIX" in settings
+    root = tmp_path / "fresh"
+    assert shrek("validate", cwd=root).code == 0  # the commented sections are only comments
+    uncommented = settings.replace("\n# panda:", "\npanda:").replace("\n# rucio:", "\nrucio:")
+    uncommented = uncommented.replace("\n#   ", "\n  ")
+    assert "panda:\n  url_ssl:" in uncommented and "\nrucio:\n  host:" in uncommented
+    (root / "shrek.yaml").write_text(uncommented)  # what a user gets by uncommenting: valid
+    assert shrek("validate", cwd=root).code == 0
+    git(root, "checkout", "--", "shrek.yaml")
+    bare = shrek("tag", "new", "--year", "22", cwd=root)
+    assert bare.code == 0, bare.err
+    assert "write the steps as tags/sP22a-mdc2.7/job/<step>.yaml" in bare.out
+    assert "--template demo" in bare.out
+    demo = shrek("tag", "new", "--year", "22", "-b", "local", "-t", "demo", cwd=root)
+    assert "edit tags/sP22b-local/job/ (demo-pass1.yaml, demo-pass2.yaml)" in demo.out
+    shown = " ".join(shrek("tag", "new", "--help").out.replace("│", " ").split())
+    assert "demo (two steps that run on any machine" in shown
+
+
+def test_completion_of_builds_templates_and_datasets(registry: Registry, tmp_path: Path) -> None:
+    from shrek.catalogs.factory import open_catalog
+    from shrek.cli.completion import builds, datasets, templates
+    from shrek.ops.dataset import add_files
+
+    assert builds(registry.root, "mdc") == ["mdc2.7", "mdc2.8"]
+    assert templates("") == ["demo", "hfprod"]
+    sample = tmp_path / "a.txt"
+    sample.write_text("a\n")
+    add_files(open_catalog(registry), "demo.minbias.background", [sample])
+    assert datasets(registry.root, "demo.") == ["demo.minbias.background"]
+    assert datasets(registry.root, "nope") == []

@@ -403,6 +403,8 @@ def test_check_reports_what_panda_client_rejects(runnable: Registry, tmp_path: P
     assert result.code == ExitCode.INVALID
     assert "FAIL prun options accepted by panda-client's own parser" in result.out
     assert "argument --nCore: invalid choice: 4" in result.err
+    # seconds of ShellCheck and cwltool are announced before they start, not silent
+    assert result.err.startswith("shrek: rendering, then checking it offline (bash -n, ShellCheck")
 
 
 def test_check_runs_shellcheck_and_names_the_step_line(
