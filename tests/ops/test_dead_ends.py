@@ -16,7 +16,9 @@ from shrek.errors import ExitCode
 from tests.conftest import git
 from tests.ops.conftest import DEMO_TAG, edit_step
 
-COMMAND = re.compile(r"shrek (?:submit|retry|extend|status|kill) [\w./-]+(?: --[a-z]+(?: N)?)*")
+COMMAND = re.compile(
+    r"shrek (?:submit|retry|extend|status|kill|freeze) [\w./-]+(?: --[a-z]+(?: N)?)*"
+)
 
 
 def fixes(err: str) -> list[list[str]]:
@@ -73,10 +75,12 @@ def test_partial_upstream_every_fix_leads_on(demo: Registry, shrek, tmp_path: Pa
     assert states(demo, "demo-pass1") == ["done"]
     nothing = shrek("retry", "sP22aa/demo-pass1", cwd=demo.root)
     assert nothing.code == ExitCode.NOTHING_TO_DO and "nothing to retry" in nothing.err
+    assert follow(shrek, demo, nothing.err).code == 0  # shrek extend sP22aa/demo-pass1 --jobs 2
 
     rest = follow(shrek, demo, upstream.err, 1)  # then submit demo-pass2
     assert rest.code == 0, rest.err
     assert states(demo, "demo-pass2") == ["done"]
+    assert states(demo, "demo-pass1") == ["done", "done"]  # with the extension
     assert git(demo.root, "status", "--porcelain") == ""
 
 
@@ -137,3 +141,23 @@ def test_extend_of_a_partial_step_points_at_retry(demo: Registry, shrek, tmp_pat
     extend = shrek("extend", "sP22aa/demo-pass1", "--jobs", "2", cwd=demo.root)
     assert extend.code == ExitCode.LIFECYCLE and "is partial" in extend.err
     assert fixes(extend.err) == [["retry", "sP22aa/demo-pass1"]]
+
+
+def test_unfrozen_and_active_fixes_lead_on(demo: Registry, shrek) -> None:
+    edit_step(demo, "demo-pass1", "exec: python3", "exec: sleep 30; python3", refreeze=False)
+    unfrozen = shrek("submit", "sP22aa/demo-pass1", "--detach", cwd=demo.root)
+    assert unfrozen.code == ExitCode.NOT_FROZEN
+    assert fixes(unfrozen.err) == [["freeze", "sP22aa"]]
+    assert follow(shrek, demo, unfrozen.err).code == 0
+    assert shrek("submit", "sP22aa/demo-pass1", "--detach", cwd=demo.root).code == 0
+    active = shrek("submit", "sP22aa/demo-pass1", cwd=demo.root)
+    assert active.code == ExitCode.ALREADY and "already has an active submission" in active.err
+    assert fixes(active.err) == [["status", "sP22aa"], ["kill", "sP22aa/demo-pass1"]]
+    assert follow(shrek, demo, active.err).code == 0  # status: it is running
+    extend = shrek("extend", "sP22aa/demo-pass1", "--jobs", "2", cwd=demo.root)
+    assert extend.code == ExitCode.LIFECYCLE and fixes(extend.err) == [["status", "sP22aa"]]
+    assert follow(shrek, demo, active.err, 1).code == 0  # kill it
+    assert states(demo, "demo-pass1") == ["killed"]
+    again = shrek("submit", "sP22aa/demo-pass1", "--detach", cwd=demo.root)
+    assert again.code == 0, again.err  # a killed step is submitted again, no --again needed
+    assert shrek("kill", "sP22aa", cwd=demo.root).code == 0
