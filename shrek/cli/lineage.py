@@ -222,11 +222,15 @@ def void(
         autocompletion=complete_targets,
     ),
     reason: str = typer.Option(..., "--reason", help="Why (kept in the registry for good)."),
+    as_json: bool = WROTE_JSON,
 ) -> None:
     """Repair a double 'shrek verify' names: void the later allocation, invalidate its outputs."""
     from shrek.ops.lifecycle import void as run
 
     done = run(open_registry(ctx), target, reason)
+    if as_json:
+        print_json(vars(done))
+        return
     what = ", ".join(done.submissions) or done.tag
     typer.echo(f"voided {what} (commit {done.commit[:12]}); production goes on")
     for dataset in done.datasets:

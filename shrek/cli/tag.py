@@ -62,6 +62,7 @@ def tag_new(
         help="Claim this label although it skips unused labels of its year ('next free' never "
         "goes back to them).",
     ),
+    as_json: bool = WROTE_JSON,
 ) -> None:
     """Create a tag directory tags/<label>-<build>/ and commit it."""
     from shrek.ops.tag import new_tag
@@ -82,6 +83,11 @@ def tag_new(
         title=title,
         owner=owner,
     )
+    if as_json:
+        print_json(
+            {"tag": created.name, "directory": f"tags/{created.name}", "commit": created.commit}
+        )
+        return
     typer.echo(f"created tags/{created.name} (commit {created.commit[:12]})")
     label = created.name.partition("-")[0]
     steps = sorted(p.name for p in (created.directory / "job").glob("*.yaml"))

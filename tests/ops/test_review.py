@@ -389,6 +389,7 @@ def test_every_writing_command_answers_json_that_matches_its_schema(
     data = Path(__file__).parent / "data" / "shrek2022" / "chain5"
     commands = [
         ("dataset-add", ("dataset", "add", "demo.extra", str(extra), "--json")),
+        ("tag-new", ("tag", "new", "--year", "22", "-b", "local", "--json")),
         ("submit", ("submit", "sP22aa/demo-pass1", "--json")),
         ("freeze", ("freeze", "sP22ab", "--json")),
         ("submit", ("submit", "sP22ab/demo-pass1", "--detach", "--json")),
