@@ -148,15 +148,15 @@ def load_records(tag_dir: Path, step: str | None = None) -> list[Record]:
 
 # Within one process (a submit reads a tag's records for its guards, its plan, its journal
 # and its README): a record's digest, remembered by the file's identity (inode, size,
-# modification time). SHREK replaces files atomically, so a record it rewrites is a new inode
-# and is hashed again. The data is parsed afresh from the checked-records file on each call
-# (milliseconds), because callers change the records they are given.
-_DIGESTS: dict[Path, tuple[tuple[int, int, int], str]] = {}
+# modification and change time). SHREK replaces files atomically, so a record it rewrites is
+# a new inode and is hashed again. The data is parsed afresh from the checked-records file on
+# each call (milliseconds), because callers change the records they are given.
+_DIGESTS: dict[Path, tuple[tuple[int, int, int, int], str]] = {}
 
 
-def _identity(path: Path) -> tuple[int, int, int]:
+def _identity(path: Path) -> tuple[int, int, int, int]:
     stat = path.stat()
-    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
 
 
 def _digest(path: Path) -> str:

@@ -2,12 +2,16 @@
 
 Each tag's findings are kept in ``.shrek/cache/validate.json`` under a key that covers
 everything its validation reads: the content (sha256) of its definition files (``tag.yaml``,
-steps, ``freeze.yaml``, frozen input lists), the size, modification time and inode of every
-other file under the tag directory (resources: a frozen tag's resources are re-hashed only
-when one of these changed) and the target of every symbolic link; ``shrek.yaml``; the label's
-ledger entry; the names of all tags (a ``parent`` must exist); the SHREK version and its
-schemas. A changed byte in any of them changes the key, so the cache can never hide a finding.
-The ledger itself is checked on every run (it is one small file).
+steps, ``freeze.yaml``, frozen input lists); for every other file under the tag directory
+(resources: a frozen tag's resources are re-hashed only when the key changes) its size, inode,
+modification time *and change time* — ``ctime``, which no tool can set back, so an edit that
+keeps the size and restores the modification time (``cp -p``, ``touch -r``, ``tar x``,
+``rsync -t --inplace``) still changes the key; the target of every symbolic link;
+``shrek.yaml``; the label's ledger entry; the names of all tags (a ``parent`` must exist); the
+SHREK version, its schemas and its own code (every module's size and modification time). A
+file changed less than :data:`RACY_S` seconds ago is keyed by its content instead (git's
+"racy clean" rule): its time stamps may not tick again for an edit in the same instant, on a
+file system with coarse times. The ledger itself is checked on every run (one small file).
 
 The cache is local working state (never committed); it is not written where the checkout is
 read-only, and ``--no-cache`` ignores it.
@@ -18,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
@@ -31,7 +36,8 @@ from shrek.core.yamlio import special_file, write_atomic
 from shrek.errors import Finding, sort_findings
 
 CACHE_FILE = "cache/validate.json"
-CACHE_VERSION = 2  # 2: values read by the YAML 1.2 core schema
+CACHE_VERSION = 3  # 2: values read by the YAML 1.2 core schema; 3: ctime, racy files, code
+RACY_S = 2.0  # a time stamp this recent may not change again for the next edit (FAT: 2 s)
 DEFINITIONS = (".yaml", ".yml", ".files")  # read by validation: keyed by their content
 IGNORED = ("README.md", "submissions")  # not read by validation
 
@@ -64,6 +70,7 @@ def validate_cached(registry: Registry, names: Iterable[str] = ()) -> Report:
 def _context(registry: Registry) -> str:
     """What every tag's validation depends on beyond its own directory."""
     digest = hashlib.sha256(fingerprint().encode())
+    digest.update(code_fingerprint().encode())
     digest.update((registry.root / REGISTRY_FILE).read_bytes())
     digest.update("\0".join(registry.tag_names()).encode())
     return digest.hexdigest()
@@ -74,6 +81,7 @@ def _tag_key(registry: Registry, name: str, by_label: dict[str, Entry], context:
     entry = by_label.get(name.partition("-")[0])
     digest.update(f"\0ledger {entry.label if entry else ''} {entry.tag if entry else ''}".encode())
     root = registry.tag_dir(name)
+    racy = time.time_ns() - int(RACY_S * 1e9)
     for path in _walk(root):
         relative = path.relative_to(root).as_posix()
         digest.update(f"\0{relative}\0".encode())
@@ -81,12 +89,36 @@ def _tag_key(registry: Registry, name: str, by_label: dict[str, Entry], context:
             digest.update(f"-> {os.readlink(path)}".encode())
             continue
         info = path.stat()
-        if path.suffix in DEFINITIONS and not special_file(info.st_mode):
+        special = special_file(info.st_mode)  # a FIFO or a device is never opened
+        recent = max(info.st_mtime_ns, info.st_ctime_ns) >= racy
+        if not special and (path.suffix in DEFINITIONS or recent):
             digest.update(hashlib.sha256(path.read_bytes()).digest())
-        else:  # a FIFO or a device is never opened (validation reports it)
-            changed = f"{info.st_mode} {info.st_size} {info.st_mtime_ns} {info.st_ino}"
+        else:
+            changed = (
+                f"{info.st_mode} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns} {info.st_ino}"
+            )
             digest.update(changed.encode())
     return digest.hexdigest()
+
+
+_CODE: list[str] = []  # the fingerprint of SHREK's own code, once per process
+
+
+def code_fingerprint() -> str:
+    """SHREK's own code as it is installed: every module's path, size and modification time.
+
+    A changed check (an editable install, a patched module) must not be answered by findings
+    an older check made; the version alone does not change while code is being developed.
+    """
+    if not _CODE:
+        package = Path(__file__).resolve().parent.parent
+        digest = hashlib.sha256()
+        for module in sorted(package.rglob("*.py")):
+            info = module.stat()
+            relative = module.relative_to(package).as_posix()
+            digest.update(f"{relative} {info.st_size} {info.st_mtime_ns}\0".encode())
+        _CODE.append(digest.hexdigest())
+    return _CODE[0]
 
 
 def _walk(root: Path) -> list[Path]:

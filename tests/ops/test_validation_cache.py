@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from shrek.core.registry import Registry
 from shrek.ops.dataset import add_files
 from shrek.ops.freeze import freeze
 from shrek.ops.tag import new_tag
-from shrek.ops.validation import CACHE_FILE, validate_cached
+from shrek.ops.validation import CACHE_FILE, RACY_S, validate_cached
 from tests.conftest import git
 
 TAG = "sP22aa-local"
@@ -73,6 +75,76 @@ def test_one_changed_byte_in_any_kind_of_file_is_seen(frozen: Registry, kind: st
     os.utime(path, ns=(before, before + 1))  # the same size, a later time: as an edit does
     report = validate_cached(Registry.open(frozen.root))  # as each command opens it anew
     assert not report.ok, f"a changed {kind} went unnoticed"
+
+
+def _copy_keeping_times(path: Path, text: str, tmp: Path) -> None:
+    """cp -p: a new file with the old file's modification time."""
+    source = tmp / "edited"
+    source.write_text(text)
+    os.utime(source, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns))
+    subprocess.run(["cp", "-p", str(source), str(path)], check=True)
+
+
+def _touch_back(path: Path, text: str, tmp: Path) -> None:
+    """An edit, then touch -r a copy of the original: the old modification time again."""
+    reference = tmp / "reference"
+    subprocess.run(["cp", "-p", str(path), str(reference)], check=True)
+    path.write_text(text)
+    subprocess.run(["touch", "-r", str(reference), str(path)], check=True)
+
+
+def _untar(path: Path, text: str, tmp: Path) -> None:
+    """tar x of an archive made from an edited copy that kept the old times."""
+    stage = tmp / "stage"
+    stage.mkdir()
+    copy = stage / path.name
+    copy.write_text(text)
+    os.utime(copy, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns))
+    subprocess.run(["tar", "-cf", str(tmp / "a.tar"), "-C", str(stage), path.name], check=True)
+    subprocess.run(["tar", "-xf", str(tmp / "a.tar"), "-C", str(path.parent)], check=True)
+
+
+def _in_place_keeping_times(path: Path, text: str, tmp: Path) -> None:
+    """What rsync -t --inplace does: the same inode rewritten, its times put back."""
+    info = path.stat()
+    with open(path, "r+", encoding="utf-8") as handle:
+        handle.write(text)
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+EDITS = {
+    "cp -p": _copy_keeping_times,
+    "touch -r": _touch_back,
+    "tar x": _untar,
+    "rsync -t --inplace": _in_place_keeping_times,
+}
+
+
+@pytest.mark.parametrize("racy", [False, True], ids=["settled", "same-tick"])
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_a_same_size_edit_that_keeps_the_time_is_seen(
+    frozen: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: str, racy: bool
+) -> None:
+    """A resource of a frozen tag edited without changing its size or modification time:
+    once the cache holds a key made long after the file was written (settled), and once made
+    in the same instant as the edit (racy: the time stamps may not have ticked)."""
+    resource = frozen.tag_dir(TAG) / "bin" / "generate.py"
+    whole = resource.stat().st_mtime_ns // 10**9 * 10**9  # tar keeps whole seconds
+    os.utime(resource, ns=(whole, whole))
+    old = resource.stat()
+    settled = old.st_ctime_ns + int(10 * RACY_S * 1e9)
+    if not racy:  # as if the cache were written well after the file: keyed by its time stamps
+        monkeypatch.setattr(time, "time_ns", lambda: settled)
+    assert validate_cached(frozen).ok
+    text = resource.read_text()
+    EDITS[edit](resource, text.replace("import", "iMport", 1), tmp_path)
+    now = resource.stat()
+    assert now.st_size == old.st_size and now.st_mtime_ns == old.st_mtime_ns
+    if not racy:  # a later run, still well after the edit
+        monkeypatch.setattr(time, "time_ns", lambda: settled + int(20 * RACY_S * 1e9))
+    report = validate_cached(Registry.open(frozen.root))
+    assert not report.ok, f"{edit}: the cache hid a changed resource"
+    assert any("bin/generate.py" in f.message or "generate.py" in f.file for f in report.findings)
 
 
 def test_a_state_directory_that_cannot_be_written_still_answers(frozen: Registry) -> None:
