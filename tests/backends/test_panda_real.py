@@ -85,7 +85,7 @@ def panda_registry(root: Path, label: str, *, url: str | None = None, **step: ob
     )
     git(registry.root, "commit", "-qam", "panda settings")
     registry = Registry.open(registry.root)
-    new_tag(registry, label=label, build="local", template="demo")
+    new_tag(registry, label=label, skip_to=True, build="local", template="demo")
     if step:
         path = registry.tag_dir(f"{label}-local") / "job/demo-pass1.yaml"
         data = yaml.safe_load(path.read_text())
