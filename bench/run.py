@@ -1,5 +1,5 @@
 """Run every benchmark in bench/ (``make bench``), print their figures, and exit non-zero when
-a goal was missed by more than the noise measured in the same run."""
+a goal was missed (a median over its goal; the noise is printed beside, never forgiven)."""
 
 from __future__ import annotations
 
