@@ -21,22 +21,33 @@ from shrek.errors import ExitCode, ShrekError
 if TYPE_CHECKING:
     from shrek.core.registry import Registry
 
+# Help is plain text, formatted by click: typer's rich help imports rich and markdown-it for
+# every --help (a quarter of a second), and SHREK's output is plain text everywhere else too.
+PLAIN = None
+
 app = typer.Typer(
     name="shrek",
+    rich_markup_mode=PLAIN,
     help="SHREK: the sPHENIX production tag registry and submitter.",
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-tag_app = typer.Typer(help="Create and inspect production tags.", no_args_is_help=True)
+tag_app = typer.Typer(
+    help="Create and inspect production tags.", no_args_is_help=True, rich_markup_mode=PLAIN
+)
 app.add_typer(tag_app, name="tag")
 dataset_app = typer.Typer(
-    help="Register and inspect datasets of the catalogue.", no_args_is_help=True
+    help="Register and inspect datasets of the catalogue.",
+    no_args_is_help=True,
+    rich_markup_mode=PLAIN,
 )
 app.add_typer(dataset_app, name="dataset")
 schema_app = typer.Typer(
-    help="The JSON Schemas of SHREK's files and --json outputs.", no_args_is_help=True
+    help="The JSON Schemas of SHREK's files and --json outputs.",
+    no_args_is_help=True,
+    rich_markup_mode=PLAIN,
 )
 app.add_typer(schema_app, name="schema")
 
