@@ -29,6 +29,12 @@ def main() -> None:
         print("shrek: interrupted", file=sys.stderr)
         sys.exit(130)
     code = run()
+    try:  # what is still buffered: a reader that went away is not an error
+        sys.stdout.flush()
+    except BrokenPipeError:
+        from shrek.cli import closed_pipe
+
+        code = closed_pipe()
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # done: nothing is left to interrupt

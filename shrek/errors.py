@@ -44,7 +44,9 @@ class ExitCode(IntEnum):
     OUT_OF_DATE = 24  # the production branch is behind or has diverged from its remote
     REMOTE = 25  # the registry's remote cannot be reached (network, server, access)
     NOTHING_TO_DO = 26  # already so: nothing to kill, retry or invalidate (not an error)
+    CRASH = 70  # a bug: an unexpected error; a crash log was written (sysexits' EX_SOFTWARE)
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
+    CLOSED_PIPE = 141  # the reader of the output went away (shrek log | head): 128 + SIGPIPE
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,8 @@ def fault_point(name: str) -> None:
     ``SHREK_FAULT_NTH`` pass in this process, default the first).
 
     ``SHREK_FAULT_SIGNAL`` says how: ``KILL`` (the default) or ``TERM`` end this process;
-    ``INT`` is what a terminal's Ctrl-C does — SIGINT to the whole foreground process group.
+    ``INT`` is what a terminal's Ctrl-C does — SIGINT to the whole foreground process group;
+    ``RAISE`` raises an exception nothing expects, as a bug would.
     The fault-injection tests stop commands here — before and after every commit, around every
     backend call — and check what the command says and what the next one finds.
     """
@@ -102,6 +103,8 @@ def fault_point(name: str) -> None:
     if _PASSES[name] != int(os.environ.get("SHREK_FAULT_NTH", "1")):
         return
     how = os.environ.get("SHREK_FAULT_SIGNAL", "KILL")
+    if how == "RAISE":  # a bug: an exception SHREK does not expect
+        raise RuntimeError(f"fault injected at {name} (SHREK_FAULT_POINT)")
     if how == "INT":
         os.killpg(os.getpgrp(), signal.SIGINT)
     else:

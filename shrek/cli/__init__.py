@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import suppress
 
 import typer
 
@@ -18,6 +19,7 @@ from shrek.cli import registry, tag, freeze, render, submit, lineage, dataset, r
 # isort: on
 from shrek.cli.app import app
 from shrek.errors import ExitCode, ShrekError
+from shrek.interrupts import fault_point
 
 __all__ = ["app", "main", "run"]
 
@@ -28,6 +30,7 @@ __all__ = ["app", "main", "run"]
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; user errors become messages, never tracebacks."""
     try:
+        fault_point("command")
         # Not standalone: a usage error comes back here, to be said as every other error is
         code = app(args=argv, prog_name="shrek", standalone_mode=False)
         return int(code) if isinstance(code, int) else 0
@@ -51,6 +54,8 @@ def run(argv: list[str] | None = None) -> int:
 
         typer.echo(redact(str(error)), err=True)
         return int(error.code)
+    except BrokenPipeError:  # the reader went away (shrek log | head): end quietly
+        return closed_pipe()
     except OSError as error:  # a path the user gave (or the disk) that cannot be used
         where = f" {error.filename}" if error.filename else ""
         typer.echo(
@@ -62,7 +67,27 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         typer.echo("shrek: interrupted", err=True)
         return 130
+    except Exception as error:  # a bug: one line, and the crash log a report can carry
+        from shrek.crash import write_crash_log
+
+        where = write_crash_log(error, argv if argv is not None else sys.argv[1:])
+        typer.echo(
+            f"shrek: unexpected error ({type(error).__name__}): this is a bug in SHREK\n"
+            f"    fix: please report it with the crash log {where}",
+            err=True,
+        )
+        return int(ExitCode.CRASH)
     return 0
+
+
+def closed_pipe() -> int:
+    """Whatever is left for standard output goes nowhere (not into a traceback at exit)."""
+    import os
+
+    with suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return int(ExitCode.CLOSED_PIPE)
 
 
 def usage_error(error: typer.TyperException) -> str:

@@ -270,3 +270,58 @@ def test_probe_judges_only_jobs_that_succeeded(demo: Registry, shrek) -> None:
     assert "no /cvmfs here" in result.err and "nothing was written" in result.err
     assert step.read_text() == before
     assert git(demo.root, "status", "--porcelain") == ""
+
+
+def test_an_unexpected_error_is_one_line_and_a_crash_log(registry: Registry, tmp_path) -> None:
+    """A bug (an exception nothing expects, raised for real at a fault point) exits 70 with one
+    line naming the crash log; the log holds the versions, the command and the traceback,
+    redacted."""
+    cache = tmp_path / "cache"
+    done = subprocess.run(
+        [sys.executable, "-m", "shrek", "tag", "show", "https://jane:s3cretpass@example.org/x"],
+        cwd=registry.root,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "SHREK_FAULT_POINT": "command",
+            "SHREK_FAULT_SIGNAL": "RAISE",
+            "XDG_CACHE_HOME": str(cache),
+        },
+    )
+    assert done.returncode == ExitCode.CRASH == 70
+    assert "Traceback" not in done.stderr
+    first, second = done.stderr.splitlines()
+    assert first == "shrek: unexpected error (RuntimeError): this is a bug in SHREK"
+    (log,) = (cache / "shrek" / "crash").iterdir()
+    assert second == f"    fix: please report it with the crash log {log}"
+    text = log.read_text()
+    for expected in ("shrek: ", "python: ", "git: git version", "command: shrek tag show"):
+        assert expected in text, expected
+    assert "RuntimeError: fault injected at command" in text and "Traceback" in text
+    assert "s3cretpass" not in text
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly(registry: Registry) -> None:
+    """shrek tag list | head -1: the rest of the output goes nowhere, with no traceback."""
+    source = registry.tags_dir / "sP22a-mdc2.7"
+    source.mkdir(parents=True)
+    (source / "tag.yaml").write_text("label: sP22a\nbuild: mdc2.7\ntitle: " + "x" * 60 + "\n")
+    for n in range(1, 1200):
+        copy = registry.tags_dir / f"sP{10 + n // 702:02d}{chr(97 + n % 26)}{n}-mdc2.7"
+        shutil.copytree(source, copy)
+    lister = subprocess.Popen(
+        [sys.executable, "-m", "shrek", "tag", "list"],
+        cwd=registry.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert lister.stdout is not None and lister.stderr is not None
+    assert lister.stdout.readline().startswith("label")
+    lister.stdout.close()  # as head does after its line
+    stderr = lister.stderr.read()
+    # typer's echo already drops output nobody reads (exit 0); a write outside it, or the
+    # final flush, ends with 141 (128 + SIGPIPE): never a traceback
+    assert lister.wait(timeout=120) in (0, ExitCode.CLOSED_PIPE), stderr
+    assert stderr == ""
