@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from shrek.core.bashvars import positional_parameters
+from shrek.core.bashvars import assigned_variables, positional_parameters, used_variables
 from shrek.core.yamlio import Document
 from shrek.errors import ExitCode, ShrekError
 
@@ -32,9 +32,13 @@ PANDA_PRIMARY_DEFAULT = 50  # files per job PanDA gives a primary input without 
 PARAMETER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 SETUP_LINE = re.compile(r"^\s*(?:source|\.)\s+\S*sphenix_setup\.sh\b.*$")
 SITE_PATH = re.compile(r"(?<![\w.])/(?:sphenix|direct|gpfs)/\S*")
-SITE_COPY = re.compile(
-    r"^\s*(?:cp|mv|rsync)\b.*\s/(?:sphenix|direct|gpfs)/|>&?\s*/(?:sphenix|direct|gpfs)/"
+SITE_COPY = re.compile(r"^\s*(?:cp|mv|rsync)\b.*\s/(?:sphenix|direct|gpfs)/")
+# ">& /sphenix/u/x/log.txt", "2> /gpfs/...": output sent to a site's disk
+SITE_REDIRECT = re.compile(
+    r"(?P<op>(?:[12]|&)?>>?&?)\s*(?P<path>/(?:sphenix|direct|gpfs)/[^\s;|&<>]*)"
 )
+# 2022's job script exported these; SHREK's wrapper exports its own equivalents
+TAG_VARIABLE = re.compile(r"\$\{shrek_tag\}|\$shrek_tag\b")
 UNIQUE_ID = re.compile(r"\$\{uniqueId\}|\$uniqueId\b")
 BUILD_VARIABLE = re.compile(r"\$\{build\}|\$build\b")
 
@@ -146,7 +150,15 @@ def _step(
     files_per_job = params.pop("nFilesPerJob", None)
     max_files = params.pop("nFiles", None)
     for key, value in params.items():
-        if key in REQUIREMENTS:
+        if key == "maxAttempt" and value is None:  # an empty 'maxAttempt:' was 1 in 2022
+            result.notes.append(
+                _note(doc, ["Parameters", key], "maxAttempt is empty: 1, as 2022 treated it")
+            )
+        elif key in REQUIREMENTS and value is None:
+            result.notes.append(
+                _note(doc, ["Parameters", key], f"{key} is empty: left out (PanDA's default)")
+            )
+        elif key in REQUIREMENTS:
             requirements[REQUIREMENTS[key]] = value
         elif key == "when":
             result.notes.append(
@@ -196,7 +208,19 @@ def _step(
         result.notes.append(_note(doc, ["Parameters"], "no nJobs and no input: one job"))
     step["outputs"] = _outputs(doc, name, result)
     result.resources[name] = _resource_patterns(doc, result)
-    step["command"] = _command(doc, result)
+    step["command"] = _command(doc, result, len(inputs))
+    if _uses(step["command"], "name") and "name" not in parameters:
+        # 2022 exported every Parameters key, 'name' too: its value, the 2022 step name, stays
+        parameters["name"] = str(data["Parameters"]["name"])
+        step["parameters"] = parameters
+        result.notes.append(
+            _note(
+                doc,
+                ["Parameters", "name"],
+                f"${{name}} (2022 exported the step's name): kept as the parameter "
+                f"name: {parameters['name']}",
+            )
+        )
     if inputs:
         requirements["force_staged"] = True  # every 2022 step with inputs ran --forceStaged
     step["requirements"] = requirements
@@ -356,51 +380,107 @@ def _resource_patterns(doc: Document, result: Converted) -> list[tuple[str, str,
     return patterns
 
 
-def _command(doc: Document, result: Converted) -> str:
+def _uses(script: str, variable: str) -> bool:
+    return variable in used_variables(script) and variable not in assigned_variables(script)
+
+
+def _command(doc: Document, result: Converted, streams: int) -> str:
     """The payload: Initialize + JobCommands + Finalize, without the build's set-up line, with
-    ``uniqueId`` and ``build`` read from SHREK's variables; site paths reported (copies of
-    files to a site's disks commented out)."""
-    parts = [str(doc.data.get(k) or "") for k in ("Initialize", "JobCommands", "Finalize")]
-    first_line = doc.where(["JobCommands"])[0] + 1
-    out = []
-    for number, line in enumerate(parts[1].splitlines()):
-        where = first_line + number
-        if SETUP_LINE.match(line):
-            result.notes.append(
-                Note(
-                    doc.file,
-                    where,
-                    "the build's set-up line is removed: SHREK runs the build's set-up itself",
-                )
-            )
-            continue
-        if SITE_COPY.search(line) and not line.lstrip().startswith("#"):
-            result.notes.append(
-                Note(doc.file, where, f"a copy to a site's disk is commented out: {line.strip()}")
-            )
-            out.append(f"# shrek import: {line}")
-            continue
-        if SITE_PATH.search(line) and not line.lstrip().startswith("#"):
-            result.notes.append(
-                Note(
-                    doc.file,
-                    where,
-                    f"a site path ({SITE_PATH.search(line).group()}): it exists only at that site",
-                )
-            )
-        out.append(line)
-    body = "\n".join(out)
-    if UNIQUE_ID.search(body):
-        body = UNIQUE_ID.sub("${SHREK_SEQ}", body)
-    body = BUILD_VARIABLE.sub("${SHREK_BUILD}", body)
-    script = "\n".join(p for p in (parts[0], body, parts[2]) if p.strip()).strip("\n") + "\n"
-    for text, offset in positional_parameters(script):
+    2022's job variables read from SHREK's (``uniqueId`` and ``$1`` -> ``${SHREK_SEQ}``, ``$2``…
+    -> the input files, ``build``, ``shrek_tag``); output redirected to a site's disk written
+    into the job directory instead, copies to a site's disk commented out, other site paths
+    noted — each change a note at the line of the 2022 file it was made in."""
+    lines: list[tuple[str, int]] = []  # (text, line of the 2022 file)
+    for key in ("Initialize", "JobCommands", "Finalize"):
+        text = str(doc.data.get(key) or "")
+        if text.strip():
+            first = doc.where([key])[0] + 1
+            lines += [(line, first + n) for n, line in enumerate(text.splitlines())]
+    out: list[tuple[str, int]] = []
+    for line, where in lines:
+        out += _payload_line(doc, line, where, result)
+    script = "\n".join(text for text, _ in out).strip("\n") + "\n"
+    blank = next((n for n, (text, _) in enumerate(out) if text), len(out))  # stripped above
+    origin = [where for _, where in out][blank:] or [doc.where(["JobCommands"])[0]]
+    return _map_arguments(doc, script, origin, streams, result)
+
+
+def _payload_line(doc: Document, line: str, where: int, result: Converted) -> list[tuple[str, int]]:
+    """One line of the 2022 payload as SHREK runs it (nothing, itself, or a rewrite)."""
+    if SETUP_LINE.match(line):
         result.notes.append(
             Note(
                 doc.file,
-                first_line + script.count("\n", 0, offset),
-                f"{text}: the job gets no "
-                "arguments in SHREK; use a parameter or ${SHREK_SEQ} (validation refuses it)",
+                where,
+                "the build's set-up line is removed: SHREK runs the build's set-up itself",
             )
         )
+        return []
+    line = BUILD_VARIABLE.sub("${SHREK_BUILD}", UNIQUE_ID.sub("${SHREK_SEQ}", line))
+    live = not line.lstrip().startswith("#")
+    if live and SITE_COPY.search(line):
+        result.notes.append(
+            Note(
+                doc.file,
+                where,
+                f"a copy to a site's disk is commented out (SHREK keeps the "
+                f"job's outputs as datasets): {line.strip()}",
+            )
+        )
+        return [(f"# shrek import: {line}", where)]
+    if live and SITE_REDIRECT.search(line):
+        rewritten = SITE_REDIRECT.sub(lambda m: f"{m['op']} {m['path'].rsplit('/', 1)[-1]}", line)
+        result.notes.append(
+            Note(
+                doc.file,
+                where,
+                "output sent to a site's disk is written into the job "
+                f"directory instead: {line.strip()} -> {rewritten.strip()}",
+            )
+        )
+        line = rewritten
+    if live and SITE_PATH.search(line):
+        result.notes.append(
+            Note(
+                doc.file,
+                where,
+                f"a site path ({SITE_PATH.search(line).group()}): it exists only at that site",
+            )
+        )
+    if TAG_VARIABLE.search(line):
+        line = TAG_VARIABLE.sub("${SHREK_TAG}", line)
+        result.notes.append(
+            Note(
+                doc.file,
+                where,
+                "${shrek_tag} (2022's tag name) reads ${SHREK_TAG}, this tag's full name",
+            )
+        )
+    return [(line, where)]
+
+
+def _map_arguments(
+    doc: Document, script: str, origin: list[int], streams: int, result: Converted
+) -> str:
+    """2022 ran the payload as ``job.sh <uniqueId> <IN1 files,> <IN2 files,> …``: ``$1`` is
+    the job's number, ``$2``… each input's files joined by commas, ``$@`` all of them. Each
+    use is rewritten to SHREK's variables that hold the same values, and noted."""
+
+    def stream(k: int) -> str:
+        return f'$(IFS=,; echo "${{IN{k}[*]}}")'
+
+    every = " ".join(["${SHREK_SEQ}", *(stream(k) for k in range(1, streams + 1))])
+    for text, offset in reversed(positional_parameters(script)):
+        symbol = text.strip("${}")
+        if symbol == "1":
+            value = "${SHREK_SEQ}"
+        elif symbol in ("@", "*"):
+            value = every
+        elif int(symbol) - 1 <= streams:
+            value = stream(int(symbol) - 1)
+        else:
+            value = "${SHREK_SEQ:+}"  # 2022 passed no such argument: it expanded to nothing
+        line = origin[min(script.count("\n", 0, offset), len(origin) - 1)]
+        result.notes.append(Note(doc.file, line, f"{text} (2022's job argument) reads {value}"))
+        script = script[:offset] + value + script[offset + len(text) :]
     return script

@@ -104,7 +104,9 @@ def test_what_is_not_carried_over_is_listed_with_file_and_line(registry: Registr
     manifest = next(n for n, t in enumerate(source, 1) if "/sphenix/u/" in t)
     expected = [
         f"runPassTracking.yaml:{when}: 'when: $(inputs.run_tracking)'",
-        f"runPassTracking.yaml:{manifest}: a copy to a site's disk is commented out",
+        f"runPassTracking.yaml:{manifest}: output sent to a site's disk is written into the "
+        "job directory instead: ls > /sphenix/u/sphnxpro/PanDa/tracking-${SHREK_SEQ}.manifest "
+        "-> ls > tracking-${SHREK_SEQ}.manifest",
         "runPassTracking.yaml:7: PanDA option nSkipFiles=0",
         "runPass1.yaml:23: the build's set-up line is removed",
         "runPass1.yaml:3: build mdc2.8: the tag is built with mdc2.7",
@@ -114,16 +116,26 @@ def test_what_is_not_carried_over_is_listed_with_file_and_line(registry: Registr
         assert f"`{start.split(': ', 1)[0]}`" in text
 
 
-def test_positional_parameters_are_reported_and_the_tag_does_not_validate(
+def test_job_arguments_are_mapped_to_what_held_their_values(
     registry: Registry, tmp_path: Path
 ) -> None:
     source = tmp_path / "jobs"
     shutil.copytree(DATA / "chain5", source)
     path = source / "make_background_2.yaml"
-    path.write_text(path.read_text().replace("echo $uniqueId", "echo $1"))
+    text = path.read_text()
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if "echo $uniqueId" in t)
+    path.write_text(text.replace("echo $uniqueId", "echo $1 $2 $@ $5"))
     imported = import_2022(registry, source, build="mdc2.7", year=22)
-    assert any("$1: the job gets no arguments" in str(n) for n in imported.notes)
-    assert [f for f in imported.findings if "uses $1" in f.message]
+    notes = [str(n) for n in imported.notes]
+    where = f"make_background_2.yaml:{line}: "
+    # 2022 ran 'job.sh <uniqueId> <IN1 files,> ...': each argument reads what held its value
+    assert f"{where}$1 (2022's job argument) reads ${{SHREK_SEQ}}" in notes
+    assert f"{where}$5 (2022's job argument) reads ${{SHREK_SEQ:+}}" in notes
+    assert not imported.findings, imported.findings  # the tag validates: nothing left to edit
+    step = yaml.safe_load(
+        (registry.tag_dir(imported.tag) / "job" / "make-background-2.yaml").read_text()
+    )
+    assert "echo ${SHREK_SEQ} " in step["command"]
 
 
 def test_collisions_and_existing_labels_are_refused(registry: Registry, tmp_path: Path) -> None:
@@ -189,3 +201,29 @@ def test_the_imported_hf_chain_runs_on_the_local_backend(
     first = Path(merged[0].location).read_text()
     assert "Fun4All_G4_Pileup_pp.C" not in first  # the payload's own output, not its macro
     assert first.count("minbias") == 4 and "calibration" in first
+
+
+def test_2022s_exported_names_and_defaults_are_mapped(registry: Registry, tmp_path: Path) -> None:
+    """${name} and ${shrek_tag}, which 2022's job script exported, and an empty maxAttempt
+    (2022: one attempt) import into a tag that validates, each mapping noted at its line."""
+    source = tmp_path / "jobs"
+    shutil.copytree(DATA / "chain5", source)
+    path = source / "make_background_2.yaml"
+    text = path.read_text().replace(
+        "echo $uniqueId > ooo.root", 'echo "${name} of $shrek_tag" > ooo.root'
+    )
+    path.write_text(text.replace("Parameters:\n", "Parameters:\n  maxAttempt:\n", 1))
+    imported = import_2022(registry, source, build="mdc2.7", year=22)
+    assert not imported.findings, imported.findings
+    notes = [str(n) for n in imported.notes]
+    assert any(
+        n.startswith("make_background_2.yaml:") and "maxAttempt is empty: 1" in n for n in notes
+    )
+    assert any("${name} (2022 exported the step's name): kept as the parameter" in n for n in notes)
+    assert any("${shrek_tag} (2022's tag name) reads ${SHREK_TAG}" in n for n in notes)
+    step = yaml.safe_load(
+        (registry.tag_dir(imported.tag) / "job" / "make-background-2.yaml").read_text()
+    )
+    assert step["requirements"]["max_attempts"] == 1
+    assert step["parameters"]["name"] == "make_background_2"
+    assert 'echo "${name} of ${SHREK_TAG}" > ooo.root' in step["command"]
