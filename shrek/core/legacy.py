@@ -63,6 +63,7 @@ class Converted:
     resources: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
     builds: dict[str, Note] = field(default_factory=dict)  # build -> where a step names it
+    unresolved: list[Note] = field(default_factory=list)  # inputs that name nothing known
 
 
 def kebab(name: str) -> str:
@@ -85,11 +86,16 @@ def convert(documents: list[Document]) -> Converted:
                 external[str(entry["name"])] = str(entry["datasets"]).strip()
             else:
                 result.notes.append(_note(doc, ["InputDataSets", n], "an input without a dataset"))
-    # 2022 step name (Parameters.name, as '<Step>/outDS' references use it) -> SHREK name
-    originals = {str(d.data["Parameters"]["name"]): names[d.file] for d in step_docs}
+    # 2022 linked steps by name: an input 'name' equal to an output 'name' of another file
+    produced = {
+        str(entry["name"]): f"{names[d.file]}.{_declared_output(str(entry['name']))}"
+        for d in step_docs
+        for entry in d.data.get("OutputDataSets") or []
+        if isinstance(entry, dict) and entry.get("name")
+    }
     for doc in step_docs:
         name = names[doc.file]
-        result.steps[name] = _step(doc, name, originals, external, result)
+        result.steps[name] = _step(doc, name, produced, external, result)
     return result
 
 
@@ -125,7 +131,7 @@ def _note(doc: Document, path: list[object], what: str) -> Note:
 def _step(
     doc: Document,
     name: str,
-    originals: dict[str, str],
+    produced: dict[str, str],
     external: dict[str, str],
     result: Converted,
 ) -> dict[str, Any]:
@@ -147,6 +153,16 @@ def _step(
     requirements: dict[str, Any] = {"max_attempts": 1}  # without maxAttempt 2022 forced 1
     parameters: dict[str, Any] = {}
     jobs = params.pop("nJobs", None)
+    if jobs is not None and not (isinstance(jobs, int) or str(jobs).strip().isdigit()):
+        result.notes.append(  # e.g. 'top1.njobs': a value 2022 filled in at submission
+            _note(
+                doc,
+                ["Parameters", "nJobs"],
+                f"nJobs: {jobs} is not a number (2022 filled it in at submission): one job "
+                "is written; set 'jobs' in the step file",
+            )
+        )
+        jobs = 1
     files_per_job = params.pop("nFilesPerJob", None)
     max_files = params.pop("nFiles", None)
     for key, value in params.items():
@@ -190,7 +206,7 @@ def _step(
             parameters[key] = value
     if parameters:
         step["parameters"] = parameters
-    inputs = _inputs(doc, originals, external, files_per_job, max_files, result)
+    inputs = _inputs(doc, produced, external, files_per_job, max_files, result)
     if inputs:
         step["inputs"] = inputs
     elif jobs is not None:
@@ -229,7 +245,7 @@ def _step(
 
 def _inputs(
     doc: Document,
-    known: dict[str, str],
+    produced: dict[str, str],
     external: dict[str, str],
     files_per_job: Any,
     max_files: Any,
@@ -243,21 +259,20 @@ def _inputs(
             )
             continue
         reference = str(entry["name"])
-        producer, slash, output = reference.partition("/")
-        if slash and producer in known:
-            dataset = f"{known[producer]}.{_output_name(output)}"
+        if reference in produced:  # the exact output name of another step: an edge
+            dataset = produced[reference]
         elif entry.get("datasets"):
-            dataset = str(entry["datasets"]).strip()
+            dataset = _external(doc, ["InputDataSets", n, "datasets"], entry["datasets"], result)
         elif reference in external:
-            dataset = external[reference]
+            dataset = _external(doc, ["InputDataSets", n, "name"], external[reference], result)
         else:
             dataset = reference
-            result.notes.append(
+            result.unresolved.append(
                 _note(
                     doc,
                     ["InputDataSets", n, "name"],
-                    f"input '{reference}' names no step "
-                    "and no dataset of an input file: read as an external dataset of that name",
+                    f"input '{reference}' names no output of another step and no dataset of "
+                    "an input file: write the dataset it reads into the step file",
                 )
             )
         item: dict[str, Any] = {"dataset": dataset}
@@ -316,12 +331,32 @@ def _inputs(
     return inputs
 
 
+PLACEHOLDER = re.compile(r"[A-Z][A-Z0-9_]*")  # e.g. CHARM_INPUT, filled in at submission
+
+
+def _external(doc: Document, path: list[object], value: object, result: Converted) -> str:
+    """An external dataset a 2022 input named; a token 2022's command line filled in is
+    kept by name, with a note saying what to set."""
+    dataset = str(value).strip()
+    if PLACEHOLDER.fullmatch(dataset):
+        result.notes.append(
+            _note(
+                doc,
+                path,
+                f"{dataset} was filled in on 2022's command line at submission: the step reads "
+                f"a dataset named {dataset}; write the real dataset into the step file (or "
+                f"register one by that name: shrek dataset add {dataset} FILE...)",
+            )
+        )
+    return dataset
+
+
 def _outputs(doc: Document, step: str, result: Converted) -> list[dict[str, str]]:
     outputs = []
     for n, entry in enumerate(doc.data.get("OutputDataSets") or []):
         if not isinstance(entry, dict):
             continue
-        output = _output_name(str(entry.get("name", "out")).partition("/")[2])
+        output = _declared_output(str(entry.get("name", "out")))
         patterns = []
         for k, line in enumerate(entry.get("filelist") or []):
             text = str(line)
@@ -355,6 +390,13 @@ def _outputs(doc: Document, step: str, result: Converted) -> list[dict[str, str]
         result.notes.append(_note(doc, [], f"step {step} declares no output: 'out: *' written"))
         outputs = [{"name": "out", "files": "*"}]
     return outputs
+
+
+def _declared_output(name: str) -> str:
+    """A 2022 output's name in SHREK: ``make_signal/outDS`` -> ``outds``; a name without a
+    step part (``signal_hits``) -> ``signal-hits``."""
+    _, slash, rest = name.partition("/")
+    return _output_name(rest if slash else name)
 
 
 def _output_name(text: str) -> str:
@@ -447,6 +489,18 @@ def _payload_line(doc: Document, line: str, where: int, result: Converted) -> li
                 f"a site path ({SITE_PATH.search(line).group()}): it exists only at that site",
             )
         )
+    if live and UNQUOTED_ARRAY.search(line):
+        quoted = _quote_arrays(line)
+        if quoted != line:
+            result.notes.append(
+                Note(
+                    doc.file,
+                    where,
+                    f"input arrays quoted (the same files, no re-splitting: "
+                    f"ShellCheck SC2068): {line.strip()} -> {quoted.strip()}",
+                )
+            )
+            line = quoted
     if TAG_VARIABLE.search(line):
         line = TAG_VARIABLE.sub("${SHREK_TAG}", line)
         result.notes.append(
@@ -457,6 +511,35 @@ def _payload_line(doc: Document, line: str, where: int, result: Converted) -> li
             )
         )
     return [(line, where)]
+
+
+UNQUOTED_ARRAY = re.compile(r"\$\{IN[0-9]+\[[@*]\]\}")
+
+
+def _quote_arrays(line: str) -> str:
+    """``${IN1[@]}`` outside quotes -> ``"${IN1[@]}"``: every file one word, as it already is
+    for PanDA's file names (no blanks, no glob characters). Inside double quotes it already
+    expands that way; inside single quotes or a comment it is not expanded: both left alone."""
+    out, quote, i = [], "", 0
+    while i < len(line):
+        char = line[i]
+        if char == "\\" and quote != "'":
+            out.append(line[i : i + 2])
+            i += 2
+            continue
+        if char == "#" and not quote and (i == 0 or line[i - 1] in " \t;"):
+            out.append(line[i:])
+            break
+        if char in "'\"" and quote in ("", char):
+            quote = "" if quote else char
+        match = UNQUOTED_ARRAY.match(line, i) if not quote else None
+        if match:
+            out.append(f'"{match.group()}"')
+            i = match.end()
+            continue
+        out.append(char)
+        i += 1
+    return "".join(out)
 
 
 def _map_arguments(

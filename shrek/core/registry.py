@@ -154,6 +154,11 @@ class Registry:
         return str(value) if value else None
 
     @property
+    def shellcheck_fails_on(self) -> str:
+        """The least severe ShellCheck level in a payload that fails ``render --check``."""
+        return str((self.settings.get("checks") or {}).get("shellcheck", "error"))
+
+    @property
     def builds(self) -> dict[str, dict[str, Any]]:
         return dict(self.settings["builds"])
 

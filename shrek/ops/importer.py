@@ -66,7 +66,9 @@ def import_2022(
         for name, step in converted.steps.items():
             header = f"# Imported from 2022 job files by 'shrek import' ({directory.name}).\n"
             write_atomic(staging / "job" / f"{name}.yaml", header + _step_text(step))
-        write_atomic(staging / IMPORT_NOTES, _notes_text(directory, converted.notes))
+        write_atomic(
+            staging / IMPORT_NOTES, _notes_text(directory, converted.notes + converted.unresolved)
+        )
         created = new_tag(
             registry,
             label=label,
@@ -78,7 +80,22 @@ def import_2022(
             skip_to=skip_to,
         )
     report = validate(Registry.open(registry.root), [created.name])
-    return Imported(created.name, created.commit, converted.notes, report.findings)
+    unresolved = [  # an input 2022 linked to nothing known: never a silent external
+        Finding(
+            f"tags/{created.name}/{IMPORT_NOTES}",
+            0,
+            0,
+            f"{note.file}:{note.line}: {note.what.partition(': write')[0]}",
+            "write the dataset it reads into the step file, then shrek validate",
+        )
+        for note in converted.unresolved
+    ]
+    return Imported(
+        created.name,
+        created.commit,
+        converted.notes + converted.unresolved,
+        report.findings + unresolved,
+    )
 
 
 def _read(directory: Path) -> list[Document]:

@@ -90,7 +90,7 @@ def render_target(
     write_atomic(output / RENDERED_MARK, f"rendered by SHREK: {tag.name}\n")
     result = RenderResult(rendering)
     if run_checks:
-        result.checks = check(tag, rendering, output)
+        result.checks = check(tag, rendering, output, registry.shellcheck_fails_on)
     return result
 
 

