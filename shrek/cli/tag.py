@@ -125,6 +125,12 @@ def import_tag(
     skip_to: bool = typer.Option(
         False, "--skip-to", help="Claim LABEL although it skips unused labels of its year."
     ),
+    site: str | None = typer.Option(
+        None,
+        "--site",
+        help="PanDA site of the steps that name none (default: shrek.yaml's panda.site; "
+        "2022 took BNL_OSG_SPHENIX from its configuration).",
+    ),
     as_json: bool = WROTE_JSON,
 ) -> None:
     """Create one tag from a directory of 2022 job files; list what could not be carried over."""
@@ -136,6 +142,7 @@ def import_tag(
         build=build,
         label=label,
         skip_to=skip_to,
+        site=site,
         year=year,
         resources_root=resources_root,
         title=title,

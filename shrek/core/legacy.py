@@ -51,8 +51,8 @@ class Note:
     line: int
     what: str
 
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.what}"
+    def __str__(self) -> str:  # line 0: about the import as a whole (e.g. the site)
+        return f"{self.file}:{self.line}: {self.what}" if self.line else f"{self.file}: {self.what}"
 
 
 @dataclass

@@ -48,11 +48,13 @@ def import_2022(
     resources_root: Path | None = None,
     title: str | None = None,
     skip_to: bool = False,
+    site: str | None = None,
 ) -> Imported:
     """Create one tag from the 2022 job files in ``directory`` (``skip_to``: the claimed
     ``label`` may skip unused labels, as a 2022 production's own label may)."""
     documents = _read(directory)
     converted = convert(documents)
+    _settle_site(registry, converted, site)
     for other, where in sorted(converted.builds.items()):
         if other != build:
             converted.notes.append(
@@ -129,6 +131,30 @@ def _read(directory: Path) -> list[Document]:
             problems,
         )
     return documents
+
+
+def _settle_site(registry: Registry, converted: Converted, site: str | None) -> None:
+    """2022 took the site of every step that named none from its tool configuration
+    (BNL_OSG_SPHENIX at BNL). Here it comes from ``--site``, else from ``shrek.yaml``'s
+    ``panda.site``, and the import says which it used — or that PanDA will choose."""
+    configured = (registry.settings.get("panda") or {}).get("site")
+    chosen, source = (site, "--site") if site else (configured, "shrek.yaml panda.site")
+    without = [
+        name for name, step in converted.steps.items() if "site" not in step.get("requirements", {})
+    ]
+    if not without:
+        return
+    if chosen:
+        for name in without:
+            converted.steps[name]["requirements"]["site"] = str(chosen)
+        what = f"{chosen} (from {source}) for the steps that named none: {', '.join(without)}"
+    else:
+        what = (
+            f"no site for {', '.join(without)}: 2022 took one from its tool configuration "
+            "(BNL_OSG_SPHENIX at BNL); PanDA will choose, unless you import with --site SITE "
+            "or set panda.site in shrek.yaml"
+        )
+    converted.notes.append(Note("site", 0, what))
 
 
 def _copy_resources(converted: Converted, root: Path, staging: Path) -> None:
@@ -231,5 +257,7 @@ def _notes_text(directory: Path, notes: list[Note]) -> str:
         "freezing.",
         "",
     ]
-    lines += [f"- `{n.file}:{n.line}`: {n.what}" for n in notes] or ["Nothing: every key mapped."]
+    lines += [
+        f"- `{n.file}:{n.line}`: {n.what}" if n.line else f"- {n.file}: {n.what}" for n in notes
+    ] or ["Nothing: every key mapped."]
     return "\n".join(lines) + "\n"

@@ -277,3 +277,26 @@ def test_a_command_line_placeholder_says_what_to_set(registry: Registry, tmp_pat
         and "shrek dataset add CHARM_INPUT" in str(n)
         for n in imported.notes
     )
+
+
+def test_the_site_comes_from_an_option_or_the_registry_and_is_said(
+    registry: Registry, shrek, tmp_path: Path
+) -> None:
+    plain = import_2022(registry, DATA / "simple-2to1", build="mdc2.7", year=22)
+    (said,) = [str(n) for n in plain.notes if str(n).startswith("site: no site for")]
+    assert all(name in said for name in ("top1", "top2", "bottom")) and "--site SITE" in said
+    chosen = shrek(
+        "import",
+        str(DATA / "simple-2to1"),
+        "--build",
+        "mdc2.7",
+        "--site",
+        "BNL_OSG_SPHENIX",
+        cwd=registry.root,
+    )
+    assert chosen.code == 0, chosen.err
+    assert "site: BNL_OSG_SPHENIX (from --site) for the steps that named none" in chosen.out
+    tag = chosen.out.split()[1].removeprefix("tags/")
+    assert step(registry, tag, "bottom")["requirements"]["site"] == "BNL_OSG_SPHENIX"
+    notes = (registry.tag_dir(tag) / IMPORT_NOTES).read_text()
+    assert "- site: BNL_OSG_SPHENIX (from --site)" in notes
