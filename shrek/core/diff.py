@@ -65,7 +65,7 @@ def _mapping(
 def _resource_digests(tag: Tag, step: Step) -> dict[str, str]:
     digests = {}
     for pattern in step.resources:
-        files, _ = resources.expand(tag.directory, pattern)
+        files, _ = resources.expand(tag.directory, pattern, step.resource_dir)
         digests.update((f.name, sha256_file(f.path).sha256[:16]) for f in files)
     return digests
 

@@ -114,7 +114,7 @@ def resource_files(tag: Tag) -> list[resources.ResourceFile]:
     found: dict[str, resources.ResourceFile] = {}
     for step in tag.steps.values():
         for pattern in step.resources:
-            files, problem = resources.expand(tag.directory, pattern)
+            files, problem = resources.expand(tag.directory, pattern, step.resource_dir)
             if problem:  # validation reports it; freezing refuses invalid tags before this
                 raise ShrekError(f"{step.file}: {problem.message}", problem.fix)
             found.update((f.name, f) for f in files)

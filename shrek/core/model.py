@@ -49,6 +49,7 @@ class Step:
     exec: str | None
     setup: str | None
     requirements: dict[str, Any]
+    resource_dir: str = ""  # its resources are read from here and arrive flat in the job
 
     @property
     def file(self) -> str:
@@ -88,6 +89,7 @@ class Step:
             ],
             outputs=[Output(o["name"], o["files"]) for o in data["outputs"]],
             resources=list(data.get("resources") or []),
+            resource_dir=str(data.get("resource_dir") or ""),
             command=data.get("command"),
             exec=data.get("exec"),
             setup=data.get("setup"),

@@ -207,10 +207,10 @@ def render_wrapper(
     )
     files: list[str] = []
     for pattern in step.resources:
-        found, problem = expand(tag.directory, pattern)
+        found, problem = expand(tag.directory, pattern, step.resource_dir)
         if problem:
             raise ShrekError(f"{step.file}: {problem.message}", problem.fix, ExitCode.INVALID)
-        files.extend(f.name for f in found if f.name not in files)
+        files.extend(f.target for f in found if f.target not in files)
     outputs = "".join(
         f"shrek_output {quote(o.name)} {quote(o.files)} "
         f"{quote(output_file(tag.name, step.name, o.name, o.files))}\n"
@@ -243,6 +243,7 @@ def render_wrapper(
         parameters=parameters or "# (none)\n",
         inputs=inputs or "# (none)\n",
         resources=" ".join(quote(f) for f in files),
+        resource_dir=quote(step.resource_dir.rstrip("/")),
         payload=step.payload.rstrip("\n"),
         outputs=outputs,
         output_list=OUTPUT_LIST,
@@ -336,11 +337,14 @@ def wrapper_files(
     source file)."""
     sandbox: dict[str, bytes] = {}
     resources: dict[str, Path] = {}
+    arriving: set[str] = set()  # where each lands in the job: never on a file SHREK writes
     for step in steps:
         sandbox[f"{step.name}.sh"] = render_wrapper(registry, tag, step, digest, code).encode()
         for pattern in step.resources:
-            files, _ = expand(tag.directory, pattern)
+            files, _ = expand(tag.directory, pattern, step.resource_dir)
             resources.update((f.name, f.path) for f in files)
+            arriving.update(f.target for f in files)
+    refuse_clashes(sandbox, {name: Path(name) for name in arriving - set(resources)})
     return sandbox, dict(sorted(resources.items()))
 
 

@@ -24,16 +24,37 @@ _RESERVED = ("freeze.yaml", "submissions", "inputs", "README.md", "tag.yaml")
 
 @dataclass(frozen=True)
 class ResourceFile:
-    """One file shipped to the worker: ``name`` is its path relative to the tag directory."""
+    """One file shipped to the worker: ``name`` is its path relative to the tag directory
+    (its place in the sandbox); ``arrives_as`` its path in the job's working directory, when
+    the step reads its resources from a ``resource_dir`` (2022's per-step layout)."""
 
     name: str
     path: Path
+    arrives_as: str = ""
+
+    @property
+    def target(self) -> str:
+        """Where the job finds it, relative to its working directory."""
+        return self.arrives_as or self.name
 
 
 @dataclass(frozen=True)
 class ResourceProblem:
     message: str
     fix: str
+
+
+def resource_dir_problem(tag_dir: Path, within: str) -> ResourceProblem | None:
+    """Why a step's ``resource_dir`` cannot hold its resources ('' -> None)."""
+    refused = _refusal(within)
+    if refused:
+        return ResourceProblem(refused.message.replace("resource", "resource_dir", 1), refused.fix)
+    if not (tag_dir / within).is_dir():
+        return ResourceProblem(
+            f"resource_dir '{within}' is not a directory of the tag",
+            "create it in the tag directory and put the step's resources in it",
+        )
+    return None
 
 
 @lru_cache(maxsize=4096)
@@ -67,14 +88,26 @@ def _refusal(pattern: str) -> ResourceProblem | None:
     return None
 
 
-def expand(tag_dir: Path, pattern: str) -> tuple[list[ResourceFile], ResourceProblem | None]:
+def expand(
+    tag_dir: Path, pattern: str, within: str = ""
+) -> tuple[list[ResourceFile], ResourceProblem | None]:
     """The files ``pattern`` names, sorted, or the reason it names none acceptable.
+
+    ``within``: the step's ``resource_dir``: ``pattern`` is relative to it, and each file
+    arrives in the job's working directory at its path below it.
 
     Plain strings and ``os`` calls throughout: this runs for every resource of every step on
     each ``validate``, ``freeze`` and ``render``."""
     refused = _refusal(pattern)
     if refused:
         return [], refused
+    if within:
+        directory = resource_dir_problem(tag_dir, within)
+        if directory:
+            return [], directory
+        found, problem = expand(tag_dir, f"{within.rstrip('/')}/{pattern}")
+        prefix = os.path.normpath(within).replace(os.sep, "/") + "/"
+        return [ResourceFile(f.name, f.path, f.name.removeprefix(prefix)) for f in found], problem
     normal = os.path.normpath(pattern)
     base = str(tag_dir)
     if _GLOB_CHARS & set(pattern):

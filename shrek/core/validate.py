@@ -351,8 +351,13 @@ def _check_step(tag: Tag, stem: str, step: Step, known_variables: set[str]) -> l
                 )
             )
         seen.setdefault(output.name, n)
-    for n, pattern in enumerate(step.resources):
-        _, problem = resources.expand(tag.directory, pattern)
+    directory = step.resource_dir and resources.resource_dir_problem(
+        tag.directory, step.resource_dir
+    )
+    if directory:
+        findings.append(doc.finding(["resource_dir"], directory.message, directory.fix))
+    for n, pattern in enumerate(step.resources if not directory else ()):
+        _, problem = resources.expand(tag.directory, pattern, step.resource_dir)
         if problem:
             findings.append(doc.finding(["resources", n], problem.message, problem.fix))
     findings.extend(_check_variables(step, known_variables))

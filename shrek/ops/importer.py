@@ -1,10 +1,11 @@
 """``shrek import``: one new tag from a directory of 2022 job-definition files.
 
 The translation itself is :mod:`shrek.core.legacy`; this module reads the files, resolves and
-copies the resources (flattened into the tag directory, as 2022's jobs received them in their
-working directory), writes ``IMPORT.md`` with everything that could not be carried over, and
-creates the tag as ``shrek tag new`` does — label allocated, committed with its ledger line —
-then validates it and reports what remains to fix.
+copies the resources (each step's into ``resources/<step>/``, its ``resource_dir``, from which
+they arrive flat in the job's working directory, as 2022's jobs received them), writes
+``IMPORT.md`` with everything that could not be carried over, and creates the tag as ``shrek
+tag new`` does — label allocated, committed with its ledger line — then validates it and
+reports what remains to fix.
 """
 
 from __future__ import annotations
@@ -24,10 +25,9 @@ from shrek.core.registry import Registry
 from shrek.core.validate import validate
 from shrek.core.yamlio import Document, dump_yaml, load_yaml, loads, write_atomic
 from shrek.errors import ExitCode, Finding, ShrekError
-from shrek.ops.tag import NOT_INHERITED, new_tag
+from shrek.ops.tag import new_tag
 
 IMPORT_NOTES = "IMPORT.md"
-RESERVED = NOT_INHERITED | {"job", IMPORT_NOTES}
 
 
 @dataclass
@@ -157,12 +157,17 @@ def _settle_site(registry: Registry, converted: Converted, site: str | None) -> 
     converted.notes.append(Note("site", 0, what))
 
 
+RESOURCE_DIR = "resources"  # resources/<step>/: each step's files, as 2022's __<name>/ held them
+
+
 def _copy_resources(converted: Converted, root: Path, staging: Path) -> None:
     """Each step's resource globs, resolved under ``root`` (absolute ones as they are), copied
-    flat into the tag directory; the step lists what it ships."""
-    copied: dict[str, Path] = {}  # name in the tag -> where it came from
+    into ``resources/<step>/`` of the tag — the step's ``resource_dir`` — so each job receives
+    its own step's files flat in its working directory, as 2022's ``cp -R __<name>/* .`` did:
+    two steps may both ship a ``G4_Production.C``, and macros find each other by name."""
     for step, patterns in converted.resources.items():
-        names: list[str] = []
+        directory = f"{RESOURCE_DIR}/{step}"
+        copied: dict[str, Path] = {}  # name in the job directory -> where it came from
         for pattern, file, line in patterns:
             matches = sorted(glob.glob(os.path.join(root, pattern)))
             if not matches:
@@ -173,30 +178,22 @@ def _copy_resources(converted: Converted, root: Path, staging: Path) -> None:
             for match in matches:
                 source = Path(match)
                 name = source.name
-                if name in RESERVED:
-                    converted.notes.append(
-                        Note(
-                            file,
-                            line,
-                            f"resource {source} has a name SHREK keeps for itself: left out",
-                        )
-                    )
-                    continue
                 if name in copied:
                     if not _same(copied[name], source):
                         raise ShrekError(
                             f"{file}:{line}: resources {copied[name]} and {source} would both "
-                            f"arrive as {name}",
-                            "rename one of them: 2022's jobs received resources flattened",
+                            f"arrive as {name} in the jobs of {step}",
+                            "keep the one 2022's jobs should have received (the Resources "
+                            "entries of one step arrive in one directory), then import again",
                             ExitCode.CONFLICT,
                         )
-                else:
-                    _copy(source, staging / name)
-                    copied[name] = source
-                if name not in names:
-                    names.append(name)
-        if names:
-            converted.steps[step]["resources"] = sorted(names)
+                    continue
+                (staging / directory).mkdir(parents=True, exist_ok=True)
+                _copy(source, staging / directory / name)
+                copied[name] = source
+        if copied:
+            converted.steps[step]["resource_dir"] = directory
+            converted.steps[step]["resources"] = sorted(copied)
             converted.steps[step] = _ordered(converted.steps[step])
 
 
@@ -239,6 +236,7 @@ def _ordered(step: dict) -> dict:
         "jobs",
         "inputs",
         "outputs",
+        "resource_dir",
         "resources",
         "command",
         "requirements",

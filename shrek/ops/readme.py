@@ -60,6 +60,8 @@ def _step_table(step: Step) -> list[str]:
         rows.append((f"parameter `{name}`", f"`{_cell(redact_parameter(name, value))}`"))
     for name, value in step.requirements.items():
         rows.append((f"requirement `{name}`", _cell(value)))
+    if step.resource_dir:
+        rows.append(("resources from", f"`{step.resource_dir}` (arriving in the job directory)"))
     for pattern in step.resources:
         rows.append(("resource", f"`{pattern}`"))
     if step.setup:

@@ -439,6 +439,7 @@ def details(registry: Registry, name: str) -> dict[str, Any]:
                 "outputs": [f"{step.name}.{o.name}" for o in step.outputs],
                 "parameters": step.parameters,
                 "resources": step.resources,
+                "resource_dir": step.resource_dir,
                 "requirements": step.requirements,
             }
             for step in tag.steps.values()

@@ -91,8 +91,10 @@ def test_the_hf_chain_imports_as_one_valid_committed_tag(registry: Registry) -> 
     assert tracking["inputs"] == [
         {"dataset": "pythia8-charm-merge.outds", "max_files": 2, "files_per_job": 1}
     ]
-    # resources arrive flat, as 2022's 'cp -R __<name>/* .' gave them to the job
-    assert (registry.tag_dir(tag) / "run_pass2.sh").is_file()
+    # each step's resources in its own directory, arriving flat in its jobs, as 2022's
+    # 'cp -R __<name>/* .' gave them
+    assert sim["resource_dir"] == "resources/pythia8-charm-simulation"
+    assert (registry.tag_dir(tag) / "resources" / "pythia8-charm-pileup" / "run_pass2.sh").is_file()
 
 
 def test_what_is_not_carried_over_is_listed_with_file_and_line(registry: Registry) -> None:
@@ -170,7 +172,17 @@ def test_the_command_line_prints_the_notes(registry: Registry, shrek) -> None:
 def test_the_imported_hf_chain_runs_on_the_local_backend(
     registry: Registry, tmp_path: Path
 ) -> None:
-    imported = import_2022(registry, DATA / "hf", build="local", year=22)
+    """Two steps that both ship a G4_Production.C, as every MDC2 set does: each job finds its
+    own step's file in its working directory (the job fails otherwise)."""
+    source = tmp_path / "hf"
+    shutil.copytree(DATA / "hf", source)
+    for rundir, step_file in (("pass1", "runPass1.yaml"), ("pass2", "runPass2.yaml")):
+        (source / "rundir" / rundir / "G4_Production.C").write_text(f"// {rundir} production\n")
+        path = source / step_file
+        path.write_text(
+            path.read_text().rstrip("\n") + f'\n  grep -q "{rundir} production" G4_Production.C\n'
+        )
+    imported = import_2022(registry, source, build="local", year=22)
     assert not imported.findings
     external = tmp_path / "external"
     external.mkdir()

@@ -114,10 +114,11 @@ IN2=(); if [ $# -ge 1 ]; then [ -z "$1" ] || IFS=, read -r -a IN2 <<< "$1"; shif
 
 # -- resources: copied from the sandbox into the working directory ------------------------
 shrek_resources=(bin/run_pass2.sh macros/Fun4All_G4_Pileup_pp.C)
+shrek_resource_dir=''  # the step's resource_dir: they arrive flat, as in 2022
 for shrek_file in ${shrek_resources[@]+"${shrek_resources[@]}"}; do
-  if [ "$SHREK_SANDBOX" != "$PWD" ]; then
+  if [ "$SHREK_SANDBOX" != "$PWD" ] || [ -n "$shrek_resource_dir" ]; then
     mkdir -p "$(dirname "$shrek_file")"
-    cp -p "$SHREK_SANDBOX/$shrek_file" "$shrek_file" \
+    cp -p "$SHREK_SANDBOX/${shrek_resource_dir:+$shrek_resource_dir/}$shrek_file" "$shrek_file" \
       || shrek_fail 66 "resource $shrek_file is missing from the sandbox"
   fi
   [ -f "$shrek_file" ] || shrek_fail 66 "resource $shrek_file is missing"
