@@ -288,6 +288,36 @@ CASES: list[tuple[str, Callable[[Path], None], str, str]] = [
         "a symlink leading outside the tag directory",
     ),
     (
+        "resource-dir-missing",
+        replace(
+            "job/gen.yaml",
+            "resources:\n  - bin/run.sh",
+            "resource_dir: nope\nresources:\n  - run.sh",
+        ),
+        f"{J}/gen.yaml:9:15",
+        "resource_dir 'nope' is not a directory of the tag",
+    ),
+    (
+        "resource-dir-escape",
+        replace(
+            "job/gen.yaml",
+            "resources:\n  - bin/run.sh",
+            "resource_dir: ../x\nresources:\n  - run.sh",
+        ),
+        f"{J}/gen.yaml:9:15",
+        "invalid value '../x' for resource_dir",
+    ),
+    (
+        "resource-in-dir-missing",
+        replace(
+            "job/gen.yaml",
+            "resources:\n  - bin/run.sh",
+            "resource_dir: bin\nresources:\n  - rnu.sh",
+        ),
+        f"{J}/gen.yaml:11:5",
+        "resource 'bin/rnu.sh' does not exist",
+    ),
+    (
         "resource-glob-empty",
         replace("job/gen.yaml", "  - bin/run.sh", "  - bin/run.sh\n  - macros/*.C"),
         f"{J}/gen.yaml:11:5",
@@ -428,3 +458,12 @@ def test_a_broken_step_does_not_cause_follow_on_errors(registry: Registry, tag_d
     write("job/gen.yaml", "name: gen\ndescription: [\n")(tag_dir)
     report = validate(registry)
     assert [f.file for f in report.findings] == [f"{J}/gen.yaml"]
+
+
+def test_a_resource_dir_ships_its_files_flat(registry: Registry, tag_dir: Path) -> None:
+    replace(
+        "job/gen.yaml", "resources:\n  - bin/run.sh", "resource_dir: bin\nresources:\n  - run.sh"
+    )(tag_dir)
+    replace("job/gen.yaml", "exec: bash bin/run.sh", "exec: bash run.sh")(tag_dir)
+    report = validate(registry)
+    assert report.ok, [str(f) for f in report.findings]
