@@ -183,3 +183,22 @@ def test_the_imported_five_step_chain_is_what_its_2022_files_said(
     )
     assert "--reusableSecondary" not in combine  # 2022's merge read its streams once
     assert "'bash combine.sh %RNDM:0 %IN %IN2 %IN3'" in combine
+
+
+def test_the_imported_two_to_one_chain_is_what_its_2022_files_said(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """The original project's simple-chain-2to1: two generators, one step reading both."""
+    from shrek.ops.importer import import_2022
+
+    _require_panda_server()
+    imported = import_2022(registry, IMPORTS / "simple-2to1", build="mdc2.7", year=22)
+    base = f"user.jdoe.{imported.tag}.s0001"
+    tasks = parse_with_panda_server(registry, imported.tag, tmp_path, base)
+    t = _by_step(tasks, base, ["top1", "top2", "bottom"])
+    assert "--nJobs 1" in t["top1"]["cli"]  # 'top1.njobs', filled in at submission in 2022
+    assert "--nJobs 5" in t["top2"]["cli"]
+    assert t["bottom"]["parents"] == sorted([t["top1"]["task"], t["top2"]["task"]])
+    assert f"--inDS {t['top1']['task']}_outds/" in t["bottom"]["cli"]
+    assert f"--secondaryDSs IN2:1:{t['top2']['task']}_outds/" in t["bottom"]["cli"]
+    assert "--forceStaged" in t["bottom"]["cli"] and "--maxAttempt 1" in t["bottom"]["cli"]

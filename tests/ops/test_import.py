@@ -312,3 +312,28 @@ def test_the_site_comes_from_an_option_or_the_registry_and_is_said(
     assert step(registry, tag, "bottom")["requirements"]["site"] == "BNL_OSG_SPHENIX"
     notes = (registry.tag_dir(tag) / IMPORT_NOTES).read_text()
     assert "- site: BNL_OSG_SPHENIX (from --site)" in notes
+
+
+def test_the_seven_step_charm_chain_keeps_every_edge_2022_linked(registry: Registry) -> None:
+    """The original project's tests/pythia8-charm-simulation (7 steps, linked by exact dataset
+    names): the four edges the names make are kept; the three inputs whose name no step
+    writes (the chain was edited half-way in 2022) are findings, each at its file and line."""
+    imported = import_2022(registry, DATA / "charm7", build="mdc2.8", year=22)
+    fitting = step(registry, imported.tag, "pythia8-charm-track-fitting")
+    assert [i["dataset"] for i in fitting["inputs"]] == [
+        "pythia8-charm-track-finding.pythia8charmtrackingseeds",
+        "pythia8-charm-calibration.pythia8charmcalibrationdata",
+    ]
+    physics = step(registry, imported.tag, "pythia8-charm-physics-dst")
+    assert [i["dataset"] for i in physics["inputs"]] == [
+        "pythia8-charm-track-fitting.pythia8charmtrackingdst",
+        "pythia8-charm-calorimeter.pythia8charmcalorimeterdst",
+    ]
+    pileup = step(registry, imported.tag, "pythia8-charm-pileup")
+    assert pileup["inputs"][0]["dataset"] == "pythia8-charm-simulation.outds"
+    assert sorted(f.message.split(":")[0] for f in imported.findings) == [
+        "runPassCalib.yaml",
+        "runPassCalo.yaml",
+        "runPassTrackFinding.yaml",
+    ]
+    assert all("'Pythia8CharmPileupG4Hits' names no output" in f.message for f in imported.findings)
