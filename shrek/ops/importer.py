@@ -137,6 +137,17 @@ def _settle_site(registry: Registry, converted: Converted, site: str | None) -> 
     """2022 took the site of every step that named none from its tool configuration
     (BNL_OSG_SPHENIX at BNL). Here it comes from ``--site``, else from ``shrek.yaml``'s
     ``panda.site``, and the import says which it used — or that PanDA will choose."""
+    scope = (registry.settings.get("panda") or {}).get("scope")
+    converted.notes.append(  # a registry's setting, not a tag's: said, never written here
+        Note(
+            "scope",
+            0,
+            f"outputs go to the scope {scope} (shrek.yaml panda.scope)"
+            if scope
+            else "outputs go to user.<your PanDA nickname> (panda-client's default): 2022 took "
+            "its scope from its tool configuration; set panda.scope in shrek.yaml to choose",
+        )
+    )
     configured = (registry.settings.get("panda") or {}).get("site")
     chosen, source = (site, "--site") if site else (configured, "shrek.yaml panda.site")
     without = [

@@ -295,6 +295,7 @@ def test_the_site_comes_from_an_option_or_the_registry_and_is_said(
     registry: Registry, shrek, tmp_path: Path
 ) -> None:
     plain = import_2022(registry, DATA / "simple-2to1", build="mdc2.7", year=22)
+    assert any(str(n).startswith("scope: outputs go to user.<your PanDA") for n in plain.notes)
     (said,) = [str(n) for n in plain.notes if str(n).startswith("site: no site for")]
     assert all(name in said for name in ("top1", "top2", "bottom")) and "--site SITE" in said
     chosen = shrek(
