@@ -444,7 +444,22 @@ def _command(doc: Document, result: Converted, streams: int) -> str:
     script = "\n".join(text for text, _ in out).strip("\n") + "\n"
     blank = next((n for n, (text, _) in enumerate(out) if text), len(out))  # stripped above
     origin = [where for _, where in out][blank:] or [doc.where(["JobCommands"])[0]]
-    return _map_arguments(doc, script, origin, streams, result)
+    script = _map_arguments(doc, script, origin, streams, result)
+    # 2022's job script ran without -e, -u or pipefail: a failing 'ls' of a site directory
+    # went on to the next line. SHREK runs payloads with 'set -euo pipefail'; the imported
+    # payload asks for 2022's rules back, so it means what it meant.
+    result.notes.append(
+        _note(
+            doc,
+            ["JobCommands"],
+            "the payload runs as in 2022, without -e, -u or pipefail ('set +euo pipefail' "
+            "added first): remove that line to stop at the first failing command",
+        )
+    )
+    return LENIENT + script
+
+
+LENIENT = "set +euo pipefail  # shrek import: 2022 ran job scripts without -e, -u, pipefail\n"
 
 
 def _payload_line(doc: Document, line: str, where: int, result: Converted) -> list[tuple[str, int]]:

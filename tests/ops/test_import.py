@@ -338,3 +338,21 @@ def test_the_seven_step_charm_chain_keeps_every_edge_2022_linked(registry: Regis
         "runPassTrackFinding.yaml",
     ]
     assert all("'Pythia8CharmPileupG4Hits' names no output" in f.message for f in imported.findings)
+
+
+def test_the_two_to_one_chain_runs_as_2022_ran_it(registry: Registry) -> None:
+    """simple-chain-2to1's own payloads, unchanged, on the local backend: its bottom step
+    lists directories that exist only on 2022's workers, which 2022's script (no -e) went
+    past; imported, it runs the same way, and every step is done."""
+    imported = import_2022(registry, DATA / "simple-2to1", build="local", year=22)
+    assert not imported.findings
+    command = step(registry, imported.tag, "bottom")["command"]
+    assert command.startswith("set +euo pipefail  # shrek import")
+    freeze(registry, imported.tag)
+    result = submit(
+        registry,
+        SubmitRequest(imported.tag.partition("-")[0]),
+        wait=lambda s, r: follow(s, r, quiet=True, interval=0.05),
+    )
+    states = {r.step: (r.state, r.data["jobs"]["done"]) for r in result.records}
+    assert states == {"top1": ("done", 1), "top2": ("done", 5), "bottom": ("done", 1)}
