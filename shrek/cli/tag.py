@@ -122,8 +122,10 @@ def import_tag(
         help="Where the files' Resources globs are relative to (default: DIRECTORY).",
     ),
     title: str | None = typer.Option(None, "--title", help="One-line title."),
-    skip_to: bool = typer.Option(
-        False, "--skip-to", help="Claim LABEL although it skips unused labels of its year."
+    skip_to: str | None = typer.Option(
+        None,
+        "--skip-to",
+        help="Claim this label although it skips unused labels of its year (as tag new).",
     ),
     site: str | None = typer.Option(
         None,
@@ -136,12 +138,16 @@ def import_tag(
     """Create one tag from a directory of 2022 job files; list what could not be carried over."""
     from shrek.ops.importer import IMPORT_NOTES, import_2022
 
+    if label and skip_to and label != skip_to:
+        raise ShrekError(
+            f"two labels given: {label} and --skip-to {skip_to}", "give one", ExitCode.USAGE
+        )
     imported = import_2022(
         open_registry(ctx),
         directory,
         build=build,
-        label=label,
-        skip_to=skip_to,
+        label=skip_to or label,
+        skip_to=bool(skip_to),
         site=site,
         year=year,
         resources_root=resources_root,

@@ -12,9 +12,9 @@ from typing import Any
 
 from shrek.core import resources
 from shrek.core.hashing import sha256_file
-from shrek.core.model import Step, Tag, load_tag
+from shrek.core.model import Step, Tag
 from shrek.core.registry import Registry
-from shrek.core.validate import validate
+from shrek.core.validate import load_for_looking
 from shrek.errors import ExitCode, Finding, ShrekError
 
 
@@ -138,18 +138,8 @@ def diff(
 
 
 def loaded(registry: Registry, name: str) -> tuple[Tag, list[Finding]]:
-    """The tag as far as it loads, with its validation findings (only a tag.yaml that does
-    not load stops a comparison)."""
-    name = registry.resolve(name)
-    tag, findings = load_tag(registry, name)
-    if tag is None:
-        raise ShrekError(
-            f"tag {name} does not load, so it cannot be compared",
-            "fix what is shown above",
-            ExitCode.INVALID,
-            findings,
-        )
-    return tag, validate(registry, [name]).findings
+    """The tag as far as it loads, with its validation findings."""
+    return load_for_looking(registry, name, "compared")
 
 
 def as_markdown(old: str, new: str, changes: list[Change]) -> str:

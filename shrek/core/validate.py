@@ -150,6 +150,24 @@ def _check_directory(
     return findings
 
 
+def load_for_looking(registry: Registry, name: str, purpose: str) -> tuple[Tag, list[Finding]]:
+    """The tag as far as it loads, with its validation findings: a broken tag can still be
+    drawn or compared (seeing it is how a user finds what is wrong); only a tag.yaml that
+    does not load stops that. ``purpose`` says what could not be done ("drawn")."""
+    from shrek.core.model import load_tag
+
+    name = registry.resolve(name)
+    tag, findings = load_tag(registry, name)
+    if tag is None:
+        raise ShrekError(
+            f"tag {name} does not load, so it cannot be {purpose}",
+            "fix what is shown above",
+            ExitCode.INVALID,
+            findings,
+        )
+    return tag, validate(registry, [name]).findings
+
+
 def require_valid(
     registry: Registry,
     name: str,

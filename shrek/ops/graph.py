@@ -33,19 +33,9 @@ class Edge:
 def load_for_drawing(registry: Registry, name: str) -> tuple[Tag, list[Finding]]:
     """The tag as far as it loads, and its validation findings: a broken tag can be drawn
     (only a tag.yaml that does not load cannot)."""
-    from shrek.core.model import load_tag
-    from shrek.core.validate import validate
+    from shrek.core.validate import load_for_looking
 
-    name = registry.resolve(name)
-    tag, findings = load_tag(registry, name)
-    if tag is None:
-        raise ShrekError(
-            f"tag {name} does not load, so it cannot be drawn",
-            "fix what is shown above",
-            ExitCode.INVALID,
-            findings,
-        )
-    return tag, validate(registry, [name]).findings
+    return load_for_looking(registry, name, "drawn")
 
 
 def drawing_order(tag: Tag) -> list[str]:

@@ -308,8 +308,8 @@ def _choose_label(
             f"claiming {label} would skip {len(skipped)} unused label(s) of year "
             f"{chosen.year:02d} ({span}): 'next free' continues after the highest label ever "
             "allocated, so it would never allocate them",
-            f"take the next free one: shrek tag new {skipped[0]}; or say so: shrek tag new "
-            f"--skip-to {label}",
+            f"give the next free label, {skipped[0]}, instead; or claim {label} on purpose "
+            f"with --skip-to {label}",
             ExitCode.USAGE,
         )
     return chosen

@@ -350,7 +350,7 @@ def test_a_claimed_label_that_skips_unused_ones_needs_skip_to(registry: Registry
     assert "claiming sP22zz would skip 700 unused label(s) of year 22 (sP22b to sP22zy)" in (
         refused.err
     )
-    assert "shrek tag new sP22b" in refused.err and "--skip-to sP22zz" in refused.err
+    assert "the next free label, sP22b" in refused.err and "--skip-to sP22zz" in refused.err
     assert "sP22zz" not in (registry.root / "labels.ledger").read_text()  # nothing taken
     adjacent = shrek("tag", "new", "sP22b", "--build", "mdc2.7", cwd=registry.root)
     assert adjacent.code == 0, adjacent.err  # the next free one skips nothing: no word needed
