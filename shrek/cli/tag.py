@@ -19,6 +19,22 @@ from shrek.cli.app import (
 from shrek.cli.output import WROTE_JSON, print_json, show
 from shrek.errors import ExitCode, ShrekError
 
+SKIP_TO = typer.Option(
+    None,
+    "--skip-to",
+    help="Claim this label although it skips unused labels of its year ('next free' never "
+    "goes back to them).",
+)
+
+
+def claimed(label: str | None, skip_to: str | None) -> str | None:
+    """The label given, by position or by --skip-to (which lets it skip unused labels)."""
+    if label and skip_to and label != skip_to:
+        raise ShrekError(
+            f"two labels given: {label} and --skip-to {skip_to}", "give one", ExitCode.USAGE
+        )
+    return skip_to or label
+
 
 @tag_app.command("new")
 def tag_new(
@@ -56,24 +72,15 @@ def tag_new(
     ),
     title: str | None = typer.Option(None, "--title", help="One-line title."),
     owner: str | None = typer.Option(None, "--owner", help="Owner (default: your git identity)."),
-    skip_to: str | None = typer.Option(
-        None,
-        "--skip-to",
-        help="Claim this label although it skips unused labels of its year ('next free' never "
-        "goes back to them).",
-    ),
+    skip_to: str | None = SKIP_TO,
     as_json: bool = WROTE_JSON,
 ) -> None:
     """Create a tag directory tags/<label>-<build>/ and commit it."""
     from shrek.ops.tag import new_tag
 
-    if label and skip_to and label != skip_to:
-        raise ShrekError(
-            f"two labels given: {label} and --skip-to {skip_to}", "give one", ExitCode.USAGE
-        )
     created = new_tag(
         open_registry(ctx),
-        label=skip_to or label,
+        label=claimed(label, skip_to),
         skip_to=bool(skip_to),
         build=build,
         year=year,
@@ -122,11 +129,7 @@ def import_tag(
         help="Where the files' Resources globs are relative to (default: DIRECTORY).",
     ),
     title: str | None = typer.Option(None, "--title", help="One-line title."),
-    skip_to: str | None = typer.Option(
-        None,
-        "--skip-to",
-        help="Claim this label although it skips unused labels of its year (as tag new).",
-    ),
+    skip_to: str | None = SKIP_TO,
     site: str | None = typer.Option(
         None,
         "--site",
@@ -138,15 +141,11 @@ def import_tag(
     """Create one tag from a directory of 2022 job files; list what could not be carried over."""
     from shrek.ops.importer import IMPORT_NOTES, import_2022
 
-    if label and skip_to and label != skip_to:
-        raise ShrekError(
-            f"two labels given: {label} and --skip-to {skip_to}", "give one", ExitCode.USAGE
-        )
     imported = import_2022(
         open_registry(ctx),
         directory,
         build=build,
-        label=skip_to or label,
+        label=claimed(label, skip_to),
         skip_to=bool(skip_to),
         site=site,
         year=year,
