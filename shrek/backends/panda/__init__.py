@@ -649,7 +649,9 @@ def _retry_not_taken_up(record: dict[str, Any], task: dict[str, Any]) -> bool:
         at = datetime.fromisoformat(str(changed)).replace(tzinfo=UTC).timestamp()
     except ValueError:
         return False
-    return at < _timestamp(asked)
+    # the request is recorded to the second: a state change within that second came before
+    # it (JEDI takes a command up on a later cycle, never within the second it was sent)
+    return at < _timestamp(asked) + 1
 
 
 def _file_counts(task: dict[str, Any]) -> tuple[int, int, int]:
