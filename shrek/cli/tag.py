@@ -126,7 +126,8 @@ def import_tag(
     resources_root: Path | None = typer.Option(
         None,
         "--resources-root",
-        help="Where the files' Resources globs are relative to (default: DIRECTORY).",
+        help="Where the files' Resources globs are relative to, and where absolute ones are "
+        "looked up as if it were / (default: DIRECTORY; 2022 ran from its checkout).",
     ),
     title: str | None = typer.Option(None, "--title", help="One-line title."),
     skip_to: str | None = SKIP_TO,

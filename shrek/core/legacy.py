@@ -9,6 +9,7 @@ tag's ``IMPORT.md``. Nothing here touches the file system beyond what it is give
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +33,7 @@ PANDA_PRIMARY_DEFAULT = 50  # files per job PanDA gives a primary input without 
 PARAMETER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 SETUP_LINE = re.compile(r"^\s*(?:source|\.)\s+\S*sphenix_setup\.sh\b.*$")
 SITE_PATH = re.compile(r"(?<![\w.])/(?:sphenix|direct|gpfs)/\S*")
-SITE_COPY = re.compile(r"^\s*(?:cp|mv|rsync)\b.*\s/(?:sphenix|direct|gpfs)/")
+SITE_COPY = re.compile(r"^\s*(?:cp|mv|rsync|mkdir)\b.*\s/(?:sphenix|direct|gpfs)/")
 # ">& /sphenix/u/x/log.txt", "2> /gpfs/...": output sent to a site's disk
 SITE_REDIRECT = re.compile(
     r"(?P<op>(?:[12]|&)?>>?&?)\s*(?P<path>/(?:sphenix|direct|gpfs)/[^\s;|&<>]*)"
@@ -40,6 +41,7 @@ SITE_REDIRECT = re.compile(
 # 2022's job script exported these; SHREK's wrapper exports its own equivalents
 TAG_VARIABLE = re.compile(r"\$\{shrek_tag\}|\$shrek_tag\b")
 UNIQUE_ID = re.compile(r"\$\{uniqueId\}|\$uniqueId\b")
+ARITHMETIC = re.compile(r"\(\(.*?\)\)")  # $(( uniqueId % 18 )): the name, without a $
 BUILD_VARIABLE = re.compile(r"\$\{build\}|\$build\b")
 
 
@@ -60,7 +62,7 @@ class Converted:
     """The steps of one 2022 workflow in SHREK's format, and what was left behind."""
 
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> step document
-    resources: dict[str, list[tuple[str, str, int]]] = field(default_factory=dict)
+    resources: dict[str, list[tuple[str, str, int, int]]] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
     builds: dict[str, Note] = field(default_factory=dict)  # build -> where a step names it
     unresolved: list[Note] = field(default_factory=list)  # inputs that name nothing known
@@ -73,8 +75,9 @@ def kebab(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", spaced.lower()).strip("-")
 
 
-def convert(documents: list[Document]) -> Converted:
-    """Translate the 2022 files (already loaded, with positions) into SHREK steps."""
+def convert(documents: list[Document], provided: frozenset[str] = frozenset()) -> Converted:
+    """Translate the 2022 files (already loaded, with positions) into SHREK steps;
+    ``provided``: the variables a SHREK job has without parameters (its own, the build's)."""
     result = Converted()
     step_docs = [d for d in documents if isinstance(d.data, dict) and "Parameters" in d.data]
     inputs_only = [d for d in documents if isinstance(d.data, dict) and "Parameters" not in d.data]
@@ -93,10 +96,85 @@ def convert(documents: list[Document]) -> Converted:
         for entry in d.data.get("OutputDataSets") or []
         if isinstance(entry, dict) and entry.get("name")
     }
+    written = {  # 2022 output name -> the files SHREK declares for it
+        str(entry["name"]): (_file_patterns(entry) or ["*"])[0]
+        for d in step_docs
+        for entry in d.data.get("OutputDataSets") or []
+        if isinstance(entry, dict) and entry.get("name")
+    }
     for doc in step_docs:
         name = names[doc.file]
-        result.steps[name] = _step(doc, name, produced, external, result)
+        result.steps[name] = _step(doc, name, produced, written, external, result)
+        _settle_unset(doc, result.steps[name], provided, result)
     return result
+
+
+def _settle_unset(
+    doc: Document, step: dict[str, Any], provided: frozenset[str], result: Converted
+) -> None:
+    """A variable the payload reads that its file never sets. 2022's job script exported the
+    input names (``IN1_name``, ``IN1_task``: kept as parameters with 2022's values) and every
+    ``--NAME=VALUE`` of 2022's command line (``${SLEEP_MIN}``): those become parameters with
+    an empty value — what the variable held when the option was not given — and the note says
+    where to set each one."""
+    parameters = step.setdefault("parameters", {})
+    command = step["command"]
+    assigned = assigned_variables(command)
+    inputs = [
+        str(entry["name"])
+        for entry in doc.data.get("InputDataSets") or []
+        if isinstance(entry, dict) and entry.get("name")
+    ]
+    for variable in used_variables(command):
+        if (
+            variable in parameters
+            or variable in provided
+            or INPUT_ARRAY.fullmatch(variable)
+            or variable in assigned
+        ):
+            continue
+        line = _first_use(doc, variable)
+        exported = INPUT_EXPORT.fullmatch(variable)
+        if exported and int(exported[1]) <= len(inputs):
+            name = inputs[int(exported[1]) - 1]
+            value = name if exported[2] == "name" else name.replace("/outDS", "")
+            parameters[variable] = value
+            result.notes.append(
+                Note(
+                    doc.file,
+                    line,
+                    f"${{{variable}}} (2022 exported its input's {exported[2]}): kept as the "
+                    f"parameter {variable}: {value}",
+                )
+            )
+            continue
+        parameters[variable] = ""
+        result.notes.append(
+            Note(
+                doc.file,
+                line,
+                f"${{{variable}}} is not set in 2022's file (2022 filled such variables in from "
+                f"its command line, --{variable}=VALUE, and left them empty otherwise): kept as "
+                f"the parameter {variable}, empty; set its value in job/{step['name']}.yaml",
+            )
+        )
+    if not parameters:
+        del step["parameters"]
+
+
+INPUT_EXPORT = re.compile(r"IN([0-9]+)_(name|task)")
+INPUT_ARRAY = re.compile(r"IN[0-9]+")
+
+
+def _first_use(doc: Document, variable: str) -> int:
+    """The line of the 2022 file where ``variable`` is first read (its payload otherwise)."""
+    use = re.compile(rf"\$\{{?{re.escape(variable)}\b")
+    for key in ("Initialize", "JobCommands", "Finalize"):
+        text = str(doc.data.get(key) or "")
+        for n, line in enumerate(text.splitlines()):
+            if use.search(line):
+                return doc.where([key])[0] + 1 + n
+    return doc.where(["JobCommands"])[0]
 
 
 def _step_names(step_docs: list[Document]) -> dict[str, str]:
@@ -132,6 +210,7 @@ def _step(
     doc: Document,
     name: str,
     produced: dict[str, str],
+    written: dict[str, str],
     external: dict[str, str],
     result: Converted,
 ) -> dict[str, Any]:
@@ -142,6 +221,15 @@ def _step(
         elif key not in TOP_LEVEL and key not in ("Initialize", "Finalize"):
             result.notes.append(_note(doc, [key], f"unknown section '{key}': left out"))
     params = dict(data.get("Parameters") or {})
+    if "pfnList" in params:
+        line, _ = doc.where(["Parameters", "pfnList"])
+        raise ShrekError(
+            f"{doc.file}:{line}: pfnList (a list of physical files that 2022's job script read "
+            "as IN1) cannot be carried over: SHREK reads every input from a dataset",
+            "register the listed files as a dataset (shrek dataset add NAME FILE...), name it "
+            "under InputDataSets instead of pfnList, then import again",
+            ExitCode.INVALID,
+        )
     step: dict[str, Any] = {
         "name": name,
         "description": str(params.pop("comment", "") or f"imported from {doc.file}").strip(),
@@ -206,7 +294,7 @@ def _step(
             parameters[key] = value
     if parameters:
         step["parameters"] = parameters
-    inputs = _inputs(doc, produced, external, files_per_job, max_files, result)
+    inputs = _inputs(doc, produced, written, external, files_per_job, max_files, result)
     if inputs:
         step["inputs"] = inputs
     elif jobs is not None:
@@ -246,6 +334,7 @@ def _step(
 def _inputs(
     doc: Document,
     produced: dict[str, str],
+    written: dict[str, str],
     external: dict[str, str],
     files_per_job: Any,
     max_files: Any,
@@ -305,15 +394,8 @@ def _inputs(
                     )
                 )
         item["files_per_job"] = int(per_job or 1)
-        if entry.get("match"):
-            result.notes.append(
-                _note(
-                    doc,
-                    ["InputDataSets", n, "match"],
-                    f"file filter match: {entry['match']}: "
-                    "SHREK reads every file of the dataset; left out",
-                )
-            )
+        if entry.get("match") and dataset != reference:  # unresolved: its finding says it
+            _drop_match(doc, n, entry, written.get(reference), result)
         for key in entry:
             if key not in (
                 "name",
@@ -332,6 +414,34 @@ def _inputs(
 
 
 PLACEHOLDER = re.compile(r"[A-Z][A-Z0-9_]*")  # e.g. CHARM_INPUT, filled in at submission
+
+
+def _drop_match(
+    doc: Document, n: int, entry: dict[str, Any], declared: str | None, result: Converted
+) -> None:
+    """2022 could filter an input's files (``match``); SHREK reads every file of a dataset.
+    A filter every file of the producing step passes changes nothing and is dropped; one
+    that would leave files out stops the import, since dropping it would change what runs."""
+    match = str(entry["match"])
+    if declared is not None and (match == declared or fnmatch.fnmatchcase(declared, match)):
+        result.notes.append(
+            _note(
+                doc,
+                ["InputDataSets", n, "match"],
+                f"file filter match: {match}: every file its step writes ({declared}) "
+                "matches it, the same files without it; left out",
+            )
+        )
+        return
+    line, _ = doc.where(["InputDataSets", n, "match"])
+    raise ShrekError(
+        f"{doc.file}:{line}: input {entry['name']} reads only its files matching {match}, "
+        "and SHREK reads every file of a dataset: without the filter the jobs would read "
+        "other files",
+        "register the files it matches as a dataset of their own (shrek dataset add NAME "
+        "FILE...), name that dataset under 'datasets' and remove 'match', then import again",
+        ExitCode.INVALID,
+    )
 
 
 def _external(doc: Document, path: list[object], value: object, result: Converted) -> str:
@@ -357,22 +467,18 @@ def _outputs(doc: Document, step: str, result: Converted) -> list[dict[str, str]
         if not isinstance(entry, dict):
             continue
         output = _declared_output(str(entry.get("name", "out")))
-        patterns = []
         for k, line in enumerate(entry.get("filelist") or []):
-            text = str(line)
-            if text.startswith("required:"):
-                patterns.append(text.removeprefix("required:").strip())
-            elif text.startswith("regex|"):
+            if str(line).startswith("regex|"):
                 result.notes.append(
                     _note(
                         doc,
                         ["OutputDataSets", n, "filelist", k],
                         f"output regex "
-                        f"{text.removeprefix('regex|')}: SHREK outputs are globs; check the "
+                        f"{str(line).removeprefix('regex|')}: SHREK outputs are globs; check the "
                         "glob written",
                     )
                 )
-                patterns.append(_glob_of(text.removeprefix("regex|")))
+        patterns = _file_patterns(entry)
         if not patterns:
             result.notes.append(_note(doc, ["OutputDataSets", n], "an output without files: '*'"))
             patterns = ["*"]
@@ -392,6 +498,18 @@ def _outputs(doc: Document, step: str, result: Converted) -> list[dict[str, str]
     return outputs
 
 
+def _file_patterns(entry: dict[str, Any]) -> list[str]:
+    """The files a 2022 output lists (``required:NAME``, ``regex|RE`` as a glob), in order."""
+    patterns = []
+    for line in entry.get("filelist") or []:
+        text = str(line)
+        if text.startswith("required:"):
+            patterns.append(text.removeprefix("required:").strip())
+        elif text.startswith("regex|"):
+            patterns.append(_glob_of(text.removeprefix("regex|")))
+    return patterns
+
+
 def _declared_output(name: str) -> str:
     """A 2022 output's name in SHREK: ``make_signal/outDS`` -> ``outds``; a name without a
     step part (``signal_hits``) -> ``signal-hits``."""
@@ -409,12 +527,12 @@ def _glob_of(regex: str) -> str:
     return re.sub(r"\.\*|\.\+", "*", regex).replace("\\.", ".").strip("^$")
 
 
-def _resource_patterns(doc: Document, result: Converted) -> list[tuple[str, str, int]]:
-    """(pattern, file, line) of each ``Resources`` entry; the import resolves them."""
+def _resource_patterns(doc: Document, result: Converted) -> list[tuple[str, str, int, int]]:
+    """(pattern, file, line, column) of each ``Resources`` entry; the import resolves them."""
     patterns = []
     for n, entry in enumerate(doc.data.get("Resources") or []):
         if isinstance(entry, dict) and entry.get("file"):
-            patterns.append((str(entry["file"]), doc.file, doc.where(["Resources", n])[0]))
+            patterns.append((str(entry["file"]), doc.file, *doc.where(["Resources", n, "file"])))
         else:
             result.notes.append(
                 _note(doc, ["Resources", n], "a resource other than 'file:': left out")
@@ -445,6 +563,20 @@ def _command(doc: Document, result: Converted, streams: int) -> str:
     blank = next((n for n, (text, _) in enumerate(out) if text), len(out))  # stripped above
     origin = [where for _, where in out][blank:] or [doc.where(["JobCommands"])[0]]
     script = _map_arguments(doc, script, origin, streams, result)
+    if ADD_METADATA_CALL.search(script):
+        line = origin[
+            min(script.count("\n", 0, ADD_METADATA_CALL.search(script).start()), len(origin) - 1)
+        ]
+        result.notes.append(
+            Note(
+                doc.file,
+                line,
+                "addmetadata (a function of 2022's job script) is defined first in the payload: "
+                "it prints each key and value to the job's log, as 2022's did; SHREK sends no "
+                "job metadata to PanDA",
+            )
+        )
+        script = ADD_METADATA + script
     # 2022's job script ran without -e, -u or pipefail: a failing 'ls' of a site directory
     # went on to the next line. SHREK runs payloads with 'set -euo pipefail'; the imported
     # payload asks for 2022's rules back, so it means what it meant.
@@ -459,6 +591,12 @@ def _command(doc: Document, result: Converted, streams: int) -> str:
     return LENIENT + script
 
 
+ADD_METADATA_CALL = re.compile(r"(?m)^[ \t]*addmetadata\b")
+ADD_METADATA = (
+    "addmetadata() {  # shrek import: 2022's job script defined it\n"
+    '  echo "[ $(date) ] ${SHREK_TAG} ${SHREK_STEP} ${SHREK_SEQ}: \\"$1\\" : \\"$2\\""\n'
+    "}\n"
+)
 LENIENT = "set +euo pipefail  # shrek import: 2022 ran job scripts without -e, -u, pipefail\n"
 
 
@@ -473,14 +611,26 @@ def _payload_line(doc: Document, line: str, where: int, result: Converted) -> li
             )
         )
         return []
-    line = BUILD_VARIABLE.sub("${SHREK_BUILD}", UNIQUE_ID.sub("${SHREK_SEQ}", line))
     live = not line.lstrip().startswith("#")
+    mapped = BUILD_VARIABLE.sub("${SHREK_BUILD}", UNIQUE_ID.sub("${SHREK_SEQ}", line))
+    mapped = ARITHMETIC.sub(lambda m: re.sub(r"(?<![\w$])uniqueId\b", "SHREK_SEQ", m[0]), mapped)
+    if live and mapped != line:
+        said = [
+            what
+            for what, pattern in (
+                ("uniqueId (2022's job number) reads SHREK_SEQ", "SHREK_SEQ"),
+                ("${build} reads ${SHREK_BUILD}", "SHREK_BUILD"),
+            )
+            if pattern in mapped and pattern not in line
+        ]
+        result.notes.append(Note(doc.file, where, "; ".join(said)))
+    line = mapped
     if live and SITE_COPY.search(line):
         result.notes.append(
             Note(
                 doc.file,
                 where,
-                f"a copy to a site's disk is commented out (SHREK keeps the "
+                f"a write to a site's disk is commented out (SHREK keeps the "
                 f"job's outputs as datasets): {line.strip()}",
             )
         )
@@ -518,6 +668,7 @@ def _payload_line(doc: Document, line: str, where: int, result: Converted) -> li
             line = quoted
     if TAG_VARIABLE.search(line):
         line = TAG_VARIABLE.sub("${SHREK_TAG}", line)
+    if live and TAG_VARIABLE.search(mapped):
         result.notes.append(
             Note(
                 doc.file,

@@ -22,7 +22,7 @@ import yaml
 
 from shrek.core.legacy import Converted, Note, convert
 from shrek.core.registry import Registry
-from shrek.core.validate import validate
+from shrek.core.validate import ENVIRONMENT, SHREK_VARIABLES, validate
 from shrek.core.yamlio import Document, dump_yaml, load_yaml, loads, write_atomic
 from shrek.errors import ExitCode, Finding, ShrekError
 from shrek.ops.tag import new_tag
@@ -53,7 +53,10 @@ def import_2022(
     """Create one tag from the 2022 job files in ``directory`` (``skip_to``: the claimed
     ``label`` may skip unused labels, as a 2022 production's own label may)."""
     documents = _read(directory)
-    converted = convert(documents)
+    environment = registry.builds.get(build, {}).get("environment", [])
+    converted = convert(
+        documents, frozenset((*SHREK_VARIABLES, *ENVIRONMENT, *map(str, environment)))
+    )
     _settle_site(registry, converted, site)
     for other, where in sorted(converted.builds.items()):
         if other != build:
@@ -172,22 +175,22 @@ RESOURCE_DIR = "resources"  # resources/<step>/: each step's files, as 2022's __
 
 
 def _copy_resources(converted: Converted, root: Path, staging: Path) -> None:
-    """Each step's resource globs, resolved under ``root`` (absolute ones as they are), copied
-    into ``resources/<step>/`` of the tag — the step's ``resource_dir`` — so each job receives
-    its own step's files flat in its working directory, as 2022's ``cp -R __<name>/* .`` did:
-    two steps may both ship a ``G4_Production.C``, and macros find each other by name."""
+    """Each step's resource globs, resolved under ``root`` (absolute ones as they are, then
+    under ``root`` as if it were ``/``), copied into ``resources/<step>/`` of the tag — the
+    step's ``resource_dir`` — so each job receives its own step's files flat in its working
+    directory, as 2022's ``cp -R __<name>/* .`` did: two steps may both ship a
+    ``G4_Production.C``, and macros find each other by name. A glob that matches nothing
+    stops the import: every job would miss its macros."""
+    missing = []
     for step, patterns in converted.resources.items():
         directory = f"{RESOURCE_DIR}/{step}"
         copied: dict[str, Path] = {}  # name in the job directory -> where it came from
-        for pattern, file, line in patterns:
-            matches = sorted(glob.glob(os.path.join(root, pattern)))
+        for pattern, file, line, column in patterns:
+            matches = _resolve(root, pattern)
             if not matches:
-                converted.notes.append(
-                    Note(file, line, f"resource {pattern} matches nothing under {root}: left out")
-                )
+                missing.append(Finding(file, line, column, f"resource {pattern} matches nothing"))
                 continue
-            for match in matches:
-                source = Path(match)
+            for source in matches:
                 name = source.name
                 if name in copied:
                     if not _same(copied[name], source):
@@ -205,7 +208,52 @@ def _copy_resources(converted: Converted, root: Path, staging: Path) -> None:
         if copied:
             converted.steps[step]["resource_dir"] = directory
             converted.steps[step]["resources"] = sorted(copied)
+            _source_plugins(converted, step, staging / directory, patterns)
             converted.steps[step] = _ordered(converted.steps[step])
+    if missing:
+        raise ShrekError(
+            f"{len(missing)} resource(s) of the 2022 files match nothing under {root}: the "
+            "jobs would run without them",
+            "import again with --resources-root DIR, the directory 2022's relative paths "
+            "started from (absolute paths are looked for under it too, as if it were /)",
+            ExitCode.NOT_FOUND,
+            missing,
+        )
+
+
+def _resolve(root: Path, pattern: str) -> list[Path]:
+    """The files a 2022 resource glob names: relative ones under ``root``; absolute ones
+    where they are, else under ``root`` (a copy of the 2022 site's tree)."""
+    candidates = [os.path.join(root, pattern)]
+    if os.path.isabs(pattern):
+        candidates.append(os.path.join(root, pattern.lstrip("/")))
+    for candidate in candidates:
+        matches = sorted(glob.glob(candidate))
+        if matches:
+            return [Path(m) for m in matches]
+    return []
+
+
+PLUGINS = "plugins"  # 2022's job script sourced plugins/*.sh of the job directory first
+
+
+def _source_plugins(
+    converted: Converted, step: str, received: Path, patterns: list[tuple[str, str, int, int]]
+) -> None:
+    """A step whose resources carry ``plugins/*.sh``: 2022's job script sourced each before
+    the payload (they define the functions it calls); the imported payload does the same."""
+    if not sorted((received / PLUGINS).glob("*.sh")):
+        return
+    command = converted.steps[step]["command"]
+    lenient, _, rest = command.partition("\n")
+    converted.steps[step]["command"] = (
+        f'{lenient}\nfor f in {PLUGINS}/*.sh; do source "$f"; done  # shrek import: as 2022 did\n'
+        + rest
+    )
+    _, file, line, _ = patterns[0]
+    converted.notes.append(
+        Note(file, line, f"{PLUGINS}/*.sh are sourced before the payload, as 2022's job script did")
+    )
 
 
 def _step_text(step: dict) -> str:

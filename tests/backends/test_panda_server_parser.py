@@ -202,3 +202,52 @@ def test_the_imported_two_to_one_chain_is_what_its_2022_files_said(
     assert f"--inDS {t['top1']['task']}_outds/" in t["bottom"]["cli"]
     assert f"--secondaryDSs IN2:1:{t['top2']['task']}_outds/" in t["bottom"]["cli"]
     assert "--forceStaged" in t["bottom"]["cli"] and "--maxAttempt 1" in t["bottom"]["cli"]
+
+
+def test_the_imported_seven_step_hf_chain_is_what_its_2022_files_said(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """The original project's workflows/HF_pp200_signal: what its files gave 2022's tool for
+    each task (parents, job counts, streams, attempts, memory), as panda-server reads it."""
+    from shrek.ops.importer import import_2022
+
+    _require_panda_server()
+    imported = import_2022(
+        registry,
+        IMPORTS / "hf-pp200-signal",
+        build="mdc2.8",
+        year=22,
+        resources_root=IMPORTS / "checkout",
+    )
+    base = f"user.jdoe.{imported.tag}.s0001"
+    tasks = parse_with_panda_server(registry, imported.tag, tmp_path, base)
+    charm, minb, pileup = (
+        "pythia8-charm-simulation",
+        "pythia8-minb-simulation",
+        "pythia8-charm-pileup",
+    )
+    pass3, pass4, calo, merge = (
+        "pythia8-pass3-track",
+        "pythia8-pass4-track",
+        "pythia8-calorimeter",
+        "merge-outputs",
+    )
+    t = _by_step(tasks, base, [charm, minb, pileup, pass3, pass4, calo, merge])
+    assert t[charm]["parents"] == [] and t[minb]["parents"] == []
+    assert "--nJobs 10" in t[charm]["cli"] and "--nJobs 50" in t[minb]["cli"]
+    for name in (charm, minb):
+        assert "--maxAttempt 3" in t[name]["cli"] and "--memory 8192" in t[name]["cli"]
+        assert "--forceStaged" not in t[name]["cli"]
+    assert t[pileup]["parents"] == sorted([t[charm]["task"], t[minb]["task"]])
+    assert f"--inDS {t[charm]['task']}_outds/" in t[pileup]["cli"]
+    assert f"--secondaryDSs IN2:5:{t[minb]['task']}_outds/" in t[pileup]["cli"]
+    assert "--reusableSecondary IN2" in t[pileup]["cli"]
+    assert "--maxAttempt 5" in t[pileup]["cli"] and "--nJobs" not in t[pileup]["cli"]
+    assert t[pass3]["parents"] == [t[pileup]["task"]] == t[calo]["parents"]
+    assert t[pass4]["parents"] == [t[pass3]["task"]]
+    assert t[merge]["parents"] == sorted([t[calo]["task"], t[pass4]["task"]])
+    assert f"--inDS {t[calo]['task']}_outds/" in t[merge]["cli"]
+    assert f"--secondaryDSs IN2:1:{t[pass4]['task']}_outds/" in t[merge]["cli"]
+    assert "--reusableSecondary" not in t[merge]["cli"]
+    for name in (pileup, pass3, pass4, calo, merge):
+        assert "--nFilesPerJob 1" in t[name]["cli"] and "--forceStaged" in t[name]["cli"]

@@ -1,0 +1,1 @@
+// stand-in for MDC2 G4_Production.C (submit/HF_pp200_signal/pass3calo/rundir): SHREK tests never run ROOT
