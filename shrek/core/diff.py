@@ -12,7 +12,7 @@ from typing import Any
 
 from shrek.core import resources
 from shrek.core.hashing import sha256_file
-from shrek.core.model import Step, Tag
+from shrek.core.model import Input, Step, Tag
 from shrek.core.registry import Registry
 from shrek.core.validate import load_for_looking
 from shrek.errors import ExitCode, Finding, ShrekError
@@ -79,13 +79,7 @@ def _step(path: str, a: Tag, old: Step, b: Tag, new: Step) -> list[Change]:
             changes.append(Change(f"{path}.{key}", kind, before, after))
     changes += _mapping(f"{path}.parameters", old.parameters, new.parameters)
     changes += _mapping(f"{path}.requirements", old.requirements, new.requirements)
-    inputs_a = {
-        i.dataset: {"files_per_job": i.files_per_job, "secondary": i.secondary} for i in old.inputs
-    }
-    inputs_b = {
-        i.dataset: {"files_per_job": i.files_per_job, "secondary": i.secondary} for i in new.inputs
-    }
-    changes += _mapping(f"{path}.inputs", inputs_a, inputs_b, keyed=True)
+    changes += _mapping(f"{path}.inputs", _inputs(old.inputs), _inputs(new.inputs), keyed=True)
     changes += _mapping(
         f"{path}.outputs",
         {o.name: o.files for o in old.outputs},
@@ -159,3 +153,17 @@ def _md(value: Any) -> str:
         return ""
     text = value if isinstance(value, str) else str(value)
     return "`" + text.replace("|", "\\|").replace("\n", " ⏎ ").replace("`", "'") + "`"
+
+
+def _inputs(inputs: list[Input]) -> dict[str, dict[str, object]]:
+    """What a change of an input means to its jobs: how many files, which, how read."""
+    return {
+        i.dataset: {
+            "files_per_job": i.files_per_job,
+            "secondary": i.secondary,
+            "max_files": i.max_files,
+            "reusable": i.reusable,
+            "match": i.match,
+        }
+        for i in inputs
+    }

@@ -395,7 +395,8 @@ def _inputs(
                 )
         item["files_per_job"] = int(per_job or 1)
         if entry.get("match") and dataset != reference:  # unresolved: its finding says it
-            _drop_match(doc, n, entry, written.get(reference), result)
+            made = reference in produced
+            _carry_match(doc, n, entry, item, written.get(reference) if made else None, result)
         for key in entry:
             if key not in (
                 "name",
@@ -416,32 +417,59 @@ def _inputs(
 PLACEHOLDER = re.compile(r"[A-Z][A-Z0-9_]*")  # e.g. CHARM_INPUT, filled in at submission
 
 
-def _drop_match(
-    doc: Document, n: int, entry: dict[str, Any], declared: str | None, result: Converted
+def _carry_match(
+    doc: Document,
+    n: int,
+    entry: dict[str, Any],
+    item: dict[str, Any],
+    declared: str | None,
+    result: Converted,
 ) -> None:
-    """2022 could filter an input's files (``match``); SHREK reads every file of a dataset.
-    A filter every file of the producing step passes changes nothing and is dropped; one
-    that would leave files out stops the import, since dropping it would change what runs."""
+    """2022's file filter on an input (``match``, PanDA's --match). On an external dataset it
+    is kept as the input's ``match``: the same files are read. On another step's output it is
+    dropped when every file that step writes passes it (the output's files are named by SHREK
+    there, so the 2022 name would match none); a filter that would leave some of them out
+    stops the import, since dropping it would change what runs."""
     match = str(entry["match"])
-    if declared is not None and (match == declared or fnmatch.fnmatchcase(declared, match)):
+    place = ["InputDataSets", n, "match"]
+    if declared is None:
+        if not MATCH.fullmatch(match):
+            line, _ = doc.where(place)
+            raise ShrekError(
+                f"{doc.file}:{line}: the file filter {match} of input {entry['name']} is not "
+                "a glob SHREK can pass on (letters, digits, '_', '.', '+', '-', '*')",
+                "register the files it matches as a dataset of their own (shrek dataset add "
+                "NAME FILE...), name that dataset under 'datasets' and remove 'match', then "
+                "import again",
+                ExitCode.INVALID,
+            )
+        item["match"] = match
+        result.notes.append(
+            _note(doc, place, f"file filter match: {match}: kept, as the input's match")
+        )
+        return
+    if match == declared or fnmatch.fnmatchcase(declared, match):
         result.notes.append(
             _note(
                 doc,
-                ["InputDataSets", n, "match"],
+                place,
                 f"file filter match: {match}: every file its step writes ({declared}) "
                 "matches it, the same files without it; left out",
             )
         )
         return
-    line, _ = doc.where(["InputDataSets", n, "match"])
+    line, _ = doc.where(place)
     raise ShrekError(
-        f"{doc.file}:{line}: input {entry['name']} reads only its files matching {match}, "
-        "and SHREK reads every file of a dataset: without the filter the jobs would read "
-        "other files",
-        "register the files it matches as a dataset of their own (shrek dataset add NAME "
-        "FILE...), name that dataset under 'datasets' and remove 'match', then import again",
+        f"{doc.file}:{line}: input {entry['name']} reads only the files of its step matching "
+        f"{match}, and that step writes {declared}: SHREK names those files itself, so the "
+        "filter cannot be carried over",
+        "remove 'match' if the step's files should all be read, or split the step's output "
+        "in two, then import again",
         ExitCode.INVALID,
     )
+
+
+MATCH = re.compile(r"[A-Za-z0-9_.*+-]+")  # what the step schema's 'match' accepts
 
 
 def _external(doc: Document, path: list[object], value: object, result: Converted) -> str:

@@ -7,6 +7,7 @@ remembered so other checks do not report follow-on errors about them).
 
 from __future__ import annotations
 
+import fnmatch
 import heapq
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
@@ -27,6 +28,18 @@ class Input:
     index: int  # position in the step's inputs list
     max_files: int | None = None  # use at most this many files (primary only)
     reusable: bool = True  # a secondary stream starts again from its first file when used up
+    match: str | None = None  # read only the files whose names match this glob
+
+    def reads(self, file_name: str) -> bool:
+        """Whether a job reads this file of the dataset (every file without ``match``)."""
+        return matches(self.match, file_name)
+
+
+def matches(glob: str | None, file_name: str) -> bool:
+    """PanDA's rule for an input's file filter, which JEDI applies as ``re.search`` of the
+    glob made a regular expression: the glob may match anywhere in the file name (its
+    dataset's files carry the task's prefix). No filter: every file."""
+    return glob is None or fnmatch.fnmatchcase(file_name, f"*{glob}*")
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,7 @@ class Step:
                     n,
                     i.get("max_files"),
                     bool(i.get("reusable", True)),
+                    i.get("match"),
                 )
                 for n, i in enumerate(data.get("inputs") or [])
             ],

@@ -53,7 +53,8 @@ def _step_table(step: Step) -> list[str]:
         rows.append(("jobs", str(step.jobs)))
     for item in step.inputs:
         kind = "secondary input" if item.secondary else "input"
-        rows.append((kind, f"`{item.dataset}`, {item.files_per_job} file(s) per job"))
+        only = f", only files matching `{item.match}`" if item.match else ""
+        rows.append((kind, f"`{item.dataset}`, {item.files_per_job} file(s) per job{only}"))
     for output in step.outputs:
         rows.append(("output", f"`{step.name}.{output.name}` (`{output.files}`)"))
     for name, value in step.parameters.items():

@@ -6,7 +6,9 @@ backend, with a stand-in ``root.exe`` where the payload calls ROOT."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -40,6 +42,7 @@ IMPORTED = [
     "sphenix-minbias",
     "hf-pp200-signal",
     "event-builder",
+    "prodemu",
 ]
 
 # What each kind of note is about: the 2022 line it names must hold it.
@@ -95,19 +98,24 @@ def test_each_historical_set_imports_validates_renders_and_says_where(
 
 
 def test_a_set_that_cannot_be_carried_over_is_refused_with_the_line_and_why(
-    registry: Registry,
+    registry: Registry, tmp_path: Path
 ) -> None:
-    """2023's pfnList (a file of physical file names as input) and a file filter that would
-    leave an external dataset's other files out have no SHREK meaning: nothing is created."""
+    """2023's pfnList (a file of physical file names as input), and a file filter that would
+    read only some of another step's files (whose names SHREK gives them), have no SHREK
+    meaning: the import stops, naming the line, and nothing is created."""
     before = git(registry.root, "rev-parse", "HEAD")
     with pytest.raises(ShrekError) as pfn:
         import_2022(registry, DATA / "rhic2023-calor", build="mdc2.8", resources_root=CHECKOUT)
     assert str(pfn.value).startswith("shrek: runEventCombine.yaml:10: pfnList")
     assert pfn.value.code == ExitCode.INVALID
+    narrowed = tmp_path / "chain5"
+    shutil.copytree(DATA / "chain5", narrowed)
+    combine = narrowed / "combine.yaml"
+    combine.write_text(combine.read_text().replace("match: klm.root", "match: klm-1*.root"))
     with pytest.raises(ShrekError) as match:
-        import_2022(registry, DATA / "prodemu", build="mdc2.8", resources_root=CHECKOUT)
-    assert "runCalorReco.yaml:27: input RawEventData reads only its files matching" in str(
-        match.value
+        import_2022(registry, narrowed, build="mdc2.8")
+    assert "combine.yaml:10: input pre_mix/outDS reads only the files of its step matching" in (
+        str(match.value)
     )
     assert git(registry.root, "rev-parse", "HEAD") == before
     assert not list((registry.root / "tags").glob("sP*"))
@@ -206,3 +214,31 @@ def test_other_historical_sets_run_on_the_local_backend(
     registry: Registry, workflow: str, expected: dict
 ) -> None:
     assert _run(_stand_in_build(registry), workflow) == expected
+
+
+def test_a_file_filter_on_an_external_dataset_reads_what_2022_read(registry: Registry) -> None:
+    """workflows/prodemu reads 39 raw-data files per job, only those of run 273 (match:
+    "*00000273*.evt", found anywhere in the name as PanDA finds it), beside one G4 hits file:
+    with 39 such files and 5 of another run registered, one job runs, and it reads those 39."""
+    from shrek.catalogs.factory import open_catalog
+    from shrek.ops.dataset import add_files
+
+    raw = registry.root.parent / "raw"
+    raw.mkdir()
+    for run, count in (("00000273", 39), ("00000274", 5)):
+        for n in range(count):
+            (raw / f"junk-{run}-{n:04d}.evt").write_text(f"{run} {n}\n")
+    (raw / "G4Hits-0006-0000.root").write_text("hits\n")
+    catalog = open_catalog(registry)
+    add_files(catalog, "group.sphenix:mdc2.rawdata.junk.rhic2023-03-29", sorted(raw.glob("*.evt")))
+    add_files(
+        catalog,
+        "group.sphenix:mdc2.shijing_hepmc.fm_0_20.g4hits.run0006",
+        sorted(raw.glob("*.root")),
+    )
+    registry = _stand_in_build(registry)
+    assert _run(registry, "prodemu") == {"bob-the-calorimeter": ("done", 1)}
+    (record,) = (registry.root / ".shrek" / "store" / ".provenance").rglob("*.json")
+    read = [f["name"] for f in json.loads(record.read_text())["inputs"]]
+    assert len(read) == 40 and "G4Hits-0006-0000.root" in read
+    assert sum("-00000273-" in name for name in read) == 39

@@ -350,7 +350,7 @@ def test_four_step_chain_gives_pileup_both_parents(runnable: Registry, tmp_path:
     assert pileup["opt_inDsType"] == {"default": "events"}
     assert pileup["opt_secondaryDSs"] == {"source": ["minbias/outDS"], "linkMerge": "merge_nested"}
     assert pileup["opt_secondaryDsTypes"] == {"default": ["events"]}
-    assert "--secondaryDSs IN2:5:%{SECDS1}" in pileup["opt_args"]["default"].replace("'", "")
+    assert "--secondaryDSs IN2#5#%{SECDS1}" in pileup["opt_args"]["default"].replace("'", "")
     assert cwl["steps"]["tracking"]["in"]["opt_inDS"] == "pileup/outDS"
     assert cwl["steps"]["minbias"]["in"]["opt_args"]["default"].split()[2:4] == ["--nJobs", "5"]
     assert list(cwl["outputs"]) == ["tracking_outDS"]

@@ -28,7 +28,7 @@ TOKEN = st.text(
 )
 PASSWORD = st.text(
     alphabet="ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789!%^", min_size=10, max_size=20
-)
+).filter(lambda p: any(c.isdigit() for c in p))  # never a word SHREK prints ('supersedes')
 
 
 def _b64(data: bytes) -> str:

@@ -180,6 +180,7 @@ class LocalBackend:
             "secondary": item.secondary,
             "max_files": item.max_files,
             "reusable": item.reusable,
+            "match": item.match,
         }
         if tag.producer(item) is None:
             files = open_catalog(self.registry).files(item.dataset)

@@ -28,6 +28,7 @@ from typing import Any
 from shrek.catalogs import DatasetFile
 from shrek.catalogs.local import LocalCatalog
 from shrek.core.hashing import adler32_file
+from shrek.core.model import matches
 from shrek.core.naming import PROVENANCE_FILE
 from shrek.errors import ShrekError
 
@@ -228,11 +229,15 @@ class Runner:
                 for n in range(1, int(spec["jobs"]) + 1)
             ][:limit]
         listings = {
-            i["dataset"]: (
-                [DatasetFile(n, 0, "", loc) for n, loc in i["files"]]
-                if "files" in i
-                else self.catalog.files(i["dataset"])
-            )
+            i["dataset"]: [
+                f
+                for f in (
+                    [DatasetFile(n, 0, "", loc) for n, loc in i["files"]]
+                    if "files" in i
+                    else self.catalog.files(i["dataset"])
+                )
+                if matches(i.get("match"), f.name)
+            ]
             for i in inputs
         }
         main = listings[primary[0]["dataset"]][: primary[0].get("max_files") or None]

@@ -66,6 +66,8 @@ def prun_options(tag: Tag, step: Step, default_site: str = "") -> list[str]:
         args += ["--nFilesPerJob", str(primary[0].files_per_job)]
         if primary[0].max_files is not None:
             args += ["--nFiles", str(primary[0].max_files)]
+        if primary[0].match is not None:
+            args += ["--match", primary[0].match]  # prun makes it the task's file filter
     else:
         args += ["--nJobs", str(step.jobs)]
     for key, option in (
@@ -102,7 +104,13 @@ def secondary_args(step: Step, datasets: list[str]) -> list[str]:
     streams, names = [], []
     secondaries = [i for i in step.inputs if i.secondary]
     for number, (item, dataset) in enumerate(zip(secondaries, datasets, strict=True), start=2):
-        streams.append(f"IN{number}:{item.files_per_job}:{dataset}")
+        fields = [f"IN{number}", str(item.files_per_job), dataset]
+        if item.match is not None:  # prun passes it on unconverted: give the form --match gets
+            fields.append(item.match.replace(".", r"\.").replace("*", ".*"))
+        # prun splits each stream at ':' unless it holds a '#': a scope:name dataset needs
+        # '#', and so does a placeholder, which panda-server may fill in with one
+        split = "#" if ":" in dataset or dataset.startswith("%{") else ":"
+        streams.append(split.join(fields))
         if item.reusable:
             names.append(f"IN{number}")
     if not streams:

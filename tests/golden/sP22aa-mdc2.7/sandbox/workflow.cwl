@@ -36,6 +36,6 @@ steps:
       opt_exec:
         default: bash hfprod-pass2.sh %RNDM:0 %IN %IN2
       opt_args:
-        default: --outputs pileup:sP22aa-mdc2.7.hfprod-pass2.pileup.root --nFilesPerJob 1 --maxAttempt 2 --memory 4096 --maxWalltime 24 --site BNL_OSG_SPHENIX -y --avoidVP --noBuild --secondaryDSs 'IN2:4:%{SECDS1}' --reusableSecondary IN2
+        default: --outputs pileup:sP22aa-mdc2.7.hfprod-pass2.pileup.root --nFilesPerJob 1 --maxAttempt 2 --memory 4096 --maxWalltime 24 --site BNL_OSG_SPHENIX -y --avoidVP --noBuild --secondaryDSs 'IN2#4#%{SECDS1}' --reusableSecondary IN2
     out:
     - outDS
