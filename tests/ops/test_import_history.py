@@ -41,6 +41,7 @@ IMPORTED = [
     "sphenix-charm",
     "sphenix-minbias",
     "hf-pp200-signal",
+    "hf-pp200-charm",
     "event-builder",
     "prodemu",
 ]
