@@ -272,3 +272,39 @@ def test_an_imported_file_filter_reaches_panda_as_2022_gave_it(
     assert "--match *00000273*.evt" in task["cli"]
     stream = "--secondaryDSs IN2#1#group.sphenix:mdc2.shijing_hepmc.fm_0_20.g4hits.run0006"
     assert re.search(re.escape(stream) + r"/?#\.\*\\\.root ", task["cli"]), task["cli"]
+
+
+@pytest.mark.parametrize(
+    ("workflow", "expected"),
+    [
+        (  # three generator tasks read by one job: 40, 20 and 1 files of each
+            "runprocessor",
+            {
+                "trackers": ([], "--nJobs 40"),
+                "calorimeters": ([], "--nJobs 20"),
+                "triggers": ([], "--nJobs 1"),
+                "runprocessor": (["trackers", "calorimeters", "triggers"], "--nFilesPerJob 40"),
+            },
+        ),
+        (
+            "simple-chain-regexds",
+            {"top": ([], "--nJobs 10"), "bottom": (["top"], "--nFilesPerJob 1")},
+        ),
+    ],
+)
+def test_more_imported_2022_sets_are_what_their_files_said(
+    registry: Registry, tmp_path: Path, workflow: str, expected: dict
+) -> None:
+    from shrek.ops.importer import import_2022
+
+    _require_panda_server()
+    imported = import_2022(registry, IMPORTS / workflow, build="mdc2.8", year=22)
+    base = f"user.jdoe.{imported.tag}.s0001"
+    t = _by_step(parse_with_panda_server(registry, imported.tag, tmp_path, base), base, expected)
+    for step, (parents, option) in expected.items():
+        assert t[step]["parents"] == sorted(t[p]["task"] for p in parents)
+        assert option in t[step]["cli"]
+    if workflow == "runprocessor":
+        streams = f"IN2#20#{t['calorimeters']['task']}_outds/,IN3#1#{t['triggers']['task']}_outds/"
+        assert f"--secondaryDSs {streams}" in t["runprocessor"]["cli"]
+        assert "--reusableSecondary" not in t["runprocessor"]["cli"]  # 2022: read once
