@@ -9,12 +9,12 @@ tag's ``IMPORT.md``. Nothing here touches the file system beyond what it is give
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from shrek.core.bashvars import assigned_variables, positional_parameters, used_variables
+from shrek.core.model import matches
 from shrek.core.yamlio import Document
 from shrek.errors import ExitCode, ShrekError
 
@@ -90,18 +90,14 @@ def convert(documents: list[Document], provided: frozenset[str] = frozenset()) -
             else:
                 result.notes.append(_note(doc, ["InputDataSets", n], "an input without a dataset"))
     # 2022 linked steps by name: an input 'name' equal to an output 'name' of another file
-    produced = {
-        str(entry["name"]): f"{names[d.file]}.{_declared_output(str(entry['name']))}"
-        for d in step_docs
-        for entry in d.data.get("OutputDataSets") or []
-        if isinstance(entry, dict) and entry.get("name")
-    }
-    written = {  # 2022 output name -> the files SHREK declares for it
-        str(entry["name"]): (_file_patterns(entry) or ["*"])[0]
-        for d in step_docs
-        for entry in d.data.get("OutputDataSets") or []
-        if isinstance(entry, dict) and entry.get("name")
-    }
+    produced: dict[str, str] = {}  # 2022 output name -> the SHREK dataset
+    written: dict[str, str] = {}  # 2022 output name -> the files SHREK declares for it
+    for d in step_docs:
+        for entry in d.data.get("OutputDataSets") or []:
+            if isinstance(entry, dict) and entry.get("name"):
+                key = str(entry["name"])
+                produced[key] = f"{names[d.file]}.{_declared_output(key)}"
+                written[key] = (_file_patterns(entry) or ["*"])[0]
     for doc in step_docs:
         name = names[doc.file]
         result.steps[name] = _step(doc, name, produced, written, external, result)
@@ -448,7 +444,7 @@ def _carry_match(
             _note(doc, place, f"file filter match: {match}: kept, as the input's match")
         )
         return
-    if match == declared or fnmatch.fnmatchcase(declared, match):
+    if matches(match, declared):  # PanDA's rule: the glob anywhere in the name
         result.notes.append(
             _note(
                 doc,
