@@ -64,6 +64,12 @@ def import_2022(
                 Note(where.file, where.line, f"build {other}: the tag is built with {build}")
             )
     root = (resources_root or directory).resolve()
+    if not root.is_dir():
+        raise ShrekError(
+            f"--resources-root {resources_root} is not a directory",
+            "give the directory 2022's relative Resources paths started from (its checkout)",
+            ExitCode.NOT_FOUND,
+        )
     with tempfile.TemporaryDirectory(prefix=".shrek-import.") as staging_name:
         staging = Path(staging_name)
         _copy_resources(converted, root, staging)

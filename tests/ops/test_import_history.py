@@ -131,6 +131,9 @@ def test_a_resource_that_is_not_there_stops_the_import(registry: Registry) -> No
     assert "--resources-root" in missing.value.fix
     (finding,) = missing.value.findings
     assert (finding.file, finding.line, finding.column) == ("runCharmSimu.yaml", 16, 11)
+    with pytest.raises(ShrekError) as nowhere:
+        import_2022(registry, DATA / "sphenix-charm", build="mdc2.8", resources_root=DATA / "no")
+    assert nowhere.value.code == ExitCode.NOT_FOUND and "is not a directory" in str(nowhere.value)
     assert not list((registry.root / "tags").glob("sP*"))
 
 
