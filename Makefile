@@ -5,7 +5,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install install-panda-server install-panda-stack install-rucio-server test test-panda \
+.PHONY: install install-panda-server install-panda-stack install-rucio-server install-browser \
+	test test-panda \
 	lint demo bench clean
 
 install: $(STAMP)
@@ -47,7 +48,17 @@ $(RUCIO_VENV)/.installed:
 	$(RUCIO_VENV)/bin/python -m pip install --quiet 'rucio==41.5.1' gunicorn
 	touch $@
 
-test: $(STAMP) install-panda-server install-panda-stack install-rucio-server
+# Debian's Chromium and its chromedriver, for the tests that open the built site (shrek site)
+# in a real browser: installed with apt-get where it is missing and this runs as root.
+install-browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium chromium-driver >/dev/null; \
+	else echo "the browser tests need Debian's chromium and chromium-driver:" \
+	  "sudo apt-get install chromium chromium-driver" >&2; exit 1; fi
+
+test: $(STAMP) install-panda-server install-panda-stack install-rucio-server install-browser
 	$(BIN)/python -m pytest --durations=10
 	$(BIN)/shrek --registry . validate
 	$(BIN)/shrek --registry . render-readme --check

@@ -425,6 +425,13 @@ class GitRepo:
             return configured
         return "origin" if "origin" in names else (names[0] if len(names) == 1 else None)
 
+    def remote_url(self, remote: str) -> str | None:
+        """The URL ``remote`` fetches from (None when there is no such remote)."""
+        for candidate in self.repo.remotes:
+            if candidate.name == remote:
+                return str(next(iter(candidate.urls), "")) or None
+        return None
+
     def _network(self, *args: str) -> subprocess.CompletedProcess[str]:
         """A git command that talks to a remote: never prompts, never hangs on a dead server,
         and a Ctrl-C is SHREK's to handle."""

@@ -82,3 +82,32 @@ def schema_export(
 
     for path in export(directory):
         typer.echo(f"wrote {path}")
+
+
+@app.command()
+def site(
+    ctx: typer.Context,
+    out: Path = typer.Option(..., "-o", "--output", help="Directory to write the site into."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
+) -> None:
+    """Write the registry as a static website: every tag, dataset and submission, searchable."""
+    from shrek.ops.site import build_site
+
+    report = build_site(open_registry(ctx), out)
+    summary = {
+        "directory": str(report.directory),
+        "pages": report.pages,
+        "written": report.written,
+        "removed": report.removed,
+        "tags": report.tags,
+        "datasets": report.datasets,
+        "seconds": round(report.seconds, 3),
+    }
+    if as_json:
+        print_json(summary)
+        return
+    typer.echo(
+        f"site of {report.tags} tag(s) and {report.datasets} dataset(s) in {report.directory}: "
+        f"{report.written} of {report.pages} file(s) written, {report.removed} removed "
+        f"({report.seconds:.2f} s); open {report.directory / 'index.html'}"
+    )

@@ -448,10 +448,17 @@ def details(registry: Registry, name: str) -> dict[str, Any]:
 
 
 def submissions(
-    registry: Registry, records: list[Record], lifecycle: Lifecycle, taints: Taints | None = None
+    registry: Registry,
+    records: list[Record],
+    lifecycle: Lifecycle,
+    taints: Taints | None = None,
+    *,
+    sizes: bool = True,
 ) -> list[dict[str, Any]]:
     """Every submission of the tag (``tag show``): state, sequence range, output datasets with
-    their files, bytes and where they are, and whether it extends one or was invalidated."""
+    their files, bytes and where they are, and whether it extends one or was invalidated
+    (``sizes``: files and bytes asked of the catalogue; the site shows only what is
+    committed)."""
     invalid = lifecycle.invalid_submissions
     rows = []
     for record in records:
@@ -482,7 +489,8 @@ def submissions(
                 "record": registry.relative(record.path),
             }
         )
-    add_sizes(registry, rows)
+    if sizes:
+        add_sizes(registry, rows)
     return rows
 
 

@@ -13,6 +13,8 @@ from shrek.catalogs.factory import open_catalog
 from shrek.core.registry import Registry
 from shrek.ops.dataset import add_files
 from shrek.ops.freeze import freeze
+from shrek.ops.plan import SubmitRequest
+from shrek.ops.submit import submit
 from shrek.ops.tag import new_tag
 from tests.conftest import git
 
@@ -78,3 +80,24 @@ def run_processes(registry: Registry) -> list[int]:
         if cwd.startswith(runs) or runs.encode() in command:
             found.append(int(pid))
     return found
+
+
+def wait(submission, registry):
+    """Follow a local submission to its end, quietly and quickly (tests' ``submit(wait=)``)."""
+    from shrek.cli.watch import follow
+
+    return follow(submission, registry, quiet=True, interval=0.05)
+
+
+@pytest.fixture
+def produced(demo: Registry) -> Registry:
+    """The demo production run: pass1 done, pass2 failing in every job with a reason."""
+    edit_step(
+        demo,
+        "demo-pass2",
+        "  python3 bin/merge.py",
+        "  echo 'cannot open Fun4All_G4_Pileup_pp.C' >&2; exit 3\n  python3 bin/merge.py",
+    )
+    submit(demo, SubmitRequest("sP22aa/demo-pass1"), wait=wait)
+    submit(demo, SubmitRequest("sP22aa/demo-pass2"), wait=wait)
+    return demo

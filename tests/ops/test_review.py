@@ -314,6 +314,7 @@ def test_every_json_output_matches_its_schema(frozen_registry: Registry, shrek) 
         "log": ("log", "sP22aa", "--json"),
         "diff": ("diff", "sP22ab", "--json"),
         "dataset-list": ("dataset", "list", "--json"),
+        "site": ("site", "-o", str(registry.root.parent / "site"), "--json"),
     }
     for kind, args in outputs.items():
         result = shrek(*args, cwd=registry.root)

@@ -1,0 +1,132 @@
+"""``shrek site``: the registry as a static web catalogue, built from what is committed.
+
+Here what the pages say and how the build writes them; ``test_site_browser.py`` opens the
+built site in Debian's Chromium."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from shrek.core.registry import Registry
+from shrek.errors import ExitCode, ShrekError
+from shrek.ops.plan import SubmitRequest
+from shrek.ops.site import build_site
+from shrek.ops.site.pages import page_name
+from shrek.ops.submit import submit
+from tests.conftest import git
+from tests.ops.conftest import BACKGROUND, DEMO_TAG, wait
+
+
+class _Links(HTMLParser):
+    """Every link, script, stylesheet and image a page names."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for key, value in attrs:
+            if key in ("href", "src") and value:
+                self.urls.append(value)
+
+
+def _urls(page: Path) -> list[str]:
+    parser = _Links()
+    parser.feed(page.read_text())
+    return parser.urls
+
+
+def test_the_site_shows_every_tag_step_submission_and_dataset(
+    produced: Registry, tmp_path: Path
+) -> None:
+    out = tmp_path / "site"
+    report = build_site(produced, out)
+    assert (report.tags, report.written, report.removed) == (1, report.pages, 0)
+    index = (out / "index.html").read_text()
+    assert f'href="{page_name("tags", DEMO_TAG)}"' in index
+    assert 'data-state="partial"' in index or 'data-state="failed"' in index
+    assert 'aria-label="4 of 8 jobs done, 4 failed"' in index  # pass1 4 done, pass2 4 failed
+    tag = (out / page_name("tags", DEMO_TAG)).read_text()
+    assert tag.count('<g class="step') == 2 and "<svg" in tag  # both steps in the DAG
+    assert 'class="step done"' in tag and 'class="step failed"' in tag
+    assert "4 job(s): exit 3: cannot open Fun4All_G4_Pileup_pp.C" in tag
+    assert "sha256:" in tag  # the freeze's digest
+    pass1 = produced.tag_dir(DEMO_TAG) / "submissions" / "demo-pass1" / "0001.yaml"
+    journal = re.search(r"journal_commit: (\w+)", pass1.read_text())[1]
+    assert journal[:12] in tag  # the commit that recorded the submission
+    merged = (out / page_name("datasets", "prod.sP22aa-local.demo-pass1.events.s0001")).read_text()
+    assert "sP22aa-local/demo-pass1/0001" in merged and "Read by" in merged
+    background = (out / page_name("datasets", BACKGROUND)).read_text()
+    assert "mb_1.txt" in background and "Pinned by the freeze of" in background
+    index_js = (out / "search-index.js").read_text()
+    assert '"mb_1.txt","file of demo.minbias.background"' in index_js
+
+
+def test_nothing_is_fetched_from_another_site(produced: Registry, tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    build_site(produced, out)
+    for page in out.rglob("*.html"):
+        for url in _urls(page):
+            assert not re.match(r"[a-z]+:|//", url), (page.name, url)  # relative only
+            if url.startswith("#"):
+                continue
+            target = (page.parent / url.split("#")[0].split("?")[0]).resolve()
+            assert target.is_file(), (page.name, url)  # and every one exists
+
+
+def test_commit_links_go_to_the_code_host_without_credentials(
+    produced: Registry, tmp_path: Path
+) -> None:
+    git(produced.root, "remote", "add", "origin", "https://bot:s3cr3t@github.com/sphenix/prod.git")
+    out = tmp_path / "site"
+    build_site(produced, out)
+    tag = (out / page_name("tags", DEMO_TAG)).read_text()
+    assert "https://github.com/sphenix/prod/commit/" in tag
+    assert "s3cr3t" not in "".join(p.read_text() for p in out.rglob("*.html"))
+
+
+def test_a_rebuild_writes_only_the_pages_a_new_record_touches(
+    produced: Registry, tmp_path: Path
+) -> None:
+    out = tmp_path / "site"
+    build_site(produced, out)
+    assert build_site(produced, out).written == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    submit(produced, SubmitRequest("sP22aa/demo-pass2", again=True), wait=wait)
+    report = build_site(produced, out)
+    changed = sorted(
+        str(p.relative_to(out))
+        for p in out.rglob("*")
+        if p.is_file() and p.read_bytes() != before.get(p)
+    )
+    assert report.written == len(changed)
+    assert "index.html" in changed and page_name("tags", DEMO_TAG) in changed
+    assert page_name("datasets", BACKGROUND) in changed  # read by the new submission
+    old_output = page_name("datasets", "prod.sP22aa-local.demo-pass2.merged.s0001")
+    assert (out / old_output).is_file() and old_output not in changed  # untouched: not rewritten
+    assert "site.css" not in changed
+
+
+def test_a_directory_of_other_files_is_never_written_into(
+    registry: Registry, tmp_path: Path
+) -> None:
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "notes.txt").write_text("mine\n")
+    with pytest.raises(ShrekError) as refused:
+        build_site(registry, tmp_path / "docs")
+    assert refused.value.code == ExitCode.CONFLICT
+    assert sorted(p.name for p in (tmp_path / "docs").iterdir()) == ["notes.txt"]
+
+
+def test_the_command_line_builds_the_site(produced: Registry, shrek, tmp_path: Path) -> None:
+    done = shrek("site", "-o", str(tmp_path / "site"), cwd=produced.root)
+    assert done.code == 0, done.err
+    assert re.search(
+        r"site of 1 tag\(s\) and 3 dataset\(s\) in .*: \d+ of \d+ file\(s\) written", done.out
+    )
+    again = shrek("site", "-o", str(tmp_path / "site"), cwd=produced.root)
+    assert " 0 of " in again.out
