@@ -41,8 +41,8 @@ for name in glob.glob("tags/*/submissions/*/*.yaml"):
 """
 
 
-def with_history(root: Path) -> Registry:
-    """The demo tag with one real, finished submission copied into 1,000 records."""
+def with_history(root: Path, records: int = RECORDS) -> Registry:
+    """The demo tag with one real, finished submission copied into ``records`` records."""
     registry = Registry.open(init_registry(root))
     new_tag(registry, label="sP22aa", skip_to=True, build="local", template="demo")
     background = root.parent / "mb.txt"
@@ -57,12 +57,15 @@ def with_history(root: Path) -> Registry:
         time.sleep(0.1)
     step_dir = registry.tag_dir(TAG) / "submissions" / "demo-pass1"
     first = (step_dir / "0001.yaml").read_text()
-    for n in range(2, RECORDS + 1):
+    for n in range(2, records + 1):
         text = re.sub(r"^number: 1$", f"number: {n}", first, flags=re.M)
         text = text.replace("/0001", f"/{n:04d}").replace(".s0001", f".s{n:04d}")
         (step_dir / f"{n:04d}.yaml").write_text(text)
-    subprocess.run(["git", "add", "tags"], cwd=root, check=True)
-    subprocess.run(["git", "commit", "-qm", "bench: 1,000 records"], cwd=root, check=True)
+    if records > 1:
+        subprocess.run(["git", "add", "tags"], cwd=root, check=True)
+        subprocess.run(
+            ["git", "commit", "-qm", f"bench: {records:,} records"], cwd=root, check=True
+        )
     return registry
 
 
