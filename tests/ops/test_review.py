@@ -223,6 +223,23 @@ def test_init_writes_the_ci_workflow_the_readme_documents(registry: Registry) ->
     assert "shrek-validate" in readme
 
 
+def test_init_workflow_publishes_the_web_catalogue_of_main(registry: Registry) -> None:
+    """Issue 31: on a push to main, after the check, the site is built with the same SHREK,
+    kept as an artifact and published to Pages where Pages is enabled (never failing the run
+    where it is not); only that job may write Pages."""
+    workflow = yaml.safe_load((registry.root / ".github" / "workflows" / "shrek.yml").read_text())
+    site = workflow["jobs"]["site"]
+    assert site["if"] == "github.event_name == 'push'" and site["needs"] == "check"
+    assert site["permissions"] == {"contents": "read", "pages": "write", "id-token": "write"}
+    steps = site["steps"]
+    assert steps[2] == workflow["jobs"]["check"]["steps"][2]  # the same install step
+    assert {"name": "Build the web catalogue", "run": "shrek site -o _site"} in steps
+    uses = {s.get("uses", "").split("@")[0]: s for s in steps}
+    assert uses["actions/upload-pages-artifact"]["with"] == {"path": "_site"}
+    assert uses["actions/deploy-pages"]["continue-on-error"] is True
+    assert "shrek site -o _site" in (PROJECT / "README.md").read_text()
+
+
 def test_init_workflow_is_valid_least_privilege_and_installs_the_recorded_version(
     registry: Registry, tmp_path: Path
 ) -> None:
