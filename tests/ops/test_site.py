@@ -130,3 +130,35 @@ def test_the_command_line_builds_the_site(produced: Registry, shrek, tmp_path: P
     )
     again = shrek("site", "-o", str(tmp_path / "site"), cwd=produced.root)
     assert " 0 of " in again.out
+
+
+def _grown(registry: Registry, steps: int, records: int) -> None:
+    """The produced demo tag grown to ``steps`` steps (copies of demo-pass1, each reading the
+    one before) and ``records`` submission records of demo-pass1, committed."""
+    tag_dir = registry.tag_dir(DEMO_TAG)
+    (tag_dir / "freeze.yaml").unlink()
+    source = (tag_dir / "job" / "demo-pass1.yaml").read_text()
+    for n in range(3, steps + 1):
+        text = source.replace("name: demo-pass1", f"name: extra-{n}")
+        (tag_dir / "job" / f"extra-{n}.yaml").write_text(text)
+    record_dir = tag_dir / "submissions" / "demo-pass1"
+    first = (record_dir / "0001.yaml").read_text()
+    for n in range(2, records + 1):
+        text = re.sub(r"^number: 1$", f"number: {n}", first, flags=re.M)
+        text = text.replace("/0001", f"/{n:04d}").replace(".s0001", f".s{n:04d}")
+        (record_dir / f"{n:04d}.yaml").write_text(text)
+    git(registry.root, "add", "-A")
+    git(registry.root, "commit", "-qm", "test: a tag of many steps and records")
+
+
+def test_a_tag_page_of_ten_steps_and_a_hundred_submissions_stays_small(
+    produced: Registry, tmp_path: Path
+) -> None:
+    """Issue 31: under 200 KB, so it opens quickly on a phone."""
+    _grown(produced, steps=10, records=100)
+    out = tmp_path / "site"
+    build_site(produced, out)
+    page = out / page_name("tags", DEMO_TAG)
+    text = page.read_text()
+    assert text.count('<g class="step') == 10 and text.count('<tr id="s-') == 101
+    assert page.stat().st_size < 200_000, page.stat().st_size

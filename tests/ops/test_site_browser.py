@@ -132,3 +132,45 @@ def test_a_person_finds_the_tag_its_dag_its_failure_and_a_file(
 def test_the_browser_is_installed_by_the_project_files() -> None:
     """make install-browser installs what the test above drives (never by hand)."""
     assert shutil.which("chromium") == CHROMIUM and shutil.which("chromedriver") == CHROMEDRIVER
+
+
+def test_a_large_registry_reads_the_same_way(produced: Registry, browser, tmp_path: Path) -> None:
+    """300 tags over two years (copies of the produced demo tag): the list filters by year,
+    the search finds a tag by its label among thousands of entries, nothing is logged."""
+    import re
+    import shutil
+    import subprocess
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from shrek.core.labels import Label, sequence_letters
+
+    source = produced.tag_dir(DEMO_TAG)
+    lines = []
+    for n in range(1, 300):
+        label = str(Label("sP", 23 + n // 150, sequence_letters(n % 150 + 1)))
+        target = produced.tags_dir / f"{label}-local"
+        shutil.copytree(source, target)
+        for path in target.rglob("*.yaml"):
+            path.write_text(re.sub(r"sP22aa", label, path.read_text()))
+        lines.append(f"{label}  {label}-local  2026-01-01T00:00:00Z  test\n")
+    with open(produced.root / "labels.ledger", "a") as ledger:
+        ledger.writelines(lines)
+    subprocess.run(["git", "add", "-A"], cwd=produced.root, check=True)
+    subprocess.run(["git", "commit", "-qm", "test: 300 tags"], cwd=produced.root, check=True)
+    out = tmp_path / "site"
+    assert build_site(produced, out).tags == 300
+    driver = browser
+    driver.get((out / "index.html").as_uri())
+    rows = driver.find_elements(By.CSS_SELECTOR, "#tags tbody tr")
+    assert len(rows) == 300
+    Select(driver.find_element(By.ID, "f-year")).select_by_visible_text("24")
+    shown = [r for r in rows if r.is_displayed()]
+    assert len(shown) == 150 and all("sP24" in r.text for r in shown)
+    driver.get((out / "search.html").as_uri() + "?q=sP24cz-local")
+    first = WebDriverWait(driver, 10).until(lambda d: d.find_element(By.CSS_SELECTOR, "#results a"))
+    assert first.text == "sP24cz-local"
+    first.click()
+    assert driver.find_element(By.TAG_NAME, "h1").text == "sP24cz-local"
+    assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
