@@ -11,10 +11,10 @@ from typing import Any
 from shrek.core import ledger
 from shrek.core.freeze import list_path, read_freeze, read_list
 from shrek.core.lifecycle import read_events
-from shrek.core.model import Step, load_tag
+from shrek.core.model import Step, Tag, load_tag
 from shrek.core.records import SUBMISSIONS_DIR, load_records
 from shrek.core.registry import Registry
-from shrek.core.taint import registry_taints
+from shrek.core.taint import Taints, registry_taints
 from shrek.errors import ShrekError
 from shrek.git import GitRepo
 from shrek.ops.tag import overview, submissions
@@ -87,7 +87,7 @@ def collect(registry: Registry) -> SiteData:
 
 
 def _tag(
-    registry: Registry, name: str, taints: Any, allocated: dict[str, str], commit: str
+    registry: Registry, name: str, taints: Taints, allocated: dict[str, str], commit: str
 ) -> TagInfo:
     directory = registry.tag_dir(name)
     records = load_records(directory) if (directory / SUBMISSIONS_DIR).is_dir() else []
@@ -100,19 +100,21 @@ def _tag(
     jobs = {"done": 0, "failed": 0, "total": 0}
     latest: dict[str, str] = {}
     activity = allocated.get(row["label"], "")
-    for row_ in rows:
-        record = by_id[row_["id"]]
-        row_["jobs"] = dict(record.data.get("jobs") or {})
-        row_["failures"] = list(record.data.get("failures") or [])
-        row_["inputs"] = dict(record.data["datasets"].get("inputs") or {})
-        row_["commit"] = str((record.data.get("submitted") or {}).get("journal_commit") or "")
-        row_["at"] = str(record.data["history"][-1]["at"]) if record.data.get("history") else ""
-        activity = max(activity, row_["at"])
-        if not row_["test"]:
-            latest[row_["step"]] = row_["state"]
-            if not row_["invalid"]:
+    for submission in rows:
+        record = by_id[submission["id"]]
+        submission["jobs"] = dict(record.data.get("jobs") or {})
+        submission["failures"] = list(record.data.get("failures") or [])
+        submission["inputs"] = dict(record.data["datasets"].get("inputs") or {})
+        submission["commit"] = str((record.data.get("submitted") or {}).get("journal_commit") or "")
+        submission["at"] = (
+            str(record.data["history"][-1]["at"]) if record.data.get("history") else ""
+        )
+        activity = max(activity, submission["at"])
+        if not submission["test"]:
+            latest[submission["step"]] = submission["state"]
+            if not submission["invalid"]:
                 for key in jobs:
-                    jobs[key] += int(row_["jobs"].get(key, 0))
+                    jobs[key] += int(submission["jobs"].get(key, 0))
     frozen, _ = read_freeze(registry, name)
     data = tag.data if tag is not None else {}
     return TagInfo(
@@ -136,7 +138,7 @@ def _tag(
     )
 
 
-def _in_order(tag: Any) -> list[Step]:
+def _in_order(tag: Tag) -> list[Step]:
     """The steps producers first; in name order when the DAG has a cycle (the page still
     shows the tag, and validate names the cycle)."""
     try:
@@ -145,7 +147,7 @@ def _in_order(tag: Any) -> list[Step]:
         return [tag.steps[n] for n in sorted(tag.steps)]
 
 
-def _edges(tag: Any) -> list[tuple[str, str]]:
+def _edges(tag: Tag) -> list[tuple[str, str]]:
     edges = []
     for step in tag.steps.values():
         for item in step.inputs:
@@ -156,7 +158,7 @@ def _edges(tag: Any) -> list[tuple[str, str]]:
 
 
 def _datasets_of(
-    registry: Registry, info: TagInfo, datasets: dict[str, DatasetInfo], taints: Any
+    registry: Registry, info: TagInfo, datasets: dict[str, DatasetInfo], taints: Taints
 ) -> None:
     name = info.row["name"]
     for row in info.submissions:

@@ -47,7 +47,7 @@ def _layout(title: str, body: str, depth: int, *, script: bool = False, index: b
     )
 
 
-def _commit(site: SiteData, sha: str, depth: int = 1) -> str:
+def _commit(site: SiteData, sha: str) -> str:
     if not sha:
         return ""
     short = escape(sha[:12])
@@ -103,7 +103,7 @@ def index_page(site: SiteData) -> str:
     body = (
         f"<h1>Productions of {escape(site.title)}</h1>"
         f'<p class="muted">{len(site.tags)} tag(s), {len(site.datasets)} dataset(s); at '
-        f"{_commit(site, site.head, 0)}.</p>"
+        f"{_commit(site, site.head)}.</p>"
         '<form class="filters" aria-label="Filter the tags">'
         + _select("state", "State", states)
         + _select("year", "Year", years)
