@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from shrek.ops.init import init_registry
 from shrek.ops.status import refresh
 from shrek.ops.submit import SubmitRequest, submit
 from shrek.ops.tag import new_tag
+from tests.records import copy_record
 
 RECORDS = 1000
 COMMITS = 5000
@@ -56,11 +56,8 @@ def with_history(root: Path, records: int = RECORDS) -> Registry:
             break
         time.sleep(0.1)
     step_dir = registry.tag_dir(TAG) / "submissions" / "demo-pass1"
-    first = (step_dir / "0001.yaml").read_text()
     for n in range(2, records + 1):
-        text = re.sub(r"^number: 1$", f"number: {n}", first, flags=re.M)
-        text = text.replace("/0001", f"/{n:04d}").replace(".s0001", f".s{n:04d}")
-        (step_dir / f"{n:04d}.yaml").write_text(text)
+        copy_record(step_dir, n)
     if records > 1:
         subprocess.run(["git", "add", "tags"], cwd=root, check=True)
         subprocess.run(

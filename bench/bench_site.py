@@ -10,7 +10,6 @@ beside the floor of reading the same records and tag files with PyYAML's C loade
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from bench_history import with_history
 from harness import SHREK, Verdicts, identity, run
 
 from shrek.core.labels import Label, sequence_letters
+from tests.records import copy_record
 
 TAGS = 1000
 RECORDS_PER_TAG = 10
@@ -40,11 +40,8 @@ def populate(root: Path) -> None:
     records of a real finished submission, every one committed."""
     source = root / "tags" / SOURCE
     records = source / "submissions" / "demo-pass1"
-    first = (records / "0001.yaml").read_text()
     for n in range(2, RECORDS_PER_TAG + 1):
-        text = re.sub(r"^number: 1$", f"number: {n}", first, flags=re.M)
-        text = text.replace("/0001", f"/{n:04d}").replace(".s0001", f".s{n:04d}")
-        (records / f"{n:04d}.yaml").write_text(text)
+        copy_record(records, n)
     lines = []
     for n in range(1, TAGS):
         label = str(Label("sP", 23 + n // 700, sequence_letters(n % 700 + 1)))
@@ -63,12 +60,7 @@ def populate(root: Path) -> None:
 
 
 def one_more_record(root: Path) -> None:
-    records = root / "tags" / SOURCE / "submissions" / "demo-pass1"
-    last = RECORDS_PER_TAG + 1
-    text = (records / "0001.yaml").read_text()
-    text = re.sub(r"^number: 1$", f"number: {last}", text, flags=re.M)
-    text = text.replace("/0001", f"/{last:04d}").replace(".s0001", f".s{last:04d}")
-    (records / f"{last:04d}.yaml").write_text(text)
+    copy_record(root / "tags" / SOURCE / "submissions" / "demo-pass1", RECORDS_PER_TAG + 1)
     subprocess.run(["git", "add", "-A"], cwd=root, check=True)
     subprocess.run(["git", "commit", "-qm", "bench: one more record"], cwd=root, check=True)
 

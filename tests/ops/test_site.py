@@ -19,6 +19,7 @@ from shrek.ops.site.pages import page_name
 from shrek.ops.submit import submit
 from tests.conftest import git
 from tests.ops.conftest import BACKGROUND, DEMO_TAG, wait
+from tests.records import copy_record
 
 
 class _Links(HTMLParser):
@@ -141,12 +142,8 @@ def _grown(registry: Registry, steps: int, records: int) -> None:
     for n in range(3, steps + 1):
         text = source.replace("name: demo-pass1", f"name: extra-{n}")
         (tag_dir / "job" / f"extra-{n}.yaml").write_text(text)
-    record_dir = tag_dir / "submissions" / "demo-pass1"
-    first = (record_dir / "0001.yaml").read_text()
     for n in range(2, records + 1):
-        text = re.sub(r"^number: 1$", f"number: {n}", first, flags=re.M)
-        text = text.replace("/0001", f"/{n:04d}").replace(".s0001", f".s{n:04d}")
-        (record_dir / f"{n:04d}.yaml").write_text(text)
+        copy_record(tag_dir / "submissions" / "demo-pass1", n)
     git(registry.root, "add", "-A")
     git(registry.root, "commit", "-qm", "test: a tag of many steps and records")
 
