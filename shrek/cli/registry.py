@@ -111,3 +111,10 @@ def site(
         f"{report.written} of {report.pages} file(s) written, {report.removed} removed "
         f"({report.seconds:.2f} s); open {report.directory / 'index.html'}"
     )
+    if report.in_work_tree:
+        typer.echo(
+            f"note: {report.directory} is inside the registry's work tree, where git sees it "
+            "and 'shrek submit' would find the tree dirty: build it outside (-o ../site), "
+            "or list it in .gitignore",
+            err=True,
+        )

@@ -130,7 +130,9 @@ def test_the_command_line_builds_the_site(produced: Registry, shrek, tmp_path: P
         r"site of 1 tag\(s\) and 3 dataset\(s\) in .*: \d+ of \d+ file\(s\) written", done.out
     )
     again = shrek("site", "-o", str(tmp_path / "site"), cwd=produced.root)
-    assert " 0 of " in again.out
+    assert " 0 of " in again.out and not again.err
+    inside = shrek("site", "-o", "site", cwd=produced.root)
+    assert inside.code == 0 and "inside the registry's work tree" in inside.err
 
 
 def _grown(registry: Registry, steps: int, records: int) -> None:

@@ -27,6 +27,7 @@ class SiteReport:
     tags: int
     datasets: int
     seconds: float
+    in_work_tree: bool = False  # git sees it: a later submit would find the tree dirty
 
 
 def build_site(registry: Registry, out: Path) -> SiteReport:
@@ -60,6 +61,15 @@ def build_site(registry: Registry, out: Path) -> SiteReport:
         len(data.tags),
         len(data.datasets),
         time.perf_counter() - started,
+        _in_work_tree(registry, out),
+    )
+
+
+def _in_work_tree(registry: Registry, out: Path) -> bool:
+    """Whether the site lies in the registry's work tree, outside its ignored state dir."""
+    where = out.resolve()
+    return where.is_relative_to(registry.root.resolve()) and not where.is_relative_to(
+        registry.state_dir.resolve()
     )
 
 
