@@ -88,12 +88,17 @@ def schema_export(
 def site(
     ctx: typer.Context,
     out: Path = typer.Option(..., "-o", "--output", help="Directory to write the site into."),
+    files: bool = typer.Option(
+        False,
+        "--files",
+        help="List the files of the steps' outputs, and where they are, from the catalogue.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ) -> None:
     """Write the registry as a static website: every tag, dataset and submission, searchable."""
     from shrek.ops.site import build_site
 
-    report = build_site(open_registry(ctx), out)
+    report = build_site(open_registry(ctx), out, files=files)
     summary = {
         "directory": str(report.directory),
         "pages": report.pages,

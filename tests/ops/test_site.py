@@ -161,3 +161,23 @@ def test_a_tag_page_of_ten_steps_and_a_hundred_submissions_stays_small(
     text = page.read_text()
     assert text.count('<g class="step') == 10 and text.count('<tr id="s-') == 101
     assert page.stat().st_size < 200_000, page.stat().st_size
+
+
+def test_with_files_the_outputs_files_and_where_they_are_are_listed(
+    produced: Registry, shrek, tmp_path: Path
+) -> None:
+    """Output files are in the catalogue, not in git: --files asks it, so a file a job wrote
+    is found by name and shown with where it is."""
+    out = tmp_path / "site"
+    assert shrek("site", "-o", str(out), "--files", cwd=produced.root).code == 0
+    dataset = "prod.sP22aa-local.demo-pass1.events.s0001"
+    page = (out / page_name("datasets", dataset)).read_text()
+    stored = sorted((produced.state_dir / "store" / dataset).iterdir())
+    assert len(stored) == 4 and f"Files ({len(stored)})" in page
+    assert all(f'id="f-{p.name}"' in page for p in stored)
+    assert str(stored[0]) in page  # where it is
+    index = (out / "search-index.js").read_text()
+    assert f'"{stored[0].name}","file of {dataset}"' in index
+    without = (tmp_path / "plain").resolve()
+    build_site(produced, without)
+    assert "lists them here" in (without / page_name("datasets", dataset)).read_text()

@@ -30,12 +30,13 @@ class SiteReport:
     in_work_tree: bool = False  # git sees it: a later submit would find the tree dirty
 
 
-def build_site(registry: Registry, out: Path) -> SiteReport:
+def build_site(registry: Registry, out: Path, *, files: bool = False) -> SiteReport:
     """Build the site of ``registry`` into ``out`` (created; refused when it holds files
-    that another program wrote, which a build would mix with its own)."""
+    that another program wrote, which a build would mix with its own); ``files``: list the
+    outputs' files too, from the catalogue."""
     started = time.perf_counter()
     _claim(out)
-    site, data = pages_of(registry)
+    site, data = pages_of(registry, files=files)
     written = 0
     for relative, text in site.items():
         target = out / relative
@@ -81,9 +82,9 @@ def _replace(target: Path, content: bytes) -> None:
     os.replace(temporary, target)
 
 
-def pages_of(registry: Registry) -> tuple[dict[str, str], SiteData]:
+def pages_of(registry: Registry, *, files: bool = False) -> tuple[dict[str, str], SiteData]:
     """Every file of the site (its path in the site: its text), and what it was made from."""
-    data = collect(registry)
+    data = collect(registry, catalogue=files)
     site: dict[str, str] = {}
     site["index.html"] = pages.index_page(data)
     site["search.html"] = pages.search_page()

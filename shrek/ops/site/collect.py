@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from shrek.catalogs.factory import open_catalog
 from shrek.core import ledger
 from shrek.core.freeze import list_path, read_freeze, read_list
 from shrek.core.lifecycle import read_events
@@ -48,7 +49,8 @@ class DatasetInfo:
     reads: dict[str, str] = field(default_factory=dict)  # its inputs: declared -> dataset
     read_by: list[tuple[str, str]] = field(default_factory=list)  # (tag, submission id)
     frozen_in: list[str] = field(default_factory=list)  # tags whose freeze pins it
-    files: list[tuple[str, int, str]] = field(default_factory=list)  # name, bytes, checksum
+    # name, bytes, checksum, where (a frozen list says no where: "")
+    files: list[tuple[str, int, str, str]] = field(default_factory=list)
     invalid: str = ""
     tainted: str = ""
 
@@ -62,9 +64,10 @@ class SiteData:
     datasets: dict[str, DatasetInfo]
 
 
-def collect(registry: Registry) -> SiteData:
+def collect(registry: Registry, *, catalogue: bool = False) -> SiteData:
     """Everything the site shows, each file read once (the taints and the ledger once for
-    the registry, not once per tag)."""
+    the registry, not once per tag); ``catalogue``: the files of the steps' outputs and where
+    they are, asked of the registry's catalogue (they are not in git)."""
     repo = GitRepo(registry.root)
     taints = registry_taints(registry.tags_dir)
     last_commit = _last_commits(repo)
@@ -76,6 +79,8 @@ def collect(registry: Registry) -> SiteData:
         info = _tag(registry, name, taints, allocated, last_commit.get(name, ""))
         tags.append(info)
         _datasets_of(registry, info, datasets, taints)
+    if catalogue:
+        _output_files(registry, datasets)
     remote = repo.remote_for(repo.branch() or "main") if repo.has_commits() else None
     return SiteData(
         title=registry.root.name,
@@ -179,7 +184,22 @@ def _datasets_of(
                 files = read_list(listed, registry.relative(listed))
             except ShrekError:
                 files = {}
-            pinned.files = [(f, size, checksum) for f, (size, checksum) in sorted(files.items())]
+            pinned.files = [
+                (f, size, checksum, "") for f, (size, checksum) in sorted(files.items())
+            ]
+
+
+def _output_files(registry: Registry, datasets: dict[str, DatasetInfo]) -> None:
+    """The files of every output dataset the catalogue knows (asked once for which it knows,
+    then once per dataset): name, bytes, checksum and where the file is."""
+    catalog = open_catalog(registry)
+    outputs = [d.name for d in datasets.values() if d.made_by is not None and not d.files]
+    known = catalog.infos(outputs)
+    for name in outputs:
+        if name in known:
+            datasets[name].files = [
+                (f.name, f.size, f.checksum, f.location) for f in catalog.files(name)
+            ]
 
 
 TAG_PATH = re.compile(r"tags/([^/]+)/")

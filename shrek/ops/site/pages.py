@@ -367,12 +367,13 @@ def _provenance(site: SiteData, dataset: DatasetInfo, seen: set[str]) -> str:
 
 
 def _files(
-    dataset: DatasetInfo, chunk: list[tuple[str, int, str]], n: int, names: list[str]
+    dataset: DatasetInfo, chunk: list[tuple[str, int, str, str]], n: int, names: list[str]
 ) -> str:
     if not dataset.files:
         return (
             '<h2>Files</h2><p class="muted">The registry commits no file list for it: its '
-            "files are in the catalogue (<code>shrek dataset show</code>).</p>"
+            "files are in the catalogue (<code>shrek dataset show</code>; <code>shrek site "
+            "--files</code> lists them here).</p>"
         )
     nav = ""
     if len(names) > 1:
@@ -384,15 +385,19 @@ def _files(
             )
             + "</nav>"
         )
+    located = any(where for *_, where in dataset.files)
     rows = "".join(
         f'<tr id="f-{escape(name)}"><td><code>{escape(name)}</code></td><td>{size}</td>'
-        f"<td><code>{escape(checksum)}</code></td></tr>"
-        for name, size, checksum in chunk
+        f"<td><code>{escape(checksum)}</code></td>"
+        + (f"<td><code>{escape(where)}</code></td>" if located else "")
+        + "</tr>"
+        for name, size, checksum, where in chunk
     )
+    head = '<th scope="col">Where</th>' if located else ""
     return (
         f'<h2>Files ({len(dataset.files)})</h2>{nav}<div class="scroll"><table><thead><tr>'
         '<th scope="col">File</th><th scope="col">Bytes</th><th scope="col">Checksum</th>'
-        f"</tr></thead><tbody>{rows}</tbody></table></div>{nav}"
+        f"{head}</tr></thead><tbody>{rows}</tbody></table></div>{nav}"
     )
 
 
@@ -414,7 +419,7 @@ def search_index(site: SiteData) -> str:
     for dataset in site.datasets.values():
         page = page_name("datasets", dataset.name)
         entries.append([dataset.name, "dataset", page])
-        for k, (name, _, _) in enumerate(dataset.files):
+        for k, (name, *_) in enumerate(dataset.files):
             at = (
                 page
                 if k < FILES_PER_PAGE
