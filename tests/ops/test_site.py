@@ -181,3 +181,33 @@ def test_with_files_the_outputs_files_and_where_they_are_are_listed(
     without = (tmp_path / "plain").resolve()
     build_site(produced, without)
     assert "lists them here" in (without / page_name("datasets", dataset)).read_text()
+
+
+def _luminance(colour: str) -> float:
+    """WCAG 2's relative luminance of a #rrggbb colour."""
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_every_text_colour_has_a_contrast_of_at_least_4_5() -> None:
+    """WCAG AA for normal text: each colour the style sheet writes text in, on each
+    background it writes text on (the page, the header and table heads, the DAG's boxes)."""
+    from shrek.ops.site.build import STATIC
+
+    css = (STATIC / "site.css").read_text()
+    colours = dict(re.findall(r"--(\w+):\s*(#[0-9a-f]{6})", css))
+    texts = ["fg", "muted", "link", "done", "failed", "run"]
+    backgrounds = [colours["bg"], colours["head"], "#dafbe1", "#ffebe9", "#fff8c5"]
+    low = [
+        (name, background, round(_contrast(colours[name], background), 2))
+        for name in texts
+        for background in backgrounds[:2]
+    ]
+    low += [("fg", b, round(_contrast(colours["fg"], b), 2)) for b in backgrounds[2:]]
+    assert [entry for entry in low if entry[2] < 4.5] == []
