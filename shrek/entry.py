@@ -1,4 +1,5 @@
-"""The ``shrek`` command's entry point: answers ``--version`` before importing anything.
+"""The ``shrek`` command's entry point: answers ``--version`` before importing anything, and a
+``--help`` asked before from the text kept then (:mod:`shrek.helpcache`).
 
 Loading the command line (typer, rich, every command group) costs tens of milliseconds that
 ``shrek --version`` — run by scripts and CI to learn which SHREK is installed — need not pay.
@@ -8,6 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
+
+from shrek import helpcache
 
 
 def main() -> None:
@@ -20,6 +23,12 @@ def main() -> None:
 
             print(f"shrek {__version__}")
             return
+        words = helpcache.asked(sys.argv[1:])
+        if words is not None:
+            text = helpcache.cached(words)
+            if text is not None:  # the same question, the same code: the same answer
+                sys.stdout.write(text)
+                return
         if "SHREK_FAULT_POINT" in os.environ:  # the tests' Ctrl-C while the CLI is imported
             from shrek.interrupts import fault_point
 
@@ -28,7 +37,17 @@ def main() -> None:
     except KeyboardInterrupt:
         print("shrek: interrupted", file=sys.stderr)
         sys.exit(130)
-    code = run()
+    if words is None:
+        code = run()
+    else:
+        tee = helpcache.Tee(sys.stdout)
+        sys.stdout = tee  # type: ignore[assignment]
+        try:
+            code = run()
+        finally:
+            sys.stdout = tee.stream  # type: ignore[assignment]
+        if code == 0:
+            helpcache.keep(words, "".join(tee.copy))
     try:  # what is still buffered: a reader that went away is not an error
         sys.stdout.flush()
     except BrokenPipeError:
