@@ -16,6 +16,16 @@ ORIGIN_FILE = "shrek-origin.txt"  # beside the wrappers: the journal commit, sub
 
 MAX_CONTAINER_NAME = 132  # pandaclient.PsubUtils: "following DDM definition"
 
+# An output file names the job that wrote it: ``<prefix>._<NNNNNN><ext>``, PanDA's number of
+# the job in its task, or the job's sequence number in the local store (which follows PanDA).
+_JOB_MARK = re.compile(r"\._(\d{6,})(?=\.|$)")
+
+
+def job_mark(file_name: str) -> str | None:
+    """The job number an output file's name carries (``._000005``), None when it has none."""
+    found = _JOB_MARK.findall(file_name)
+    return found[-1] if found else None
+
 
 def submission_base(scope: str, tag: str, serial: int, test: bool) -> str:
     """``<scope>.[test.]<tag>.sNNNN``: the base of every name of one PanDA submission."""

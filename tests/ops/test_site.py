@@ -63,6 +63,8 @@ def test_the_site_shows_every_tag_step_submission_and_dataset(
     assert "sP22aa-local/demo-pass1/0001" in merged and "Read by" in merged
     background = (out / page_name("datasets", BACKGROUND)).read_text()
     assert "mb_1.txt" in background and "Pinned by the freeze of" in background
+    frozen_in = git(produced.root, "log", "-1", "--format=%H", "--", f"tags/{DEMO_TAG}/freeze.yaml")
+    assert f"<code>{frozen_in[:12]}</code>" in background and frozen_in[:12] in tag
     index_js = (out / "search-index.js").read_text()
     assert '"mb_1.txt","file of demo.minbias.background"' in index_js
 
@@ -175,6 +177,7 @@ def test_with_files_the_outputs_files_and_where_they_are_are_listed(
     stored = sorted((produced.state_dir / "store" / dataset).iterdir())
     assert len(stored) == 4 and f"Files ({len(stored)})" in page
     assert all(f'id="f-{p.name}"' in page for p in stored)
+    assert "Made by job" in page and re.search(r'#s-sP22aa-local-demo-pass1-0001">1</a>', page)
     assert str(stored[0]) in page  # where it is
     index = (out / "search-index.js").read_text()
     assert f'"{stored[0].name}","file of {dataset}"' in index

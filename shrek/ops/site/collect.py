@@ -10,7 +10,7 @@ from typing import Any
 
 from shrek.catalogs.factory import open_catalog
 from shrek.core import ledger
-from shrek.core.freeze import list_path, read_freeze, read_list
+from shrek.core.freeze import FREEZE_FILE, list_path, read_freeze, read_list
 from shrek.core.lifecycle import read_events
 from shrek.core.model import Step, Tag, load_tag
 from shrek.core.records import SUBMISSIONS_DIR, load_records
@@ -37,6 +37,7 @@ class TagInfo:
     jobs: dict[str, int]  # done, failed, total over its submissions that count
     last_activity: str
     commit: str  # the last commit that changed the tag
+    freeze_commit: str = ""  # the commit that wrote its freeze
 
 
 @dataclass
@@ -62,6 +63,7 @@ class SiteData:
     head: str
     tags: list[TagInfo]
     datasets: dict[str, DatasetInfo]
+    freeze_commits: dict[str, str] = field(default_factory=dict)  # tag -> its freeze's commit
 
 
 def collect(registry: Registry, *, catalogue: bool = False) -> SiteData:
@@ -70,13 +72,14 @@ def collect(registry: Registry, *, catalogue: bool = False) -> SiteData:
     they are, asked of the registry's catalogue (they are not in git)."""
     repo = GitRepo(registry.root)
     taints = registry_taints(registry.tags_dir)
-    last_commit = _last_commits(repo)
+    last_commit, freeze_commit = _last_commits(repo)
     entries, _ = ledger.read_ledger(registry.root)
     allocated = {e.label: e.allocated_at for e in entries}
     datasets: dict[str, DatasetInfo] = {}
     tags = []
     for name in registry.tag_names():
         info = _tag(registry, name, taints, allocated, last_commit.get(name, ""))
+        info.freeze_commit = freeze_commit.get(name, "") if info.freeze else ""
         tags.append(info)
         _datasets_of(registry, info, datasets, taints)
     if catalogue:
@@ -88,6 +91,7 @@ def collect(registry: Registry, *, catalogue: bool = False) -> SiteData:
         head=repo.head() if repo.has_commits() else "",
         tags=tags,
         datasets=datasets,
+        freeze_commits={t.row["name"]: t.freeze_commit for t in tags if t.freeze_commit},
     )
 
 
@@ -205,16 +209,20 @@ def _output_files(registry: Registry, datasets: dict[str, DatasetInfo]) -> None:
 TAG_PATH = re.compile(r"tags/([^/]+)/")
 
 
-def _last_commits(repo: GitRepo) -> dict[str, str]:
-    """tag -> the last commit that changed one of its files, from one walk of the history."""
+def _last_commits(repo: GitRepo) -> tuple[dict[str, str], dict[str, str]]:
+    """tag -> the last commit that changed one of its files, and tag -> the last that wrote
+    its freeze.yaml, from one walk of the history."""
     if not repo.has_commits():
-        return {}
-    found: dict[str, str] = {}
+        return {}, {}
+    changed: dict[str, str] = {}
+    frozen: dict[str, str] = {}
     for commit, path, _ in repo.versions(["tags/*/*", "tags/*/*/*", "tags/*/*/*/*"]):
         match = TAG_PATH.match(path)
         if match:
-            found[match[1]] = commit  # oldest first: the last one wins
-    return found
+            changed[match[1]] = commit  # oldest first: the last one wins
+            if path.endswith(f"/{match[1]}/{FREEZE_FILE}"):
+                frozen[match[1]] = commit
+    return changed, frozen
 
 
 def _commit_url(remote: str | None) -> str:

@@ -9,6 +9,7 @@ import json
 from html import escape
 from typing import Any
 
+from shrek.core.naming import job_mark
 from shrek.ops.site.collect import DatasetInfo, SiteData, TagInfo
 from shrek.ops.site.dag import dag_svg
 
@@ -159,7 +160,7 @@ def tag_page(site: SiteData, tag: TagInfo) -> str:
     parts.append(_lineage(tag))
     parts.append(f'<h2 id="dag">Steps</h2><div class="scroll">{svg}</div>')
     parts += [_step(tag, step) for step in tag.steps]
-    parts.append(_freeze(tag))
+    parts.append(_freeze(site, tag))
     parts.append(_submissions(site, tag))
     return _layout(r["name"], "".join(parts), 1)
 
@@ -237,11 +238,13 @@ def _step(tag: TagInfo, step: Any) -> str:
     )
 
 
-def _freeze(tag: TagInfo) -> str:
+def _freeze(site: SiteData, tag: TagInfo) -> str:
     frozen = tag.freeze
     if not frozen:
         return '<h2 id="freeze">Freeze</h2><p class="muted">Not frozen.</p>'
     rows = [("Digest", f"<code>{escape(frozen['digest'])}</code>")]
+    if tag.freeze_commit:
+        rows.append(("Recorded in", _commit(site, tag.freeze_commit)))
     rows += [
         (k.replace("_", " ").capitalize(), escape(str(v))) for k, v in frozen["frozen"].items()
     ]
@@ -332,7 +335,15 @@ def _dataset_head(site: SiteData, dataset: DatasetInfo) -> str:
     if dataset.frozen_in:
         parts.append(
             "<p>Pinned by the freeze of "
-            + ", ".join(_tag_link(t) for t in sorted(dataset.frozen_in))
+            + ", ".join(
+                _tag_link(t)
+                + (
+                    f" ({_commit(site, site.freeze_commits[t])})"
+                    if t in site.freeze_commits
+                    else ""
+                )
+                for t in sorted(dataset.frozen_in)
+            )
             + ".</p>"
         )
     if dataset.read_by:
@@ -386,19 +397,31 @@ def _files(
             + "</nav>"
         )
     located = any(where for *_, where in dataset.files)
+    made = dataset.made_by
     rows = "".join(
         f'<tr id="f-{escape(name)}"><td><code>{escape(name)}</code></td><td>{size}</td>'
         f"<td><code>{escape(checksum)}</code></td>"
         + (f"<td><code>{escape(where)}</code></td>" if located else "")
+        + (f"<td>{_job(dataset, name)}</td>" if made else "")
         + "</tr>"
         for name, size, checksum, where in chunk
     )
     head = '<th scope="col">Where</th>' if located else ""
+    head += '<th scope="col">Made by job</th>' if made else ""
     return (
         f'<h2>Files ({len(dataset.files)})</h2>{nav}<div class="scroll"><table><thead><tr>'
         '<th scope="col">File</th><th scope="col">Bytes</th><th scope="col">Checksum</th>'
         f"{head}</tr></thead><tbody>{rows}</tbody></table></div>{nav}"
     )
+
+
+def _job(dataset: DatasetInfo, file_name: str) -> str:
+    """The job of the writing submission that made the file, as the file's name says."""
+    mark = job_mark(file_name)
+    if mark is None or dataset.made_by is None:
+        return '<span class="muted">—</span>'
+    anchor = f"../{page_name('tags', dataset.tag)}#s-{dataset.made_by['id'].replace('/', '-')}"
+    return f'<a href="{escape(anchor)}">{int(mark)}</a>'
 
 
 # -- search ------------------------------------------------------------------------------------
