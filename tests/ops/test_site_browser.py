@@ -23,6 +23,7 @@ from shrek.ops.tag import new_tag
 from tests.ops.conftest import DEMO_TAG
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+EVENTS = "prod.sP22aa-local.demo-pass1.events.s0001"
 
 
 @pytest.fixture
@@ -83,7 +84,7 @@ def test_a_person_finds_the_tag_its_dag_its_failure_and_a_file(
     driver = browser
     new_tag(produced, label="sP22ab", build="local", template="demo", title="A draft")
     out = tmp_path / "site"
-    build_site(produced, out)
+    build_site(produced, out, files=True)
     driver.get((out / "index.html").as_uri())
     row, draft = driver.find_elements(By.CSS_SELECTOR, "#tags tbody tr")
     assert row.is_displayed() and DEMO_TAG in row.text and "4/8 (4 failed)" in row.text
@@ -118,6 +119,16 @@ def test_a_person_finds_the_tag_its_dag_its_failure_and_a_file(
         page_name("datasets", "demo.minbias.background") + "#f-mb_2.txt"
     )
     assert driver.find_element(By.ID, "f-mb_2.txt").is_displayed()
+
+    made = sorted((produced.state_dir / "store" / EVENTS).iterdir())[2]  # a file a job wrote
+    driver.find_element(By.ID, "q").send_keys(made.name, Keys.ENTER)
+    WebDriverWait(driver, 10).until(lambda d: d.find_element(By.CSS_SELECTOR, "#results a"))
+    driver.find_element(By.CSS_SELECTOR, "#results a").click()
+    file_row = driver.find_element(By.ID, f"f-{made.name}")
+    job = file_row.find_element(By.CSS_SELECTOR, "td:last-child a")
+    assert job.text == "3" and str(made) in file_row.text  # its job, and where the file is
+    job.click()
+    assert driver.current_url.endswith("#s-sP22aa-local-demo-pass1-0001")
 
     driver.set_window_size(390, 844)  # a phone's width: nothing wider than the screen
     driver.get((out / page_name("tags", DEMO_TAG)).as_uri())

@@ -272,7 +272,10 @@ def _submissions(site: SiteData, tag: TagInfo) -> str:
     rows = []
     for row in tag.submissions:
         jobs = row["jobs"]
-        outputs = "<br>".join(_dataset_link(o["dataset"]) for o in row["outputs"].values())
+        outputs = "<br>".join(
+            _dataset_link(o["dataset"]) + _size(site.datasets.get(o["dataset"]))
+            for o in row["outputs"].values()
+        )
         seq = row["sequences"]
         flags = " (test)" if row["test"] else ""
         if row["invalid"]:
@@ -294,6 +297,14 @@ def _submissions(site: SiteData, tag: TagInfo) -> str:
         '<th scope="col">Jobs</th><th scope="col">Outputs</th><th scope="col">Recorded in</th>'
         "</tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>"
     )
+
+
+def _size(dataset: DatasetInfo | None) -> str:
+    """' (N files, B bytes)' where the site knows the dataset's files (with --files)."""
+    if dataset is None or not dataset.files:
+        return ""
+    total = sum(size for _, size, _, _ in dataset.files)
+    return f' <span class="count">({len(dataset.files)} files, {total:,} bytes)</span>'
 
 
 # -- a dataset ---------------------------------------------------------------------------------
