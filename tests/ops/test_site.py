@@ -214,3 +214,17 @@ def test_every_text_colour_has_a_contrast_of_at_least_4_5() -> None:
     ]
     low += [("fg", b, round(_contrast(colours["fg"], b), 2)) for b in backgrounds[2:]]
     assert [entry for entry in low if entry[2] < 4.5] == []
+
+
+def test_an_invalidation_shows_what_it_taints(produced: Registry, tmp_path: Path) -> None:
+    """Lineage: the invalid submission names, with links, every submission made from it."""
+    from shrek.ops.lifecycle import invalidate
+
+    invalidate(produced, "sP22aa/demo-pass1/0001", "wrong seed")
+    out = tmp_path / "site"
+    build_site(produced, out)
+    tag = (out / page_name("tags", DEMO_TAG)).read_text()
+    assert "<code>sP22aa-local/demo-pass1/0001</code> invalid: wrong seed; it taints " in tag
+    assert 'href="../tags/sP22aa-local.html#s-sP22aa-local-demo-pass2-0001"' in tag
+    index = (out / "index.html").read_text()
+    assert "1 invalid" in index and "1 tainted" in index

@@ -64,6 +64,7 @@ class SiteData:
     tags: list[TagInfo]
     datasets: dict[str, DatasetInfo]
     freeze_commits: dict[str, str] = field(default_factory=dict)  # tag -> its freeze's commit
+    tainted_by: dict[str, list[str]] = field(default_factory=dict)  # invalid id -> derived ids
 
 
 def collect(registry: Registry, *, catalogue: bool = False) -> SiteData:
@@ -92,7 +93,17 @@ def collect(registry: Registry, *, catalogue: bool = False) -> SiteData:
         tags=tags,
         datasets=datasets,
         freeze_commits={t.row["name"]: t.freeze_commit for t in tags if t.freeze_commit},
+        tainted_by=_tainted_by(taints),
     )
+
+
+def _tainted_by(taints: Taints) -> dict[str, list[str]]:
+    """What each invalidation taints: the invalid submission (or dataset) -> the submissions
+    made from it, at any depth and in any tag."""
+    found: dict[str, list[str]] = {}
+    for submission, taint in sorted(taints.submissions.items()):
+        found.setdefault(taint.ancestor, []).append(submission)
+    return found
 
 
 def _tag(

@@ -157,7 +157,7 @@ def tag_page(site: SiteData, tag: TagInfo) -> str:
     ]
     if tag.description:
         parts.append(f'<p class="description">{escape(tag.description)}</p>')
-    parts.append(_lineage(tag))
+    parts.append(_lineage(site, tag))
     parts.append(f'<h2 id="dag">Steps</h2><div class="scroll">{svg}</div>')
     parts += [_step(tag, step) for step in tag.steps]
     parts.append(_freeze(site, tag))
@@ -165,7 +165,7 @@ def tag_page(site: SiteData, tag: TagInfo) -> str:
     return _layout(r["name"], "".join(parts), 1)
 
 
-def _lineage(tag: TagInfo) -> str:
+def _lineage(site: SiteData, tag: TagInfo) -> str:
     lineage, items = tag.lineage, []
     if lineage["parent"]:
         items.append(f"Derived from {_tag_link(lineage['parent'])}")
@@ -174,7 +174,11 @@ def _lineage(tag: TagInfo) -> str:
     if lineage["superseded_by"]:
         items.append(f"Superseded by {_tag_link(lineage['superseded_by'])}")
     for submission, reason in sorted(lineage["invalidated"].items()):
-        items.append(f"Submission <code>{escape(submission)}</code> invalid: {escape(reason)}")
+        derived = site.tainted_by.get(submission, [])
+        taints = "; it taints " + ", ".join(_submission_link(s) for s in derived) if derived else ""
+        items.append(
+            f"Submission <code>{escape(submission)}</code> invalid: {escape(reason)}{taints}"
+        )
     for row in tag.submissions:
         if row["tainted"]:
             items.append(
@@ -188,6 +192,13 @@ def _lineage(tag: TagInfo) -> str:
         + "".join(f"<li>{i}</li>" for i in items)
         + "</ul>"
     )
+
+
+def _submission_link(ident: str) -> str:
+    """A submission on its tag's page (its id begins with the tag's name)."""
+    tag = ident.partition("/")[0]
+    anchor = f"../{page_name('tags', tag)}#s-{ident.replace('/', '-')}"
+    return f'<a href="{escape(anchor)}"><code>{escape(ident)}</code></a>'
 
 
 def _tag_link(name: str) -> str:
