@@ -142,7 +142,11 @@ def _tag(
         owner=str(data.get("owner") or ""),
         description=str(data.get("description") or ""),
         steps=steps,
-        edges=_edges(tag) if tag is not None else [],
+        edges=sorted(
+            (producer, consumer)
+            for consumer, producers in (tag.dependencies() if tag is not None else {}).items()
+            for producer in producers
+        ),
         step_states=latest,
         submissions=rows,
         freeze=frozen,
@@ -165,16 +169,6 @@ def _in_order(tag: Tag) -> list[Step]:
         return [tag.steps[n] for n in tag.order()]
     except ShrekError:
         return [tag.steps[n] for n in sorted(tag.steps)]
-
-
-def _edges(tag: Tag) -> list[tuple[str, str]]:
-    edges = []
-    for step in tag.steps.values():
-        for item in step.inputs:
-            made = tag.producer(item)
-            if made is not None:
-                edges.append((made[0], step.name))
-    return sorted(set(edges))
 
 
 def _datasets_of(
