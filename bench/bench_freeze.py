@@ -23,7 +23,7 @@ from shrek.core.hashing import sha256_file, sha256_files
 from shrek.core.registry import Registry
 from shrek.ops.freeze import freeze
 from shrek.ops.init import init_registry
-from shrek.ops.tag import new_tag
+from shrek.ops.tag import TagRequest, new_tag
 
 GIB = 1 << 30
 FILES = 16
@@ -78,7 +78,7 @@ def large_dataset(tmp: Path) -> None:
     os.environ.setdefault("GIT_COMMITTER_NAME", "bench")
     os.environ.setdefault("GIT_COMMITTER_EMAIL", "bench@shrek.invalid")
     registry = Registry.open(init_registry(tmp / "registry"))
-    new_tag(registry, label="sP22aa", skip_to=True, build="mdc2.7", template="hfprod")
+    new_tag(registry, TagRequest(label="sP22aa", skip_to=True, build="mdc2.7", template="hfprod"))
     tag_yaml = registry.tag_dir("sP22aa-mdc2.7") / "tag.yaml"
     tag_yaml.write_text(tag_yaml.read_text().split("code:")[0] + "code: []\n")
     subprocess.run(["git", "commit", "-qam", "no remote code"], cwd=registry.root, check=True)

@@ -26,7 +26,7 @@ from shrek.ops.freeze import freeze
 from shrek.ops.init import init_registry
 from shrek.ops.status import refresh
 from shrek.ops.submit import SubmitRequest, submit
-from shrek.ops.tag import new_tag
+from shrek.ops.tag import TagRequest, new_tag
 from tests.records import copy_record
 
 RECORDS = 1000
@@ -44,7 +44,7 @@ for name in glob.glob("tags/*/submissions/*/*.yaml"):
 def with_history(root: Path, records: int = RECORDS) -> Registry:
     """The demo tag with one real, finished submission copied into ``records`` records."""
     registry = Registry.open(init_registry(root))
-    new_tag(registry, label="sP22aa", skip_to=True, build="local", template="demo")
+    new_tag(registry, TagRequest(label="sP22aa", skip_to=True, build="local", template="demo"))
     background = root.parent / "mb.txt"
     background.write_text("minbias\n")
     add_files(open_catalog(registry), "demo.minbias.background", [background])

@@ -24,7 +24,7 @@ from shrek.core.registry import Registry
 from shrek.ops.dataset import add_files
 from shrek.ops.freeze import freeze
 from shrek.ops.init import init_registry
-from shrek.ops.tag import new_tag
+from shrek.ops.tag import TagRequest, new_tag
 from tests.backends.pandastub import PandaStub, make_token
 
 SUBMISSIONS = 100  # of two steps: 200 records
@@ -42,7 +42,7 @@ def registry_with_panda_records(tmp: Path, stub: PandaStub, environment: dict) -
         settings.read_text()
         + "panda:\n  vo: wlcg\n  prod_source_label: test\n  working_group: sphenix\n"
     )
-    new_tag(registry, label="sP22aa", skip_to=True, build="local", template="demo")
+    new_tag(registry, TagRequest(label="sP22aa", skip_to=True, build="local", template="demo"))
     background = tmp / "mb.txt"
     background.write_text("minbias\n")
     add_files(open_catalog(registry), "demo.minbias.background", [background])

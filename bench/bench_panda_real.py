@@ -32,7 +32,7 @@ from shrek.core.registry import Registry
 from shrek.ops.dataset import add_files
 from shrek.ops.freeze import freeze
 from shrek.ops.init import init_registry
-from shrek.ops.tag import new_tag
+from shrek.ops.tag import TagRequest, new_tag
 from tests.backends.pandastub import make_token
 from tests.panda_stack import stack as panda_stack
 
@@ -69,7 +69,7 @@ def _registry(root: Path, label: str) -> Registry:
     )
     _git(registry.root, "commit", "-qam", "panda settings")
     registry = Registry.open(registry.root)
-    new_tag(registry, label=label, skip_to=True, build="local", template="demo")
+    new_tag(registry, TagRequest(label=label, skip_to=True, build="local", template="demo"))
     background = root.parent / f"{label}-minbias.txt"
     background.write_text("minbias\n")
     add_files(open_catalog(registry), "demo.minbias.background", [background])

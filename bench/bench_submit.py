@@ -29,7 +29,7 @@ from shrek.core.registry import Registry
 from shrek.ops.freeze import freeze
 from shrek.ops.init import init_registry
 from shrek.ops.status import refresh
-from shrek.ops.tag import new_tag
+from shrek.ops.tag import TagRequest, new_tag
 
 JOBS = 200
 CATALOGUED = 100_000
@@ -78,7 +78,7 @@ def catalogue_history(registry: Registry) -> None:
 
 def local_jobs(verdicts: Verdicts, tmp: Path) -> None:
     registry = Registry.open(init_registry(tmp / "jobs"))
-    tag = new_tag(registry, label="sP22aa", skip_to=True, build="local").name
+    tag = new_tag(registry, TagRequest(label="sP22aa", skip_to=True, build="local")).name
     (registry.tag_dir(tag) / "job" / ".gitkeep").unlink()
     write_step(
         registry,
@@ -163,7 +163,7 @@ def earlier_submissions(registry: Registry, tag: str) -> None:
 def workflow_submit(verdicts: Verdicts, tmp: Path) -> None:
     registry = Registry.open(init_registry(tmp / "history"))
     git_history(registry.root, HISTORY, "history/log.txt")
-    tag = new_tag(registry, label="sP22aa", skip_to=True, build="local").name
+    tag = new_tag(registry, TagRequest(label="sP22aa", skip_to=True, build="local")).name
     (registry.tag_dir(tag) / "job" / ".gitkeep").unlink()
     out = {"outputs": [{"name": "data", "files": "out.dat"}], "exec": "touch out.dat"}
     write_step(registry, tag, "signal", jobs=1, **out)

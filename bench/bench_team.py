@@ -19,7 +19,7 @@ from harness import SHREK, Timing, Verdicts, identity, run
 from shrek.core.registry import Registry
 from shrek.ops.freeze import freeze
 from shrek.ops.init import init_registry
-from shrek.ops.tag import new_tag
+from shrek.ops.tag import TagRequest, new_tag
 from tests.gitserver import git_daemon  # the project's own (bench/run.py puts it on the path)
 
 SUBMITS = 7
@@ -34,7 +34,7 @@ def _git(root: Path, *args: str) -> str:
 
 def _registry(tmp: Path) -> Registry:
     registry = Registry.open(init_registry(tmp / "registry"))
-    tag = new_tag(registry, label="sP22aa", skip_to=True, build="local").name
+    tag = new_tag(registry, TagRequest(label="sP22aa", skip_to=True, build="local")).name
     job = registry.tag_dir(tag) / "job"
     (job / ".gitkeep").unlink()
     (job / "gen.yaml").write_text(

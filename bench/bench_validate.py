@@ -23,14 +23,14 @@ from shrek.core.labels import Label, sequence_letters
 from shrek.core.registry import Registry
 from shrek.core.validate import validate
 from shrek.ops.init import init_registry
-from shrek.ops.tag import TEMPLATES_DIR, new_tag
+from shrek.ops.tag import TEMPLATES_DIR, TagRequest, new_tag
 
 TAGS = 1000
 
 
 def build_registry(root: Path) -> Registry:
     registry = Registry.open(init_registry(root))
-    first = new_tag(registry, label="sP22a", build="mdc2.7", template="hfprod")
+    first = new_tag(registry, TagRequest(label="sP22a", build="mdc2.7", template="hfprod"))
     # pinned commits: freezing resolves no ref over the network
     tag_yaml = first.directory / "tag.yaml"
     text = tag_yaml.read_text().replace("ref: master", "ref: " + "a" * 40)
@@ -103,7 +103,7 @@ def measure(verdicts: Verdicts, root: Path, kind: str) -> None:
 
 def start_up(verdicts: Verdicts, tmp: Path) -> None:
     registry = Registry.open(init_registry(tmp / "one"))
-    new_tag(registry, label="sP22a", build="mdc2.7", template="hfprod")
+    new_tag(registry, TagRequest(label="sP22a", build="mdc2.7", template="hfprod"))
     floor = run([sys.executable, "-c", "import yaml"], registry.root, runs=7)
     version = run([*SHREK_COMMAND, "--version"], registry.root, runs=7)
     verdicts.ratio("shrek --version", version, floor, 2.0, "python -c 'import yaml'")

@@ -21,7 +21,7 @@ def main() -> None:
         if sys.argv[1:] == ["--version"]:
             from shrek import __version__
 
-            print(f"shrek {__version__}")
+            sys.stdout.write(f"shrek {__version__}\n")
             return
         words = helpcache.asked(sys.argv[1:])
         if words is not None:
@@ -35,17 +35,17 @@ def main() -> None:
             fault_point("startup")
         from shrek.cli import run
     except KeyboardInterrupt:
-        print("shrek: interrupted", file=sys.stderr)
+        sys.stderr.write("shrek: interrupted\n")
         sys.exit(130)
     if words is None:
         code = run()
     else:
         tee = helpcache.Tee(sys.stdout)
-        sys.stdout = tee  # type: ignore[assignment]
+        sys.stdout = tee
         try:
             code = run()
         finally:
-            sys.stdout = tee.stream  # type: ignore[assignment]
+            sys.stdout = tee.stream
         if code == 0:
             helpcache.keep(words, "".join(tee.copy))
     try:  # what is still buffered: a reader that went away is not an error

@@ -586,7 +586,7 @@ class GitRepo:
             text = self.repo.git.diff("--name-status", "--no-renames", parent, commit)
         except git.GitCommandError as exc:
             raise _git_error("diff", exc) from exc
-        return [tuple(line.split("\t", 1)) for line in text.splitlines() if line]  # type: ignore[misc]
+        return [tuple(line.split("\t", 1)) for line in text.splitlines() if line]
 
     def content(self, ref: str, path: str) -> bytes | None:
         """The bytes of ``path`` (relative to the work tree) at ``ref``; None where absent."""

@@ -18,6 +18,10 @@ import zlib
 
 from shrek import __version__
 
+TYPE_CHECKING = False  # not typing's: importing typing costs this fast path 2 ms
+if TYPE_CHECKING:
+    from typing import TextIO
+
 HELP = ("--help", "-h")
 COMMAND_WORD = set("abcdefghijklmnopqrstuvwxyz-")
 
@@ -62,8 +66,9 @@ def _width() -> int:
         return int(os.environ["COLUMNS"])
     except (KeyError, ValueError):
         pass
+    stream = sys.__stdout__  # None where Python started without one
     try:
-        return os.get_terminal_size(sys.__stdout__.fileno()).columns
+        return os.get_terminal_size(stream.fileno()).columns if stream else 80
     except (AttributeError, ValueError, OSError):
         return 80
 
@@ -108,13 +113,14 @@ def keep(words: list[str], text: str) -> None:
 class Tee:
     """Standard output as typer writes to it, with a copy of what it wrote."""
 
-    def __init__(self, stream: object) -> None:
+    def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.copy: list[str] = []
 
     def write(self, text: str | bytes) -> int:
+        # click hands over bytes on some paths, which the real stream takes as they are
         self.copy.append(text if isinstance(text, str) else text.decode("utf-8", "replace"))
-        return self.stream.write(text)  # type: ignore[attr-defined,no-any-return]
+        return self.stream.write(text)  # type: ignore[arg-type]
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.stream, name)

@@ -70,9 +70,10 @@ def deferred_interrupt(notice: str) -> Iterator[Deferred]:
         yield seen
         return
 
-    def remember(signum: int, frame: object) -> None:
+    def remember(signum: int, frame: object) -> None:  # noqa: ARG001 (a signal handler's form)
         if not seen.pending:
-            print(notice, file=sys.stderr, flush=True)
+            sys.stderr.write(notice + "\n")
+            sys.stderr.flush()
         seen.signals.append(signum)
 
     previous = signal.signal(signal.SIGINT, remember)

@@ -12,7 +12,7 @@ import yaml
 from shrek.cli import run
 from shrek.core.registry import Registry
 from shrek.ops.init import init_registry
-from shrek.ops.tag import new_tag
+from shrek.ops.tag import TagRequest, new_tag
 
 # The SHREK project (itself a registry with the example productions) and its golden files.
 PROJECT = Path(__file__).resolve().parent.parent
@@ -121,7 +121,7 @@ def runnable(registry: Registry) -> Registry:
         )
     )
     registry = Registry.open(registry.root)
-    new_tag(registry, label="sP22aa", skip_to=True, build="local")
+    new_tag(registry, TagRequest(label="sP22aa", skip_to=True, build="local"))
     (registry.tag_dir("sP22aa-local") / "job" / ".gitkeep").unlink()
     return registry
 

@@ -17,9 +17,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 from shrek.errors import ShrekError
 
 if TYPE_CHECKING:  # types only: the local runner process imports this package at start-up
-    from shrek.core.model import Tag
+    from shrek.core.failures import JobFailure
+    from shrek.core.model import Step, Tag
+    from shrek.core.records import Record
     from shrek.core.registry import Registry
-    from shrek.core.render import Rendering
+    from shrek.core.render import Options, Rendering
+    from shrek.core.submission import FailureEntry, JobCounts, SubmissionData
 
 
 @dataclass
@@ -68,11 +71,52 @@ class Accepted:
 @dataclass
 class StatusUpdate:
     state: str
-    jobs: dict[str, int]
+    jobs: JobCounts
     note: str = ""
     ids: dict[str, Any] = field(default_factory=dict)
-    failures: list[dict[str, Any]] = field(default_factory=list)  # grouped: core.failures
+    failures: list[FailureEntry] = field(default_factory=list)  # grouped: core.failures
     details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Check:
+    """One offline check of a rendering (``shrek render --check``)."""
+
+    name: str
+    problems: list[str] = field(default_factory=list)
+    skipped: str = ""
+    notes: list[str] = field(default_factory=list)  # worth reading, not failing
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and not self.skipped
+
+
+class WorkflowDescription(Protocol):
+    """The distributed engine's description of a rendering: every rendering carries it, so
+    the records keep its command lines whichever backend runs the jobs."""
+
+    def default_scope(self, registry: Registry) -> str:
+        """The scope output datasets are named in when the command does not say."""
+        ...
+
+    def files(
+        self, tag: Tag, steps: list[Step], options: Options, digest: str | None
+    ) -> dict[str, bytes]:
+        """The files the engine reads, for the sandbox."""
+        ...
+
+    def commands(
+        self, registry: Registry, tag: Tag, step: Step, options: Options
+    ) -> dict[str, str]:
+        """What a record keeps of one step's commands (``exec``, ``args``, ``prun``)."""
+        ...
+
+    def check(
+        self, tag: Tag, rendering: Rendering, directory: Path, shellcheck_fails_on: str
+    ) -> list[Check]:
+        """Every offline check of a rendering written to ``directory``."""
+        ...
 
 
 class Backend(Protocol):
@@ -119,23 +163,41 @@ class Backend(Protocol):
         (nothing was started) and :class:`Uncertain` when it cannot tell."""
         ...
 
-    def refresh(self, registry: Registry, record: dict[str, Any]) -> StatusUpdate: ...
+    def prefetch(self, records: list[SubmissionData]) -> None:
+        """Read the state of many records in as few calls as the service allows, before
+        each is refreshed (``shrek status``); a backend without such a call does nothing."""
+        ...
 
-    def needs_attention(self, record: Any) -> bool:
+    def refresh(self, record: SubmissionData) -> StatusUpdate: ...
+
+    def failed_jobs(self, record: SubmissionData) -> list[JobFailure] | None:
+        """Every failed job of the record's step, one by one (``shrek status --failed``);
+        None where the backend knows only the record's grouped failures."""
+        ...
+
+    def measurements(self, record: SubmissionData) -> list[dict[str, Any]]:
+        """What each job of the record used in its last attempt (exit, wall and CPU seconds,
+        peak memory, output bytes), where this backend measures it; else empty."""
+        ...
+
+    def job(self, record: SubmissionData, sequence: int) -> dict[str, Any] | None:
+        """This backend's own account of one job (its attempts and their exit statuses), where
+        it keeps one on this machine; else None."""
+        ...
+
+    def needs_attention(self, record: Record) -> bool:
         """Whether a record that is no longer active still has work for this backend (the
         local backend's outputs waiting to be published to Rucio)."""
         ...
 
-    def settle(self, record: Any) -> bool:
+    def settle(self, record: Record) -> bool:
         """That work, after a refresh; True when the record changed."""
         ...
 
-    def task_link(self, record: dict[str, Any]) -> str:
+    def task_link(self, record: SubmissionData) -> str:
         """The record's task for a README: a Markdown link to a monitor, or the id, or ""."""
         ...
 
-    def kill(self, registry: Registry, record: dict[str, Any]) -> str: ...
+    def kill(self, record: SubmissionData) -> str: ...
 
-    def retry(
-        self, registry: Registry, record: dict[str, Any], overrides: dict[str, Any]
-    ) -> str: ...
+    def retry(self, record: SubmissionData, overrides: dict[str, Any]) -> str: ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shrek.backends import Backend
+from shrek.backends import Backend, WorkflowDescription
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode, ShrekError
 
@@ -27,3 +27,11 @@ def get_backend(
     raise ShrekError(
         f"unknown backend '{name}'", f"choose one of: {', '.join(BACKENDS)}", ExitCode.USAGE
     )
+
+
+def workflow_description() -> WorkflowDescription:
+    """PanDA's description of a rendering (its CWL and prun lines), which every rendering
+    carries whichever backend runs the jobs."""
+    from shrek.backends.panda.describe import PandaWorkflow
+
+    return PandaWorkflow()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from shrek.core.datasets import Catalog
+from shrek.core.datasets import Catalog, StoreCatalog
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode, ShrekError
 
@@ -14,6 +15,21 @@ LOCAL_CATALOG_FILE = "catalog.sqlite"  # in the registry's working state, .shrek
 
 def local_catalog_path(registry: Registry) -> Path:
     return registry.state_dir / LOCAL_CATALOG_FILE
+
+
+def local_catalog(registry: Registry) -> StoreCatalog:
+    """This machine's catalogue (``.shrek/``), which knows each output file's job and the
+    datasets marked invalid here, whatever catalogue the registry publishes to."""
+    from shrek.catalogs.local import LocalCatalog
+
+    return LocalCatalog(local_catalog_path(registry))
+
+
+def frozen_lists(tag_dir: Path, frozen: dict[str, Any]) -> Catalog:
+    """A tag's frozen input lists read as a catalogue (``verify --skip-datasets``)."""
+    from shrek.catalogs.frozen import FrozenListCatalog
+
+    return FrozenListCatalog(tag_dir, frozen)
 
 
 def open_catalog(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from shrek.core.datasets import DatasetFile
+from shrek.core.datasets import DatasetFile, DatasetInfo
 from shrek.core.freeze import read_list
 from shrek.errors import ExitCode, ShrekError
 
@@ -28,8 +28,30 @@ class FrozenListCatalog:
     def did(self, dataset: str) -> str | None:
         return None
 
-    def infos(self, datasets: list[str]) -> dict:
+    def infos(self, datasets: list[str]) -> dict[str, DatasetInfo]:
         return {}  # frozen lists are inputs, never outputs
+
+    def datasets(self) -> list[DatasetInfo]:
+        """The frozen inputs, with their files and bytes as the lists say."""
+        found = []
+        for dataset in sorted(self.lists):
+            files = self.files(dataset) if self.lists[dataset].exists() else []
+            found.append(DatasetInfo(dataset, len(files), sum(f.size for f in files), ""))
+        return found
+
+    def register(self, dataset: str, files: list[DatasetFile]) -> DatasetInfo:
+        raise self._read_only(f"register files in '{dataset}'")
+
+    def annotate(self, dataset: str, metadata: dict[str, Any]) -> bool:
+        raise self._read_only(f"annotate '{dataset}'")
+
+    @staticmethod
+    def _read_only(action: str) -> ShrekError:
+        return ShrekError(
+            f"cannot {action}: a tag's frozen lists are read only",
+            "register and annotate datasets in the registry's catalogue",
+            ExitCode.USAGE,
+        )
 
     def exists(self, dataset: str) -> bool:
         return dataset in self.lists

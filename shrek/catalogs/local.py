@@ -12,12 +12,14 @@ reads — and ``verify --outputs`` checks — its own files, not the original's.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from shrek.catalogs import DatasetFile, DatasetInfo, unknown_dataset
 from shrek.errors import ExitCode, ShrekError
@@ -46,6 +48,12 @@ CREATE TABLE IF NOT EXISTS invalid (
     reason TEXT NOT NULL,
     at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS metadata (
+    dataset TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (dataset, key)
+) WITHOUT ROWID;
 """
 
 
@@ -134,7 +142,10 @@ class LocalCatalog:
                 "SELECT name, size, checksum, location FROM files WHERE dataset = ? ORDER BY name",
                 (dataset,),
             ).fetchall()
-        return [DatasetFile(*row[:3], self._located(row[3])) for row in rows]
+        return [
+            DatasetFile(name, size, checksum, self._located(location))
+            for name, size, checksum, location in rows
+        ]
 
     def infos(self, datasets: list[str]) -> dict[str, DatasetInfo]:
         if not datasets or not self.path.exists():
@@ -199,6 +210,28 @@ class LocalCatalog:
                 (dataset, reason, at),
             )
 
+    def annotate(self, dataset: str, metadata: dict[str, Any]) -> bool:
+        """Keep each key's value (as JSON) beside the dataset; a key set again is replaced."""
+        with self._connect() as db:
+            if not db.execute("SELECT 1 FROM datasets WHERE name = ?", (dataset,)).fetchone():
+                known = [row[0] for row in db.execute("SELECT name FROM datasets")]
+                raise unknown_dataset(dataset, known, "local catalogue")
+            db.executemany(
+                "INSERT OR REPLACE INTO metadata (dataset, key, value) VALUES (?, ?, ?)",
+                [(dataset, key, json.dumps(value)) for key, value in metadata.items()],
+            )
+        return True
+
+    def metadata(self, dataset: str) -> dict[str, Any]:
+        """What :meth:`annotate` kept for ``dataset``."""
+        if not self.path.exists():
+            return {}
+        with self._connect() as db:
+            rows = _rows_if_table(
+                db, "SELECT key, value FROM metadata WHERE dataset = ?", (dataset,)
+            )
+        return {key: json.loads(value) for key, value in rows}
+
     def invalid(self) -> dict[str, str]:
         """Every dataset marked invalid, with the reason."""
         if not self.path.exists():
@@ -216,7 +249,10 @@ class LocalCatalog:
                 "WHERE name = ? OR location IN (?, ?) ORDER BY dataset",
                 (name, name, self._stored(name)),
             ).fetchall()
-        return [(row[0], DatasetFile(*row[1:4], self._located(row[4]))) for row in rows]
+        return [
+            (dataset, DatasetFile(file, size, checksum, self._located(location)))
+            for dataset, file, size, checksum, location in rows
+        ]
 
     def register(
         self, dataset: str, files: list[DatasetFile], provenance: str | None = None

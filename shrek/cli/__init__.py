@@ -39,12 +39,12 @@ def run(argv: list[str] | None = None) -> int:
         return int(ExitCode.INTERRUPTED)
     except typer.TyperException as error:  # click's, as typer vendors it
         if type(error).__name__ == "NoArgsIsHelpError":  # 'shrek' or 'shrek tag' alone
-            typer.echo(error.format_message(), err=True)  # type: ignore[attr-defined]
+            typer.echo(error.format_message(), err=True)
             return int(ExitCode.USAGE)
         if getattr(error, "exit_code", 1) == ExitCode.USAGE:  # a UsageError
             typer.echo(usage_error(error), err=True)
             return int(ExitCode.USAGE)
-        typer.echo(f"shrek: {error.format_message()}", err=True)  # type: ignore[attr-defined]
+        typer.echo(f"shrek: {error.format_message()}", err=True)
         return int(getattr(error, "exit_code", 1))
     except SystemExit as done:
         code = done.code
@@ -94,7 +94,7 @@ def usage_error(error: typer.TyperException) -> str:
     """A wrong command line in SHREK's words: what is wrong, and where the usage is."""
     context = getattr(error, "ctx", None)
     command = context.command_path if context is not None else "shrek"
-    message = " ".join(error.format_message().split())  # type: ignore[attr-defined]
+    message = " ".join(error.format_message().split())
     return f"shrek: {message}\n    fix: see '{command} --help'"
 
 

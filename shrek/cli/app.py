@@ -16,10 +16,9 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from shrek import __version__
-from shrek.errors import ExitCode, ShrekError
 
 if TYPE_CHECKING:
-    from shrek.core.registry import Registry
+    from shrek.ops.session import Registry
 
 # Help is plain text, formatted by click: typer's rich help imports rich and markdown-it for
 # every --help (a quarter of a second), and SHREK's output is plain text everywhere else too.
@@ -54,32 +53,32 @@ app.add_typer(schema_app, name="schema")
 
 def complete_tags(ctx: typer.Context, incomplete: str) -> list[str]:
     """Tag labels and full names for shell completion (nothing outside a registry)."""
-    from shrek.cli.completion import tags
+    from shrek.ops.completion import tags
 
     return tags(_completion_root(ctx), incomplete)
 
 
 def complete_targets(ctx: typer.Context, incomplete: str) -> list[str]:
     """TAG and TAG/STEP for shell completion."""
-    from shrek.cli.completion import targets
+    from shrek.ops.completion import targets
 
     return targets(_completion_root(ctx), incomplete)
 
 
 def complete_builds(ctx: typer.Context, incomplete: str) -> list[str]:
-    from shrek.cli.completion import builds
+    from shrek.ops.completion import builds
 
     return builds(_completion_root(ctx), incomplete)
 
 
 def complete_templates(incomplete: str) -> list[str]:
-    from shrek.cli.completion import templates
+    from shrek.ops.completion import templates
 
     return templates(incomplete)
 
 
 def complete_datasets(ctx: typer.Context, incomplete: str) -> list[str]:
-    from shrek.cli.completion import datasets
+    from shrek.ops.completion import datasets
 
     return datasets(_completion_root(ctx), incomplete)
 
@@ -111,7 +110,7 @@ def _global(
         file_okay=False,
         help="The registry to use (default: found from the current directory upwards).",
     ),
-    version: bool = typer.Option(
+    version: bool = typer.Option(  # noqa: ARG001 (typer acts on it through the callback)
         False, "--version", callback=_version, is_eager=True, help="Print SHREK's version and exit."
     ),
 ) -> None:
@@ -120,30 +119,14 @@ def _global(
 
 def open_registry(ctx: typer.Context) -> Registry:
     """The registry the command works on; its messages (waiting for the lock) go to stderr."""
-    from shrek.core.registry import Registry
+    from shrek.ops.session import open_registry as open_it
 
     options: Options = ctx.obj
-    registry = Registry.open(options.registry) if options.registry else Registry.find()
-    registry.notify = lambda message: typer.echo(message, err=True)
-    return registry
+    return open_it(options.registry, lambda message: typer.echo(message, err=True))
 
 
 def settings_pairs(pairs: list[str] | None) -> dict[str, Any]:
-    """``["site=X", "timeout_s=60"]`` -> settings (numbers and booleans read as YAML 1.2 reads
-    them; text that is not YAML is kept as written)."""
-    import yaml
+    """``--panda KEY=VALUE`` options as settings (:func:`shrek.ops.session.settings_pairs`)."""
+    from shrek.ops.session import settings_pairs as parse
 
-    from shrek.core.yamlio import loads
-
-    settings: dict[str, Any] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ShrekError(
-                f"--panda takes KEY=VALUE, not '{pair}'", "e.g. --panda site=BNL", ExitCode.USAGE
-            )
-        try:
-            settings[key.strip()] = loads(value) if value else ""
-        except yaml.YAMLError:
-            settings[key.strip()] = value
-    return settings
+    return parse(pairs)

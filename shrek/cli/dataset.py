@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from shrek.cli.app import complete_datasets, dataset_app, open_registry
-from shrek.cli.output import QUIET, WROTE_JSON, print_json, show_lines
+from shrek.cli.output import AS_JSON, QUIET, WROTE_JSON, print_json, show_lines
 
 
 @dataset_app.command("add")
@@ -27,14 +27,13 @@ def dataset_add(
     as_json: bool = WROTE_JSON,
 ) -> None:
     """Register existing files (with size and adler32) as a dataset of the catalogue."""
-    from shrek.catalogs.factory import open_catalog
     from shrek.cli.progress import bars
-    from shrek.ops.dataset import add_files, read_path_list
+    from shrek.ops.dataset import read_path_list, register_files
 
     paths = [Path(f) for f in files or []]
     if from_file is not None:
         paths += read_path_list(from_file, sys.stdin)
-    info = add_files(open_catalog(open_registry(ctx)), name, paths, progress=bars(quiet or as_json))
+    info = register_files(open_registry(ctx), name, paths, progress=bars(quiet or as_json))
     if as_json:
         print_json(vars(info))
         return
@@ -44,7 +43,7 @@ def dataset_add(
 @dataset_app.command("list")
 def dataset_list(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """List the catalogue's datasets (invalidated and tainted ones marked)."""
     from shrek.ops.dataset import listing
@@ -66,7 +65,7 @@ def dataset_list(
 def dataset_show(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="Dataset name.", autocompletion=complete_datasets),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Show a dataset's files (name, size, checksum, location) and the submission that made it."""
     from shrek.ops.dataset import described

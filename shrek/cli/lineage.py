@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from shrek.cli.app import app, complete_tags, complete_targets, open_registry
-from shrek.cli.output import WROTE_JSON, print_json
+from shrek.cli.output import AS_JSON, WROTE_JSON, print_json
 from shrek.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ def provenance(
     tree: bool = typer.Option(
         False, "--tree", help="Follow the inputs back through upstream steps to external data."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """What made a file or dataset: tag, step, submission, commit, code, build, inputs."""
     from shrek.ops.provenance import provenance as find
@@ -118,7 +118,7 @@ def reproduce(
     keep: Path | None = typer.Option(
         None, "--keep", file_okay=False, help="Run in this (new or empty) directory and keep it."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Run one job again here, exactly as submitted, and compare its outputs."""
     from shrek.ops.reproduce import reproduce as run
@@ -179,7 +179,7 @@ def extend(
         open_registry(ctx),
         target,
         jobs,
-        wait=lambda s, r: follow(s, r, quiet=as_json),
+        wait=lambda watch: follow(watch, quiet=as_json),
         backend=backend,
         test=test,
         detach=detach,

@@ -18,6 +18,13 @@ QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
 WROTE_JSON = typer.Option(
     False, "--json", help="Print what was done as JSON (schemas/output/ of SHREK)."
 )
+# A reading command's --json: what it found, as JSON.
+AS_JSON = typer.Option(False, "--json", help="Print JSON.")
+
+
+def json_option(help_text: str) -> Any:
+    """A ``--json`` option whose help says what the JSON holds."""
+    return typer.Option(False, "--json", help=help_text)
 
 
 def print_json(data: Any) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from shrek.cli.app import app, complete_tags, open_registry, schema_app
-from shrek.cli.output import print_json
+from shrek.cli.output import json_option, print_json
 from shrek.errors import ExitCode
 
 
@@ -42,18 +42,15 @@ def validate(
     tags: list[str] = typer.Argument(
         None, help="Tags to check (default: all).", autocompletion=complete_tags
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON."),
+    as_json: bool = json_option("Print the findings as JSON."),
     no_cache: bool = typer.Option(
         False, "--no-cache", help="Check every tag again, ignoring the cache in .shrek/."
     ),
 ) -> None:
     """Check tags against the schemas and for meaning; report every problem with its fix."""
-    if no_cache:
-        from shrek.core.validate import validate as run_validation
-    else:
-        from shrek.ops.validation import validate_cached as run_validation
+    from shrek.ops.validation import validate as run_validation
 
-    report = run_validation(open_registry(ctx), tags or [])
+    report = run_validation(open_registry(ctx), tags or [], use_cache=not no_cache)
     if as_json:
         print_json(report.as_dict())
     else:
@@ -78,9 +75,9 @@ def schema_export(
     directory: Path = typer.Argument(..., file_okay=False, help="Where to write the schemas."),
 ) -> None:
     """Write every JSON Schema (file formats, --json outputs) for editors and other tools."""
-    from shrek.core.schema import export
+    from shrek.ops.validation import export_schemas
 
-    for path in export(directory):
+    for path in export_schemas(directory):
         typer.echo(f"wrote {path}")
 
 
@@ -93,7 +90,7 @@ def site(
         "--files",
         help="List the files of the steps' outputs, and where they are, from the catalogue.",
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
+    as_json: bool = json_option("Print what was written as JSON."),
 ) -> None:
     """Write the registry as a static website: every tag, dataset and submission, searchable."""
     from shrek.ops.site import build_site

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from shrek.cli.app import app, complete_tags, open_registry
-from shrek.cli.output import print_json
+from shrek.cli.output import AS_JSON, print_json
 from shrek.errors import ExitCode, ShrekError
 
 
@@ -54,12 +54,12 @@ def diff_command(
         autocompletion=complete_tags,
     ),
     second: str | None = typer.Argument(None, help="The newer tag.", autocompletion=complete_tags),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Show what differs between two tags (or a tag and its parent), semantically."""
-    from shrek.core.diff import diff
+    from shrek.ops.review import compare
 
-    old, new, changes, problems = diff(open_registry(ctx), first, second)
+    old, new, changes, problems = compare(open_registry(ctx), first, second)
     if as_json:
         print_json({"old": old, "new": new, "changes": [c.as_dict() for c in changes]})
     else:

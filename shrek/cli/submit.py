@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 import typer
 
 from shrek.cli.app import app, complete_tags, complete_targets, open_registry, settings_pairs
-from shrek.cli.output import QUIET, WROTE_JSON, print_json, show, show_lines
+from shrek.cli.output import AS_JSON, QUIET, WROTE_JSON, print_json, show, show_lines
 from shrek.errors import ExitCode
 
 if TYPE_CHECKING:
-    from shrek.core.registry import Registry
+    from shrek.ops.session import Registry
     from shrek.ops.submit import SubmitResult
 
 
@@ -103,7 +103,7 @@ def submit(
         accept_tainted=accept_tainted,
         reread=reread,
     )
-    result = run_submit(registry, request, wait=lambda s, r: follow(s, r, quiet=quiet or as_json))
+    result = run_submit(registry, request, wait=lambda watch: follow(watch, quiet=quiet or as_json))
     if report_submission(result, as_json=as_json):
         raise typer.Exit(ExitCode.BACKEND)
 
@@ -187,7 +187,7 @@ def status(
         False, "--no-commit", help="Only look: commit nothing, take no lock (read-only checkouts)."
     ),
     failed: bool = typer.Option(False, "--failed", help="List every failed job, one per line."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Refresh submission states from the backends, show them, commit what changed."""
     from shrek.ops.status import failed_jobs, status_rows
@@ -286,7 +286,7 @@ def _size(count: int | None) -> str:
 def log(
     ctx: typer.Context,
     name: str = typer.Argument(..., help="The tag.", autocompletion=complete_tags),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = AS_JSON,
 ) -> None:
     """Show a tag's history from git: created, frozen, each submission and state change."""
     from shrek.ops.log import tag_history
@@ -362,7 +362,7 @@ def probe(
     apply: bool = typer.Option(
         False, "--apply", help="Write the suggested requirements into the step file (uncommitted)."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+    as_json: bool = AS_JSON,
     quiet: bool = QUIET,
 ) -> None:
     """Run a step's first jobs here as a recorded test and judge its requirements by them."""
@@ -375,7 +375,7 @@ def probe(
         target,
         jobs=jobs,
         apply=apply,
-        wait=lambda s, r: follow(s, r, quiet=quiet or as_json),
+        wait=lambda watch: follow(watch, quiet=quiet or as_json),
     )
     if as_json:
         print_json(result.as_dict())

@@ -1,32 +1,26 @@
 """Follow a running submission in the foreground: a progress bar on a terminal, lines elsewhere.
 
 Ctrl-C kills the submission's jobs (through its backend) before giving the terminal back; the
-records then show ``killed`` and are committed by the caller.
+records then show ``killed`` and are committed by the caller. The polling is
+:class:`shrek.ops.watch.Watch`; this module only shows what it returns.
 """
 
 from __future__ import annotations
 
 import sys
-import time
 
-from shrek.backends import Submission
-from shrek.backends.factory import get_backend
-from shrek.core.records import FINAL, Record
 from shrek.interrupts import no_interrupt
+from shrek.ops.watch import Watch
 
 
-def follow(
-    submission: Submission, records: list[Record], *, quiet: bool = False, interval: float = 0.25
-) -> None:
-    backend = get_backend(submission.registry, records[0].backend)
+def follow(watch: Watch, *, quiet: bool = False) -> None:
     interactive = sys.stderr.isatty() and not quiet
-    last_states: dict[str, str] = {}
     try:
         if interactive:
-            _follow_with_bar(submission, records, backend, interval)
+            _follow_with_bar(watch)
             return
-        while True:
-            updates = {r.step: backend.refresh(submission.registry, r.data) for r in records}
+        last_states: dict[str, str] = {}
+        for updates in watch.updates():
             for step, update in updates.items():
                 if last_states.get(step) != update.state and not quiet:
                     jobs = update.jobs
@@ -37,17 +31,14 @@ def follow(
                         flush=True,
                     )
                     last_states[step] = update.state
-            if all(u.state in FINAL for u in updates.values()):
-                return
-            time.sleep(interval)
     except KeyboardInterrupt:
         print("shrek: interrupted: killing the submission's jobs ...", file=sys.stderr)
         with no_interrupt():  # a second Ctrl-C does not stop the kill half-way
-            backend.kill(submission.registry, records[0].data)
+            watch.kill()
         raise
 
 
-def _follow_with_bar(submission, records, backend, interval) -> None:
+def _follow_with_bar(watch: Watch) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -64,10 +55,9 @@ def _follow_with_bar(submission, records, backend, interval) -> None:
             r.step: bar.add_task(
                 f"{r.step} #{r.number:04d}", total=None, running=0, failed=0, state="submitted"
             )
-            for r in records
+            for r in watch.records
         }
-        while True:
-            updates = {r.step: backend.refresh(submission.registry, r.data) for r in records}
+        for updates in watch.updates():
             for step, update in updates.items():
                 jobs = update.jobs
                 bar.update(
@@ -78,6 +68,3 @@ def _follow_with_bar(submission, records, backend, interval) -> None:
                     failed=jobs.get("failed", 0),
                     state=update.state,
                 )
-            if all(u.state in FINAL for u in updates.values()):
-                return
-            time.sleep(interval)

@@ -25,10 +25,10 @@ submission can never merge their lines cleanly.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shrek.core.ledger import ledger_lines
 from shrek.core.yamlio import write_atomic
@@ -221,7 +221,9 @@ def append_allocations(root: Path, allocations: Iterable[Allocation]) -> Path:
     return path
 
 
-def from_record(data: dict, run: str = "-", at: str = "", by: str = "") -> Allocation | None:
+def from_record(
+    data: Mapping[str, Any], run: str = "-", at: str = "", by: str = ""
+) -> Allocation | None:
     """The allocation a record describes (None for a record that reserved no numbers)."""
     used = (data.get("sequences") or {}).get(data.get("step")) or {}
     if not used:
@@ -297,7 +299,7 @@ def allocation_findings(root: Path, tag_dirs: dict[str, Path]) -> list[Finding]:
 
 
 def _against_ledger(
-    relative: str, path: Path, data: dict, listed: dict[str, Allocation] | None
+    relative: str, path: Path, data: Mapping[str, Any], listed: dict[str, Allocation] | None
 ) -> list[Finding]:
     restore = "records are written by SHREK only: restore the record from git"
     submission = str(data.get("id", ""))
@@ -351,7 +353,7 @@ def registry_allocations(registry: Registry) -> list[Allocation]:
     return _from_records(registry)
 
 
-def record_allocations(registry: Registry, records: Iterable[dict], run: str) -> Path:
+def record_allocations(registry: Registry, records: Iterable[Mapping[str, Any]], run: str) -> Path:
     """Append the allocations of newly journalled production records (their data) of the
     submission ``run`` to the ledger, and return its path. The first time, the ledger starts
     with every earlier production record's."""
@@ -363,7 +365,7 @@ def record_allocations(registry: Registry, records: Iterable[dict], run: str) ->
     return append_allocations(registry.root, earlier + new)
 
 
-def _allocation_of(data: dict, run: str = "") -> Allocation | None:
+def _allocation_of(data: Mapping[str, Any], run: str = "") -> Allocation | None:
     submitted = data.get("submitted") or {}
     run = run or str((data.get("ids") or {}).get("request") or "-")
     return from_record(data, run, str(submitted.get("at", "")), str(submitted.get("by", "")))

@@ -8,7 +8,7 @@ in :mod:`shrek.catalogs` that implement :class:`Catalog`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from shrek.errors import ExitCode, ShrekError
 
@@ -68,6 +68,42 @@ class Catalog(Protocol):
     def did(self, dataset: str) -> str | None:
         """The dataset's identifier in the catalogue where it differs from the name SHREK
         uses (Rucio's ``scope:name``), recorded in freeze.yaml; None otherwise."""
+        ...
+
+    def annotate(self, dataset: str, metadata: dict[str, Any]) -> bool:
+        """Attach metadata to a dataset (its provenance, an invalidation); False when the
+        catalogue kept only part of it (a Rucio server without JSON metadata)."""
+        ...
+
+
+class StoreCatalog(Catalog, Protocol):
+    """The catalogue of this machine's files (the registry's ``.shrek/``), which also knows
+    the job that made each output file and which datasets were marked invalid here:
+    provenance, ``reproduce`` and ``invalidate`` read it whatever catalogue the registry
+    publishes to."""
+
+    def register(
+        self, dataset: str, files: list[DatasetFile], provenance: str | None = None
+    ) -> DatasetInfo:
+        """``register``, with the job's provenance file catalogued beside each file."""
+        ...
+
+    def provenance(self, dataset: str, name: str) -> str | None:
+        """Where the provenance file of one catalogued file is, or None."""
+        ...
+
+    def provenances(self, dataset: str) -> dict[str, str]:
+        """Every file of ``dataset`` with a provenance file: name -> where it is."""
+        ...
+
+    def mark_invalid(self, dataset: str, reason: str) -> None: ...
+
+    def invalid(self) -> dict[str, str]:
+        """Every dataset marked invalid, with the reason."""
+        ...
+
+    def find(self, name: str) -> list[tuple[str, DatasetFile]]:
+        """Every (dataset, file) with this file name, or whose file is at this path."""
         ...
 
 

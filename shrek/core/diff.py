@@ -63,7 +63,7 @@ def _mapping(
 
 
 def _resource_digests(tag: Tag, step: Step) -> dict[str, str]:
-    digests = {}
+    digests: dict[str, str] = {}
     for pattern in step.resources:
         files, _ = resources.expand(tag.directory, pattern, step.resource_dir)
         digests.update((f.name, sha256_file(f.path).sha256[:16]) for f in files)

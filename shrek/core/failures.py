@@ -12,8 +12,8 @@ from __future__ import annotations
 import signal
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from shrek.core.submission import FailureEntry
 from shrek.redact import redact
 
 # The wrapper's own exit codes (shrek/defaults/wrapper.sh.in).
@@ -52,7 +52,7 @@ class FailureGroup:
     log: str = ""
     tail: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> FailureEntry:
         return {
             "reason": self.reason,
             "count": len(self.jobs),

@@ -290,9 +290,7 @@ def _inputs_drift(tag_dir: Path, old: list[dict], computed: Computed) -> list[Dr
     return drifts
 
 
-def compare(
-    registry: Registry, tag: Tag, frozen: dict[str, Any], computed: Computed
-) -> list[Drift]:
+def compare(tag: Tag, frozen: dict[str, Any], computed: Computed) -> list[Drift]:
     """Every difference between ``frozen`` and the freshly ``computed`` content."""
     prefix = f"tags/{tag.name}"
     now = computed.content
@@ -351,7 +349,7 @@ def compare(
     return drifts
 
 
-def frozen_file_findings(registry: Registry, tag: Tag, frozen: dict[str, Any]) -> list[Finding]:
+def frozen_file_findings(tag: Tag, frozen: dict[str, Any]) -> list[Finding]:
     """Validation of a frozen tag: its definitions and resources must be exactly as frozen.
 
     Local files only (no network, no catalogue), so ``shrek validate`` stays fast and offline.

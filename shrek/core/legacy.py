@@ -211,21 +211,9 @@ def _step(
     result: Converted,
 ) -> dict[str, Any]:
     data = doc.data
-    for key in data:
-        if key in IGNORED_TOP_LEVEL:
-            result.notes.append(_note(doc, [key], f"'{key}' was never used in 2022: left out"))
-        elif key not in TOP_LEVEL and key not in ("Initialize", "Finalize"):
-            result.notes.append(_note(doc, [key], f"unknown section '{key}': left out"))
+    _note_unused_sections(doc, result)
     params = dict(data.get("Parameters") or {})
-    if "pfnList" in params:
-        line, _ = doc.where(["Parameters", "pfnList"])
-        raise ShrekError(
-            f"{doc.file}:{line}: pfnList (a list of physical files that 2022's job script read "
-            "as IN1) cannot be carried over: SHREK reads every input from a dataset",
-            "register the listed files as a dataset (shrek dataset add NAME FILE...), name it "
-            "under InputDataSets instead of pfnList, then import again",
-            ExitCode.INVALID,
-        )
+    _refuse_pfn_list(doc, params)
     step: dict[str, Any] = {
         "name": name,
         "description": str(params.pop("comment", "") or f"imported from {doc.file}").strip(),
@@ -235,59 +223,10 @@ def _step(
     if build is not None:
         result.builds.setdefault(str(build), _note(doc, ["Parameters", "build"], str(build)))
     requirements: dict[str, Any] = {"max_attempts": 1}  # without maxAttempt 2022 forced 1
-    parameters: dict[str, Any] = {}
-    jobs = params.pop("nJobs", None)
-    if jobs is not None and not (isinstance(jobs, int) or str(jobs).strip().isdigit()):
-        result.notes.append(  # e.g. 'top1.njobs': a value 2022 filled in at submission
-            _note(
-                doc,
-                ["Parameters", "nJobs"],
-                f"nJobs: {jobs} is not a number (2022 filled it in at submission): one job "
-                "is written; set 'jobs' in the step file",
-            )
-        )
-        jobs = 1
+    jobs = _job_count(doc, params.pop("nJobs", None), result)
     files_per_job = params.pop("nFilesPerJob", None)
     max_files = params.pop("nFiles", None)
-    for key, value in params.items():
-        if key == "maxAttempt" and value is None:  # an empty 'maxAttempt:' was 1 in 2022
-            result.notes.append(
-                _note(doc, ["Parameters", key], "maxAttempt is empty: 1, as 2022 treated it")
-            )
-        elif key in REQUIREMENTS and value is None:
-            result.notes.append(
-                _note(doc, ["Parameters", key], f"{key} is empty: left out (PanDA's default)")
-            )
-        elif key in REQUIREMENTS:
-            requirements[REQUIREMENTS[key]] = value
-        elif key == "when":
-            result.notes.append(
-                _note(
-                    doc,
-                    ["Parameters", key],
-                    f"'when: {value}' (a CWL condition): SHREK submits every step; left out",
-                )
-            )
-        elif key in NOT_CARRIED:
-            result.notes.append(
-                _note(
-                    doc,
-                    ["Parameters", key],
-                    f"PanDA option {key}={value}: SHREK has no setting for it; left out",
-                )
-            )
-        elif not PARAMETER_NAME.fullmatch(str(key)) or isinstance(value, (list, dict)):
-            result.notes.append(
-                _note(
-                    doc,
-                    ["Parameters", key],
-                    f"parameter {key!r} is not a name with a plain value: left out",
-                )
-            )
-        elif value is None:
-            parameters[key] = ""
-        else:
-            parameters[key] = value
+    parameters = _parameters(doc, params, requirements, result)
     if parameters:
         step["parameters"] = parameters
     inputs = _inputs(doc, produced, written, external, files_per_job, max_files, result)
@@ -327,7 +266,91 @@ def _step(
     return step
 
 
-def _inputs(
+def _note_unused_sections(doc: Document, result: Converted) -> None:
+    for key in doc.data:
+        if key in IGNORED_TOP_LEVEL:
+            result.notes.append(_note(doc, [key], f"'{key}' was never used in 2022: left out"))
+        elif key not in TOP_LEVEL and key not in ("Initialize", "Finalize"):
+            result.notes.append(_note(doc, [key], f"unknown section '{key}': left out"))
+
+
+def _refuse_pfn_list(doc: Document, params: dict[str, Any]) -> None:
+    if "pfnList" in params:
+        line, _ = doc.where(["Parameters", "pfnList"])
+        raise ShrekError(
+            f"{doc.file}:{line}: pfnList (a list of physical files that 2022's job script read "
+            "as IN1) cannot be carried over: SHREK reads every input from a dataset",
+            "register the listed files as a dataset (shrek dataset add NAME FILE...), name it "
+            "under InputDataSets instead of pfnList, then import again",
+            ExitCode.INVALID,
+        )
+
+
+def _job_count(doc: Document, jobs: Any, result: Converted) -> Any:
+    """``nJobs`` as written, or 1 with a note where 2022 filled it in at submission."""
+    if jobs is not None and not (isinstance(jobs, int) or str(jobs).strip().isdigit()):
+        result.notes.append(  # e.g. 'top1.njobs': a value 2022 filled in at submission
+            _note(
+                doc,
+                ["Parameters", "nJobs"],
+                f"nJobs: {jobs} is not a number (2022 filled it in at submission): one job "
+                "is written; set 'jobs' in the step file",
+            )
+        )
+        return 1
+    return jobs
+
+
+def _parameters(
+    doc: Document, params: dict[str, Any], requirements: dict[str, Any], result: Converted
+) -> dict[str, Any]:
+    """The step's parameters from 2022's remaining ``Parameters``; PanDA's own keys go into
+    ``requirements``, what SHREK has no place for is noted and left out."""
+    parameters: dict[str, Any] = {}
+    for key, value in params.items():
+        if key == "maxAttempt" and value is None:  # an empty 'maxAttempt:' was 1 in 2022
+            result.notes.append(
+                _note(doc, ["Parameters", key], "maxAttempt is empty: 1, as 2022 treated it")
+            )
+        elif key in REQUIREMENTS and value is None:
+            result.notes.append(
+                _note(doc, ["Parameters", key], f"{key} is empty: left out (PanDA's default)")
+            )
+        elif key in REQUIREMENTS:
+            requirements[REQUIREMENTS[key]] = value
+        elif key == "when":
+            result.notes.append(
+                _note(
+                    doc,
+                    ["Parameters", key],
+                    f"'when: {value}' (a CWL condition): SHREK submits every step; left out",
+                )
+            )
+        elif key in NOT_CARRIED:
+            result.notes.append(
+                _note(
+                    doc,
+                    ["Parameters", key],
+                    f"PanDA option {key}={value}: SHREK has no setting for it; left out",
+                )
+            )
+        elif not PARAMETER_NAME.fullmatch(str(key)) or isinstance(value, (list, dict)):
+            result.notes.append(
+                _note(
+                    doc,
+                    ["Parameters", key],
+                    f"parameter {key!r} is not a name with a plain value: left out",
+                )
+            )
+        elif value is None:
+            parameters[key] = ""
+        else:
+            parameters[key] = value
+    return parameters
+
+
+# Complex by design: one branch per 2022 input form.
+def _inputs(  # noqa: C901
     doc: Document,
     produced: dict[str, str],
     written: dict[str, str],
@@ -587,14 +610,13 @@ def _command(doc: Document, result: Converted, streams: int) -> str:
     blank = next((n for n, (text, _) in enumerate(out) if text), len(out))  # stripped above
     origin = [where for _, where in out][blank:] or [doc.where(["JobCommands"])[0]]
     script = _map_arguments(doc, script, origin, streams, result)
-    if ADD_METADATA_CALL.search(script):
-        line = origin[
-            min(script.count("\n", 0, ADD_METADATA_CALL.search(script).start()), len(origin) - 1)
-        ]
+    call = ADD_METADATA_CALL.search(script)
+    if call:
+        at = origin[min(script.count("\n", 0, call.start()), len(origin) - 1)]
         result.notes.append(
             Note(
                 doc.file,
-                line,
+                at,
                 "addmetadata (a function of 2022's job script) is defined first in the payload: "
                 "it prints each key and value to the job's log, as 2022's did; SHREK sends no "
                 "job metadata to PanDA",
@@ -670,12 +692,13 @@ def _payload_line(doc: Document, line: str, where: int, result: Converted) -> li
             )
         )
         line = rewritten
-    if live and SITE_PATH.search(line):
+    site_path = SITE_PATH.search(line) if live else None
+    if site_path:
         result.notes.append(
             Note(
                 doc.file,
                 where,
-                f"a site path ({SITE_PATH.search(line).group()}): it exists only at that site",
+                f"a site path ({site_path.group()}): it exists only at that site",
             )
         )
     if live and UNQUOTED_ARRAY.search(line):

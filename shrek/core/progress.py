@@ -17,7 +17,7 @@ Advance = Callable[[int], None]
 
 class Progress(Protocol):
     def __call__(
-        self, description: str, total: int | None, unit: str = "bytes"
+        self, description: str, total: int | None, unit: str = "bytes", /
     ) -> AbstractContextManager[Advance]: ...
 
 
@@ -26,6 +26,7 @@ def _ignore(_: int) -> None:
 
 
 @contextmanager
-def no_progress(description: str, total: int | None, unit: str = "bytes") -> Iterator[Advance]:
-    """The silent default: ``advance(n)`` does nothing."""
+def no_progress(_description: str, _total: int | None, _unit: str = "bytes") -> Iterator[Advance]:
+    """The silent default: ``advance(n)`` does nothing (the arguments a Progress is given are
+    positional: the bar's text, its total and its unit)."""
     yield _ignore

@@ -20,6 +20,7 @@ from typing import Any
 
 from shrek.core import schema
 from shrek.core.registry import STATE_DIR
+from shrek.core.submission import HistoryEntry, SubmissionData
 from shrek.core.yamlio import dump_yaml, load_data, load_yaml, write_atomic
 from shrek.errors import ExitCode, ShrekError
 from shrek.redact import redact_data
@@ -45,7 +46,7 @@ def now() -> str:
 @dataclass
 class Record:
     path: Path
-    data: dict[str, Any]
+    data: SubmissionData
 
     def __post_init__(self) -> None:
         state = self.data.get("state")
@@ -92,7 +93,7 @@ class Record:
             and (self.data["history"][-1].get("note") == note)
         ):
             return False
-        entry: dict[str, Any] = {"at": now(), "state": state}
+        entry: HistoryEntry = {"at": now(), "state": state}
         if note:
             entry["note"] = note
         self.data["state"] = state
@@ -169,7 +170,7 @@ def _digest(path: Path) -> str:
     return digest
 
 
-def checked_record(path: Path, relative: str) -> dict[str, Any]:
+def checked_record(path: Path, relative: str) -> SubmissionData:
     document, problems = load_yaml(path, relative)
     if document is not None and not problems:
         problems = schema.check(document, "submission")
@@ -180,7 +181,8 @@ def checked_record(path: Path, relative: str) -> dict[str, Any]:
             ExitCode.INVALID,
             problems,
         )
-    return document.data
+    data: SubmissionData = document.data  # the schema just held it to this shape
+    return data
 
 
 def _checked(cache_file: Path) -> dict[str, Any]:

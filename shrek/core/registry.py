@@ -25,6 +25,8 @@ from shrek.errors import ExitCode, Finding, ShrekError, sort_findings
 REGISTRY_FILE = "shrek.yaml"
 TAGS_DIR = "tags"
 STATE_DIR = ".shrek"  # local working state: catalogue, locks, runs; git-ignored
+RUNS_DIR = "runs"  # in STATE_DIR: one directory per submission run (its rendering, its jobs)
+STORE_DIR = "store"  # in STATE_DIR: the local outputs, one directory per dataset
 TAG_FILE = "tag.yaml"
 JOB_DIR = "job"
 
@@ -171,6 +173,15 @@ class Registry:
     @property
     def state_dir(self) -> Path:
         return self.state_root or self.root / STATE_DIR
+
+    def run_dir(self, run_id: str) -> Path:
+        """Where one submission run keeps its rendering and (local backend) its jobs."""
+        return self.state_dir / RUNS_DIR / run_id
+
+    @property
+    def store_dir(self) -> Path:
+        """Where the local backend keeps the datasets it wrote, one directory each."""
+        return self.state_dir / STORE_DIR
 
     def tag_dir(self, name: str) -> Path:
         return self.tags_dir / name

@@ -105,9 +105,9 @@ def expand(
         directory = resource_dir_problem(tag_dir, within)
         if directory:
             return [], directory
-        found, problem = expand(tag_dir, f"{within.rstrip('/')}/{pattern}")
+        inside, problem = expand(tag_dir, f"{within.rstrip('/')}/{pattern}")
         prefix = os.path.normpath(within).replace(os.sep, "/") + "/"
-        return [ResourceFile(f.name, f.path, f.name.removeprefix(prefix)) for f in found], problem
+        return [ResourceFile(f.name, f.path, f.name.removeprefix(prefix)) for f in inside], problem
     normal = os.path.normpath(pattern)
     base = str(tag_dir)
     if _GLOB_CHARS & set(pattern):

@@ -55,7 +55,7 @@ def load_schema(kind: str) -> dict[str, Any]:
         return json.load(handle)
 
 
-def _strict_integer(checker: Any, instance: Any) -> bool:
+def _strict_integer(checker: Any, instance: Any) -> bool:  # noqa: ARG001 (jsonschema's form)
     """An integer is an int, never a float: JSON Schema calls ``4.0`` an integer, but YAML's
     ``4.0`` is a float that renders as ``--nJobs 4.0``, which panda-client refuses."""
     return isinstance(instance, int) and not isinstance(instance, bool)
@@ -144,11 +144,12 @@ def _show(value: Any) -> str:
 
 
 def _unknown_keys(doc: Document, error: ValidationError) -> list[Finding]:
-    schema = error.schema
+    schema: Any = error.schema  # a dict here: the failing object's own schema
     known = list(schema.get("properties", {}))
     patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
     findings = []
-    for key in error.instance:
+    instance: Any = error.instance
+    for key in instance:
         if key in known or any(p.search(str(key)) for p in patterns):
             continue
         path = (*error.absolute_path, key)
@@ -197,8 +198,8 @@ def _missing_key(
     )
 
 
-def _wrong_type(error: ValidationError, what: str, schema: dict[str, Any]) -> tuple[str, str]:
-    expected = error.validator_value
+def _wrong_type(error: ValidationError, what: str, _schema: dict[str, Any]) -> tuple[str, str]:
+    expected: Any = error.validator_value
     names = [expected] if isinstance(expected, str) else list(expected)
     wanted = _either([_TYPE_NAMES.get(n, n) for n in names])
     got = _TYPE_NAMES.get(_type_of(error.instance), _type_of(error.instance))
@@ -207,12 +208,13 @@ def _wrong_type(error: ValidationError, what: str, schema: dict[str, Any]) -> tu
     return f"{what} must be {wanted}, not {got}{shown}", fix
 
 
-def _not_allowed(error: ValidationError, what: str, schema: dict[str, Any]) -> tuple[str, str]:
-    choices = ", ".join(repr(c) for c in error.validator_value)
+def _not_allowed(error: ValidationError, what: str, _schema: dict[str, Any]) -> tuple[str, str]:
+    allowed: Any = error.validator_value
+    choices = ", ".join(repr(c) for c in allowed)
     return f"{what} is {_show(error.instance)}; allowed: {choices}", f"use one of {choices}"
 
 
-def _not_constant(error: ValidationError, what: str, schema: dict[str, Any]) -> tuple[str, str]:
+def _not_constant(error: ValidationError, what: str, _schema: dict[str, Any]) -> tuple[str, str]:
     return (
         f"{what} must be {error.validator_value!r}, not {_show(error.instance)}",
         f"set it to {error.validator_value!r}",
@@ -239,7 +241,8 @@ def _either(words: list[str]) -> str:
 def _exclusive_keys(doc: Document, error: ValidationError, message: str, fix: str) -> Finding:
     """A oneOf over ``required`` alternatives: say which of the keys are there (both/neither)."""
     path = tuple(error.absolute_path)
-    alternatives = [k for sub in error.validator_value for k in sub.get("required", [])]
+    rule: Any = error.validator_value
+    alternatives = [k for sub in rule for k in sub.get("required", [])]
     present = [k for k in alternatives if isinstance(error.instance, dict) and k in error.instance]
     if len(present) > 1:
         last = max(present, key=lambda k: doc.where((*path, k), key=True))
@@ -278,11 +281,12 @@ def check(doc: Document, kind: str) -> list[Finding]:
 
 def _bad_names(doc: Document, error: ValidationError) -> list[Finding]:
     path = tuple(error.absolute_path)
-    rule = error.validator_value
+    rule: Any = error.validator_value
     pattern = re.compile(rule.get("pattern", ".*"))
     fix = rule.get("x-fix", "")
     findings = []
-    for key in error.instance:
+    instance: Any = error.instance
+    for key in instance:
         if not isinstance(key, str) or not pattern.search(key):
             findings.append(
                 doc.finding(

@@ -57,7 +57,8 @@ class Taints:
         return self.invalid.get(dataset) or self.datasets.get(dataset)
 
 
-def registry_taints(tags_dir: Path) -> Taints:
+# Complex by design: one pass over every record and event, on the hot path.
+def registry_taints(tags_dir: Path) -> Taints:  # noqa: C901
     """Every tainted submission and dataset of the registry, each with its invalid ancestor.
 
     A dataset an invalidated submission wrote (or one invalidated by name) is *bad*; a
@@ -80,10 +81,10 @@ def registry_taints(tags_dir: Path) -> Taints:
         for record in load_records(directory.parent)
     ]
     for record in records:
-        reason = invalid_ids.get(str(record.data["id"]))
-        if reason is not None:
+        why = invalid_ids.get(str(record.data["id"]))
+        if why is not None:
             for dataset in record.datasets_written:
-                bad.setdefault(dataset, Taint(str(record.data["id"]), reason))
+                bad.setdefault(dataset, Taint(str(record.data["id"]), why))
     for dataset, reason in by_name.items():  # one no submission of the registry made
         bad.setdefault(dataset, Taint(dataset, reason))
     taints = Taints(invalid=bad)

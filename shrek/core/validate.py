@@ -73,7 +73,7 @@ def tag_findings(
 ) -> tuple[Tag | None, list[Finding]]:
     """Everything wrong with one tag (its directory, files, meaning and freeze)."""
     tag, findings = load_tag(registry, name)
-    findings.extend(_check_directory(registry, name, tag, by_label))
+    findings.extend(_check_directory(registry, name, by_label))
     if tag is not None:
         findings.extend(check_tag(registry, tag))
     findings.extend(_check_freeze(registry, name, tag))
@@ -92,9 +92,7 @@ def _check_events(registry: Registry, name: str) -> list[Finding]:
     return []
 
 
-def _check_directory(
-    registry: Registry, name: str, tag: Tag | None, ledger: dict[str, Entry]
-) -> list[Finding]:
+def _check_directory(registry: Registry, name: str, ledger: dict[str, Entry]) -> list[Finding]:
     label, dash, build = name.partition("-")
     where = f"tags/{name}"
     findings: list[Finding] = []
@@ -194,7 +192,7 @@ def _check_freeze(registry: Registry, name: str, tag: Tag | None) -> list[Findin
     """A frozen tag's freeze.yaml must be intact and its files exactly as frozen."""
     frozen, problems = read_freeze(registry, name)
     if frozen is not None and tag is not None:
-        problems.extend(frozen_file_findings(registry, tag, frozen))
+        problems.extend(frozen_file_findings(tag, frozen))
     return problems
 
 

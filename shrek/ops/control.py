@@ -77,7 +77,7 @@ def kill(registry: Registry, target: str) -> Acted:
             )
         for record in active:
             backend = get_backend(registry, record.backend)
-            note = backend.kill(registry, record.data)
+            note = backend.kill(record.data)
             refresh_record(registry, record)
             if backend.kills_at_once and record.state in (*ACTIVE, "submitting"):
                 record.set_state("killed", note)
@@ -118,7 +118,7 @@ def retry(registry: Registry, target: str, overrides: dict[str, Any] | None = No
             )
         if record.state not in ("partial", "failed", "killed"):
             _refuse_retry(record, name, step)
-        note = get_backend(registry, record.backend).retry(registry, record.data, overrides or {})
+        note = get_backend(registry, record.backend).retry(record.data, overrides or {})
         record.set_state("running", f"retry: {note}")
         record.save()
         commit = repo.commit(

@@ -102,6 +102,13 @@ def add_files(
     return catalog.register(dataset, files)
 
 
+def register_files(
+    registry: Registry, dataset: str, paths: list[Path], *, progress: Progress = no_progress
+) -> DatasetInfo:
+    """``shrek dataset add``: :func:`add_files` into the registry's catalogue."""
+    return add_files(open_catalog(registry), dataset, paths, progress=progress)
+
+
 def listing(registry: Registry) -> list[dict[str, Any]]:
     """The catalogue's datasets (``dataset list``), each with why it is invalid ('' if not)."""
     invalid = invalid_datasets(registry.tags_dir)

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from shrek import __version__
-from shrek.catalogs.factory import open_catalog
-from shrek.catalogs.frozen import FrozenListCatalog
+from shrek.catalogs.factory import frozen_lists, open_catalog
 from shrek.core.freeze import (
     DIGESTED,
     FREEZE_FILE,
@@ -138,12 +137,12 @@ def _refreeze(
             f"tag {name} no longer loads", "restore its files from git", ExitCode.INVALID, findings
         )
     computed = compute(registry, tag, open_catalog(registry, allow_open=True), progress=progress)
-    drifts = compare(registry, tag, frozen, computed)
+    drifts = compare(tag, frozen, computed)
     if not drifts and frozen["digest"] == computed.digest:
         return FreezeResult(name, computed.digest, False, None)
     raise ShrekError(
         f"tag {name} is frozen (digest {frozen['digest']}) and what it depends on changed "
-        "since:\n  " + "\n  ".join(map(str, drifts or ["the freeze digest differs"])),
+        "since:\n  " + "\n  ".join([str(d) for d in drifts] or ["the freeze digest differs"]),
         f"a frozen tag is immutable: create a new tag from it with 'shrek tag new "
         f"--from {tag.label}' (or restore the frozen files from git)",
         ExitCode.CONFLICT,
@@ -223,8 +222,8 @@ def _verify_tag(
             name, frozen["digest"], [Drift(f.location, f.message) for f in findings]
         )
     try:
-        source = FrozenListCatalog(tag.directory, frozen) if skip_datasets else catalog
+        source = frozen_lists(tag.directory, frozen) if skip_datasets else catalog
         computed = compute(registry, tag, source, progress=progress)
     except ShrekError as error:
         return Verification(name, frozen["digest"], [Drift(name, error.message)])
-    return Verification(name, frozen["digest"], compare(registry, tag, frozen, computed))
+    return Verification(name, frozen["digest"], compare(tag, frozen, computed))

@@ -109,7 +109,7 @@ def freeze_guards(registry: Registry, tag: Tag) -> tuple[dict[str, Any] | None, 
                 ),
             )
         ]
-    drifts = compare(registry, tag, frozen, compute(registry, tag, open_catalog(registry)))
+    drifts = compare(tag, frozen, compute(registry, tag, open_catalog(registry)))
     if drifts:
         return frozen, [
             (

@@ -25,7 +25,7 @@ from shrek.core.registry import Registry
 from shrek.core.validate import ENVIRONMENT, SHREK_VARIABLES, validate
 from shrek.core.yamlio import Document, dump_yaml, load_yaml, loads, write_atomic
 from shrek.errors import ExitCode, Finding, ShrekError
-from shrek.ops.tag import new_tag
+from shrek.ops.tag import TagRequest, new_tag
 
 IMPORT_NOTES = "IMPORT.md"
 
@@ -38,20 +38,23 @@ class Imported:
     findings: list[Finding] = field(default_factory=list)  # what validation still finds
 
 
-def import_2022(
-    registry: Registry,
-    directory: Path,
-    *,
-    build: str,
-    label: str | None = None,
-    year: int | None = None,
-    resources_root: Path | None = None,
-    title: str | None = None,
-    skip_to: bool = False,
-    site: str | None = None,
-) -> Imported:
-    """Create one tag from the 2022 job files in ``directory`` (``skip_to``: the claimed
-    ``label`` may skip unused labels, as a 2022 production's own label may)."""
+@dataclass(frozen=True)
+class ImportRequest:
+    """What ``shrek import`` asks for: the 2022 directory, and one field per option."""
+
+    directory: Path  # the 2022 job files (one workflow)
+    build: str
+    label: str | None = None
+    year: int | None = None
+    resources_root: Path | None = None  # where 2022's absolute resource paths are now
+    title: str | None = None
+    skip_to: bool = False  # the claimed label may skip unused labels (a 2022 label may)
+    site: str | None = None
+
+
+def import_2022(registry: Registry, request: ImportRequest) -> Imported:
+    """Create one tag from the 2022 job files in ``request.directory``."""
+    directory, build, site = request.directory, request.build, request.site
     documents = _read(directory)
     environment = registry.builds.get(build, {}).get("environment", [])
     converted = convert(
@@ -63,10 +66,10 @@ def import_2022(
             converted.notes.append(
                 Note(where.file, where.line, f"build {other}: the tag is built with {build}")
             )
-    root = (resources_root or directory).resolve()
+    root = (request.resources_root or directory).resolve()
     if not root.is_dir():
         raise ShrekError(
-            f"--resources-root {resources_root} is not a directory",
+            f"--resources-root {request.resources_root} is not a directory",
             "give the directory 2022's relative Resources paths started from (its checkout)",
             ExitCode.NOT_FOUND,
         )
@@ -82,13 +85,15 @@ def import_2022(
         )
         created = new_tag(
             registry,
-            label=label,
-            build=build,
-            year=year,
-            title=title or f"{directory.name} (imported from 2022 job files)",
-            steps_from=staging,
-            what=f"imported from {directory.name}",
-            skip_to=skip_to,
+            TagRequest(
+                label=request.label,
+                build=build,
+                year=request.year,
+                title=request.title or f"{directory.name} (imported from 2022 job files)",
+                steps_from=staging,
+                what=f"imported from {directory.name}",
+                skip_to=request.skip_to,
+            ),
         )
     report = validate(Registry.open(registry.root), [created.name])
     unresolved = [  # an input 2022 linked to nothing known: never a silent external

@@ -12,8 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shrek.catalogs.factory import local_catalog_path, open_catalog
-from shrek.catalogs.local import LocalCatalog
+from shrek.catalogs.factory import local_catalog, open_catalog
 from shrek.core.lifecycle import (
     LIFECYCLE_DIR,
     Lifecycle,
@@ -186,7 +185,7 @@ def _mark_catalogues(registry: Registry, records: list[Record], reason: str) -> 
     """The catalogues show it too: the local one marks the datasets, Rucio gets
     ``shrek_invalid`` metadata on those published there. (The committed event is what SHREK's
     guards read, so a catalogue that cannot be reached now is a warning, not a failure.)"""
-    local = LocalCatalog(local_catalog_path(registry))
+    local = local_catalog(registry)
     for record in records:
         for dataset in record.data["datasets"]["outputs"].values():
             if local.exists(dataset):

@@ -18,8 +18,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shrek.backends.factory import get_backend
 from shrek.core.records import Record
 from shrek.core.registry import Registry
+from shrek.core.submission import FailureEntry
 from shrek.core.validate import require_valid
 from shrek.core.yamlio import write_atomic
 from shrek.errors import ExitCode, ShrekError
@@ -130,7 +132,7 @@ def probe(
     return result
 
 
-def _payload_said(group: dict[str, Any]) -> str:
+def _payload_said(group: FailureEntry) -> str:
     """The payload's own last stderr line in a failure group (not the wrapper's 'shrek[…]:'
     summary of it), quoted; '' when there is none."""
     said = [line for line in group.get("tail") or [] if not line.startswith("shrek[")]
@@ -138,9 +140,8 @@ def _payload_said(group: dict[str, Any]) -> str:
 
 
 def _measures(registry: Registry, record: Record) -> list[JobMeasure]:
-    from shrek.backends.local import LocalBackend
-
-    found = [JobMeasure(**row) for row in LocalBackend(registry).measurements(record.data)]
+    backend = get_backend(registry, "local")  # a probe always runs on this machine
+    found = [JobMeasure(**row) for row in backend.measurements(record.data)]
     if not found:
         raise ShrekError(
             f"the probe of {record.label} ran no job",

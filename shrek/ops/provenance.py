@@ -25,13 +25,13 @@ from typing import Any
 
 import yaml
 
-from shrek.catalogs.factory import local_catalog_path
-from shrek.catalogs.local import LocalCatalog
+from shrek.catalogs.factory import local_catalog
 from shrek.core import schema
 from shrek.core.freeze import FREEZE_FILE
 from shrek.core.lifecycle import Lifecycle, read_events
 from shrek.core.records import Record, load_records
 from shrek.core.registry import JOB_DIR, Registry
+from shrek.core.submission import SequenceRange
 from shrek.core.yamlio import loads
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
@@ -109,7 +109,7 @@ class Finder:
 
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
-        self.catalog = LocalCatalog(local_catalog_path(registry))
+        self.catalog = local_catalog(registry)
         self.repo = GitRepo(registry.root)
         self._records: dict[str, list[Record]] = {}
         self._origins: dict[str, Origin] = {}
@@ -222,7 +222,7 @@ class Finder:
             registry_commit=journal,
             state=record.state,
             test=record.test,
-            sequences=dict(data["sequences"][record.step]),
+            sequences=_range(data["sequences"][record.step]),
             freeze_digest=data.get("freeze_digest"),
             code=code,
             build=freeze.get("build") or {"name": str(tag_file.get("build", "")), "setup": ""},
@@ -303,3 +303,7 @@ def _plain(name: str) -> str:
     """A dataset name without Rucio's ``scope:`` and a container's trailing ``/``."""
     name = name.strip().rstrip("/")
     return name.split(":", 1)[1] if ":" in name else name
+
+
+def _range(sequences: SequenceRange) -> dict[str, int]:
+    return {"first": sequences["first"], "last": sequences["last"]}

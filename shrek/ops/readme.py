@@ -17,6 +17,7 @@ from shrek.core.lifecycle import Lifecycle, read_events, tag_state
 from shrek.core.model import Step, Tag, load_tag
 from shrek.core.records import Record, load_records
 from shrek.core.registry import Registry
+from shrek.core.submission import SubmissionData
 from shrek.core.yamlio import write_atomic
 from shrek.git import GitRepo
 from shrek.ops.graph import mermaid
@@ -73,7 +74,7 @@ def _step_table(step: Step) -> list[str]:
     return lines
 
 
-def _task_link(registry: Registry, record: dict[str, Any]) -> str:
+def _task_link(registry: Registry, record: SubmissionData) -> str:
     return get_backend(registry, record["backend"]["name"]).task_link(record)
 
 

@@ -11,8 +11,8 @@ import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from shrek.backends.panda.checks import Check, check
-from shrek.backends.panda.render import default_scope, prun_line, step_commands, workflow_files
+from shrek.backends import Check
+from shrek.backends.factory import workflow_description
 from shrek.core.allocations import next_first, registry_allocations
 from shrek.core.freeze import read_freeze
 from shrek.core.model import Tag
@@ -33,21 +33,20 @@ def render(
     """Render ``step_names`` of ``tag`` (all steps by default, in dependency order)."""
     options = options or Options()
     panda = registry.settings.get("panda") or {}
+    engine = workflow_description()
     options = replace(
         options,
-        scope=options.scope or default_scope(registry),
+        scope=options.scope or engine.default_scope(registry),
         default_site=options.default_site or str(panda.get("site") or ""),
     )
     chosen = select_steps(tag, step_names)
     steps = [tag.steps[s] for s in chosen]
     sandbox, resources = wrapper_files(registry, tag, steps, digest, options.code)
-    sandbox.update(workflow_files(tag, steps, options, digest))
+    sandbox.update(engine.files(tag, steps, options, digest))
     refuse_clashes(sandbox, resources)
-    extra = {f"{s.name}.prun": prun_line(registry, tag, s, options) for s in steps}
-    commands = {
-        s.name: {**step_commands(tag, s, options), "prun": extra[f"{s.name}.prun"].strip()}
-        for s in steps
-    }
+    described = {s.name: engine.commands(registry, tag, s, options) for s in steps}
+    extra = {f"{name}.prun": each["prun"] for name, each in described.items()}
+    commands = {name: {**each, "prun": each["prun"].strip()} for name, each in described.items()}
     rendering = Rendering(tag.name, chosen, digest, sandbox, resources, extra, commands)
     rendering.seal(options.first_sequence)
     return rendering
@@ -79,7 +78,7 @@ def render_target(
     sequences = dict.fromkeys(chosen, first)
     options = Options(
         first_sequence=sequences,
-        scope=default_scope(registry),
+        scope=workflow_description().default_scope(registry),
         code=tuple(frozen.get("code") or ()) if frozen else (),
     )
     rendering = render(
@@ -90,7 +89,9 @@ def render_target(
     write_atomic(output / RENDERED_MARK, f"rendered by SHREK: {tag.name}\n")
     result = RenderResult(rendering)
     if run_checks:
-        result.checks = check(tag, rendering, output, registry.shellcheck_fails_on)
+        result.checks = workflow_description().check(
+            tag, rendering, output, registry.shellcheck_fails_on
+        )
     return result
 
 

@@ -11,7 +11,6 @@ be run the same way to debug it here. Nothing is recorded or committed.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -20,13 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from shrek.backends.local.backend import RUNS_DIR
-from shrek.backends.local.runner import STATE, start_job
-from shrek.catalogs import DatasetFile
-from shrek.catalogs.local import LocalCatalog
+from shrek.backends.factory import get_backend
+from shrek.core.datasets import DatasetFile, StoreCatalog
 from shrek.core.failures import stderr_tail
 from shrek.core.freeze import read_freeze
 from shrek.core.hashing import adler32_file, sha256_file
+from shrek.core.launch import start_job
 from shrek.core.model import load_tag
 from shrek.core.naming import ORIGIN_FILE
 from shrek.core.records import Record, load_records
@@ -155,12 +153,12 @@ def _job_inputs(
     registry: Registry,
     record: Record,
     sequence: int,
-    catalog: LocalCatalog,
+    catalog: StoreCatalog,
     job: dict[str, Any] | None,
 ) -> list[list[tuple[str, str]]]:
     """The job's input files per declared input, as (name, path on this machine): from the
     local run that ran it, else from the job's provenance file and the catalogue."""
-    ran_here = _local_job(registry, record, sequence)
+    ran_here = get_backend(registry, record.backend).job(record.data, sequence)
     if ran_here is not None:
         return [[(n, loc) for n, loc in stream] for stream in ran_here["inputs"]]
     declared = list(record.data["datasets"]["inputs"])
@@ -187,7 +185,7 @@ def _job_inputs(
     return streams
 
 
-def _catalogued(catalog: LocalCatalog, dataset: str, sequence: int) -> DatasetFile | None:
+def _catalogued(catalog: StoreCatalog, dataset: str, sequence: int) -> DatasetFile | None:
     """Job ``sequence``'s file in an output dataset: the store names it ``…._<seq:06d><ext>``."""
     mark = f"._{sequence:06d}"
     files = catalog.files(dataset) if catalog.exists(dataset) else []
@@ -214,18 +212,9 @@ def _original_exit(
     (a failed job has no catalogued outputs); None when neither is here."""
     if job is not None:
         return int(job["exit_status"])
-    found = _local_job(registry, record, sequence)
+    found = get_backend(registry, record.backend).job(record.data, sequence)
     attempts = found.get("attempts") if found else None
     return attempts[-1].get("exit") if attempts else None
-
-
-def _local_job(registry: Registry, record: Record, sequence: int) -> dict[str, Any] | None:
-    """The job's entry in the state of the local run that ran it (None: not run here)."""
-    state = registry.state_dir / RUNS_DIR / str(record.data["ids"].get("request", "")) / STATE
-    if record.backend != "local" or not state.is_file():
-        return None
-    jobs = json.loads(state.read_text(encoding="utf-8"))["steps"][record.step]["jobs"]
-    return next((job for job in jobs if job["seq"] == sequence), None)
 
 
 # -- the job, as it was --------------------------------------------------------------------
@@ -311,7 +300,7 @@ def _run(
 
 
 def _compare(
-    catalog: LocalCatalog, record: Record, sequence: int, workdir: Path
+    catalog: StoreCatalog, record: Record, sequence: int, workdir: Path
 ) -> list[OutputComparison]:
     """Each declared output of this run against the catalogued file of the original job."""
     listed = (

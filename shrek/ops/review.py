@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shrek.core.diff import as_markdown, diff, diff_tags, loaded
+from shrek.core.diff import Change, as_markdown, diff, diff_tags, loaded
 from shrek.core.model import load_tag_dir
 from shrek.core.registry import TAGS_DIR, Registry
 from shrek.core.yamlio import loads
@@ -35,6 +35,14 @@ class Review:
     @property
     def ok(self) -> bool:
         return not self.findings
+
+
+def compare(
+    registry: Registry, first: str, second: str | None = None
+) -> tuple[str, str, list[Change], list[Finding]]:
+    """``shrek diff``: what differs between two tags, or a tag and its parent
+    (:func:`shrek.core.diff.diff`: an invalid tag compared as far as it loads)."""
+    return diff(registry, first, second)
 
 
 def review(registry: Registry, base: str) -> Review:

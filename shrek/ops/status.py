@@ -41,7 +41,7 @@ def refresh_record(
     """Bring one record up to date from its backend; True when it changed (saved only when
     ``save``: 'status --no-commit' only looks)."""
     backend = backend or get_backend(registry, record.backend)
-    update = backend.refresh(registry, record.data)
+    update = backend.refresh(record.data)
     changed = False
     if update.jobs and update.jobs != record.data.get("jobs"):
         record.data["jobs"] = update.jobs
@@ -95,10 +95,9 @@ def refresh(
         if record.state in ACTIVE or everything or backend.needs_attention(record):
             wanted.append(record)
     for backend_name, backend in backends.items():
-        prefetch = getattr(backend, "prefetch", None)  # one call for all of a backend's records
         mine = [r.data for r in wanted if r.backend == backend_name]
-        if prefetch is not None and mine:
-            prefetch(mine)
+        if mine:
+            backend.prefetch(mine)  # one call for all of a backend's records
     for record in wanted:
         if refresh_record(registry, record, save=commit, backend=backends[record.backend]):
             result.changed.append(record)
@@ -204,11 +203,11 @@ def failed_jobs(registry: Registry, names: list[str]) -> list[dict]:
         for record in _in_dag_order(registry, name, load_records(registry.tag_dir(name))):
             base = {"tag": name, "step": record.step, "number": record.number}
             backend = get_backend(registry, record.backend)
-            each = getattr(backend, "failed_jobs", None)
-            if each is not None:
+            failed = backend.failed_jobs(record.data)
+            if failed is not None:
                 rows += [
                     {**base, "seq": f.seq, "attempts": f.attempts, "reason": f.reason, "log": f.log}
-                    for f in each(registry, record.data)
+                    for f in failed
                 ]
                 continue
             for group in record.data.get("failures", []):

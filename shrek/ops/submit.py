@@ -31,6 +31,7 @@ from shrek.core.allocations import record_allocations
 from shrek.core.records import Record, now, submission_id
 from shrek.core.registry import Registry
 from shrek.core.render import Options
+from shrek.core.submission import SubmissionData
 from shrek.core.validate import require_valid
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
@@ -41,8 +42,9 @@ from shrek.ops.plan import Cleared, SubmitRequest, plan_steps
 from shrek.ops.readme import write_readme
 from shrek.ops.render import render
 from shrek.ops.status import refresh, refresh_on_production
+from shrek.ops.watch import Watch
 
-Wait = Callable[[Submission, list[Record]], None]
+Wait = Callable[[Watch], None]  # shows the polls (the CLI's progress bar) until the end
 
 __all__ = ["SubmitRequest", "SubmitResult", "submit"]
 
@@ -203,7 +205,7 @@ def _stop(cleared: Cleared, result: SubmitResult) -> None:
             ExitCode.INTERRUPTED,
         )
     with no_interrupt():  # killing and recording the kill is not interrupted in turn
-        done = backend.kill(registry, result.records[0].data)
+        done = backend.kill(result.records[0].data)
         with registry.lock(f"shrek submit {cleared.request.target} (killed)"):
             refreshed = refresh_on_production(registry, tag.name)
     by_path = {r.path: r for r in refreshed.records}
@@ -265,7 +267,7 @@ def _prepare(cleared: Cleared) -> Submission:
     registry, tag, request = cleared.registry, cleared.tag, cleared.request
     plans = plan_steps(cleared)
     run_id = cleared.backend.new_run_id()
-    render_dir = registry.state_dir / "runs" / run_id / "render"
+    render_dir = registry.run_dir(run_id) / "render"
     options = Options(
         first_sequence={p.step: p.first_sequence for p in plans},
         scope=cleared.options.get("scope", ""),
@@ -321,19 +323,13 @@ def _new_record(cleared: Cleared, submission: Submission, plan: Any) -> Record:
     """A step's record as journalled: built from the plan and the rendering in memory."""
     tag, backend, repo = cleared.tag, cleared.backend, cleared.repo
     rendering = submission.rendering
-    data: dict[str, Any] = {
+    data: SubmissionData = {
         "schema_version": 1,
         "id": submission_id(tag.name, plan.step, plan.number, submission.test),
         "tag": tag.name,
         "step": plan.step,
         "number": plan.number,
         "test": submission.test,
-        **({"workflow": cleared.steps} if len(cleared.steps) > 1 else {}),
-        **({"overridden_guards": cleared.overridden} if cleared.overridden else {}),
-        **({"again": True} if cleared.request.again else {}),
-        **({"extends": cleared.request.extends} if cleared.request.extends else {}),
-        **({"tainted_inputs": cleared.tainted[plan.step]} if plan.step in cleared.tainted else {}),
-        **({"reread": cleared.reread[plan.step]} if plan.step in cleared.reread else {}),
         "backend": {"name": backend.name, "version": backend.version()},
         "ids": dict(backend.journal_ids(submission)),
         "state": "submitting",
@@ -363,6 +359,18 @@ def _new_record(cleared: Cleared, submission: Submission, plan: Any) -> Record:
         "requirements": dict(tag.steps[plan.step].requirements),
         "jobs": {"total": 0, "done": 0, "running": 0, "failed": 0, "pending": 0},
     }
+    if len(cleared.steps) > 1:
+        data["workflow"] = cleared.steps
+    if cleared.overridden:
+        data["overridden_guards"] = cleared.overridden
+    if cleared.request.again:
+        data["again"] = True
+    if cleared.request.extends:
+        data["extends"] = cleared.request.extends
+    if plan.step in cleared.tainted:
+        data["tainted_inputs"] = cleared.tainted[plan.step]
+    if plan.step in cleared.reread:
+        data["reread"] = cleared.reread[plan.step]
     return Record(plan.record_path, data)
 
 
@@ -433,7 +441,7 @@ def _follow(cleared: Cleared, submission: Submission, result: SubmitResult, wait
     registry, target = cleared.registry, cleared.request.target
     result.followed = True
     try:
-        wait(submission, result.records)
+        wait(Watch(submission, result.records))
     finally:
         # a second Ctrl-C must not stop the final states from being recorded
         with no_interrupt(), registry.lock(f"shrek submit {target} (final states)"):

@@ -45,30 +45,33 @@ class NewTag:
     commit: str
 
 
-def new_tag(
-    registry: Registry,
-    *,
-    label: str | None = None,
-    build: str | None = None,
-    year: int | None = None,
-    test: bool = False,
-    parent: str | None = None,
-    template: str | None = None,
-    title: str | None = None,
-    owner: str | None = None,
-    steps_from: Path | None = None,
-    what: str = "",
-    skip_to: bool = False,
-) -> NewTag:
+@dataclass(frozen=True)
+class TagRequest:
+    """What ``shrek tag new`` asks for: one field per option, all optional."""
+
+    label: str | None = None  # claimed by hand; else the next free label of ``year``
+    build: str | None = None  # else the parent's or template's
+    year: int | None = None
+    test: bool = False  # a test label (sT…)
+    parent: str | None = None  # --from: start from this tag's steps
+    template: str | None = None  # or from one of SHREK's templates
+    title: str | None = None
+    owner: str | None = None
+    steps_from: Path | None = None  # a directory of steps and resources (shrek import)
+    what: str = ""  # said in the commit (imported from …)
+    skip_to: bool = False  # a claimed label may skip unused labels
+
+
+def new_tag(registry: Registry, request: TagRequest) -> NewTag:
     """Allocate or claim a label, write ``tags/<label>-<build>/`` and commit it with the ledger.
 
     Nothing is left behind on failure: the tag is assembled in a staging directory, moved into
     place, and committed with the ledger whole or not at all (:mod:`shrek.ops.pending`: a
-    failed or killed command's tag and ledger line are undone). (One keyword per
-    option of ``shrek tag new``, all optional; ``skip_to`` lets a claimed label skip unused
-    ones; ``steps_from`` is a directory of steps and
-    resources made by ``shrek import``, ``what`` says so in the commit.)
+    failed or killed command's tag and ledger line are undone).
     """
+    label, build, year, test = request.label, request.build, request.year, request.test
+    parent, template, what = request.parent, request.template, request.what
+    title, owner, skip_to = request.title, request.owner, request.skip_to
     if parent and template:
         raise ShrekError(
             "--from and --template both give the starting steps", "use one of them", ExitCode.USAGE
@@ -88,8 +91,8 @@ def new_tag(
         settle(registry, repo)  # a tag new stopped before its commit is undone first
         entries = _intact_ledger(registry) + _removed_from_ledger(registry, repo)
         source_dir, base = _starting_point(registry, parent, template)
-        if steps_from is not None:
-            source_dir = steps_from
+        if request.steps_from is not None:
+            source_dir = request.steps_from
         build = _known_build(registry, build or base.get("build"))
         side = remote.shared(registry, repo)
         chosen = _claimed_label(registry, side, entries, (label, skip_to), year, test, build)
@@ -349,6 +352,12 @@ def _assemble(
 # -- describing tags ------------------------------------------------------------------------
 
 
+def overviews(registry: Registry) -> list[dict[str, Any]]:
+    """``tag list``: one :func:`overview` row per tag, the registry's taints read once."""
+    taints = registry_taints(registry.tags_dir)
+    return [overview(registry, name, taints=taints) for name in registry.tag_names()]
+
+
 def overview(
     registry: Registry,
     name: str,
@@ -496,6 +505,6 @@ def submissions(
 
 def _where(registry: Registry, record: Record, dataset: str, published: str | None) -> str:
     if record.backend == "local":
-        where = registry.relative(registry.state_dir / "store" / dataset)
+        where = registry.relative(registry.store_dir / dataset)
         return where + (f"; Rucio {published}" if published else "")
     return f"PanDA output container (Rucio {dataset})"

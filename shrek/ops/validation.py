@@ -42,6 +42,22 @@ DEFINITIONS = (".yaml", ".yml", ".files")  # read by validation: keyed by their 
 IGNORED = ("README.md", "submissions")  # not read by validation
 
 
+def validate(registry: Registry, names: Iterable[str] = (), *, use_cache: bool = True) -> Report:
+    """``shrek validate``: from the cache where it may answer, else every check again."""
+    if not use_cache:
+        from shrek.core.validate import validate as validate_all
+
+        return validate_all(registry, list(names))
+    return validate_cached(registry, names)
+
+
+def export_schemas(directory: Path) -> list[Path]:
+    """``shrek schema export``: every JSON Schema SHREK reads or writes, for editors and tools."""
+    from shrek.core.schema import export
+
+    return export(directory)
+
+
 def validate_cached(registry: Registry, names: Iterable[str] = ()) -> Report:
     """Like :func:`shrek.core.validate.validate`, answering unchanged tags from the cache."""
     selected = list(dict.fromkeys([registry.resolve(n) for n in names] or registry.tag_names()))

@@ -34,7 +34,7 @@ from shrek.errors import ExitCode
 from shrek.ops.dataset import add_files
 from shrek.ops.freeze import freeze
 from shrek.ops.provenance import provenance
-from shrek.ops.tag import new_tag
+from shrek.ops.tag import TagRequest, new_tag
 from tests.conftest import git
 
 from .pandastub import PandaStub, make_token
@@ -65,7 +65,7 @@ def panda_registry(registry: Registry, stub: PandaStub, tmp_path: Path) -> Regis
     )
     git(registry.root, "commit", "-qam", "panda settings")
     registry = Registry.open(registry.root)
-    new_tag(registry, label="sP22aa", skip_to=True, build="local", template="demo")
+    new_tag(registry, TagRequest(label="sP22aa", skip_to=True, build="local", template="demo"))
     background = tmp_path / "mb.txt"
     background.write_text("minbias\n")
     add_files(open_catalog(registry), "demo.minbias.background", [background])

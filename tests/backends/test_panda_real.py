@@ -32,7 +32,7 @@ from shrek.errors import ExitCode
 from shrek.ops.dataset import add_files
 from shrek.ops.freeze import freeze
 from shrek.ops.init import init_registry
-from shrek.ops.tag import new_tag
+from shrek.ops.tag import TagRequest, new_tag
 from tests.conftest import git
 from tests.panda_stack import stack as panda_stack
 from tests.panda_stack.pilot import Pilot, Ran
@@ -85,7 +85,7 @@ def panda_registry(root: Path, label: str, *, url: str | None = None, **step: ob
     )
     git(registry.root, "commit", "-qam", "panda settings")
     registry = Registry.open(registry.root)
-    new_tag(registry, label=label, skip_to=True, build="local", template="demo")
+    new_tag(registry, TagRequest(label=label, skip_to=True, build="local", template="demo"))
     if step:
         path = registry.tag_dir(f"{label}-local") / "job/demo-pass1.yaml"
         data = yaml.safe_load(path.read_text())

@@ -114,10 +114,10 @@ def _by_step(tasks: dict[str, dict], base: str, steps: list[str]) -> dict[str, d
 def test_the_imported_hf_chain_is_what_its_2022_files_said(
     registry: Registry, tmp_path: Path
 ) -> None:
-    from shrek.ops.importer import import_2022
+    from shrek.ops.importer import ImportRequest, import_2022
 
     _require_panda_server()
-    imported = import_2022(registry, IMPORTS / "hf", build="mdc2.8", year=22)
+    imported = import_2022(registry, ImportRequest(IMPORTS / "hf", build="mdc2.8", year=22))
     base = f"user.jdoe.{imported.tag}.s0001"
     tasks = parse_with_panda_server(registry, imported.tag, tmp_path, base)
     sim, pileup, merge, tracking = (
@@ -153,10 +153,10 @@ def test_the_imported_hf_chain_is_what_its_2022_files_said(
 def test_the_imported_five_step_chain_is_what_its_2022_files_said(
     registry: Registry, tmp_path: Path
 ) -> None:
-    from shrek.ops.importer import import_2022
+    from shrek.ops.importer import ImportRequest, import_2022
 
     _require_panda_server()
-    imported = import_2022(registry, IMPORTS / "chain5", build="mdc2.7", year=22)
+    imported = import_2022(registry, ImportRequest(IMPORTS / "chain5", build="mdc2.7", year=22))
     base = f"user.jdoe.{imported.tag}.s0001"
     tasks = parse_with_panda_server(registry, imported.tag, tmp_path, base)
     steps = ["make-signal", "make-background-1", "make-background-2", "pre-mix", "combine"]
@@ -190,10 +190,12 @@ def test_the_imported_two_to_one_chain_is_what_its_2022_files_said(
     registry: Registry, tmp_path: Path
 ) -> None:
     """The original project's simple-chain-2to1: two generators, one step reading both."""
-    from shrek.ops.importer import import_2022
+    from shrek.ops.importer import ImportRequest, import_2022
 
     _require_panda_server()
-    imported = import_2022(registry, IMPORTS / "simple-2to1", build="mdc2.7", year=22)
+    imported = import_2022(
+        registry, ImportRequest(IMPORTS / "simple-2to1", build="mdc2.7", year=22)
+    )
     base = f"user.jdoe.{imported.tag}.s0001"
     tasks = parse_with_panda_server(registry, imported.tag, tmp_path, base)
     t = _by_step(tasks, base, ["top1", "top2", "bottom"])
@@ -210,15 +212,17 @@ def test_the_imported_seven_step_hf_chain_is_what_its_2022_files_said(
 ) -> None:
     """The original project's workflows/HF_pp200_signal: what its files gave 2022's tool for
     each task (parents, job counts, streams, attempts, memory), as panda-server reads it."""
-    from shrek.ops.importer import import_2022
+    from shrek.ops.importer import ImportRequest, import_2022
 
     _require_panda_server()
     imported = import_2022(
         registry,
-        IMPORTS / "hf-pp200-signal",
-        build="mdc2.8",
-        year=22,
-        resources_root=IMPORTS / "checkout",
+        ImportRequest(
+            IMPORTS / "hf-pp200-signal",
+            build="mdc2.8",
+            year=22,
+            resources_root=IMPORTS / "checkout",
+        ),
     )
     base = f"user.jdoe.{imported.tag}.s0001"
     tasks = parse_with_panda_server(registry, imported.tag, tmp_path, base)
@@ -259,11 +263,14 @@ def test_an_imported_file_filter_reaches_panda_as_2022_gave_it(
 ) -> None:
     """workflows/prodemu: both inputs are scope:name datasets with a file filter; panda-server's
     parser reads the primary's as --match and the secondary stream's as its pattern."""
-    from shrek.ops.importer import import_2022
+    from shrek.ops.importer import ImportRequest, import_2022
 
     _require_panda_server()
     imported = import_2022(
-        registry, IMPORTS / "prodemu", build="mdc2.8", year=22, resources_root=IMPORTS / "checkout"
+        registry,
+        ImportRequest(
+            IMPORTS / "prodemu", build="mdc2.8", year=22, resources_root=IMPORTS / "checkout"
+        ),
     )
     base = f"user.jdoe.{imported.tag}.s0001"
     tasks = parse_with_panda_server(registry, imported.tag, tmp_path, base)
@@ -295,10 +302,10 @@ def test_an_imported_file_filter_reaches_panda_as_2022_gave_it(
 def test_more_imported_2022_sets_are_what_their_files_said(
     registry: Registry, tmp_path: Path, workflow: str, expected: dict
 ) -> None:
-    from shrek.ops.importer import import_2022
+    from shrek.ops.importer import ImportRequest, import_2022
 
     _require_panda_server()
-    imported = import_2022(registry, IMPORTS / workflow, build="mdc2.8", year=22)
+    imported = import_2022(registry, ImportRequest(IMPORTS / workflow, build="mdc2.8", year=22))
     base = f"user.jdoe.{imported.tag}.s0001"
     t = _by_step(parse_with_panda_server(registry, imported.tag, tmp_path, base), base, expected)
     for step, (parents, option) in expected.items():

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
 from tests.conftest import PROJECT
+from tests.ports import free_port
 
 SERVER_VENV = Path(os.environ.get("SHREK_RUCIO_SERVER_VENV", PROJECT / ".venv-rucio"))
 USER, PASSWORD = "ddmlab", "secret"
@@ -36,12 +36,6 @@ def available() -> str:
     if not (SERVER_VENV / "bin" / "gunicorn").exists():
         return f"gunicorn is missing from {SERVER_VENV} (run: make install-rucio-server)"
     return ""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class RucioServer:

@@ -20,7 +20,7 @@ from shrek.core.records import load_records
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode
 from shrek.ops.dataset import add_files
-from shrek.ops.tag import new_tag
+from shrek.ops.tag import TagRequest, new_tag
 from tests.conftest import git
 
 from .rucio_server import RucioServer, available
@@ -77,7 +77,9 @@ def rucio_registry(
     git(registry.root, "commit", "-qam", "use Rucio")
     registry = Registry.open(registry.root)
     dataset = f"{BACKGROUND}.{suffix}"
-    created = new_tag(registry, label="sP22aa", skip_to=True, build="local", template="demo")
+    created = new_tag(
+        registry, TagRequest(label="sP22aa", skip_to=True, build="local", template="demo")
+    )
     step = created.directory / "job" / "demo-pass2.yaml"
     step.write_text(step.read_text().replace(BACKGROUND, f"{SCOPE}:{dataset}"))
     git(registry.root, "commit", "-qam", "read the background from Rucio")

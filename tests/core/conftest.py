@@ -9,7 +9,7 @@ import pytest
 
 from shrek.core.registry import Registry
 from shrek.core.validate import validate
-from shrek.ops.tag import new_tag
+from shrek.ops.tag import TagRequest, new_tag
 
 
 def assert_reported(
@@ -72,7 +72,7 @@ code:
 
 @pytest.fixture
 def tag_dir(registry: Registry) -> Path:
-    created = new_tag(registry, label="sP22aa", skip_to=True, build="mdc2.7")
+    created = new_tag(registry, TagRequest(label="sP22aa", skip_to=True, build="mdc2.7"))
     directory = created.directory
     (directory / "job" / ".gitkeep").unlink()
     (directory / "job" / "gen.yaml").write_text(GEN)

@@ -15,7 +15,8 @@ from shrek.ops.dataset import add_files
 from shrek.ops.freeze import freeze
 from shrek.ops.plan import SubmitRequest
 from shrek.ops.submit import submit
-from shrek.ops.tag import new_tag
+from shrek.ops.tag import TagRequest, new_tag
+from shrek.ops.watch import Watch
 from tests.conftest import git
 
 DEMO_TAG = "sP22aa-local"
@@ -25,7 +26,7 @@ BACKGROUND = "demo.minbias.background"
 @pytest.fixture
 def demo(registry: Registry, tmp_path: Path) -> Registry:
     """The demo template tag with its background registered, frozen and committed."""
-    new_tag(registry, label="sP22aa", skip_to=True, build="local", template="demo")
+    new_tag(registry, TagRequest(label="sP22aa", skip_to=True, build="local", template="demo"))
     background = tmp_path / "background"
     background.mkdir()
     for n in range(1, 4):
@@ -82,11 +83,11 @@ def run_processes(registry: Registry) -> list[int]:
     return found
 
 
-def wait(submission, registry):
+def wait(watch: Watch) -> None:
     """Follow a local submission to its end, quietly and quickly (tests' ``submit(wait=)``)."""
-    from shrek.cli.watch import follow
-
-    return follow(submission, registry, quiet=True, interval=0.05)
+    watch.interval = 0.05
+    for _ in watch.updates():
+        pass
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from shrek.core.registry import Registry
 from shrek.errors import ExitCode
 from shrek.ops.dataset import add_files
 from shrek.ops.freeze import freeze
-from shrek.ops.tag import new_tag
+from shrek.ops.tag import TagRequest, new_tag
 from tests.conftest import git
 from tests.ops.conftest import BACKGROUND
 from tests.ops.conftest import DEMO_TAG as TAG
@@ -32,7 +32,7 @@ def _ranges(registry: Registry) -> list[tuple[str, bool, int, int]]:
 
 
 def _second_tag(registry: Registry) -> str:
-    new_tag(registry, label="sP22ab", build="local", template="demo")
+    new_tag(registry, TagRequest(label="sP22ab", build="local", template="demo"))
     freeze(registry, "sP22ab-local")
     return "sP22ab-local"
 

@@ -20,7 +20,7 @@ from shrek.errors import ExitCode, ShrekError
 from shrek.git import resolve_ref
 from shrek.ops.dataset import add_files
 from shrek.ops.freeze import freeze
-from shrek.ops.tag import new_tag
+from shrek.ops.tag import TagRequest, new_tag
 from tests.conftest import git
 
 TAG = "sP22aa-mdc2.7"
@@ -70,7 +70,7 @@ def background(tmp_path: Path) -> list[Path]:
 def tag_ready(registry: Registry, code, background) -> Registry:
     """The hfprod template tag, its code pointing at the local bare repository, committed."""
     bare, _ = code
-    new_tag(registry, label="sP22aa", skip_to=True, build="mdc2.7", template="hfprod")
+    new_tag(registry, TagRequest(label="sP22aa", skip_to=True, build="mdc2.7", template="hfprod"))
     tag_yaml = registry.tag_dir(TAG) / "tag.yaml"
     data = yaml.safe_load(tag_yaml.read_text())
     data["code"] = [

@@ -18,17 +18,17 @@ import pytest
 import yaml
 
 from shrek.catalogs.factory import open_catalog
-from shrek.cli.watch import follow
 from shrek.core.ledger import read_ledger
 from shrek.core.legacy import kebab
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode, ShrekError
 from shrek.ops.dataset import add_files
 from shrek.ops.freeze import freeze
-from shrek.ops.importer import IMPORT_NOTES, import_2022
+from shrek.ops.importer import IMPORT_NOTES, ImportRequest, import_2022
 from shrek.ops.plan import SubmitRequest
 from shrek.ops.submit import submit
 from tests.conftest import git
+from tests.ops.conftest import wait
 
 DATA = Path(__file__).parent / "data" / "shrek2022"
 HF_STEPS = [
@@ -50,7 +50,7 @@ def test_names_become_kebab_case() -> None:
 
 
 def test_the_hf_chain_imports_as_one_valid_committed_tag(registry: Registry) -> None:
-    imported = import_2022(registry, DATA / "hf", build="mdc2.8", year=22)
+    imported = import_2022(registry, ImportRequest(DATA / "hf", build="mdc2.8", year=22))
     assert imported.tag == "sP22a-mdc2.8" and not imported.findings
     assert git(registry.root, "status", "--porcelain") == ""
     assert git(registry.root, "log", "-1", "--format=%H") == imported.commit
@@ -98,7 +98,7 @@ def test_the_hf_chain_imports_as_one_valid_committed_tag(registry: Registry) -> 
 
 
 def test_what_is_not_carried_over_is_listed_with_file_and_line(registry: Registry) -> None:
-    imported = import_2022(registry, DATA / "hf", build="mdc2.7", year=22)
+    imported = import_2022(registry, ImportRequest(DATA / "hf", build="mdc2.7", year=22))
     notes = {str(n) for n in imported.notes}
     text = (registry.tag_dir(imported.tag) / IMPORT_NOTES).read_text()
     source = (DATA / "hf" / "runPassTracking.yaml").read_text().splitlines()
@@ -127,7 +127,7 @@ def test_job_arguments_are_mapped_to_what_held_their_values(
     text = path.read_text()
     line = next(n for n, t in enumerate(text.splitlines(), 1) if "echo $uniqueId" in t)
     path.write_text(text.replace("echo $uniqueId", "echo $1 $2 $@ $5"))
-    imported = import_2022(registry, source, build="mdc2.7", year=22)
+    imported = import_2022(registry, ImportRequest(source, build="mdc2.7", year=22))
     notes = [str(n) for n in imported.notes]
     where = f"make_background_2.yaml:{line}: "
     # 2022 ran 'job.sh <uniqueId> <IN1 files,> ...': each argument reads what held its value
@@ -141,9 +141,13 @@ def test_job_arguments_are_mapped_to_what_held_their_values(
 
 
 def test_collisions_and_existing_labels_are_refused(registry: Registry, tmp_path: Path) -> None:
-    import_2022(registry, DATA / "chain5", build="mdc2.7", label="sP22aa", skip_to=True)
+    import_2022(
+        registry, ImportRequest(DATA / "chain5", build="mdc2.7", label="sP22aa", skip_to=True)
+    )
     with pytest.raises(ShrekError) as again:
-        import_2022(registry, DATA / "chain5", build="mdc2.7", label="sP22aa", skip_to=True)
+        import_2022(
+            registry, ImportRequest(DATA / "chain5", build="mdc2.7", label="sP22aa", skip_to=True)
+        )
     assert again.value.code == ExitCode.CONFLICT
     source = tmp_path / "jobs"
     shutil.copytree(DATA / "chain5", source)
@@ -153,7 +157,7 @@ def test_collisions_and_existing_labels_are_refused(registry: Registry, tmp_path
         (DATA / "chain5" / "pre_mix.yaml").read_text().replace("name: pre_mix", "name: pre-mix")
     )
     with pytest.raises(ShrekError) as collision:
-        import_2022(registry, source, build="mdc2.7", year=22)
+        import_2022(registry, ImportRequest(source, build="mdc2.7", year=22))
     assert collision.value.code == ExitCode.CONFLICT and "becomes 'pre-mix'" in str(collision.value)
 
 
@@ -182,7 +186,7 @@ def test_the_imported_hf_chain_runs_on_the_local_backend(
         path.write_text(
             path.read_text().rstrip("\n") + f'\n  grep -q "{rundir} production" G4_Production.C\n'
         )
-    imported = import_2022(registry, source, build="local", year=22)
+    imported = import_2022(registry, ImportRequest(source, build="local", year=22))
     assert not imported.findings
     external = tmp_path / "external"
     external.mkdir()
@@ -196,7 +200,7 @@ def test_the_imported_hf_chain_runs_on_the_local_backend(
     result = submit(
         registry,
         SubmitRequest("sP22a"),
-        wait=lambda s, r: follow(s, r, quiet=True, interval=0.05),
+        wait=wait,
     )
     states = {r.step: (r.state, r.data["jobs"]["done"]) for r in result.records}
     assert states == {
@@ -225,7 +229,7 @@ def test_2022s_exported_names_and_defaults_are_mapped(registry: Registry, tmp_pa
         "echo $uniqueId > ooo.root", 'echo "${name} of $shrek_tag" > ooo.root'
     )
     path.write_text(text.replace("Parameters:\n", "Parameters:\n  maxAttempt:\n", 1))
-    imported = import_2022(registry, source, build="mdc2.7", year=22)
+    imported = import_2022(registry, ImportRequest(source, build="mdc2.7", year=22))
     assert not imported.findings, imported.findings
     notes = [str(n) for n in imported.notes]
     assert any(
@@ -253,7 +257,7 @@ def test_edges_by_exact_output_names_are_kept(registry: Registry, tmp_path: Path
     ]:
         path = source / name
         path.write_text(path.read_text().replace(old, new))
-    imported = import_2022(registry, source, build="mdc2.7", year=22)
+    imported = import_2022(registry, ImportRequest(source, build="mdc2.7", year=22))
     bottom = step(registry, imported.tag, "bottom")
     assert bottom["inputs"][0]["dataset"] == "top1.tarball-of-top1"
     assert step(registry, imported.tag, "top1")["outputs"][0]["name"] == "tarball-of-top1"
@@ -270,7 +274,7 @@ def test_a_command_line_placeholder_says_what_to_set(registry: Registry, tmp_pat
     text = path.read_text().splitlines()
     text[2] = "    datasets: CHARM_INPUT"
     path.write_text("\n".join(text) + "\n")
-    imported = import_2022(registry, source, build="mdc2.7", year=22)
+    imported = import_2022(registry, ImportRequest(source, build="mdc2.7", year=22))
     assert any(
         "CHARM_INPUT was filled in on 2022's command line at submission" in str(n)
         and "shrek dataset add CHARM_INPUT" in str(n)
@@ -281,7 +285,7 @@ def test_a_command_line_placeholder_says_what_to_set(registry: Registry, tmp_pat
 def test_the_site_comes_from_an_option_or_the_registry_and_is_said(
     registry: Registry, shrek, tmp_path: Path
 ) -> None:
-    plain = import_2022(registry, DATA / "simple-2to1", build="mdc2.7", year=22)
+    plain = import_2022(registry, ImportRequest(DATA / "simple-2to1", build="mdc2.7", year=22))
     assert any(str(n).startswith("scope: outputs go to user.<your PanDA") for n in plain.notes)
     (said,) = [str(n) for n in plain.notes if str(n).startswith("site: no site for")]
     assert all(name in said for name in ("top1", "top2", "bottom")) and "--site SITE" in said
@@ -307,7 +311,8 @@ def test_the_seven_step_charm_chain_keeps_every_edge_2022_linked(registry: Regis
     names): the four edges the names make are kept; the three inputs whose name no step
     writes (the chain was edited half-way in 2022) are findings, each at its file and line."""
     imported = import_2022(
-        registry, DATA / "charm7", build="mdc2.8", year=22, resources_root=DATA / "checkout"
+        registry,
+        ImportRequest(DATA / "charm7", build="mdc2.8", year=22, resources_root=DATA / "checkout"),
     )
     fitting = step(registry, imported.tag, "pythia8-charm-track-fitting")
     assert [i["dataset"] for i in fitting["inputs"]] == [
@@ -333,7 +338,7 @@ def test_the_two_to_one_chain_runs_as_2022_ran_it(registry: Registry) -> None:
     """simple-chain-2to1's own payloads, unchanged, on the local backend: its bottom step
     lists directories that exist only on 2022's workers, which 2022's script (no -e) went
     past; imported, it runs the same way, and every step is done."""
-    imported = import_2022(registry, DATA / "simple-2to1", build="local", year=22)
+    imported = import_2022(registry, ImportRequest(DATA / "simple-2to1", build="local", year=22))
     assert not imported.findings
     command = step(registry, imported.tag, "bottom")["command"]
     assert command.startswith("set +euo pipefail  # shrek import")
@@ -341,7 +346,7 @@ def test_the_two_to_one_chain_runs_as_2022_ran_it(registry: Registry) -> None:
     result = submit(
         registry,
         SubmitRequest(imported.tag.partition("-")[0]),
-        wait=lambda s, r: follow(s, r, quiet=True, interval=0.05),
+        wait=wait,
     )
     states = {r.step: (r.state, r.data["jobs"]["done"]) for r in result.records}
     assert states == {"top1": ("done", 1), "top2": ("done", 5), "bottom": ("done", 1)}

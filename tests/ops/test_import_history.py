@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shrek.cli.watch import follow
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode, ShrekError
 from shrek.ops.freeze import freeze
-from shrek.ops.importer import IMPORT_NOTES, import_2022
+from shrek.ops.importer import IMPORT_NOTES, ImportRequest, import_2022
 from shrek.ops.plan import SubmitRequest
 from shrek.ops.submit import submit
 from tests.conftest import git
+from tests.ops.conftest import wait
 
 DATA = Path(__file__).parent / "data" / "shrek2022"
 CHECKOUT = DATA / "checkout"  # the 2022 checkout: relative resources start here
@@ -106,7 +106,10 @@ def test_a_set_that_cannot_be_carried_over_is_refused_with_the_line_and_why(
     meaning: the import stops, naming the line, and nothing is created."""
     before = git(registry.root, "rev-parse", "HEAD")
     with pytest.raises(ShrekError) as pfn:
-        import_2022(registry, DATA / "rhic2023-calor", build="mdc2.8", resources_root=CHECKOUT)
+        import_2022(
+            registry,
+            ImportRequest(DATA / "rhic2023-calor", build="mdc2.8", resources_root=CHECKOUT),
+        )
     assert str(pfn.value).startswith("shrek: runEventCombine.yaml:10: pfnList")
     assert pfn.value.code == ExitCode.INVALID
     narrowed = tmp_path / "chain5"
@@ -114,7 +117,7 @@ def test_a_set_that_cannot_be_carried_over_is_refused_with_the_line_and_why(
     combine = narrowed / "combine.yaml"
     combine.write_text(combine.read_text().replace("match: klm.root", "match: klm-1*.root"))
     with pytest.raises(ShrekError) as match:
-        import_2022(registry, narrowed, build="mdc2.8")
+        import_2022(registry, ImportRequest(narrowed, build="mdc2.8"))
     assert "combine.yaml:10: input pre_mix/outDS reads only the files of its step matching" in (
         str(match.value)
     )
@@ -126,13 +129,16 @@ def test_a_resource_that_is_not_there_stops_the_import(registry: Registry) -> No
     """Without the 2022 checkout the MDC2 macros are missing: every job would fail, so the
     import stops, naming each Resources line and the option that finds them."""
     with pytest.raises(ShrekError) as missing:
-        import_2022(registry, DATA / "sphenix-charm", build="mdc2.8")
+        import_2022(registry, ImportRequest(DATA / "sphenix-charm", build="mdc2.8"))
     assert missing.value.code == ExitCode.NOT_FOUND
     assert "--resources-root" in missing.value.fix
     (finding,) = missing.value.findings
     assert (finding.file, finding.line, finding.column) == ("runCharmSimu.yaml", 16, 11)
     with pytest.raises(ShrekError) as nowhere:
-        import_2022(registry, DATA / "sphenix-charm", build="mdc2.8", resources_root=DATA / "no")
+        import_2022(
+            registry,
+            ImportRequest(DATA / "sphenix-charm", build="mdc2.8", resources_root=DATA / "no"),
+        )
     assert nowhere.value.code == ExitCode.NOT_FOUND and "is not a directory" in str(nowhere.value)
     assert not list((registry.root / "tags").glob("sP*"))
 
@@ -140,11 +146,11 @@ def test_a_resource_that_is_not_there_stops_the_import(registry: Registry) -> No
 def test_variables_2022_exported_or_took_from_its_command_line_are_parameters(
     registry: Registry,
 ) -> None:
-    sleepy = import_2022(registry, DATA / "sleepytime", build="mdc2.8", year=22)
+    sleepy = import_2022(registry, ImportRequest(DATA / "sleepytime", build="mdc2.8", year=22))
     step = yaml.safe_load((registry.tag_dir(sleepy.tag) / "job" / "top.yaml").read_text())
     assert step["parameters"] == {"SLEEP_MIN": "", "SLEEP_MAX": ""}
     assert any("--SLEEP_MIN=VALUE" in str(n) for n in sleepy.notes)
-    builder = import_2022(registry, DATA / "event-builder", build="mdc2.8", year=22)
+    builder = import_2022(registry, ImportRequest(DATA / "event-builder", build="mdc2.8", year=22))
     step = yaml.safe_load(
         (registry.tag_dir(builder.tag) / "job" / "bob-the-event-builder.yaml").read_text()
     )
@@ -171,14 +177,14 @@ def _stand_in_build(registry: Registry) -> Registry:
 
 def _run(registry: Registry, workflow: str) -> dict[str, tuple[str, int]]:
     imported = import_2022(
-        registry, DATA / workflow, build="local", year=22, resources_root=CHECKOUT
+        registry, ImportRequest(DATA / workflow, build="local", year=22, resources_root=CHECKOUT)
     )
     assert not imported.findings, imported.findings
     freeze(registry, imported.tag)
     result = submit(
         registry,
         SubmitRequest(imported.tag.partition("-")[0]),
-        wait=lambda s, r: follow(s, r, quiet=True, interval=0.05),
+        wait=wait,
     )
     return {r.step: (r.state, r.data["jobs"]["done"]) for r in result.records}
 

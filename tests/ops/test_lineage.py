@@ -28,7 +28,7 @@ from shrek.ops.dataset import add_files
 from shrek.ops.freeze import freeze
 from shrek.ops.provenance import provenance
 from shrek.ops.reproduce import reproduce
-from shrek.ops.tag import details, new_tag
+from shrek.ops.tag import TagRequest, details, new_tag
 from tests.conftest import git, write_step
 from tests.ops.conftest import cli
 
@@ -340,7 +340,7 @@ def test_extend_needs_a_done_submission(chain: Registry) -> None:
 
 
 def test_supersede_refuses_production_submissions_of_the_old_tag(ran: Registry) -> None:
-    new_tag(ran, label="sP22ab", build="local", parent="sP22aa")
+    new_tag(ran, TagRequest(label="sP22ab", build="local", parent="sP22aa"))
     draft = cli(ran, "supersede", "sP22aa", "--by", "sP22ab", "--reason", "fixed seeds")
     assert draft.returncode == ExitCode.LIFECYCLE and "freeze sP22ab-local" in draft.stderr
     freeze(ran, "sP22ab-local")
@@ -398,7 +398,7 @@ def test_a_refused_commit_leaves_no_event_behind(ran: Registry) -> None:
     assert git(ran.root, "status", "--porcelain") == ""  # the README is as it was, too
     hook.unlink()
     lock = ran.root / ".git" / "index.lock"
-    new_tag(ran, label="sP22ab", build="local", parent="sP22aa")
+    new_tag(ran, TagRequest(label="sP22ab", build="local", parent="sP22aa"))
     freeze(ran, "sP22ab-local")
     lock.touch()
     locked = cli(ran, "supersede", "sP22aa", "--by", "sP22ab", "--reason", "fixed")

@@ -14,7 +14,7 @@ import pytest
 from shrek.core.registry import Registry
 from shrek.core.validate import validate
 from shrek.errors import ExitCode
-from shrek.ops.tag import new_tag
+from shrek.ops.tag import TagRequest, new_tag
 from tests.conftest import git
 
 
@@ -103,21 +103,21 @@ def test_allocation_continues_and_never_reuses(registry: Registry, shrek) -> Non
 
 
 def test_allocation_after_z_is_aa_and_gaps_are_not_filled(registry: Registry) -> None:
-    new_tag(registry, label="sP22z", skip_to=True, build="mdc2.7")
-    assert new_tag(registry, year=22, build="mdc2.7").name == "sP22aa-mdc2.7"
-    assert new_tag(registry, year=22, build="mdc2.7").name == "sP22ab-mdc2.7"
+    new_tag(registry, TagRequest(label="sP22z", skip_to=True, build="mdc2.7"))
+    assert new_tag(registry, TagRequest(year=22, build="mdc2.7")).name == "sP22aa-mdc2.7"
+    assert new_tag(registry, TagRequest(year=22, build="mdc2.7")).name == "sP22ab-mdc2.7"
 
 
 def test_test_labels_never_take_production_names(registry: Registry, shrek) -> None:
     result = shrek("tag", "new", "--test", "--year", "22", "--build", "mdc2.7", cwd=registry.root)
     assert "tags/sP22Ta-mdc2.7" in result.out
-    assert new_tag(registry, year=22, build="mdc2.7").name == "sP22a-mdc2.7"
+    assert new_tag(registry, TagRequest(year=22, build="mdc2.7")).name == "sP22a-mdc2.7"
     refused = shrek("tag", "new", "sP22b", "--test", "--build", "mdc2.7", cwd=registry.root)
     assert refused.code == ExitCode.USAGE and "not a test label" in refused.err
 
 
 def test_resolution_by_label_full_name_and_path(registry: Registry, shrek) -> None:
-    new_tag(registry, label="sP22aa", skip_to=True, build="mdc2.7", template="hfprod")
+    new_tag(registry, TagRequest(label="sP22aa", skip_to=True, build="mdc2.7", template="hfprod"))
     for name in ("sP22aa", "sP22aa-mdc2.7", "tags/sP22aa-mdc2.7/"):
         assert registry.resolve(name) == "sP22aa-mdc2.7"
         result = shrek("tag", "show", name, cwd=registry.root)
@@ -128,7 +128,7 @@ def test_resolution_by_label_full_name_and_path(registry: Registry, shrek) -> No
 
 
 def test_ambiguous_label_lists_the_candidates(registry: Registry, shrek) -> None:
-    new_tag(registry, label="sP22aa", skip_to=True, build="mdc2.7")
+    new_tag(registry, TagRequest(label="sP22aa", skip_to=True, build="mdc2.7"))
     shutil.copytree(registry.tag_dir("sP22aa-mdc2.7"), registry.tag_dir("sP22aa-mdc2.8"))
     result = shrek("tag", "show", "sP22aa", cwd=registry.root)
     assert result.code == ExitCode.NOT_FOUND
@@ -136,7 +136,7 @@ def test_ambiguous_label_lists_the_candidates(registry: Registry, shrek) -> None
 
 
 def test_from_copies_steps_and_records_the_parent(registry: Registry, shrek) -> None:
-    new_tag(registry, label="sP22aa", skip_to=True, build="mdc2.7", template="hfprod")
+    new_tag(registry, TagRequest(label="sP22aa", skip_to=True, build="mdc2.7", template="hfprod"))
     parent_dir = registry.tag_dir("sP22aa-mdc2.7")
     (parent_dir / "freeze.yaml").write_text("digest: x\n")  # a parent's freeze is not inherited
     (parent_dir / "submissions").mkdir()
@@ -218,10 +218,10 @@ def test_parallel_branches_merge_their_ledger_lines_and_a_double_is_named(
     (.gitattributes: merge=union) and the label issued twice is named, with the repair."""
     root = registry.root
     git(root, "checkout", "-qb", "alice")
-    new_tag(registry, year=22, build="mdc2.7", owner="alice")
+    new_tag(registry, TagRequest(year=22, build="mdc2.7", owner="alice"))
     git(root, "checkout", "-q", "main")
     git(root, "checkout", "-qb", "bob")
-    new_tag(registry, year=22, build="mdc2.8", owner="bob")
+    new_tag(registry, TagRequest(year=22, build="mdc2.8", owner="bob"))
     git(root, "checkout", "-q", "main")
     git(root, "merge", "-q", "alice")
     merge = subprocess.run(["git", "merge", "bob"], cwd=root, capture_output=True, text=True)
@@ -258,8 +258,8 @@ def test_concurrent_tag_new_serialise(registry: Registry) -> None:
 
 def test_tag_list_table_and_json(registry: Registry, shrek) -> None:
     assert "no tags yet" in shrek("tag", "list", cwd=registry.root).out
-    new_tag(registry, label="sP22aa", skip_to=True, build="mdc2.7", template="hfprod")
-    new_tag(registry, label="sP22b", build="mdc2.8")
+    new_tag(registry, TagRequest(label="sP22aa", skip_to=True, build="mdc2.7", template="hfprod"))
+    new_tag(registry, TagRequest(label="sP22b", build="mdc2.8"))
     table = shrek("tag", "list", cwd=registry.root).out.splitlines()
     assert table[0].split()[:4] == ["label", "build", "steps", "state"]
     assert table[1].split()[:4] == ["sP22b", "mdc2.8", "0", "draft"]
@@ -269,7 +269,7 @@ def test_tag_list_table_and_json(registry: Registry, shrek) -> None:
 
 
 def test_validate_json_and_exit_code(registry: Registry, shrek) -> None:
-    new_tag(registry, label="sP22aa", skip_to=True, build="mdc2.7", template="hfprod")
+    new_tag(registry, TagRequest(label="sP22aa", skip_to=True, build="mdc2.7", template="hfprod"))
     step = registry.tag_dir("sP22aa-mdc2.7") / "job" / "hfprod-pass1.yaml"
     step.write_text(step.read_text().replace("jobs: 10", "jobs: ten"))
     result = shrek("validate", "--json", cwd=registry.root)
@@ -344,7 +344,7 @@ def test_tag_new_takes_the_default_build_and_lists_the_builds_without_one(
 
 
 def test_a_claimed_label_that_skips_unused_ones_needs_skip_to(registry: Registry, shrek) -> None:
-    new_tag(registry, year=22, build="mdc2.7")  # sP22a
+    new_tag(registry, TagRequest(year=22, build="mdc2.7"))  # sP22a
     refused = shrek("tag", "new", "sP22zz", "--build", "mdc2.7", cwd=registry.root)
     assert refused.code == ExitCode.USAGE
     assert "claiming sP22zz would skip 700 unused label(s) of year 22 (sP22b to sP22zy)" in (
@@ -404,7 +404,7 @@ def test_init_and_tag_new_point_at_what_exists(tmp_path: Path, shrek) -> None:
 
 def test_completion_of_builds_templates_and_datasets(registry: Registry, tmp_path: Path) -> None:
     from shrek.catalogs.factory import open_catalog
-    from shrek.cli.completion import builds, datasets, templates
+    from shrek.ops.completion import builds, datasets, templates
     from shrek.ops.dataset import add_files
 
     assert builds(registry.root, "mdc") == ["mdc2.7", "mdc2.8"]

@@ -16,14 +16,14 @@ from jsonschema import Draft202012Validator
 
 from shrek import __version__
 from shrek.catalogs.factory import open_catalog
-from shrek.cli.completion import tags, targets
 from shrek.core.registry import Registry
 from shrek.core.schema import export, load_schema
 from shrek.errors import ExitCode
+from shrek.ops.completion import tags, targets
 from shrek.ops.dataset import add_files
 from shrek.ops.freeze import freeze
 from shrek.ops.readme import render_readme
-from shrek.ops.tag import new_tag
+from shrek.ops.tag import TagRequest, new_tag
 from tests.conftest import GOLDEN as GOLDEN_DIR
 from tests.conftest import PROJECT, git
 from tests.ops.conftest import DEMO_TAG
@@ -97,7 +97,7 @@ def test_diff_needs_a_parent(shrek) -> None:
 
 @pytest.fixture
 def frozen_registry(registry: Registry, tmp_path: Path) -> Registry:
-    new_tag(registry, label="sP22aa", skip_to=True, build="local", template="demo")
+    new_tag(registry, TagRequest(label="sP22aa", skip_to=True, build="local", template="demo"))
     background = tmp_path / "bkg.txt"
     background.write_text("minbias\n")
     add_files(open_catalog(registry), "demo.minbias.background", [background])
@@ -289,7 +289,9 @@ def test_init_workflow_is_valid_least_privilege_and_installs_the_recorded_versio
 
 
 def test_files_name_their_schema_for_editors(registry: Registry) -> None:
-    created = new_tag(registry, label="sP22aa", skip_to=True, build="local", template="demo")
+    created = new_tag(
+        registry, TagRequest(label="sP22aa", skip_to=True, build="local", template="demo")
+    )
     files = [
         registry.root / "shrek.yaml",
         created.directory / "tag.yaml",
@@ -321,7 +323,7 @@ def test_every_json_output_matches_its_schema(frozen_registry: Registry, shrek) 
     registry = frozen_registry
     git(registry.root, "checkout", "-q", "main")  # production submissions are made on main
     assert shrek("submit", "sP22aa/demo-pass1", cwd=registry.root).code == 0
-    new_tag(registry, label="sP22ab", build="local", parent="sP22aa")
+    new_tag(registry, TagRequest(label="sP22ab", build="local", parent="sP22aa"))
     outputs = {
         "tag-list": ("tag", "list", "--json"),
         "tag-show": ("tag", "show", "sP22aa", "--json"),
@@ -342,8 +344,8 @@ def test_every_json_output_matches_its_schema(frozen_registry: Registry, shrek) 
 
 
 def test_completion_of_labels_and_steps(registry: Registry, monkeypatch) -> None:
-    new_tag(registry, label="sP22aa", skip_to=True, build="local", template="demo")
-    new_tag(registry, label="sP22ab", build="mdc2.7")
+    new_tag(registry, TagRequest(label="sP22aa", skip_to=True, build="local", template="demo"))
+    new_tag(registry, TagRequest(label="sP22ab", build="mdc2.7"))
     assert tags(registry.root, "sP22a") == ["sP22aa", "sP22ab", "sP22aa-local", "sP22ab-mdc2.7"]
     assert targets(registry.root, "sP22aa/demo") == ["sP22aa/demo-pass1", "sP22aa/demo-pass2"]
     assert targets(registry.root, "nope/") == []
@@ -400,7 +402,7 @@ def test_every_writing_command_answers_json_that_matches_its_schema(
     git(registry.root, "checkout", "-q", "main")  # production submissions are made on main
     extra = tmp_path / "extra.txt"
     extra.write_text("more minbias\n")
-    made = new_tag(registry, year=22, build="local", parent="sP22aa")
+    made = new_tag(registry, TagRequest(year=22, build="local", parent="sP22aa"))
     slow = made.directory / "job" / "demo-pass1.yaml"
     slow.write_text(slow.read_text().replace("exec: python3", "exec: sleep 30; python3"))
     git(registry.root, "commit", "-qam", "a slow copy")

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from shrek.cli import run
 from shrek.core.registry import Registry
 from shrek.ops.init import init_registry
-from shrek.ops.tag import new_tag
+from shrek.ops.tag import TagRequest, new_tag
 from tests.conftest import git
 
 TOKEN = st.text(
@@ -133,7 +133,10 @@ def test_no_secret_reaches_what_shrek_writes(secret: tuple[str, str], place: str
     text, core = secret
     with tempfile.TemporaryDirectory() as scratch:
         root = init_registry(Path(scratch) / "registry")
-        new_tag(Registry.open(root), label="sP22aa", skip_to=True, build="local", template="demo")
+        new_tag(
+            Registry.open(root),
+            TagRequest(label="sP22aa", skip_to=True, build="local", template="demo"),
+        )
         (root / "tags" / "sP22aa-local" / "job" / "gen.yaml").write_text(STEP)
         git(root, "add", "-A")
         git(root, "commit", "-qm", "user: a step of my own")

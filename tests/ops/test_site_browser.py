@@ -19,7 +19,7 @@ import pytest
 from shrek.core.registry import Registry
 from shrek.ops.site import build_site
 from shrek.ops.site.pages import page_name
-from shrek.ops.tag import new_tag
+from shrek.ops.tag import TagRequest, new_tag
 from tests.ops.conftest import DEMO_TAG
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -82,7 +82,7 @@ def test_a_person_finds_the_tag_its_dag_its_failure_and_a_file(
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     driver = browser
-    new_tag(produced, label="sP22ab", build="local", template="demo", title="A draft")
+    new_tag(produced, TagRequest(label="sP22ab", build="local", template="demo", title="A draft"))
     out = tmp_path / "site"
     build_site(produced, out, files=True)
     driver.get((out / "index.html").as_uri())

@@ -15,7 +15,7 @@ from shrek.catalogs.factory import open_catalog
 from shrek.core.registry import Registry
 from shrek.ops.dataset import add_files
 from shrek.ops.freeze import freeze
-from shrek.ops.tag import new_tag
+from shrek.ops.tag import TagRequest, new_tag
 from shrek.ops.validation import CACHE_FILE, RACY_S, validate_cached
 from tests.conftest import git
 
@@ -24,7 +24,7 @@ TAG = "sP22aa-local"
 
 @pytest.fixture
 def frozen(registry: Registry, tmp_path: Path) -> Registry:
-    new_tag(registry, label="sP22aa", skip_to=True, build="local", template="demo")
+    new_tag(registry, TagRequest(label="sP22aa", skip_to=True, build="local", template="demo"))
     background = tmp_path / "mb.txt"
     background.write_text("minbias\n")
     add_files(open_catalog(registry), "demo.minbias.background", [background])

@@ -14,11 +14,12 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.ports import free_port
 
 VO = "sphenix"
 QUEUE = "SPHENIX_TEST"
@@ -69,12 +70,6 @@ def schema_dir() -> Path | None:
         if candidate and (Path(candidate) / "schema/postgres/sqls/pg_PANDA_TABLE.sql").exists():
             return Path(candidate) / "schema/postgres/sqls"
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

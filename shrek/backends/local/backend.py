@@ -33,12 +33,11 @@ from shrek.core.failures import JobFailure, group, stderr_tail
 from shrek.core.records import RENAMED_STATES, Record, submission_id
 from shrek.core.registry import Registry
 from shrek.core.render import SANDBOX, output_extension, output_file
+from shrek.core.submission import JobCounts, SubmissionData, no_jobs
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
 from shrek.interrupts import fault_point
 
-RUNS_DIR = "runs"
-STORE_DIR = "store"
 START_TIMEOUT_S = 30.0
 
 
@@ -71,7 +70,7 @@ class LocalBackend:
             self._clone = GitRepo(self.registry.root).clone_id()
         return self._clone
 
-    def ours(self, record: dict[str, Any]) -> bool:
+    def ours(self, record: SubmissionData) -> bool:
         """Whether this clone ran ``record`` (a record from before clones were named: yes)."""
         owner = record.get("ids", {}).get("clone")
         return owner is None or owner == self.clone_id()
@@ -82,7 +81,7 @@ class LocalBackend:
     def settle(self, record: Record) -> bool:
         return publish(self.registry, record)
 
-    def task_link(self, record: dict[str, Any]) -> str:
+    def task_link(self, record: SubmissionData) -> str:
         task = record.get("ids", {}).get("task")
         return f"`{task}`" if task else ""
 
@@ -115,7 +114,7 @@ class LocalBackend:
         return ""
 
     def run_dir(self, run_id: str) -> Path:
-        return self.registry.state_dir / RUNS_DIR / run_id
+        return self.registry.run_dir(run_id)
 
     # -- submit -----------------------------------------------------------------------------
 
@@ -155,7 +154,7 @@ class LocalBackend:
                 "run": submission.run_id,
                 "tag": tag.name,
                 "catalog": str(local_catalog_path(self.registry)),
-                "store": str(self.registry.state_dir / STORE_DIR),
+                "store": str(self.registry.store_dir),
                 "sandbox": str(submission.render_dir / SANDBOX),
                 "sandbox_files": submission.rendering.travelling(),
                 "workers": submission.workers or os.cpu_count() or 1,
@@ -229,7 +228,7 @@ class LocalBackend:
 
     # -- status, kill, retry ---------------------------------------------------------------
 
-    def _state(self, record: dict[str, Any]) -> tuple[Path, dict[str, Any] | None]:
+    def _state(self, record: SubmissionData) -> tuple[Path, dict[str, Any] | None]:
         run_dir = self.run_dir(str(record.get("ids", {}).get("request", "")))
         state = run_dir / STATE
         return run_dir, (read_json(state) if state.exists() else None)
@@ -245,12 +244,12 @@ class LocalBackend:
             return False
         return str(state.get("run", "")).encode() in cmdline
 
-    def refresh(self, registry: Registry, record: dict[str, Any]) -> StatusUpdate:
-        empty = {"total": 0, "done": 0, "running": 0, "failed": 0, "pending": 0}
+    def refresh(self, record: SubmissionData) -> StatusUpdate:
+        empty = no_jobs()
         if not self.ours(record):  # another clone's run: only that clone can tell; unchanged
             return StatusUpdate(
                 str(record["state"]),
-                dict(record.get("jobs") or empty),
+                {**(record.get("jobs") or empty)},
                 "",
                 {},
                 list(record.get("failures", [])),
@@ -275,12 +274,14 @@ class LocalBackend:
                 pass
         step = state["steps"].get(record["step"], {"state": "pending", "jobs": []})
         jobs = step["jobs"]
-        counts = {
-            key: sum(1 for j in jobs if j["state"] == key)
-            for key in ("done", "running", "failed", "pending")
+        states = [j["state"] for j in jobs]
+        counts: JobCounts = {
+            "total": len(jobs),
+            "done": states.count("done"),
+            "running": states.count("running"),
+            "failed": states.count("failed") + states.count("killed"),
+            "pending": states.count("pending"),
         }
-        counts["failed"] += sum(1 for j in jobs if j["state"] == "killed")
-        counts["total"] = len(jobs)
         failures = [g.as_dict() for g in group(self._failures(run_dir, jobs))]
         outcome = RENAMED_STATES.get(step["state"], step["state"])  # a run of an older SHREK
         note = settled or step.get("note", "")
@@ -296,13 +297,13 @@ class LocalBackend:
             outcome = "submitted"
         return StatusUpdate(outcome, counts, note, failures=failures)
 
-    def measurements(self, record: dict[str, Any]) -> list[dict[str, Any]]:
+    def measurements(self, record: SubmissionData) -> list[dict[str, Any]]:
         """What each job of the record's step used in its last attempt (``shrek probe``):
         exit status, wall and CPU seconds, peak memory (measured runs only) and output bytes."""
         _, state = self._state(record)
         if state is None:
             return []
-        store = self.registry.state_dir / STORE_DIR
+        store = self.registry.store_dir
         outputs = list(record["datasets"]["outputs"].values())
         found = []
         for job in state["steps"].get(record["step"], {"jobs": []})["jobs"]:
@@ -322,7 +323,18 @@ class LocalBackend:
             )
         return found
 
-    def failed_jobs(self, registry: Registry, record: dict[str, Any]) -> list[JobFailure]:
+    def prefetch(self, records: list[SubmissionData]) -> None:
+        pass  # each run's state is one file of this machine: nothing to gather first
+
+    def job(self, record: SubmissionData, sequence: int) -> dict[str, Any] | None:
+        """The job's entry in the state of the local run that ran it (None: not run here)."""
+        _, state = self._state(record)
+        if state is None:
+            return None
+        jobs = state["steps"].get(record["step"], {"jobs": []})["jobs"]
+        return next((job for job in jobs if job["seq"] == sequence), None)
+
+    def failed_jobs(self, record: SubmissionData) -> list[JobFailure]:
         """Every failed job of the record's step, one by one ('shrek status --failed')."""
         run_dir, state = self._state(record)
         if state is None:
@@ -358,7 +370,7 @@ class LocalBackend:
     def _relative(self, path: Path) -> str:
         return self.registry.relative(path)
 
-    def _refuse_others(self, record: dict[str, Any], action: str) -> None:
+    def _refuse_others(self, record: SubmissionData, action: str) -> None:
         """A local run is acted on only by the clone that runs it (its jobs are on that
         machine): from any other clone, a refusal that says where."""
         if not self.ours(record):
@@ -370,7 +382,7 @@ class LocalBackend:
                 ExitCode.BACKEND,
             )
 
-    def kill(self, registry: Registry, record: dict[str, Any]) -> str:
+    def kill(self, record: SubmissionData) -> str:
         self._refuse_others(record, "kill")
         run_dir, state = self._state(record)
         if state is not None and not state.get("finished") and not self.alive(state):
@@ -390,7 +402,7 @@ class LocalBackend:
             ExitCode.BACKEND,
         )
 
-    def retry(self, registry: Registry, record: dict[str, Any], overrides: dict[str, Any]) -> str:
+    def retry(self, record: SubmissionData, overrides: dict[str, Any]) -> str:
         self._refuse_others(record, "retry")
         run_dir, state = self._state(record)
         if state is None:

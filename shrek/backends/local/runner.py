@@ -28,6 +28,7 @@ from typing import Any
 from shrek.catalogs import DatasetFile
 from shrek.catalogs.local import LocalCatalog
 from shrek.core.hashing import adler32_file
+from shrek.core.launch import start_job
 from shrek.core.model import matches
 from shrek.core.naming import PROVENANCE_FILE
 from shrek.errors import ShrekError
@@ -72,24 +73,6 @@ def place(source: Path, target: Path) -> None:
 
 def _same_content(one: Path, other: Path) -> bool:
     return one.stat().st_size == other.stat().st_size and adler32_file(one) == adler32_file(other)
-
-
-def start_job(
-    workdir: Path, wrapper: str, sequence: int, arguments: list[str], environment: dict[str, str]
-) -> subprocess.Popen:
-    """Start a job's wrapper in ``workdir``, in a session of its own (so its whole process
-    tree can be measured and stopped), its output in ``stdout.log`` and ``stderr.log``
-    beside it. The runner starts every job so, and ``shrek reproduce`` its one job."""
-    with open(workdir / "stdout.log", "wb") as out, open(workdir / "stderr.log", "wb") as err:
-        return subprocess.Popen(
-            ["bash", wrapper, str(sequence), *arguments],
-            cwd=workdir,
-            stdout=out,
-            stderr=err,
-            stdin=subprocess.DEVNULL,
-            env=environment,
-            start_new_session=True,
-        )
 
 
 def wait_with_usage(process: subprocess.Popen) -> tuple[int, float]:
@@ -288,7 +271,8 @@ class Runner:
                 streams.append([])
         return streams
 
-    def run_job(self, spec: dict[str, Any], job: dict[str, Any]) -> None:
+    # Complex by design: one job's whole life: start, measure, retry, collect.
+    def run_job(self, spec: dict[str, Any], job: dict[str, Any]) -> None:  # noqa: C901
         """Run one job, attempt after attempt, and collect its outputs.
 
         Kept in one piece (about 65 lines) on purpose: each attempt's start, the process, its

@@ -38,9 +38,10 @@ from shrek.core.naming import (
     submission_base,
     task_name,
 )
-from shrek.core.records import load_records
+from shrek.core.records import Record, load_records
 from shrek.core.registry import Registry
 from shrek.core.render import SANDBOX
+from shrek.core.submission import JobCounts, SubmissionData, no_jobs
 from shrek.errors import ExitCode, ShrekError
 from shrek.redact import redact
 
@@ -104,13 +105,13 @@ class PandaBackend:
     def journal_ids(self, submission: Submission) -> dict[str, Any]:
         return {}  # the request and task ids come from the server
 
-    def needs_attention(self, record: Any) -> bool:
+    def needs_attention(self, record: Record) -> bool:
         return False  # PanDA registers its outputs itself
 
-    def settle(self, record: Any) -> bool:
+    def settle(self, record: Record) -> bool:
         return False
 
-    def task_link(self, record: dict[str, Any]) -> str:
+    def task_link(self, record: SubmissionData) -> str:
         """The task in the PanDA monitor (``monitor_url``), or its id."""
         task = record.get("ids", {}).get("task")
         monitor = self.settings.get("monitor_url")
@@ -471,7 +472,7 @@ class PandaBackend:
 
     # -- status, kill, retry --------------------------------------------------------------
 
-    def prefetch(self, records: list[dict[str, Any]]) -> None:
+    def prefetch(self, records: list[SubmissionData]) -> None:
         """Look up the tasks of many records in one request: every task of the user modified
         since the oldest of them was submitted (a day earlier, for clocks that disagree).
         Refreshing a tag's records then costs one panda-client call, not one per record. When
@@ -487,7 +488,7 @@ class PandaBackend:
         if reply.get("ok") and result.get("count", PREFETCH_TASKS) < PREFETCH_TASKS:
             self._prefetched = {k: v for k, v in result["tasks"].items() if k}
 
-    def _tasks(self, record: dict[str, Any]) -> dict[str, Any]:
+    def _tasks(self, record: SubmissionData) -> dict[str, Any]:
         name = (record.get("backend_details") or {}).get("task_name")
         if not name:
             return {}
@@ -503,10 +504,10 @@ class PandaBackend:
             )
         return {k: v for k, v in (reply.get("result") or {}).items() if v}
 
-    def refresh(self, registry: Registry, record: dict[str, Any]) -> StatusUpdate:
+    def refresh(self, record: SubmissionData) -> StatusUpdate:
         tasks = self._tasks(record)
         name = (record.get("backend_details") or {}).get("task_name")
-        empty = {"total": 0, "done": 0, "running": 0, "failed": 0, "pending": 0}
+        empty = no_jobs()
         task = tasks.get(name) if name else None
         if task is None:
             if record["state"] == "submitting":
@@ -533,7 +534,7 @@ class PandaBackend:
         else:
             state = STATES.get(status, "running")
         total, done, failed = _file_counts(task)
-        jobs = {
+        jobs: JobCounts = {
             "total": total,
             "done": done,
             "failed": failed,
@@ -548,14 +549,23 @@ class PandaBackend:
             details={"task_status": status},
         )
 
-    def _task_ids(self, record: dict[str, Any]) -> list[int]:
+    def _task_ids(self, record: SubmissionData) -> list[int]:
         task = record.get("ids", {}).get("task")
         if isinstance(task, int):
             return [task]
         found = self._tasks(record)
         return [t["jediTaskID"] for t in found.values() if t.get("jediTaskID")]
 
-    def kill(self, registry: Registry, record: dict[str, Any]) -> str:
+    def failed_jobs(self, record: SubmissionData) -> None:
+        return None  # PanDA's failures arrive grouped in the record (refresh)
+
+    def measurements(self, record: SubmissionData) -> list[dict[str, Any]]:
+        return []  # PanDA's jobs are measured at the sites, not here
+
+    def job(self, record: SubmissionData, sequence: int) -> dict[str, Any] | None:
+        return None  # no PanDA job leaves its state on this machine
+
+    def kill(self, record: SubmissionData) -> str:
         ids = self._task_ids(record)
         if not ids:
             raise ShrekError(
@@ -579,7 +589,7 @@ class PandaBackend:
             "'shrek status' records it killed once PanDA has aborted it"
         )
 
-    def retry(self, registry: Registry, record: dict[str, Any], overrides: dict[str, Any]) -> str:
+    def retry(self, record: SubmissionData, overrides: dict[str, Any]) -> str:
         """Ask PanDA to retry the task; PanDA decides (its code and message are shown as they
         are: it refuses, for example, a task still ``prepared`` with code 4)."""
         ids = self._task_ids(record)
@@ -627,7 +637,7 @@ def _answer(result: Any) -> str:
     return str(answer)
 
 
-def _retry_not_taken_up(record: dict[str, Any], task: dict[str, Any]) -> bool:
+def _retry_not_taken_up(record: SubmissionData, task: dict[str, Any]) -> bool:
     """Whether the task still shows the end state a retry was asked to leave: a retry is a
     command JEDI takes up on its next cycle, and until then the server reports the old state.
     A task that changed state after the request (or a request older than the grace period,

@@ -34,7 +34,7 @@ class _Capture(logging.Handler):
         self.lines.append(f"{record.levelname}: {record.getMessage()}")
 
 
-def _run(request: dict[str, Any], capture: _Capture) -> tuple[bool, Any]:
+def _run(request: dict[str, Any]) -> tuple[bool, Any]:
     action = request["action"]
     if action in ("pchain", "prun"):
         from pandaclient import panda_api
@@ -93,7 +93,7 @@ def main() -> int:
     printed = io.StringIO()
     try:
         with contextlib.redirect_stdout(printed):
-            ok, result = _run(request, capture)
+            ok, result = _run(request)
         reply = {"ok": bool(ok), "result": result}
     except SystemExit as exit_:
         reply = {"ok": False, "result": None, "error": f"panda-client exited with {exit_.code}"}
@@ -102,7 +102,8 @@ def main() -> int:
     reply["log"] = "\n".join(
         capture.lines + [line for line in printed.getvalue().splitlines() if line.strip()]
     )
-    sys.__stdout__.write(json.dumps(reply, default=str))
+    stream = sys.__stdout__ or sys.stdout  # the parent reads the reply from the real stdout
+    stream.write(json.dumps(reply, default=str))
     return 0
 
 

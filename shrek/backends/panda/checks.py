@@ -17,26 +17,13 @@ import shlex
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from shrek.backends import Check
 from shrek.backends.panda.render import WORKFLOW
 from shrek.core.model import Step, Tag
 from shrek.core.render import SANDBOX, Rendering
 from shrek.core.yamlio import loads
-
-
-@dataclass
-class Check:
-    name: str
-    problems: list[str] = field(default_factory=list)
-    skipped: str = ""
-    notes: list[str] = field(default_factory=list)  # worth reading, not failing
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems and not self.skipped
-
 
 SANDBOX_LIMIT = 10 * 1024 * 1024  # panda-client refuses larger job sandboxes (NO_BUILD_LIMIT)
 
