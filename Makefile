@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install install-panda-server install-panda-stack install-rucio-server install-browser \
 	test test-panda \
-	lint demo bench clean
+	lint docs dist demo bench clean
 
 install: $(STAMP)
 
@@ -74,6 +74,21 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python scripts/gen_docs.py --check
+	$(BIN)/mkdocs build --strict --quiet --site-dir $(CURDIR)/.docs-site
+
+# The generated reference pages (command reference, exit codes), then the documentation site.
+docs: $(STAMP)
+	$(BIN)/python scripts/gen_docs.py
+	$(BIN)/mkdocs build --strict
+
+# A release's files: the sdist and the wheel, checked as PyPI checks them, then the wheel
+# installed into a fresh environment that runs the demo (scripts/check_dist.sh).
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+	PYTHON=$(PYTHON) bash scripts/check_dist.sh dist
 
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
@@ -82,4 +97,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(RUCIO_VENV) $(PANDA_VENV) .pytest_cache build dist *.egg-info
+	rm -rf $(VENV) $(RUCIO_VENV) $(PANDA_VENV) .pytest_cache build dist *.egg-info site .docs-site

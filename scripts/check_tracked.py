@@ -16,6 +16,7 @@ from pathlib import Path
 FORBIDDEN = re.compile(
     r"(^|/)(\.?venv[^/]*|site-packages|node_modules|__pycache__|\.pytest_cache|\.ruff_cache"
     r"|build|dist|[^/]+\.egg-info|\.shrek|\.hypothesis|\.import_linter_cache)/"
+    r"|^(site|\.docs-site)/"  # the documentation site mkdocs builds (make docs, make lint)
 )
 MAX_BYTES = 1024 * 1024  # nothing SHREK needs in git is this large
 

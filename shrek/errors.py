@@ -14,7 +14,7 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """Process exit codes. The README's exit-code table is generated from these names."""
+    """Process exit codes: docs/reference/exit-codes.md is generated from these and MEANINGS."""
 
     OK = 0
     INVALID = 1  # validation found errors in the registry, a tag or a step
@@ -47,6 +47,110 @@ class ExitCode(IntEnum):
     CRASH = 70  # a bug: an unexpected error; a crash log was written (sysexits' EX_SOFTWARE)
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, as shells report it)
     CLOSED_PIPE = 141  # the reader of the output went away (shrek log | head): 128 + SIGPIPE
+
+
+# What each exit code means, for users: docs/reference/exit-codes.md is generated from this
+# (scripts/gen_docs.py), and a test holds every code to having a line here.
+MEANINGS: dict[ExitCode, str] = {
+    ExitCode.OK: "success",
+    ExitCode.INVALID: "validation found errors (registry settings, ledger, a tag or a step)",
+    ExitCode.USAGE: (
+        "the command line is wrong (unknown option, bad label, unknown build or template name)"
+    ),
+    ExitCode.NO_REGISTRY: "not inside a registry, or `--registry` is not one",
+    ExitCode.NOT_FOUND: "unknown or ambiguous tag name, unknown template",
+    ExitCode.CONFLICT: (
+        "label already allocated or taken, registry already exists, year exhausted, a frozen "
+        "tag's content changed (re-freeze refused), a dataset file registered twice with "
+        "different content, an output dataset that exists already, `--first-sequence` reusing a "
+        "number"
+    ),
+    ExitCode.GIT: (
+        "a git operation failed (no identity, a hook refused the commit, a left-over "
+        "`.git/index.lock` — named, with the `rm` that clears it —, a detached HEAD for `tag "
+        "new`, uncommitted changes where a commit is needed, an unreachable code repository)"
+    ),
+    ExitCode.DRIFT: (
+        "`shrek verify`: a frozen tag differs from its freeze; `verify --outputs`: an output file "
+        "is missing or changed"
+    ),
+    ExitCode.BACKEND: (
+        "the backend failed or refused; a submission ended `failed`, `partial`, `killed` or "
+        "`cancelled`"
+    ),
+    ExitCode.TOOL_MISSING: (
+        "an external program SHREK needs for this is missing (Graphviz for `graph -o`)"
+    ),
+    ExitCode.DIRTY: (
+        "submit's guard: uncommitted or untracked changes the submission depends on (see "
+        "*Submitting*)"
+    ),
+    ExitCode.NOT_VALID: (
+        "submit's guard: the tag fails validation (never overridden, not even by --test) (see "
+        "*Submitting*)"
+    ),
+    ExitCode.NOT_FROZEN: "submit's guard: the tag has no freeze (see *Submitting*)",
+    ExitCode.DRIFTED: "submit's guard: the tag differs from its freeze (see *Submitting*)",
+    ExitCode.NO_UPSTREAM: (
+        "submit's guard: an input step has no completed submission to read from (see *Submitting*)"
+    ),
+    ExitCode.NOT_PUSHED: (
+        "submit's guard: the registry has a remote and HEAD is not on it (see *Submitting*)"
+    ),
+    ExitCode.ALREADY: (
+        "submit's guard: the step has an active or completed submission (use --again) (see "
+        "*Submitting*)"
+    ),
+    ExitCode.WRONG_BRANCH: (
+        "submit's guard: a production submission outside the production branch (or detached) (see "
+        "*Submitting*)"
+    ),
+    ExitCode.CREDENTIALS: "no usable PanDA credential (missing, expired, not an OIDC token, no VO)",
+    ExitCode.FILESYSTEM: (
+        "a path cannot be read or written (missing directory, permissions, disk full), a damaged "
+        "local catalogue (named, with how to move it aside)"
+    ),
+    ExitCode.INVALIDATED: (
+        "a submission would read an invalidated submission's outputs (or an invalidated dataset); "
+        "`extend` of an invalidated submission"
+    ),
+    ExitCode.SUPERSEDED: "a production submission of a superseded tag",
+    ExitCode.LIFECYCLE: (
+        "the tag's or submission's state does not allow it (`extend`, `invalidate`, `supersede`; "
+        "`retry` of a cancelled submission, whose jobs never ran): the refusal names the state "
+        "and the fix"
+    ),
+    ExitCode.NOT_REPRODUCED: (
+        "`shrek reproduce`: the job failed, or an output differs from the catalogued one"
+    ),
+    ExitCode.OUT_OF_DATE: (
+        "the production branch is behind or has diverged from its remote (production `submit`), "
+        "or SHREK could not bring a checkout up to date with its own published commits"
+    ),
+    ExitCode.REMOTE: (
+        "the registry's remote cannot be reached (network, server, access), or kept moving for 30 "
+        "tries"
+    ),
+    ExitCode.NOTHING_TO_DO: (
+        "already so: `kill` with no active submission, `retry` of a done or still running "
+        "submission, `invalidate`/`void` of what already is; nothing was changed"
+    ),
+    ExitCode.CRASH: (
+        "an unexpected error: a bug in SHREK. One line names the crash log — "
+        "`~/.cache/shrek/crash/shrek-crash-<time>-<pid>.log` (`$XDG_CACHE_HOME`, else the "
+        "temporary directory) with SHREK's, Python's and git's versions, the platform, the "
+        "command, the directory and the traceback, redacted — to attach to a report; never a "
+        "traceback on the terminal"
+    ),
+    ExitCode.INTERRUPTED: (
+        "interrupted (Ctrl-C); `submit` says exactly what was sent and recorded (see *Ctrl-C "
+        "tells the truth*)"
+    ),
+    ExitCode.CLOSED_PIPE: (
+        "the reader of the output went away (`shrek log | head`) while SHREK still wrote: the "
+        "rest goes nowhere, quietly (typer's own output drops it and exits 0)"
+    ),
+}
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,30 @@ from shrek.errors import ExitCode
 @app.command()
 def init(
     directory: Path = typer.Argument(Path("."), help="Where to create the registry."),
+    shrek_install: str | None = typer.Option(
+        None,
+        "--shrek-install",
+        metavar="REQUIREMENT",
+        help="What the registry's CI installs (a pip requirement); default: exactly this SHREK, "
+        "as its installed metadata says (an index version, or a git URL at its commit).",
+    ),
 ) -> None:
     """Create a registry: git repository, shrek.yaml, tags/, label ledger; commit it."""
+    from shrek.ops.distribution import InstallSource, install_source
     from shrek.ops.init import init_registry
 
-    root = init_registry(directory)
+    install = InstallSource(shrek_install) if shrek_install else install_source()
+    root = init_registry(directory, install)
     typer.echo(f"created SHREK registry in {root}")
+    if install.requirement:
+        typer.echo(f"its CI installs {install.requirement} (shrek_install in shrek.yaml)")
+    else:
+        typer.echo(
+            f"shrek: note: its CI cannot install this SHREK: {install.why_not}; set "
+            "shrek_install in shrek.yaml (or run init with --shrek-install) before the first "
+            "pull request, which is refused until then",
+            err=True,
+        )
     typer.echo(
         "next: shrek tag new --build local --template demo (a two-step production that runs "
         "on this machine), or --build mdc2.7 --template hfprod (the MDC2 heavy-flavour "

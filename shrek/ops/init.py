@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import textwrap
 from pathlib import Path
 
 from shrek import __version__
@@ -13,6 +15,7 @@ from shrek.core.yamlio import loads, write_atomic
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
 from shrek.interrupts import no_interrupt
+from shrek.ops.distribution import InstallSource, install_source
 
 DEFAULTS = Path(__file__).resolve().parent.parent / "defaults"
 DEFAULT_SETTINGS = DEFAULTS / "shrek.yaml"
@@ -45,18 +48,34 @@ def write_gitattributes(directory: Path) -> Path | None:
     return path
 
 
-def default_settings(branch: str = "main") -> str:
-    """The default ``shrek.yaml``, recording the SHREK version that created the registry and
-    its production branch (the branch it was created on).
+def default_settings(branch: str = "main", install: InstallSource | None = None) -> str:
+    """The default ``shrek.yaml``, recording the SHREK that created the registry (its version,
+    and the pip requirement that installs exactly it) and its production branch (the branch it
+    was created on).
 
-    The pull-request workflow installs exactly that version, so CI checks tags with the SHREK
-    the registry is managed with, not whatever is newest.
+    The pull-request workflow installs that requirement, so CI checks tags with the SHREK the
+    registry is managed with, not whatever is newest.
     """
+    install = install or install_source()
     text = DEFAULT_SETTINGS.read_text(encoding="utf-8")
+    if install.requirement:
+        how = (
+            "# What its pull-request check installs (pip install): exactly the SHREK that made\n"
+            "# the registry. Raise both in a reviewed commit to upgrade.\n"
+        )
+    else:
+        unknown = (
+            f"What its pull-request check installs (pip install) is not known: {install.why_not}."
+        )
+        how = "".join(f"# {line}\n" for line in textwrap.wrap(unknown, 94)) + (
+            '# Set it before the first pull request, e.g. "sphenix-shrek==VERSION" or\n'
+            '# "sphenix-shrek @ git+https://github.com/BNLNPPS/shrek@COMMIT".\n'
+        )
     return text + (
-        "\n# The SHREK version this registry is managed with: its pull-request check installs\n"
-        "# exactly this one (pip install sphenix-shrek==VERSION).\n"
+        "\n# The SHREK version this registry is managed with.\n"
         f'shrek_version: "{__version__}"\n'
+        f"{how}"
+        f'shrek_install: "{install.requirement}"\n'
         "# Production submissions are made from this branch only (--test may run anywhere).\n"
         f"production_branch: {branch}\n"
         "# The build 'shrek tag new' uses when no --build is given.\n"
@@ -64,18 +83,25 @@ def default_settings(branch: str = "main") -> str:
     )
 
 
+def workflow_text(branch: str) -> str:
+    """The pull-request workflow, its pushes on the registry's production branch."""
+    text = WORKFLOW.read_text(encoding="utf-8")
+    return text.replace("branches: [main]", f"branches: [{json.dumps(branch)}]")
+
+
 def _first_build(settings: str) -> str:
     """The first build the default settings list (the default of 'tag new')."""
     return next(iter(loads(settings)["builds"]))
 
 
-def init_registry(directory: Path) -> Path:
+def init_registry(directory: Path, install: InstallSource | None = None) -> Path:
     """Create a registry in ``directory`` (a git repository is initialised if needed).
 
     Refuses a directory that already is a registry (its ``shrek.yaml`` committed); an existing
     git repository is reused, and the registry files are committed without touching anything
     else staged there. An init stopped before its commit left ``shrek.yaml`` uncommitted: run
-    again, it writes the same files again and commits them.
+    again, it writes the same files again and commits them. ``install``: what CI installs
+    (default: this SHREK, as its distribution's metadata says).
     """
     directory = directory.resolve()
     settings = directory / REGISTRY_FILE
@@ -102,7 +128,8 @@ def init_registry(directory: Path) -> Path:
             "use it as it is; 'shrek validate' checks it",
             ExitCode.CONFLICT,
         )
-    text = default_settings(repo.branch() or "main")
+    branch = repo.branch() or "main"
+    text = default_settings(branch, install)
     if settings.exists() and settings.read_text(encoding="utf-8") != text:
         raise ShrekError(
             f"{settings} exists, uncommitted, and is not the one 'shrek init' writes",
@@ -127,7 +154,7 @@ def init_registry(directory: Path) -> Path:
     written = [directory / REGISTRY_FILE, keep, directory / LEDGER_FILE, gitignore, *schemas]
     written.append(attributes)
     workflow = directory / ".github" / "workflows" / "shrek.yml"
-    ours = WORKFLOW.read_text(encoding="utf-8")
+    ours = workflow_text(branch)
     if directory == repo.root and not workflow.exists():  # GitHub reads only the top level
         workflow.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(workflow, ours)

@@ -215,9 +215,9 @@ def test_init_writes_the_ci_workflow_the_readme_documents(registry: Registry) ->
     runs = [s["run"] for s in workflow["jobs"]["check"]["steps"] if "run" in s]
     shrek_runs = [r for r in runs if r.startswith("shrek ")]
     assert [r.split()[1] for r in shrek_runs] == ["validate", "render-readme", "verify", "review"]
-    readme = (PROJECT / "README.md").read_text()
+    readme = (PROJECT / "docs" / "review.md").read_text()
     for command in runs:
-        assert command in readme, f"README does not document the CI step: {command}"
+        assert command in readme, f"docs/review.md does not document the CI step: {command}"
     hooks = yaml.safe_load((PROJECT / ".pre-commit-hooks.yaml").read_text())
     assert hooks[0]["id"] == "shrek-validate" and hooks[0]["entry"] == "shrek validate"
     assert "shrek-validate" in readme
@@ -237,7 +237,7 @@ def test_init_workflow_publishes_the_web_catalogue_of_main(registry: Registry) -
     uses = {s.get("uses", "").split("@")[0]: s for s in steps}
     assert uses["actions/upload-pages-artifact"]["with"] == {"path": "_site"}
     assert uses["actions/deploy-pages"]["continue-on-error"] is True
-    assert "shrek site -o _site" in (PROJECT / "README.md").read_text()
+    assert "shrek site -o _site" in (PROJECT / "docs" / "review.md").read_text()
 
 
 def test_init_workflow_is_valid_least_privilege_and_installs_the_recorded_version(
@@ -261,6 +261,9 @@ def test_init_workflow_is_valid_least_privilege_and_installs_the_recorded_versio
     assert 0 < workflow["jobs"]["check"]["timeout-minutes"] <= 60
     settings = yaml.safe_load((registry.root / "shrek.yaml").read_text())
     assert settings["shrek_version"] == __version__
+    assert workflow[True if True in workflow else "on"]["push"]["branches"] == [
+        settings["production_branch"]
+    ]
     (install,) = [
         s["run"] for s in workflow["jobs"]["check"]["steps"] if "pip install" in s.get("run", "")
     ]
@@ -275,17 +278,27 @@ def test_init_workflow_is_valid_least_privilege_and_installs_the_recorded_versio
             ["bash", "-c", install], cwd=cwd, env=env, capture_output=True, text=True
         )
 
+    # the tests' SHREK is an editable install: nothing CI could install, so the check refuses
+    assert settings["shrek_install"] == ""
+    refused = install_step(registry.root)
+    assert refused.returncode == 1 and "shrek_install is empty" in refused.stdout
+    settings_file = registry.root / "shrek.yaml"
+    wanted = "sphenix-shrek @ git+https://github.com/BNLNPPS/shrek@0123abc"
+    settings_file.write_text(
+        settings_file.read_text().replace('shrek_install: ""', f'shrek_install: "{wanted}"')
+    )
     assert install_step(registry.root).returncode == 0
-    assert (tmp_path / "pip.log").read_text().split() == [
-        "pip",
-        "install",
-        f"sphenix-shrek=={__version__}",
-    ]
+    assert (tmp_path / "pip.log").read_text() == f"pip install {wanted}\n"
+    older = tmp_path / "older"  # a registry made before shrek_install: its shrek_version
+    older.mkdir()
+    (older / "shrek.yaml").write_text('schema_version: 1\nshrek_version: "0.1.0"\n')
+    assert install_step(older).returncode == 0
+    assert (tmp_path / "pip.log").read_text() == "pip install sphenix-shrek==0.1.0\n"
     bare = tmp_path / "bare"
     bare.mkdir()
     (bare / "shrek.yaml").write_text("schema_version: 1\n")
     refused = install_step(bare)
-    assert refused.returncode == 1 and "names no shrek_version" in refused.stdout
+    assert refused.returncode == 1 and "names no shrek_install" in refused.stdout
 
 
 def test_files_name_their_schema_for_editors(registry: Registry) -> None:
