@@ -194,10 +194,10 @@ def tag_list(
     as_json: bool = AS_JSON,
 ) -> None:
     """List the registry's tags: label, build, steps, state."""
-    from shrek.ops.tag import overviews
+    from shrek.ops.listing import listing
 
     show(
-        overviews(open_registry(ctx)),
+        listing(open_registry(ctx)),
         as_json=as_json,
         empty="no tags yet: create one with 'shrek tag new'",
         columns=("label", "build", "steps", "state", "title"),

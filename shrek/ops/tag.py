@@ -352,12 +352,6 @@ def _assemble(
 # -- describing tags ------------------------------------------------------------------------
 
 
-def overviews(registry: Registry) -> list[dict[str, Any]]:
-    """``tag list``: one :func:`overview` row per tag, the registry's taints read once."""
-    taints = registry_taints(registry.tags_dir)
-    return [overview(registry, name, taints=taints) for name in registry.tag_names()]
-
-
 def overview(
     registry: Registry,
     name: str,

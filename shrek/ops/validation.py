@@ -1,12 +1,12 @@
 """``shrek validate`` with a cache: a tag whose inputs did not change is not checked again.
 
 Each tag's findings are kept in ``.shrek/cache/validate.json`` under a key that covers
-everything its validation reads: the content (sha256) of its definition files (``tag.yaml``,
-steps, ``freeze.yaml``, frozen input lists); for every other file under the tag directory
-(resources: a frozen tag's resources are re-hashed only when the key changes) its size, inode,
-modification time *and change time* — ``ctime``, which no tool can set back, so an edit that
-keeps the size and restores the modification time (``cp -p``, ``touch -r``, ``tar x``,
-``rsync -t --inplace``) still changes the key; the target of every symbolic link;
+everything its validation reads: for every file under the tag directory (its definitions,
+``tag.yaml``, steps, ``freeze.yaml`` and frozen input lists, and its resources: a frozen tag's
+resources are re-hashed only when the key changes) its size, inode, modification time *and
+change time* — ``ctime``, which no tool can set back, so an edit that keeps the size and
+restores the modification time (``cp -p``, ``touch -r``, ``tar x``, ``rsync -t --inplace``)
+still changes the key (:mod:`shrek.core.cachekey`); the target of every symbolic link;
 ``shrek.yaml``; the label's ledger entry; the names of all tags (a ``parent`` must exist); the
 SHREK version, its schemas and its own code (every module's size and modification time). A
 file changed less than :data:`RACY_S` seconds ago is keyed by its content instead (git's
@@ -22,12 +22,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
 
 from shrek.core.allocations import allocation_findings
+from shrek.core.cachekey import code_fingerprint, is_racy, racy_bound, signature
 from shrek.core.ledger import Entry, ledger_findings
 from shrek.core.registry import REGISTRY_FILE, Registry
 from shrek.core.report import Report
@@ -36,9 +36,7 @@ from shrek.core.yamlio import special_file, write_atomic
 from shrek.errors import Finding, sort_findings
 
 CACHE_FILE = "cache/validate.json"
-CACHE_VERSION = 3  # 2: values read by the YAML 1.2 core schema; 3: ctime, racy files, code
-RACY_S = 2.0  # a time stamp this recent may not change again for the next edit (FAT: 2 s)
-DEFINITIONS = (".yaml", ".yml", ".files")  # read by validation: keyed by their content
+CACHE_VERSION = 4  # 2: YAML 1.2 core schema; 3: ctime, racy files, code; 4: stats only
 IGNORED = ("README.md", "submissions")  # not read by validation
 
 
@@ -97,7 +95,7 @@ def _tag_key(registry: Registry, name: str, by_label: dict[str, Entry], context:
     entry = by_label.get(name.partition("-")[0])
     digest.update(f"\0ledger {entry.label if entry else ''} {entry.tag if entry else ''}".encode())
     root = registry.tag_dir(name)
-    racy = time.time_ns() - int(RACY_S * 1e9)
+    racy = racy_bound()
     for path in _walk(root):
         relative = path.relative_to(root).as_posix()
         digest.update(f"\0{relative}\0".encode())
@@ -106,35 +104,11 @@ def _tag_key(registry: Registry, name: str, by_label: dict[str, Entry], context:
             continue
         info = path.stat()
         special = special_file(info.st_mode)  # a FIFO or a device is never opened
-        recent = max(info.st_mtime_ns, info.st_ctime_ns) >= racy
-        if not special and (path.suffix in DEFINITIONS or recent):
+        if not special and is_racy(info, racy):
             digest.update(hashlib.sha256(path.read_bytes()).digest())
         else:
-            changed = (
-                f"{info.st_mode} {info.st_size} {info.st_mtime_ns} {info.st_ctime_ns} {info.st_ino}"
-            )
-            digest.update(changed.encode())
+            digest.update(signature(info).encode())
     return digest.hexdigest()
-
-
-_CODE: list[str] = []  # the fingerprint of SHREK's own code, once per process
-
-
-def code_fingerprint() -> str:
-    """SHREK's own code as it is installed: every module's path, size and modification time.
-
-    A changed check (an editable install, a patched module) must not be answered by findings
-    an older check made; the version alone does not change while code is being developed.
-    """
-    if not _CODE:
-        package = Path(__file__).resolve().parent.parent
-        digest = hashlib.sha256()
-        for module in sorted(package.rglob("*.py")):
-            info = module.stat()
-            relative = module.relative_to(package).as_posix()
-            digest.update(f"{relative} {info.st_size} {info.st_mtime_ns}\0".encode())
-        _CODE.append(digest.hexdigest())
-    return _CODE[0]
 
 
 def _walk(root: Path) -> list[Path]:

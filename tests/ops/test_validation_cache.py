@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from shrek.catalogs.factory import open_catalog
+from shrek.core.cachekey import RACY_S
 from shrek.core.registry import Registry
 from shrek.ops.dataset import add_files
 from shrek.ops.freeze import freeze
 from shrek.ops.tag import TagRequest, new_tag
-from shrek.ops.validation import CACHE_FILE, RACY_S, validate_cached
+from shrek.ops.validation import CACHE_FILE, validate_cached
 from tests.conftest import git
 
 TAG = "sP22aa-local"
@@ -120,31 +121,47 @@ EDITS = {
 }
 
 
+# what a same-size edit of each kind of file changes: (path in the tag, old text, new text)
+TIMELESS = {
+    "resource": ("bin/generate.py", "import", "iMport"),
+    "step": ("job/demo-pass1.yaml", "jobs: 4", "jobs: 5"),
+}
+
+
 @pytest.mark.parametrize("racy", [False, True], ids=["settled", "same-tick"])
 @pytest.mark.parametrize("edit", sorted(EDITS))
+@pytest.mark.parametrize("kind", sorted(TIMELESS))
 def test_a_same_size_edit_that_keeps_the_time_is_seen(
-    frozen: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: str, racy: bool
+    frozen: Registry,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    edit: str,
+    racy: bool,
+    kind: str,
 ) -> None:
-    """A resource of a frozen tag edited without changing its size or modification time:
-    once the cache holds a key made long after the file was written (settled), and once made
-    in the same instant as the edit (racy: the time stamps may not have ticked)."""
-    resource = frozen.tag_dir(TAG) / "bin" / "generate.py"
-    whole = resource.stat().st_mtime_ns // 10**9 * 10**9  # tar keeps whole seconds
-    os.utime(resource, ns=(whole, whole))
-    old = resource.stat()
+    """A file of a frozen tag (a resource, a step definition) edited without changing its
+    size or modification time: once the cache holds a key made long after the file was
+    written (settled), and once made in the same instant as the edit (racy: the time stamps
+    may not have ticked)."""
+    relative, old_text, new_text = TIMELESS[kind]
+    path = frozen.tag_dir(TAG) / relative
+    whole = path.stat().st_mtime_ns // 10**9 * 10**9  # tar keeps whole seconds
+    os.utime(path, ns=(whole, whole))
+    old = path.stat()
     settled = old.st_ctime_ns + int(10 * RACY_S * 1e9)
     if not racy:  # as if the cache were written well after the file: keyed by its time stamps
         monkeypatch.setattr(time, "time_ns", lambda: settled)
     assert validate_cached(frozen).ok
-    text = resource.read_text()
-    EDITS[edit](resource, text.replace("import", "iMport", 1), tmp_path)
-    now = resource.stat()
+    text = path.read_text()
+    EDITS[edit](path, text.replace(old_text, new_text, 1), tmp_path)
+    now = path.stat()
     assert now.st_size == old.st_size and now.st_mtime_ns == old.st_mtime_ns
     if not racy:  # a later run, still well after the edit
         monkeypatch.setattr(time, "time_ns", lambda: settled + int(20 * RACY_S * 1e9))
     report = validate_cached(Registry.open(frozen.root))
-    assert not report.ok, f"{edit}: the cache hid a changed resource"
-    assert any("bin/generate.py" in f.message or "generate.py" in f.file for f in report.findings)
+    assert not report.ok, f"{edit}: the cache hid a changed {kind}"
+    name = Path(relative).name
+    assert any(name in f.message or name in f.file for f in report.findings)
 
 
 def test_a_state_directory_that_cannot_be_written_still_answers(frozen: Registry) -> None:
