@@ -128,3 +128,15 @@ def test_retry_after_the_working_state_is_gone_leaves_the_record_committed(
     assert git(demo.root, "status", "--porcelain") == ""
     (record,) = load_records(demo.tag_dir(TAG))
     assert record.state == "failed" and "is gone" in record.data["history"][-1]["note"]
+
+
+def test_a_runner_that_dies_before_it_runs_is_said_at_once(demo: Registry) -> None:
+    """The runner says it is running on a pipe: one that dies first closes it, and submit
+    says so at once (not after the 30 s it would wait for a runner still starting)."""
+    started = time.monotonic()
+    died = cli(demo, "submit", "sP22aa/demo-pass1", env={"SHREK_FAULT_POINT": "runner-start"})
+    assert time.monotonic() - started < 20
+    assert died.returncode == ExitCode.BACKEND, died.stderr
+    assert "the local runner stopped at once" in died.stderr and "runner.log" in died.stderr
+    again = cli(demo, "submit", "sP22aa/demo-pass1", "--again")
+    assert again.returncode == 0, again.stderr

@@ -9,6 +9,7 @@ local dataset store ``.shrek/store/<dataset>/`` and the local catalogue, named b
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from shrek.backends import Accepted, StatusUpdate, Submission
 from shrek.backends.local.publish import needs_publishing, publish
 from shrek.backends.local.runner import (
     PLAN,
+    READY_FD,
     STATE,
     read_json,
     recover,
@@ -196,34 +198,40 @@ class LocalBackend:
         return spec
 
     def _start(self, run_dir: Path, extra: list[str]) -> None:
-        """Start the runner in its own session, and wait until it is running."""
-        state = run_dir / STATE
-        before = state.stat().st_mtime_ns if state.exists() else None
-        with open(run_dir / "runner.log", "ab") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "shrek.backends.local.runner", str(run_dir), *extra],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-                cwd=run_dir,
+        """Start the runner in its own session, and wait until it is running: it writes its
+        first state, then says so on a pipe (no polling; end of file: it stopped at once)."""
+        ready, ready_to_write = os.pipe()
+        try:
+            try:
+                with open(run_dir / "runner.log", "ab") as log:
+                    process = subprocess.Popen(
+                        [sys.executable, "-m", "shrek.backends.local.runner", str(run_dir), *extra],
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=log,
+                        start_new_session=True,
+                        cwd=run_dir,
+                        pass_fds=(ready_to_write,),
+                        env={**os.environ, READY_FD: str(ready_to_write)},
+                    )
+            finally:
+                os.close(ready_to_write)  # the runner holds its own copy
+            fault_point("runner-started")  # before the runner wrote its first state
+            readable, _, _ = select.select([ready], [], [], START_TIMEOUT_S)
+            said = os.read(ready, 16) if readable else None
+        finally:
+            os.close(ready)
+        if said:
+            return
+        if said is None:
+            raise ShrekError(
+                "the local runner did not start", f"see {run_dir / 'runner.log'}", ExitCode.BACKEND
             )
-        fault_point("runner-started")  # before the runner wrote its first state
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if state.exists() and state.stat().st_mtime_ns != before:
-                data = read_json(state)
-                if data.get("pid") == process.pid:
-                    return
-            if process.poll() is not None:
-                raise ShrekError(
-                    f"the local runner stopped at once (exit {process.returncode})",
-                    f"see {run_dir / 'runner.log'}",
-                    ExitCode.BACKEND,
-                )
-            time.sleep(0.005)
+        code = process.wait()
         raise ShrekError(
-            "the local runner did not start", f"see {run_dir / 'runner.log'}", ExitCode.BACKEND
+            f"the local runner stopped at once (exit {code})",
+            f"see {run_dir / 'runner.log'}",
+            ExitCode.BACKEND,
         )
 
     # -- status, kill, retry ---------------------------------------------------------------

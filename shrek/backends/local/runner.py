@@ -32,9 +32,11 @@ from shrek.core.launch import start_job
 from shrek.core.model import matches
 from shrek.core.naming import PROVENANCE_FILE
 from shrek.errors import ShrekError
+from shrek.interrupts import fault_point
 
 PLAN = "plan.json"
 STATE = "state.json"
+READY_FD = "SHREK_RUNNER_READY_FD"  # the pipe the runner says it is running on
 PROVENANCE_DIR = ".provenance"  # in the store: every collected job's provenance file
 
 
@@ -450,12 +452,19 @@ class Runner:
         step_state["state"] = step_outcome(step_state["jobs"], self.stop.is_set())
         self.changed()
 
-    def run(self, retry_step: str | None = None) -> None:
+    def run(self, retry_step: str | None = None, ready: int | None = None) -> None:
+        """Run the plan's steps (or retry one). ``ready``: a pipe to say, once the first state
+        is written, that this runner is running (``shrek submit`` waits for it)."""
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # shrek may have blocked it
         signal.signal(signal.SIGTERM, self.terminate)
         signal.signal(signal.SIGINT, self.terminate)
+        fault_point("runner-start")  # the tests' runner that dies before it runs
         self.claim()
         self.save()
+        if ready is not None:
+            with contextlib.suppress(OSError):  # the submitter may be gone (Ctrl-C)
+                os.write(ready, b"running")
+            os.close(ready)
         writer = threading.Thread(target=self._writer, daemon=True)
         writer.start()
         try:
@@ -559,7 +568,8 @@ def runner_processes(run_dir: Path) -> list[int]:
 def main(argv: list[str]) -> int:
     run_dir = Path(argv[0])
     retry = argv[2] if len(argv) > 2 and argv[1] == "--retry" else None
-    Runner(run_dir).run(retry)
+    ready = os.environ.pop(READY_FD, None)  # never inherited by the jobs
+    Runner(run_dir).run(retry, ready=int(ready) if ready else None)
     return 0
 
 
