@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +167,7 @@ class Registry:
 
     # -- paths -----------------------------------------------------------------------------
 
-    @property
+    @cached_property  # asked for every tag of every command: one Path, made once
     def tags_dir(self) -> Path:
         return self.root / TAGS_DIR
 

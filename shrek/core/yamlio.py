@@ -131,20 +131,39 @@ MAX_EXPANDED_NODES = 200_000  # nodes once every alias is expanded
 # expression with those alternatives tried at every position cost a third of a bare parse.
 _ANCHOR_OR_ALIAS = re.compile(r"[&*]")
 _FLOW_OPENING = re.compile(r"[\[{]")
+_CLOSING = {"[": "]", "{": "}"}
 _DEEP_INDENT = re.compile(r"^[ -]{" + str(MAX_DEPTH) + "}", re.M)
 
 
 def _risky(text: str) -> bool:
     """Whether ``text`` may hold an anchor, an alias, a flow collection or deep nesting."""
+    # substring tests first: most files have neither, and they cost nothing
+    if ("&" in text or "*" in text) and _anchor_or_alias(text):
+        return True
+    if ("[" in text or "{" in text) and _flow_collection(text):
+        return True
+    return _DEEP_INDENT.search(text) is not None
+
+
+def _anchor_or_alias(text: str) -> bool:
+    """Whether an ``&`` or ``*`` stands where YAML reads an anchor or an alias."""
     for match in _ANCHOR_OR_ALIAS.finditer(text):
         at = match.start()
         if at == 0 or text[at - 1].isspace() or text[at - 1] in "[{,":
             return True
+    return False
+
+
+def _flow_collection(text: str) -> bool:
+    """Whether a non-empty flow collection (``[a]``, ``{a: 1}``) opens where YAML reads one."""
     for match in _FLOW_OPENING.finditer(text):
-        before = text[text.rfind("\n", 0, match.start()) + 1 : match.start()].rstrip(" \t")
+        at = match.start()
+        if text[at + 1 : at + 2] == _CLOSING[text[at]]:
+            continue  # an empty collection ({} or []): one level, nothing inside
+        before = text[text.rfind("\n", 0, at) + 1 : at].rstrip(" \t")
         if not before or before[-1] in ":,[{-":
             return True
-    return _DEEP_INDENT.search(text) is not None
+    return False
 
 
 _CONFLICT = re.compile(r"^(<{7}|={7}|>{7})(?: |$)", re.M)
@@ -287,21 +306,25 @@ def _compose(text: str) -> Node | None:
 
 def _keys_are_plain(node: Node) -> bool:
     """Whether every mapping key in the tree is a string and none repeats: the common case,
-    checked without building the position map (:func:`_index` finds and places problems)."""
+    checked without building the position map (:func:`_index` finds and places problems).
+    (Exact type checks and local names: this runs for every file validation reads.)"""
     stack = [node]
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    mapping, sequence, scalar, string = MappingNode, SequenceNode, ScalarNode, _STRING_TAG
     while stack:
-        current = stack.pop()
-        if isinstance(current, MappingNode):
-            names = set()
-            for key_node, value_node in current.value:
-                if key_node.tag != _STRING_TAG or not isinstance(key_node, ScalarNode):
+        current = pop()
+        kind = type(current)
+        if kind is mapping:
+            pairs = current.value
+            for key, value in pairs:
+                if type(key) is not scalar or key.tag != string:
                     return False
-                if key_node.value in names or key_node.value == "<<":
-                    return False
-                names.add(key_node.value)
-                stack.append(value_node)
-        elif isinstance(current, SequenceNode):
-            stack.extend(current.value)
+                push(value)
+            names = {key.value for key, _ in pairs}
+            if len(names) != len(pairs) or "<<" in names:
+                return False
+        elif kind is sequence:
+            extend(current.value)
     return True
 
 
