@@ -54,8 +54,10 @@ ENVIRONMENT = (
 _INPUT_ARRAY = re.compile(r"IN[0-9]+")
 
 
-def validate(registry: Registry, names: Iterable[str] = ()) -> Report:
-    """Validate the named tags (all tags when none are named) and the label ledger."""
+def validate(registry: Registry, names: Iterable[str] = (), *, keep_tags: bool = True) -> Report:
+    """Validate the named tags (all tags when none are named) and the label ledger.
+    ``keep_tags=False``: the report holds findings only (``shrek validate`` of 10,000 tags
+    need not keep 10,000 loaded tags in memory)."""
     selected = list(dict.fromkeys([registry.resolve(n) for n in names] or registry.tag_names()))
     findings, by_label = ledger_findings(registry)
     findings += allocation_findings(registry.root, {n: registry.tag_dir(n) for n in selected})
@@ -63,7 +65,7 @@ def validate(registry: Registry, names: Iterable[str] = ()) -> Report:
     for name in selected:
         tag, problems = tag_findings(registry, name, by_label)
         findings.extend(problems)
-        if tag is not None:
+        if tag is not None and keep_tags:
             loaded[name] = tag
     return Report(selected, sort_findings(findings), loaded)
 

@@ -45,7 +45,7 @@ def validate(registry: Registry, names: Iterable[str] = (), *, use_cache: bool =
     if not use_cache:
         from shrek.core.validate import validate as validate_all
 
-        return validate_all(registry, list(names))
+        return validate_all(registry, list(names), keep_tags=False)
     return validate_cached(registry, names)
 
 
@@ -65,8 +65,9 @@ def validate_cached(registry: Registry, names: Iterable[str] = ()) -> Report:
     cached = _read(path)
     context = _context(registry)
     fresh: dict[str, dict] = {}
+    racy = racy_bound()
     for name in selected:
-        key = _tag_key(registry, name, by_label, context)
+        key = _tag_key(registry, name, by_label, context, racy)
         hit = cached.get(name)
         if hit and hit.get("key") == key:
             found = [Finding(**f) for f in hit["findings"]]
@@ -90,46 +91,53 @@ def _context(registry: Registry) -> str:
     return digest.hexdigest()
 
 
-def _tag_key(registry: Registry, name: str, by_label: dict[str, Entry], context: str) -> str:
-    digest = hashlib.sha256(context.encode())
+def _tag_key(
+    registry: Registry, name: str, by_label: dict[str, Entry], context: str, racy: int
+) -> str:
+    """Everything the tag's validation reads beyond ``context``, as one digest (the parts are
+    joined and hashed once: this runs for every tag on each ``validate``)."""
     entry = by_label.get(name.partition("-")[0])
-    digest.update(f"\0ledger {entry.label if entry else ''} {entry.tag if entry else ''}".encode())
-    root = registry.tag_dir(name)
-    racy = racy_bound()
-    for path in _walk(root):
-        relative = path.relative_to(root).as_posix()
-        digest.update(f"\0{relative}\0".encode())
-        if path.is_symlink():
-            digest.update(f"-> {os.readlink(path)}".encode())
+    parts = [context, f"ledger {entry.label if entry else ''} {entry.tag if entry else ''}"]
+    for relative, item in _walk(str(registry.tag_dir(name))):
+        if item.is_symlink():
+            parts.append(f"{relative}\0-> {os.readlink(item.path)}")
             continue
-        info = path.stat()
+        info = item.stat()
         special = special_file(info.st_mode)  # a FIFO or a device is never opened
         if not special and is_racy(info, racy):
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+            with open(item.path, "rb") as handle:
+                parts.append(f"{relative}\0{hashlib.sha256(handle.read()).hexdigest()}")
         else:
-            digest.update(signature(info).encode())
-    return digest.hexdigest()
+            parts.append(f"{relative}\0{signature(info)}")
+    return hashlib.sha256("\0\0".join(parts).encode()).hexdigest()
 
 
-def _walk(root: Path) -> list[Path]:
-    """Every file and link under the tag directory that validation may read, sorted."""
-    found: list[Path] = []
-    pending = [root]
+def _walk(root: str) -> list[tuple[str, os.DirEntry[str]]]:
+    """Every file and link under the tag directory that validation may read, sorted by its
+    path relative to the tag (plain strings and ``os.scandir``: this runs for every file of
+    every tag on each ``validate``)."""
+    found: list[tuple[str, os.DirEntry[str]]] = []
+    pending = [(root, "")]
     while pending:
-        directory = pending.pop()
+        directory, prefix = pending.pop()
         try:
             entries = list(os.scandir(directory))
         except OSError:
             continue
         for entry in entries:
-            if directory == root and entry.name in IGNORED:
+            if not prefix and entry.name in IGNORED:
                 continue
-            path = Path(entry.path)
+            relative = prefix + entry.name
             if entry.is_dir(follow_symlinks=False):
-                pending.append(path)
+                pending.append((entry.path, relative + "/"))
             else:
-                found.append(path)
-    return sorted(found)
+                found.append((relative, entry))
+    found.sort(key=_first)
+    return found
+
+
+def _first(pair: tuple[str, os.DirEntry[str]]) -> str:
+    return pair[0]
 
 
 def _read(path: Path) -> dict[str, dict]:
