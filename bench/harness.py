@@ -17,6 +17,7 @@ import resource
 import statistics
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -105,12 +106,21 @@ class Timing:
 
 
 def run(
-    argv: list[str], cwd: Path, *, runs: int = 5, env: dict | None = None, check: bool = False
+    argv: list[str],
+    cwd: Path,
+    *,
+    runs: int = 5,
+    env: dict | None = None,
+    check: bool = False,
+    prepare: Callable[[], None] | None = None,
 ) -> Timing:
     """Run ``argv`` ``runs`` times as a new process; wall and CPU (user + system) seconds.
-    ``check``: a run that fails is an error (a floor that failed fast would flatter us)."""
+    ``check``: a run that fails is an error (a floor that failed fast would flatter us);
+    ``prepare``: called before each run, untimed (e.g. removing a cache)."""
     wall, cpu = [], []
     for _ in range(runs):
+        if prepare is not None:
+            prepare()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = _now()
         done = subprocess.run(
@@ -186,9 +196,39 @@ class Verdicts:
         if not ok:
             self.missed.append(what)
 
+    def memory(self, what: str, peak_mb: float, ceiling_mb: float) -> None:
+        """Print a process's peak resident memory; the goal is a ceiling in MB."""
+        ok = peak_mb <= ceiling_mb
+        print(
+            f"{what}: peak {peak_mb:.0f} MB (goal <= {ceiling_mb:.0f} MB)"
+            + ("" if ok else "  MISSED")
+        )
+        if not ok:
+            self.missed.append(what)
+
     def finish(self) -> int:
         if self.missed:
             print(f"{len(self.missed)} goal(s) missed: {', '.join(self.missed)}")
             return 1
         print("every goal met")
         return 0
+
+
+PEAK = """
+import resource, subprocess, sys
+subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+
+def peak_memory_mb(argv: list[str], cwd: Path) -> float:
+    """The peak resident memory of one run of ``argv`` (its own process), in MB."""
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK, *argv],
+        cwd=cwd,
+        env=_environment(None),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout.strip()) / 1024  # ru_maxrss is in kB on Linux
