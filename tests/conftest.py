@@ -203,3 +203,21 @@ def as_another_user(tmp_path: Path) -> list[str]:
         "--inh-caps=+dac_read_search",
         "--ambient-caps=+dac_read_search",
     ]
+
+
+def check_workflow(path: Path) -> None:
+    """``path`` is valid by GitHub's workflow schema (the copy check-jsonschema ships)."""
+    import subprocess
+    import sys
+
+    checked = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("check-jsonschema")),
+            "--builtin-schema",
+            "vendor.github-workflows",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -5,29 +5,18 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import yaml
 
 from shrek import __version__
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, check_workflow
 
 RELEASE = PROJECT / ".github" / "workflows" / "release.yml"
 
 
 def test_the_release_workflow_is_valid_and_publishes_by_trusted_publishing() -> None:
-    checked = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("check-jsonschema")),
-            "--builtin-schema",
-            "vendor.github-workflows",
-            str(RELEASE),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    check_workflow(RELEASE)
     workflow = yaml.safe_load(RELEASE.read_text())
     assert workflow[True] == {"push": {"tags": ["v*"]}}
     assert workflow["permissions"] == {"contents": "read"}

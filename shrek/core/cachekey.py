@@ -12,9 +12,11 @@ code (:func:`code_fingerprint`): a changed SHREK never reuses what an older one 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 RACY_S = 2.0  # a time stamp this recent may not change again for the next edit (FAT: 2 s)
 
@@ -51,3 +53,15 @@ def code_fingerprint() -> str:
             digest.update(f"{relative} {info.st_size} {info.st_mtime_ns}\0".encode())
         _CODE.append(digest.hexdigest())
     return _CODE[0]
+
+
+def read_cache(path: Path, version: int) -> dict[str, Any]:
+    """A cache file's content when it is this ``version``'s (else nothing: it is rebuilt);
+    a missing or damaged file is an empty cache, never an error."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != version:
+        return {}
+    return data

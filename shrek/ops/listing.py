@@ -24,7 +24,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from shrek.core.cachekey import code_fingerprint, racy_bound, signature
+from shrek.core.cachekey import code_fingerprint, racy_bound, read_cache, signature
 from shrek.core.registry import TAG_FILE, Registry
 from shrek.core.yamlio import write_atomic
 
@@ -119,12 +119,7 @@ def _files(directory: str, relative: str, bound: int, add: Callable[[str], None]
 
 
 def _read(path: Path, context: str) -> dict[str, list[Any]]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
-        return {}
+    data = read_cache(path, CACHE_VERSION)
     if data.get("code") != context or not isinstance(data.get("tags"), dict):
         return {}  # another SHREK's rows
     return data["tags"]

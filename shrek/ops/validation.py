@@ -27,7 +27,7 @@ from contextlib import suppress
 from pathlib import Path
 
 from shrek.core.allocations import allocation_findings
-from shrek.core.cachekey import code_fingerprint, is_racy, racy_bound, signature
+from shrek.core.cachekey import code_fingerprint, is_racy, racy_bound, read_cache, signature
 from shrek.core.ledger import Entry, ledger_findings
 from shrek.core.registry import REGISTRY_FILE, Registry
 from shrek.core.report import Report
@@ -141,13 +141,7 @@ def _first(pair: tuple[str, os.DirEntry[str]]) -> str:
 
 
 def _read(path: Path) -> dict[str, dict]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
-        return {}
-    tags = data.get("tags")
+    tags = read_cache(path, CACHE_VERSION).get("tags")
     return tags if isinstance(tags, dict) else {}
 
 

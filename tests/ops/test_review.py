@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -25,7 +24,7 @@ from shrek.ops.freeze import freeze
 from shrek.ops.readme import render_readme
 from shrek.ops.tag import TagRequest, new_tag
 from tests.conftest import GOLDEN as GOLDEN_DIR
-from tests.conftest import PROJECT, git
+from tests.conftest import PROJECT, check_workflow, git
 from tests.ops.conftest import DEMO_TAG
 
 GOLDEN = GOLDEN_DIR / "review"
@@ -244,17 +243,7 @@ def test_init_workflow_is_valid_least_privilege_and_installs_the_recorded_versio
     registry: Registry, tmp_path: Path
 ) -> None:
     path = registry.root / ".github" / "workflows" / "shrek.yml"
-    checked = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("check-jsonschema")),
-            "--builtin-schema",
-            "vendor.github-workflows",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    check_workflow(path)
     workflow = yaml.safe_load(path.read_text())
     assert workflow["permissions"] == {"contents": "read"}
     assert workflow["concurrency"]["cancel-in-progress"] is True
