@@ -23,10 +23,10 @@ def init(
     ),
 ) -> None:
     """Create a registry: git repository, shrek.yaml, tags/, label ledger; commit it."""
-    from shrek.ops.distribution import InstallSource, install_source
+    from shrek.ops.distribution import install_source, requested
     from shrek.ops.init import init_registry
 
-    install = InstallSource(shrek_install) if shrek_install else install_source()
+    install = requested(shrek_install) if shrek_install is not None else install_source()
     root = init_registry(directory, install)
     typer.echo(f"created SHREK registry in {root}")
     if install.requirement:

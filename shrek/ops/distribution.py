@@ -14,11 +14,17 @@ The answer comes from the installed distribution's own record of where it came f
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
+from shrek.errors import ExitCode, ShrekError
+
 DISTRIBUTION = "sphenix-shrek"
+# A pip requirement for SHREK on one line, as shrek.yaml keeps it between double quotes:
+# "sphenix-shrek==0.1.0", "sphenix-shrek[panda]>=0.1", "sphenix-shrek @ git+https://...@abc".
+_REQUIREMENT = re.compile(r"sphenix-shrek(\[[a-z,]+\])?( ?@ ?|[=<>!~]=?)[^\s\"\\]+")
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,18 @@ class InstallSource:
 
     requirement: str
     why_not: str = ""
+
+
+def requested(requirement: str) -> InstallSource:
+    """``shrek init --shrek-install REQUIREMENT``, checked before anything is written."""
+    if not _REQUIREMENT.fullmatch(requirement):
+        raise ShrekError(
+            f"--shrek-install {requirement!r} is not a pip requirement for SHREK on one line",
+            'give e.g. "sphenix-shrek==0.1.0" or '
+            '"sphenix-shrek @ git+https://github.com/BNLNPPS/shrek@COMMIT"',
+            ExitCode.USAGE,
+        )
+    return InstallSource(requirement)
 
 
 def install_source() -> InstallSource:

@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from shrek import __version__
-from shrek.ops.distribution import from_direct_url
+from shrek.ops.distribution import from_direct_url, requested
 from tests.conftest import PROJECT, git
 
 SOURCES = ("shrek", "schemas", "pyproject.toml", "README.md", "LICENSE")
@@ -115,3 +115,23 @@ def test_init_pins_the_git_commit_it_was_installed_from_and_ci_installs_it(
     assert origin["url"] == f"file://{tmp_path / 'src'}"
     version = subprocess.run([str(ci / "shrek"), "--version"], capture_output=True, text=True)
     assert version.stdout == f"shrek {__version__}\n"
+
+
+def test_a_requirement_given_by_hand_is_checked_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    """init --shrek-install: a value shrek.yaml could not keep on one line between double
+    quotes, or one that is not SHREK, is refused with the fix (exit 2), and nothing is made."""
+    for wrong in ('bad"quote', "two\nlines", "", "numpy==1.0"):
+        refused = subprocess.run(
+            [sys.executable, "-m", "shrek", "init", str(tmp_path / "r"), "--shrek-install", wrong],
+            capture_output=True,
+            text=True,
+        )
+        assert refused.returncode == 2, (wrong, refused.stderr)
+        assert "is not a pip requirement for SHREK" in refused.stderr
+        assert "fix:" in refused.stderr and "Traceback" not in refused.stderr
+        assert not (tmp_path / "r").exists()
+    assert requested("sphenix-shrek==0.1.0").requirement == "sphenix-shrek==0.1.0"
+    pinned = "sphenix-shrek @ git+https://github.com/BNLNPPS/shrek@" + "c" * 40
+    assert requested(pinned).requirement == pinned
