@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from shrek.core.cachekey import code_fingerprint, racy_bound, read_cache, signature
 from shrek.core.registry import TAG_FILE, Registry
@@ -44,10 +44,7 @@ def listing(registry: Registry) -> list[dict[str, Any]]:
     for name in registry.tag_names():
         key = _key(f"{tags}/{name}", bound)
         hit = cached.get(name)
-        if key is not None and hit is not None and hit[0] == key:
-            row = hit[1]
-        else:
-            row = _row(registry, name)
+        row = hit[1] if key is not None and _holds(hit, key) else _row(registry, name)
         if key is not None:
             fresh[name] = [key, row]
         rows.append(row)
@@ -61,6 +58,18 @@ def listing(registry: Registry) -> list[dict[str, Any]]:
                 path, json.dumps({"version": CACHE_VERSION, "code": context, "tags": fresh})
             )
     return listed
+
+
+def _holds(hit: Any, key: str) -> TypeGuard[list[Any]]:
+    """Whether a cached entry is a ``[key, row]`` pair under this key (a damaged cache file is
+    read afresh, never trusted)."""
+    return (
+        isinstance(hit, list)
+        and len(hit) == 2
+        and hit[0] == key
+        and isinstance(hit[1], dict)
+        and isinstance(hit[1].get("name"), str)
+    )
 
 
 def _row(registry: Registry, name: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ import os
 from collections.abc import Iterable
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 from shrek.core.allocations import allocation_findings
 from shrek.core.cachekey import code_fingerprint, is_racy, racy_bound, read_cache, signature
@@ -68,10 +69,8 @@ def validate_cached(registry: Registry, names: Iterable[str] = ()) -> Report:
     racy = racy_bound()
     for name in selected:
         key = _tag_key(registry, name, by_label, context, racy)
-        hit = cached.get(name)
-        if hit and hit.get("key") == key:
-            found = [Finding(**f) for f in hit["findings"]]
-        else:
+        found = _kept(cached.get(name), key)
+        if found is None:
             from shrek.core.validate import tag_findings  # only a changed tag needs the checks
 
             _, found = tag_findings(registry, name, by_label)
@@ -80,6 +79,17 @@ def validate_cached(registry: Registry, names: Iterable[str] = ()) -> Report:
     if any(cached.get(n) != entry for n, entry in fresh.items()):
         _write(path, {**cached, **fresh})
     return Report(selected, sort_findings(findings), {})
+
+
+def _kept(hit: Any, key: str) -> list[Finding] | None:
+    """The findings a cache entry kept under this key; None when it holds none (another key,
+    or an entry a damaged cache file holds: read afresh, never trusted)."""
+    if not isinstance(hit, dict) or hit.get("key") != key:
+        return None
+    try:
+        return [Finding(**f) for f in hit["findings"]]
+    except (KeyError, TypeError):
+        return None
 
 
 def _context(registry: Registry) -> str:

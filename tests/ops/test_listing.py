@@ -119,3 +119,18 @@ def test_a_state_directory_that_cannot_be_written_still_lists(
     cache_dir.rmdir()
     cache_dir.write_text("not a directory\n")
     assert [r["label"] for r in listing(Registry.open(two_tags.root))] == ["sP22aa", "sP22ab"]
+
+
+def test_a_damaged_cache_is_read_afresh(
+    two_tags: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _settled(monkeypatch, two_tags.tag_dir("sP22ab-local") / "tag.yaml")
+    expected = listing(two_tags)
+    cache = two_tags.state_dir / CACHE_FILE
+    kept = json.loads(cache.read_text())
+    for damaged in (5, "x", [kept["tags"][TAG][0]], [kept["tags"][TAG][0], 3], None):
+        kept["tags"][TAG] = damaged
+        cache.write_text(json.dumps(kept))
+        assert listing(Registry.open(two_tags.root)) == expected, damaged
+    cache.write_text("{not json")
+    assert listing(Registry.open(two_tags.root)) == expected

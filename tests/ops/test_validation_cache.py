@@ -176,3 +176,14 @@ def test_a_state_directory_that_cannot_be_written_still_answers(frozen: Registry
     assert validate_cached(Registry.open(frozen.root)).ok
     assert cache_dir.read_text() == "not a directory\n"
     assert git(frozen.root, "status", "--porcelain") == ""
+
+
+def test_a_damaged_cache_is_checked_afresh(frozen: Registry) -> None:
+    assert validate_cached(frozen).ok
+    cache = frozen.state_dir / CACHE_FILE
+    kept = json.loads(cache.read_text())
+    key = kept["tags"][TAG]["key"]
+    for damaged in (5, "x", {"key": key}, {"key": key, "findings": [{"nonsense": 1}]}):
+        kept["tags"][TAG] = damaged
+        cache.write_text(json.dumps(kept))
+        assert validate_cached(Registry.open(frozen.root)).ok, damaged
