@@ -12,7 +12,6 @@ reads — and ``verify --outputs`` checks — its own files, not the original's.
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -48,12 +47,6 @@ CREATE TABLE IF NOT EXISTS invalid (
     reason TEXT NOT NULL,
     at TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS metadata (
-    dataset TEXT NOT NULL,
-    key TEXT NOT NULL,
-    value TEXT NOT NULL,
-    PRIMARY KEY (dataset, key)
-) WITHOUT ROWID;
 """
 
 
@@ -211,26 +204,10 @@ class LocalCatalog:
             )
 
     def annotate(self, dataset: str, metadata: dict[str, Any]) -> bool:
-        """Keep each key's value (as JSON) beside the dataset; a key set again is replaced."""
-        with self._connect() as db:
-            if not db.execute("SELECT 1 FROM datasets WHERE name = ?", (dataset,)).fetchone():
-                known = [row[0] for row in db.execute("SELECT name FROM datasets")]
-                raise unknown_dataset(dataset, known, "local catalogue")
-            db.executemany(
-                "INSERT OR REPLACE INTO metadata (dataset, key, value) VALUES (?, ?, ?)",
-                [(dataset, key, json.dumps(value)) for key, value in metadata.items()],
-            )
-        return True
-
-    def metadata(self, dataset: str) -> dict[str, Any]:
-        """What :meth:`annotate` kept for ``dataset``."""
-        if not self.path.exists():
-            return {}
-        with self._connect() as db:
-            rows = _rows_if_table(
-                db, "SELECT key, value FROM metadata WHERE dataset = ?", (dataset,)
-            )
-        return {key: json.loads(value) for key, value in rows}
+        """The local catalogue keeps no free metadata: what SHREK records about a dataset here
+        has tables of its own (``provenance``, ``invalid``), and the records in git say the
+        rest. False: nothing of ``metadata`` was kept."""
+        return False
 
     def invalid(self) -> dict[str, str]:
         """Every dataset marked invalid, with the reason."""

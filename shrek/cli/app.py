@@ -1,5 +1,5 @@
 """The typer application, its command groups, and what every command shares: the registry it
-works on, shell completion, ``KEY=VALUE`` settings.
+works on and shell completion.
 
 A command function takes one parameter per option of the command (that is how typer declares
 them), so some take more than six; each parses, calls one use case in :mod:`shrek.ops`, and
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -123,10 +123,3 @@ def open_registry(ctx: typer.Context) -> Registry:
 
     options: Options = ctx.obj
     return open_it(options.registry, lambda message: typer.echo(message, err=True))
-
-
-def settings_pairs(pairs: list[str] | None) -> dict[str, Any]:
-    """``--panda KEY=VALUE`` options as settings (:func:`shrek.ops.session.settings_pairs`)."""
-    from shrek.ops.session import settings_pairs as parse
-
-    return parse(pairs)

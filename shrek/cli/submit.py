@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from shrek.cli.app import app, complete_tags, complete_targets, open_registry, settings_pairs
+from shrek.cli.app import app, complete_tags, complete_targets, open_registry
 from shrek.cli.output import AS_JSON, QUIET, WROTE_JSON, print_json, show, show_lines
 from shrek.errors import ExitCode
 
@@ -86,6 +86,7 @@ def submit(
 ) -> None:
     """Submit a frozen tag (or one step) to a backend and commit the submission records."""
     from shrek.cli.watch import follow
+    from shrek.ops.session import settings_pairs
     from shrek.ops.submit import SubmitRequest
     from shrek.ops.submit import submit as run_submit
 

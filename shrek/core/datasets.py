@@ -72,7 +72,8 @@ class Catalog(Protocol):
 
     def annotate(self, dataset: str, metadata: dict[str, Any]) -> bool:
         """Attach metadata to a dataset (its provenance, an invalidation); False when the
-        catalogue kept only part of it (a Rucio server without JSON metadata)."""
+        catalogue kept none of it (the local one) or only part (a Rucio server without JSON
+        metadata)."""
         ...
 
 

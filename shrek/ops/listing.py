@@ -24,7 +24,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any, TypeGuard
 
-from shrek.core.cachekey import code_fingerprint, racy_bound, read_cache, signature
+from shrek.core.cachekey import code_fingerprint, is_racy, racy_bound, read_cache, signature
 from shrek.core.registry import TAG_FILE, Registry
 from shrek.core.yamlio import write_atomic
 
@@ -96,7 +96,7 @@ def _key(directory: str, bound: int) -> str | None:
         except FileNotFoundError:
             add(name)
             continue
-        if max(info.st_mtime_ns, info.st_ctime_ns) >= bound:
+        if is_racy(info, bound):
             return None
         add(f"{name} {signature(info)}")
     for sub in ("lifecycle", "submissions"):
@@ -121,7 +121,7 @@ def _files(directory: str, relative: str, bound: int, add: Callable[[str], None]
                     return False
                 continue
             info = entry.stat(follow_symlinks=False)
-            if max(info.st_mtime_ns, info.st_ctime_ns) >= bound:
+            if is_racy(info, bound):
                 return False
             add(f"{inner} {signature(info)}")
     return True

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def open_registry(root: Path | None, notify: Callable[[str], None] | None = None) -> Registry:
     """The registry at ``root``, else the one the working directory is in. ``notify`` hears
     what the registry says while a command waits (for its lock)."""
-    from shrek.core.registry import Registry as Registry  # the CLI annotates with it
+    from shrek.core.registry import Registry
 
     registry = Registry.open(root) if root else Registry.find()
     if notify is not None:
