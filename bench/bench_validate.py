@@ -69,7 +69,8 @@ def freeze_all(registry: Registry) -> None:
     does not need the commit, and 1,000 commits would only slow the set-up)."""
     from shrek.catalogs import DatasetFile
     from shrek.catalogs.factory import open_catalog
-    from shrek.core.freeze import DIGESTED, FREEZE_FILE, HEADER, compute
+    from shrek.core.freeze import DIGESTED, HEADER, compute
+    from shrek.core.layout import FREEZE_FILE
     from shrek.core.model import load_tag
     from shrek.core.yamlio import dump_yaml, write_atomic
 

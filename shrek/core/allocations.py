@@ -246,15 +246,9 @@ def allocation_findings(root: Path, tag_dirs: dict[str, Path]) -> list[Finding]:
     directory): a listed submission whose record is gone, a record the ledger does not list or
     lists differently, a damaged record. Checked on every run (records are not cached by
     validation): the ledger is one small file, and each record costs a read and a hash."""
+    from shrek.core.layout import SUBMISSIONS_DIR, TAGS_DIR
     from shrek.core.lifecycle import voided
-    from shrek.core.records import (
-        SUBMISSIONS_DIR,
-        checked_record,
-        load_records,
-        record_files,
-        record_path,
-    )
-    from shrek.core.registry import TAGS_DIR
+    from shrek.core.records import checked_record, load_records, record_files, record_path
 
     allocations, findings = read_allocations(root)
     findings.extend(check_allocations(allocations, voided(root / TAGS_DIR)[0]))

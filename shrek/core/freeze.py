@@ -20,13 +20,13 @@ from typing import Any
 from shrek.core import resources, schema
 from shrek.core.datasets import Catalog, DatasetFile
 from shrek.core.hashing import sha256_bytes, sha256_file, sha256_files
+from shrek.core.layout import FREEZE_FILE, JOB_DIR, TAG_FILE
 from shrek.core.model import Tag
 from shrek.core.progress import Progress, no_progress
-from shrek.core.registry import JOB_DIR, TAG_FILE, Registry
+from shrek.core.registry import Registry
 from shrek.core.yamlio import load_yaml
 from shrek.errors import ExitCode, Finding, ShrekError
 
-FREEZE_FILE = "freeze.yaml"
 INPUTS_DIR = "inputs"
 HEADER = (
     "# yaml-language-server: $schema=../../schemas/freeze.schema.json\n"

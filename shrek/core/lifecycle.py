@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from shrek.core import schema
+from shrek.core.layout import LIFECYCLE_DIR
 from shrek.core.records import ACTIVE, Record, load_records
 from shrek.core.yamlio import dump_yaml, load_yaml
 from shrek.errors import ExitCode, ShrekError
 
-LIFECYCLE_DIR = "lifecycle"
 HEADER = (
     "# yaml-language-server: $schema=../../../schemas/lifecycle.schema.json\n"
     "# SHREK lifecycle event: written by 'shrek invalidate' or 'shrek supersede', append-only.\n"

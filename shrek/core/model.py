@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from shrek.core import schema
-from shrek.core.registry import JOB_DIR, TAG_FILE, Registry
+from shrek.core.layout import JOB_DIR, TAG_FILE
+from shrek.core.registry import Registry
 from shrek.core.yamlio import Document, load_yaml
 from shrek.errors import ExitCode, Finding, ShrekError
 

@@ -19,13 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from shrek.core import schema
-from shrek.core.registry import STATE_DIR
+from shrek.core.layout import STATE_DIR, SUBMISSIONS_DIR
 from shrek.core.submission import HistoryEntry, SubmissionData
 from shrek.core.yamlio import dump_yaml, load_data, load_yaml, write_atomic
 from shrek.errors import ExitCode, ShrekError
 from shrek.redact import redact_data
 
-SUBMISSIONS_DIR = "submissions"
 ACTIVE = frozenset({"submitting", "submitted", "running"})
 COMPLETED = frozenset({"done", "partial"})  # ended, with outputs to read or retry
 FINAL = frozenset({"done", "partial", "failed", "killed", "cancelled", "abandoned"})

@@ -20,16 +20,12 @@ from typing import Any
 
 from shrek.core import schema
 from shrek.core.labels import LabelError, parse_label
+from shrek.core.layout import JOB_DIR, REGISTRY_FILE, STATE_DIR, TAGS_DIR
 from shrek.core.yamlio import Document, load_yaml, write_atomic
 from shrek.errors import ExitCode, Finding, ShrekError, sort_findings
 
-REGISTRY_FILE = "shrek.yaml"
-TAGS_DIR = "tags"
-STATE_DIR = ".shrek"  # local working state: catalogue, locks, runs; git-ignored
 RUNS_DIR = "runs"  # in STATE_DIR: one directory per submission run (its rendering, its jobs)
 STORE_DIR = "store"  # in STATE_DIR: the local outputs, one directory per dataset
-TAG_FILE = "tag.yaml"
-JOB_DIR = "job"
 
 
 SETTINGS_CHECKED = "cache/settings.sha256"  # in .shrek/: the shrek.yaml last found valid

@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shrek.core.lifecycle import LIFECYCLE_DIR, read_events
-from shrek.core.records import SUBMISSIONS_DIR, Record, load_records
+from shrek.core.layout import LIFECYCLE_DIR, SUBMISSIONS_DIR
+from shrek.core.lifecycle import read_events
+from shrek.core.records import Record, load_records
 
 
 @dataclass(frozen=True)

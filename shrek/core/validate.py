@@ -18,8 +18,9 @@ from shrek.core.allocations import allocation_findings
 from shrek.core.bashvars import assigned_variables, positional_parameters, used_variables
 from shrek.core.freeze import frozen_file_findings, read_freeze
 from shrek.core.labels import LabelError, parse_label
+from shrek.core.layout import LIFECYCLE_DIR
 from shrek.core.ledger import Entry, ledger_findings
-from shrek.core.lifecycle import LIFECYCLE_DIR, read_events
+from shrek.core.lifecycle import read_events
 from shrek.core.model import Step, Tag, load_tag
 from shrek.core.registry import Registry
 from shrek.core.report import Report

@@ -13,16 +13,8 @@ from typing import Any
 
 from shrek import __version__
 from shrek.catalogs.factory import frozen_lists, open_catalog
-from shrek.core.freeze import (
-    DIGESTED,
-    FREEZE_FILE,
-    HEADER,
-    Drift,
-    compare,
-    compute,
-    read_freeze,
-    sample,
-)
+from shrek.core.freeze import DIGESTED, HEADER, Drift, compare, compute, read_freeze, sample
+from shrek.core.layout import FREEZE_FILE
 from shrek.core.model import load_tag
 from shrek.core.progress import Progress, no_progress
 from shrek.core.records import load_records

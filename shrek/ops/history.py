@@ -21,9 +21,9 @@ from fnmatch import fnmatch
 from typing import Any
 
 from shrek.core.allocations import ALLOCATIONS_FILE
+from shrek.core.layout import LIFECYCLE_DIR, TAGS_DIR
 from shrek.core.ledger import LEDGER_FILE
-from shrek.core.lifecycle import LIFECYCLE_DIR
-from shrek.core.registry import TAGS_DIR, Registry
+from shrek.core.registry import Registry
 from shrek.core.yamlio import parse_yaml
 from shrek.errors import Finding
 from shrek.git import GitRepo
@@ -168,7 +168,8 @@ def freeze_findings(registry: Registry) -> dict[str, list[Finding]]:
     """A submitted tag's freeze edited by hand, by tag: ``freeze.yaml`` deleted (the tag
     silently became a draft while its submissions name a freeze digest), or last written by
     a commit that is not a ``shrek freeze`` of the person ``frozen.by`` names (forged)."""
-    from shrek.core.freeze import FREEZE_FILE, read_freeze
+    from shrek.core.freeze import read_freeze
+    from shrek.core.layout import FREEZE_FILE
     from shrek.core.records import load_records
 
     repo = GitRepo(registry.root)

@@ -9,8 +9,9 @@ from pathlib import Path
 from shrek import __version__
 from shrek.core import schema
 from shrek.core.allocations import ALLOCATIONS_FILE
+from shrek.core.layout import REGISTRY_FILE, STATE_DIR, TAGS_DIR
 from shrek.core.ledger import HEADER, LEDGER_FILE
-from shrek.core.registry import REGISTRY_FILE, STATE_DIR, TAGS_DIR, Registry
+from shrek.core.registry import Registry
 from shrek.core.yamlio import loads, write_atomic
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo

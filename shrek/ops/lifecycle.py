@@ -13,14 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from shrek.catalogs.factory import local_catalog, open_catalog
-from shrek.core.lifecycle import (
-    LIFECYCLE_DIR,
-    Lifecycle,
-    event_text,
-    read_events,
-    refuse_transition,
-    tag_state,
-)
+from shrek.core.layout import LIFECYCLE_DIR
+from shrek.core.lifecycle import Lifecycle, event_text, read_events, refuse_transition, tag_state
 from shrek.core.model import load_tag
 from shrek.core.oneline import one_line
 from shrek.core.records import ACTIVE, Record, load_records, now

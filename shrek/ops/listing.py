@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from shrek.core.cachekey import code_fingerprint, is_racy, racy_bound, read_cache, signature
-from shrek.core.registry import TAG_FILE, Registry
+from shrek.core.layout import TAG_FILE
+from shrek.core.registry import Registry
 from shrek.core.yamlio import write_atomic
 
 CACHE_FILE = "cache/listing.json"

@@ -27,10 +27,10 @@ import yaml
 
 from shrek.catalogs.factory import local_catalog
 from shrek.core import schema
-from shrek.core.freeze import FREEZE_FILE
+from shrek.core.layout import FREEZE_FILE, JOB_DIR
 from shrek.core.lifecycle import Lifecycle, read_events
 from shrek.core.records import Record, load_records
-from shrek.core.registry import JOB_DIR, Registry
+from shrek.core.registry import Registry
 from shrek.core.submission import SequenceRange
 from shrek.core.yamlio import loads
 from shrek.errors import ExitCode, ShrekError

@@ -33,9 +33,9 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from shrek.core.allocations import ALLOCATIONS_FILE
+from shrek.core.layout import LIFECYCLE_DIR, STATE_DIR, TAGS_DIR
 from shrek.core.ledger import LEDGER_FILE
-from shrek.core.lifecycle import LIFECYCLE_DIR
-from shrek.core.registry import STATE_DIR, TAGS_DIR, Registry
+from shrek.core.registry import Registry
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
 

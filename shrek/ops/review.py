@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from shrek.core.diff import Change, as_markdown, diff, diff_tags, loaded
+from shrek.core.layout import TAGS_DIR
 from shrek.core.model import load_tag_dir
-from shrek.core.registry import TAGS_DIR, Registry
+from shrek.core.registry import Registry
 from shrek.core.yamlio import loads
 from shrek.errors import ExitCode, Finding, ShrekError
 from shrek.git import GitRepo

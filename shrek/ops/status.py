@@ -16,9 +16,10 @@ from shrek.backends import Backend
 from shrek.backends.factory import get_backend
 from shrek.catalogs.factory import open_catalog
 from shrek.core.allocations import ALLOCATIONS_FILE
+from shrek.core.layout import SUBMISSIONS_DIR
 from shrek.core.lifecycle import read_events
 from shrek.core.model import load_tag
-from shrek.core.records import ACTIVE, SUBMISSIONS_DIR, Record, load_records
+from shrek.core.records import ACTIVE, Record, load_records
 from shrek.core.registry import Registry
 from shrek.core.taint import registry_taints
 from shrek.errors import ShrekError

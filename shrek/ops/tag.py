@@ -13,11 +13,12 @@ from typing import Any
 from shrek.core import ledger
 from shrek.core.freeze import read_freeze
 from shrek.core.labels import Label, LabelError, next_label, parse_label, skipped_by
+from shrek.core.layout import JOB_DIR, SUBMISSIONS_DIR, TAG_FILE
 from shrek.core.lifecycle import Lifecycle, read_events, tag_state
 from shrek.core.model import step_files
 from shrek.core.oneline import one_line
-from shrek.core.records import SUBMISSIONS_DIR, Record, load_records
-from shrek.core.registry import JOB_DIR, TAG_FILE, Registry
+from shrek.core.records import Record, load_records
+from shrek.core.registry import Registry
 from shrek.core.taint import Taints, registry_taints
 from shrek.core.validate import validate
 from shrek.core.yamlio import dump_yaml, load_yaml, write_atomic

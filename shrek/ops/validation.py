@@ -29,8 +29,9 @@ from typing import Any
 
 from shrek.core.allocations import allocation_findings
 from shrek.core.cachekey import code_fingerprint, is_racy, racy_bound, read_cache, signature
+from shrek.core.layout import REGISTRY_FILE
 from shrek.core.ledger import Entry, ledger_findings
-from shrek.core.registry import REGISTRY_FILE, Registry
+from shrek.core.registry import Registry
 from shrek.core.report import Report
 from shrek.core.schema import fingerprint
 from shrek.core.yamlio import special_file, write_atomic

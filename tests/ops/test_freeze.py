@@ -12,8 +12,9 @@ import pytest
 import yaml
 
 from shrek.catalogs.factory import open_catalog
-from shrek.core.freeze import FREEZE_FILE, compute
+from shrek.core.freeze import compute
 from shrek.core.hashing import adler32_file, sha256_file
+from shrek.core.layout import FREEZE_FILE
 from shrek.core.model import load_tag
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode, ShrekError

@@ -10,10 +10,11 @@ from typing import Any
 
 from shrek.catalogs.factory import open_catalog
 from shrek.core import ledger
-from shrek.core.freeze import FREEZE_FILE, list_path, read_freeze, read_list
+from shrek.core.freeze import list_path, read_freeze, read_list
+from shrek.core.layout import FREEZE_FILE, SUBMISSIONS_DIR
 from shrek.core.lifecycle import read_events
 from shrek.core.model import Step, Tag, load_tag
-from shrek.core.records import SUBMISSIONS_DIR, load_records
+from shrek.core.records import load_records
 from shrek.core.registry import Registry
 from shrek.core.taint import Taints, registry_taints
 from shrek.errors import ShrekError
