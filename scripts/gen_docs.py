@@ -41,7 +41,7 @@ def _commands(command: Any, path: list[str]) -> list[tuple[list[str], Any]]:
 
 
 def commands_page() -> str:
-    from shrek.cli import app
+    from shrek.cli.main import app
 
     root = typer.main.get_command(app)
     parts = [

@@ -1,5 +1,6 @@
-"""The ``shrek`` command's entry point: answers ``--version`` before importing anything, and a
-``--help`` asked before from the text kept then (:mod:`shrek.helpcache`).
+"""The ``shrek`` command's entry point: answers ``--version`` before importing anything, a
+``--help`` asked before from the text kept then (:mod:`shrek.helpcache`), and ``tag list``
+from its cache when that holds (:mod:`shrek.cli.quick`).
 
 Loading the command line (typer, rich, every command group) costs tens of milliseconds that
 ``shrek --version`` — run by scripts and CI to learn which SHREK is installed — need not pay.
@@ -33,11 +34,19 @@ def main() -> None:
             from shrek.interrupts import fault_point
 
             fault_point("startup")
-        from shrek.cli import run
+        quick = None
+        if words is None and sys.argv[1:2] == ["tag"]:
+            from shrek.cli.quick import answer
+
+            quick = answer(sys.argv[1:])
+        if quick is None:
+            from shrek.cli.main import run
     except KeyboardInterrupt:
         sys.stderr.write("shrek: interrupted\n")
         sys.exit(130)
-    if words is None:
+    if quick is not None:
+        code = _write(quick)
+    elif words is None:
         code = run()
     else:
         tee = helpcache.Tee(sys.stdout)
@@ -51,13 +60,23 @@ def main() -> None:
     try:  # what is still buffered: a reader that went away is not an error
         sys.stdout.flush()
     except BrokenPipeError:
-        from shrek.cli import closed_pipe
+        from shrek.cli.main import closed_pipe
 
         code = closed_pipe()
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # done: nothing is left to interrupt
     sys.exit(code)
+
+
+def _write(text: str) -> int:
+    try:
+        sys.stdout.write(text)
+    except BrokenPipeError:
+        from shrek.cli.main import closed_pipe
+
+        return closed_pipe()
+    return 0
 
 
 _default_unraisable = sys.unraisablehook

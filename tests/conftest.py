@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shrek.cli import run
+from shrek.cli.main import run
 from shrek.core.registry import Registry
 from shrek.ops.init import init_registry
 from shrek.ops.tag import TagRequest, new_tag

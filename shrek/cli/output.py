@@ -6,11 +6,12 @@ console (never narrower than the command asks), and an empty result is one helpf
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import typer
+
+from shrek.cli.text import json_text, rows_text
 
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
 # A writing command's --json: what it did (ids, records, commits, datasets), as the JSON
@@ -28,7 +29,7 @@ def json_option(help_text: str) -> Any:
 
 
 def print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+    typer.echo(json_text(data))
 
 
 def show(
@@ -40,24 +41,10 @@ def show(
     cells: Callable[[Any], Sequence[str]],
     json_rows: Callable[[Any], Any] = lambda row: row,
 ) -> None:
-    """``rows`` as JSON, as a table of ``columns`` (each row's ``cells``), or ``empty``.
-
-    The table is plain aligned text: it pipes into grep and awk, and 5,000 rows print in
-    milliseconds (a rich table took three seconds). Six parameters: the three ways of showing a
-    result each need theirs, and a command that lists something passes them all in one call.
-    """
-    if as_json:
-        print_json([json_rows(row) for row in rows])
-        return
-    if not rows:
-        typer.echo(empty)
-        return
-    table = [list(columns), *([str(cell) for cell in cells(row)] for row in rows)]
-    widths = [max(len(line[n]) for line in table) for n in range(len(columns))]
+    """Print ``rows`` as :func:`shrek.cli.text.rows_text` makes them text."""
     typer.echo(
-        "\n".join(
-            "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
-            for line in table
+        rows_text(
+            rows, as_json=as_json, empty=empty, columns=columns, cells=cells, json_rows=json_rows
         )
     )
 

@@ -16,7 +16,7 @@ from shrek.cli.app import (
     open_registry,
     tag_app,
 )
-from shrek.cli.output import AS_JSON, WROTE_JSON, print_json, show
+from shrek.cli.output import AS_JSON, WROTE_JSON, print_json
 from shrek.errors import ExitCode, ShrekError
 
 SKIP_TO = typer.Option(
@@ -194,23 +194,10 @@ def tag_list(
     as_json: bool = AS_JSON,
 ) -> None:
     """List the registry's tags: label, build, steps, state."""
+    from shrek.cli.quick import tag_list_text
     from shrek.ops.listing import listing
 
-    show(
-        listing(open_registry(ctx)),
-        as_json=as_json,
-        empty="no tags yet: create one with 'shrek tag new'",
-        columns=("label", "build", "steps", "state", "title"),
-        cells=lambda r: [
-            r["label"],
-            r["build"],
-            str(r["steps"]),
-            r["state"]
-            + (f" ({r['invalid']} invalid)" if r["invalid"] else "")
-            + (f" ({r['tainted']} tainted)" if r["tainted"] else ""),
-            r["title"],
-        ],
-    )
+    typer.echo(tag_list_text(listing(open_registry(ctx)), as_json=as_json))
 
 
 @tag_app.command("show")

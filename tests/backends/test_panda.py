@@ -531,7 +531,7 @@ def test_a_refusal_that_quotes_secrets_leaves_none_in_git(
 
 def test_commands_that_do_not_talk_to_panda_never_import_it(panda_registry: Registry) -> None:
     code = (
-        "import sys; from shrek.cli import run; run(['validate']); run(['tag', 'list']); "
+        "import sys; from shrek.cli.main import run; run(['validate']); run(['tag', 'list']); "
         "run(['submit', '--help']); sys.exit(2 if 'pandaclient' in sys.modules else 0)"
     )
     result = subprocess.run(

@@ -12,9 +12,16 @@ import pytest
 from shrek.core import cachekey
 from shrek.core.cachekey import RACY_S
 from shrek.core.registry import Registry
-from shrek.ops.listing import CACHE_FILE, listing
+from shrek.ops.dataset import register_files
+from shrek.ops.freeze import freeze
+from shrek.ops.lifecycle import invalidate
+from shrek.ops.listing import CACHE_FILE, cached_listing, listing
+from shrek.ops.plan import SubmitRequest
+from shrek.ops.submit import submit
 from shrek.ops.tag import TagRequest, new_tag, overview
+from tests.ops.conftest import wait
 from tests.ops.test_validation_cache import EDITS
+from tests.records import copy_record
 
 TAG = "sP22aa-local"
 
@@ -43,7 +50,7 @@ def test_the_rows_are_what_reading_each_tag_gives_and_a_warm_run_uses_the_cache(
     cache = two_tags.state_dir / CACHE_FILE
     kept = json.loads(cache.read_text())
     assert set(kept["tags"]) == {"sP22aa-local", "sP22ab-local"}
-    kept["tags"][TAG][1]["title"] = "from the cache"  # a poisoned row under the right key
+    kept["tags"][TAG][2]["title"] = "from the cache"  # a poisoned row under the right key
     cache.write_text(json.dumps(kept))
     assert listing(Registry.open(two_tags.root))[0]["title"] == "from the cache"
 
@@ -102,7 +109,7 @@ def test_another_shreks_rows_are_never_used(
     listing(two_tags)
     cache = two_tags.state_dir / CACHE_FILE
     kept = json.loads(cache.read_text())
-    kept["tags"][TAG][1]["title"] = "from an older SHREK"
+    kept["tags"][TAG][2]["title"] = "from an older SHREK"
     cache.write_text(json.dumps(kept))
     monkeypatch.setattr(cachekey, "_CODE", ["another code"])
     assert listing(Registry.open(two_tags.root))[0]["title"] != "from an older SHREK"
@@ -128,9 +135,137 @@ def test_a_damaged_cache_is_read_afresh(
     expected = listing(two_tags)
     cache = two_tags.state_dir / CACHE_FILE
     kept = json.loads(cache.read_text())
-    for damaged in (5, "x", [kept["tags"][TAG][0]], [kept["tags"][TAG][0], 3], None):
+    good = kept["tags"][TAG]
+    for damaged in (
+        5,
+        "x",
+        good[:2],
+        [good[0], 3, good[2]],
+        [99, *good[1:]],
+        [True, *good[1:]],
+        None,
+    ):
         kept["tags"][TAG] = damaged
         cache.write_text(json.dumps(kept))
         assert listing(Registry.open(two_tags.root)) == expected, damaged
     cache.write_text("{not json")
     assert listing(Registry.open(two_tags.root)) == expected
+
+
+def test_damaged_shapes_are_read_afresh(
+    two_tags: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _settled(monkeypatch, two_tags.tag_dir("sP22ab-local") / "tag.yaml")
+    expected = listing(two_tags)
+    cache = two_tags.state_dir / CACHE_FILE
+    kept = json.loads(cache.read_text())
+    for damaged in (None, "x", [3], [["tag.yaml", 4]], [["../../../etc/passwd"]], [["/etc"]]):
+        cache.write_text(json.dumps({**kept, "shapes": damaged}))
+        assert cached_listing(str(two_tags.root)) is None, damaged
+        assert listing(Registry.open(two_tags.root)) == expected, damaged
+
+
+# -- the whole listing, kept for the quick answer (shrek.cli.quick) -------------------------
+
+
+def test_the_whole_listing_is_given_back_while_nothing_changed(
+    two_tags: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = str(two_tags.root)
+    assert cached_listing(root) is None  # nothing kept yet
+    _settled(monkeypatch, two_tags.tag_dir("sP22ab-local") / "tag.yaml")
+    expected = listing(two_tags)
+    assert cached_listing(root) == expected
+    assert cached_listing(root) == expected  # reading it keeps it
+
+
+def test_nothing_is_given_back_while_a_stamp_is_racy(two_tags: Registry) -> None:
+    listing(two_tags)  # every file was written just now
+    assert not json.loads((two_tags.state_dir / CACHE_FILE).read_text())["whole"]
+    assert cached_listing(str(two_tags.root)) is None
+
+
+def _add_tag(registry: Registry) -> None:
+    new_tag(registry, TagRequest(label="sP22ac", build="local", template="demo"))
+
+
+def _remove_tag(registry: Registry) -> None:
+    import shutil
+
+    shutil.rmtree(registry.tag_dir("sP22ab-local"))
+
+
+def _new_prefix(registry: Registry) -> None:
+    settings = registry.root / "shrek.yaml"
+    settings.write_text(settings.read_text() + "# a comment changes nothing but the file\n")
+
+
+def _new_record(registry: Registry) -> None:
+    copy_record(registry.tag_dir(TAG) / "submissions" / "demo-pass1", 2)
+
+
+def _rewritten_record(registry: Registry) -> None:
+    record = registry.tag_dir(TAG) / "submissions" / "demo-pass1" / "0001.yaml"
+    info = record.stat()
+    with open(record, "r+") as handle:  # in place, same size and time: the directory and
+        handle.write("# shrek")  # the modification time do not change
+    os.utime(record, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+def _event(registry: Registry) -> None:
+    invalidate(registry, f"{TAG}/demo-pass1", "wrong seed")
+
+
+def _new_step(registry: Registry) -> None:
+    job = registry.tag_dir(TAG) / "job"
+    (job / "extra.yaml").write_text((job / "demo-pass1.yaml").read_text())
+
+
+CHANGES = {
+    "a tag added": _add_tag,
+    "a tag removed": _remove_tag,
+    "shrek.yaml edited": _new_prefix,
+    "a record written": _new_record,
+    "a record rewritten in place": _rewritten_record,
+    "an invalidation": _event,
+    "a step added": _new_step,
+}
+
+
+@pytest.fixture
+def produced(two_tags: Registry, tmp_path: Path) -> Registry:
+    """The two tags, the first frozen and its first step run to the end (one record)."""
+    background = tmp_path / "background.txt"
+    background.write_text("minbias 1 0.1 0.2 0.3\n" * 20)
+    register_files(two_tags, "demo.minbias.background", [background])
+    freeze(two_tags, TAG)
+    submit(two_tags, SubmitRequest(f"{TAG}/demo-pass1"), wait=wait)
+    return two_tags
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_any_change_of_what_the_listing_read_is_never_given_back(
+    produced: Registry, monkeypatch: pytest.MonkeyPatch, change: str
+) -> None:
+    """Each change lands well before the listing looks (not racy): only the stats of the
+    files and directories can reveal it."""
+    two_tags = produced
+    root = str(two_tags.root)
+    future = time.time_ns() + int(100 * RACY_S * 1e9)
+    monkeypatch.setattr(time, "time_ns", lambda: future)
+    listing(two_tags)
+    assert cached_listing(root) is not None
+    CHANGES[change](two_tags)
+    assert cached_listing(root) is None, change
+    monkeypatch.setattr(time, "time_ns", lambda: future + int(100 * RACY_S * 1e9))
+    expected = listing(Registry.open(two_tags.root))
+    assert cached_listing(root) == expected, change
+
+
+def test_another_shreks_listing_is_never_given_back(
+    two_tags: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _settled(monkeypatch, two_tags.tag_dir("sP22ab-local") / "tag.yaml")
+    listing(two_tags)
+    monkeypatch.setattr(cachekey, "_CODE", ["another code"])
+    assert cached_listing(str(two_tags.root)) is None

@@ -236,7 +236,7 @@ def test_concurrent_tag_new_serialise(registry: Registry) -> None:
     command = [
         sys.executable,
         "-c",
-        "from shrek.cli import main; main()",
+        "from shrek.cli.main import main; main()",
         "tag",
         "new",
         "--year",

@@ -17,7 +17,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shrek.cli import run
+from shrek.cli.main import run
 from shrek.core.registry import Registry
 from shrek.ops.init import init_registry
 from shrek.ops.tag import TagRequest, new_tag
