@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import stat
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -134,10 +135,10 @@ def load_records(tag_dir: Path, step: str | None = None) -> list[Record]:
     for path in record_files(tag_dir):
         if step is not None and path.parent.name != step:
             continue
-        digest = _digest(path)
-        data = checked.get(digest)
+        digest, raw = _digest(path)
+        data = checked.get(digest) if digest else None
         if data is None:
-            data = checked_record(path, path.relative_to(root).as_posix())
+            data = checked_record(path, path.relative_to(root).as_posix(), raw)
         current[digest] = data
         found.append(Record(path, data))
     if not current.keys() <= checked.keys():
@@ -154,23 +155,25 @@ def load_records(tag_dir: Path, step: str | None = None) -> list[Record]:
 _DIGESTS: dict[Path, tuple[tuple[int, int, int, int], str]] = {}
 
 
-def _identity(path: Path) -> tuple[int, int, int, int]:
-    stat = path.stat()
-    return stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
-
-
-def _digest(path: Path) -> str:
-    identity = _identity(path)
+def _digest(path: Path) -> tuple[str, bytes | None]:
+    """The record's digest, and its bytes when they were read for it (the first time in this
+    process): hashed and parsed from one read. No digest for what is not a regular file:
+    reading a FIFO would wait forever, and the check names it."""
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode):
+        return "", None
+    identity = info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
     known = _DIGESTS.get(path)
     if known and known[0] == identity:
-        return known[1]
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        return known[1], None
+    raw = path.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
     _DIGESTS[path] = (identity, digest)
-    return digest
+    return digest, raw
 
 
-def checked_record(path: Path, relative: str) -> SubmissionData:
-    document, problems = load_yaml(path, relative)
+def checked_record(path: Path, relative: str, raw: bytes | None = None) -> SubmissionData:
+    document, problems = load_yaml(path, relative, raw)
     if document is not None and not problems:
         problems = schema.check(document, "submission")
     if problems or document is None:

@@ -184,7 +184,14 @@ class Registry:
         return self.tags_dir / name
 
     def relative(self, path: Path) -> str:
-        """``path`` relative to the registry root, in posix spelling (for messages)."""
+        """``path`` relative to the registry root, in posix spelling (for messages). A path
+        already spelled below the root (every path SHREK builds from it) is not resolved:
+        ``status`` names a thousand records, and resolving each costs a stat per component."""
+        if path.is_absolute() and ".." not in path.parts:
+            try:
+                return path.relative_to(self.root).as_posix()
+            except ValueError:
+                pass
         try:
             return path.resolve().relative_to(self.root).as_posix()
         except ValueError:

@@ -21,7 +21,7 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -99,12 +99,42 @@ class Loader(_BaseLoader):
         value = node.value.lower() == "true"
         return self._note(node, value, "true" if value else "false")
 
+    # PyYAML's resolver also walks path resolvers for every node; this loader has none, and
+    # the C parser calls these three for each of a file's nodes (a tenth of reading a record).
+    def descend_resolver(self, current_node: Node | None, current_index: object) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
+    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+        """PyYAML's ``resolve`` without path resolvers: a plain scalar by the implicit
+        resolvers of its first character, anything else by its kind's default tag."""
+        if kind is ScalarNode and implicit[0]:
+            for tag, pattern in _BY_FIRST.get(value[:1], _ANY_FIRST):
+                if pattern.match(value):
+                    return tag
+        return _DEFAULT_TAGS[kind]
+
 
 for _tag, _pattern, _first in _CORE_RESOLVERS:
     Loader.add_implicit_resolver(_tag, re.compile(_pattern), _first)
 Loader.add_constructor("tag:yaml.org,2002:int", Loader.construct_core_int)
 Loader.add_constructor("tag:yaml.org,2002:float", Loader.construct_core_float)
 Loader.add_constructor("tag:yaml.org,2002:bool", Loader.construct_core_bool)
+# the implicit resolvers by a scalar's first character ('' for the empty scalar), each list
+# followed by the resolvers for any character, in the order PyYAML tries them
+_ANY_FIRST = tuple(Loader.yaml_implicit_resolvers.get(None, ()))
+_BY_FIRST = {
+    first: (*resolvers, *_ANY_FIRST)
+    for first, resolvers in Loader.yaml_implicit_resolvers.items()
+    if first is not None
+}
+_DEFAULT_TAGS = {
+    ScalarNode: Loader.DEFAULT_SCALAR_TAG,
+    SequenceNode: Loader.DEFAULT_SEQUENCE_TAG,
+    MappingNode: Loader.DEFAULT_MAPPING_TAG,
+}
 
 
 class Dumper(_BaseDumper):
@@ -328,6 +358,64 @@ def _keys_are_plain(node: Node) -> bool:
     return True
 
 
+class _Unusual(Exception):
+    """A document :func:`_construct_plain` leaves to PyYAML's constructor."""
+
+
+_CORE = "tag:yaml.org,2002:"
+_NULL_TAG, _MAP_TAG, _SEQ_TAG = f"{_CORE}null", f"{_CORE}map", f"{_CORE}seq"
+
+
+def _construct_plain(loader: Loader, root: Node) -> Any:
+    """The data of a *plain* document — core-schema scalars, mappings whose keys are strings,
+    none repeated, sequences, no node reached twice (an alias) — built directly, or
+    :class:`_Unusual` at the first thing that is not plain.
+
+    PyYAML's constructor costs as much as parsing: a generator and a dispatch per node, for
+    recursive structures and tags SHREK's files never hold. For a plain document the result
+    is the same data PyYAML builds (its numbers and booleans through the same core-schema
+    constructors, which note rewritten values), and its keys are already known to be plain
+    (what :func:`_keys_are_plain` checks). Depth is bounded before this runs (``_risky``)."""
+    seen: set[int] = set()
+    numbers: dict[str, Callable[[ScalarNode], object]] = {
+        f"{_CORE}int": loader.construct_core_int,
+        f"{_CORE}float": loader.construct_core_float,
+        f"{_CORE}bool": loader.construct_core_bool,
+    }
+    mapping, sequence, scalar = MappingNode, SequenceNode, ScalarNode
+    string, null, map_tag, seq_tag = _STRING_TAG, _NULL_TAG, _MAP_TAG, _SEQ_TAG
+
+    def build(node: Node) -> Any:
+        kind, tag = type(node), node.tag
+        if kind is scalar:
+            if tag == string:
+                return node.value
+            if tag == null:
+                return None
+            number = numbers.get(tag)
+            if number is None:
+                raise _Unusual
+            return number(node)  # type: ignore[arg-type]  # a ScalarNode: checked above
+        if id(node) in seen:
+            raise _Unusual
+        seen.add(id(node))
+        if kind is mapping and tag == map_tag:
+            pairs = node.value
+            data = {}
+            for key, value in pairs:
+                if type(key) is not scalar or key.tag != string:
+                    raise _Unusual
+                data[key.value] = build(value)
+            if len(data) != len(pairs) or "<<" in data:
+                raise _Unusual  # a repeated key, a merge key: the position map names them
+            return data
+        if kind is sequence and tag == seq_tag:
+            return [build(item) for item in node.value]
+        raise _Unusual
+
+    return build(root)
+
+
 TOO_DEEP = (
     f"nesting deeper than {MAX_DEPTH} levels",
     "flatten the document; SHREK's files nest a few levels at most",
@@ -478,7 +566,15 @@ def parse_yaml(text: str, file: str) -> tuple[Document | None, list[Finding]]:
     loader = Loader(text)
     try:
         node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        plain = False
+        if node is not None:
+            try:
+                data, plain = _construct_plain(loader, node), True
+            except _Unusual:
+                loader.rewritten.clear()  # noted again by PyYAML's constructor
+                data = loader.construct_document(node)
+        else:
+            data = None
     except yaml.MarkedYAMLError as exc:
         return None, [_syntax_finding(text, file, exc)]
     except yaml.YAMLError as exc:  # errors without a position (rare: e.g. stream encoding)
@@ -491,9 +587,11 @@ def parse_yaml(text: str, file: str) -> tuple[Document | None, list[Finding]]:
         ]
     finally:
         loader.dispose()
-    problems.extend(_rewritten_finding(file, *noted) for noted in loader.rewritten)
+    # in the order of the file (PyYAML builds nested mappings after their parents' scalars)
+    noted = sorted(loader.rewritten, key=lambda found: found[:2])
+    problems.extend(_rewritten_finding(file, *found) for found in noted)
     doc = Document(file, data, text=text)
-    if node is not None and not _keys_are_plain(node):
+    if node is not None and not plain and not _keys_are_plain(node):
         _index(doc, node, (), problems)
     if doc.unusable:  # e.g. a key that is not a string: no check below may trip on it
         return None, problems
@@ -547,8 +645,14 @@ def _special_finding(file: str, kind: str) -> Finding:
     )
 
 
-def load_yaml(path: Path, file: str) -> tuple[Document | None, list[Finding]]:
-    """Read and parse a YAML file; unreadable files become findings, not exceptions."""
+def load_yaml(
+    path: Path, file: str, raw: bytes | None = None
+) -> tuple[Document | None, list[Finding]]:
+    """Read and parse a YAML file; unreadable files become findings, not exceptions. ``raw``:
+    the file's bytes, when the caller read them already (a record is hashed and parsed from
+    one read, so its cache entry is the data of the very bytes it is keyed by)."""
+    if raw is not None and len(raw) <= MAX_FILE_BYTES:
+        return _parse_raw(raw, file)
     try:
         info = path.stat()
         kind = special_file(info.st_mode)
@@ -571,6 +675,10 @@ def load_yaml(path: Path, file: str) -> tuple[Document | None, list[Finding]]:
         return None, [Finding(file, 0, 0, "file does not exist", "create it")]
     except OSError as exc:
         return None, [Finding(file, 0, 0, f"cannot read file: {exc.strerror}", "check permissions")]
+    return _parse_raw(raw, file)
+
+
+def _parse_raw(raw: bytes, file: str) -> tuple[Document | None, list[Finding]]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
