@@ -23,6 +23,7 @@ from typing import Any
 import git
 
 from shrek.errors import ExitCode, ShrekError
+from shrek.gitconfig import CLONE_KEY, chosen_remote
 from shrek.interrupts import fault_point, no_interrupt
 from shrek.redact import redact
 
@@ -396,7 +397,7 @@ class GitRepo:
         use): what a local run records so that only the clone that ran it follows it."""
         reader = self.repo.config_reader("repository")
         try:
-            known = str(reader.get_value("shrek", "clone", default=""))
+            known = str(reader.get_value(*CLONE_KEY, default=""))
         except (configparser.Error, OSError, ValueError):
             known = ""
         if known:
@@ -404,7 +405,7 @@ class GitRepo:
         ident = uuid.uuid4().hex
         try:
             with self.repo.config_writer("repository") as writer:
-                writer.set_value("shrek", "clone", ident)
+                writer.set_value(*CLONE_KEY, ident)
         except (OSError, configparser.Error):
             pass  # a read-only checkout: it runs nothing, so it needs no lasting identity
         return ident
@@ -421,9 +422,7 @@ class GitRepo:
             )
         except (configparser.Error, OSError, ValueError):  # unreadable: no upstream
             configured = ""
-        if configured in names:
-            return configured
-        return "origin" if "origin" in names else (names[0] if len(names) == 1 else None)
+        return chosen_remote(names, configured)
 
     def remote_url(self, remote: str) -> str | None:
         """The URL ``remote`` fetches from (None when there is no such remote)."""

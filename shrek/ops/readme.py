@@ -19,7 +19,6 @@ from shrek.core.records import Record, load_records
 from shrek.core.registry import Registry
 from shrek.core.submission import SubmissionData
 from shrek.core.yamlio import write_atomic
-from shrek.git import GitRepo
 from shrek.ops.graph import mermaid
 from shrek.redact import redact, redact_parameter
 
@@ -241,6 +240,8 @@ def refresh_readmes(registry: Registry, names: list[str], *, commit: bool = Fals
         if path.read_text(encoding="utf-8") != before:
             changed.append(path)
     if changed and commit:
+        from shrek.git import GitRepo
+
         GitRepo(registry.root).commit(
             changed, "shrek: render-readme " + ", ".join(p.parent.name for p in changed)
         )

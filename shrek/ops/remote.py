@@ -31,13 +31,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shrek.core.allocations import ALLOCATIONS_FILE
 from shrek.core.layout import LIFECYCLE_DIR, STATE_DIR, TAGS_DIR
 from shrek.core.ledger import LEDGER_FILE
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode, ShrekError
-from shrek.git import GitRepo
+from shrek.gitconfig import remote_for
+
+if TYPE_CHECKING:
+    from shrek.git import GitRepo
 
 CLAIMS = "refs/shrek/labels"
 WORKTREE = "production"  # in .shrek/: SHREK's own work tree of the production branch
@@ -70,6 +74,8 @@ class Shared:
 
 def shared(registry: Registry, repo: GitRepo | None = None) -> Shared:
     """The user's checkout as a clone of the shared registry."""
+    from shrek.git import GitRepo
+
     repo = repo or GitRepo(registry.root)
     branch = registry.production_branch
     attached = repo.branch() == branch
@@ -77,9 +83,13 @@ def shared(registry: Registry, repo: GitRepo | None = None) -> Shared:
 
 
 def describe(registry: Registry) -> str:
-    """One line for ``tag show`` and ``status``: who decides what is unique."""
-    repo = GitRepo(registry.root)
-    remote = repo.remote_for(registry.production_branch)
+    """One line for ``tag show`` and ``status``: who decides what is unique (read without
+    GitPython when git can answer: :mod:`shrek.gitconfig`)."""
+    known, remote = remote_for(str(registry.root), registry.production_branch)
+    if not known:
+        from shrek.git import GitRepo
+
+        remote = GitRepo(registry.root).remote_for(registry.production_branch)
     if remote is None:
         return (
             "no remote: this clone is the registry's only source of truth (labels and numbers "

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shrek.backends import Backend
 from shrek.backends.factory import get_backend
@@ -23,9 +24,11 @@ from shrek.core.records import ACTIVE, Record, load_records
 from shrek.core.registry import Registry
 from shrek.core.taint import registry_taints
 from shrek.errors import ShrekError
-from shrek.git import GitRepo
 from shrek.ops import remote
 from shrek.ops.readme import write_readme
+
+if TYPE_CHECKING:
+    from shrek.git import GitRepo
 
 
 @dataclass
@@ -104,6 +107,8 @@ def refresh(
             result.changed.append(record)
     if not commit:
         return result
+    from shrek.git import GitRepo
+
     repo = repo or GitRepo(registry.root)
     # SHREK's own records left uncommitted by a refused or interrupted commit: committed now
     changed = {r.path for r in result.changed}

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shrek import __version__
+from shrek import __version__, gitconfig
 from shrek.backends import Accepted, StatusUpdate, Submission
 from shrek.backends.local.publish import needs_publishing, publish
 from shrek.backends.local.runner import (
@@ -37,7 +37,6 @@ from shrek.core.registry import Registry
 from shrek.core.render import SANDBOX, output_extension, output_file
 from shrek.core.submission import JobCounts, SubmissionData, no_jobs
 from shrek.errors import ExitCode, ShrekError
-from shrek.git import GitRepo
 from shrek.interrupts import fault_point
 
 START_TIMEOUT_S = 30.0
@@ -68,7 +67,11 @@ class LocalBackend:
         in ``.git/config``: never committed, and it outlives the working state in ``.shrek/``):
         a registry shared by a team holds local runs of many clones, each followed only by
         the clone that ran it."""
-        if self._clone is None:
+        if self._clone is None:  # read without GitPython (status asks for every run)
+            self._clone = gitconfig.clone_id(str(self.registry.root))
+        if not self._clone:  # the first run of this clone: one is made
+            from shrek.git import GitRepo
+
             self._clone = GitRepo(self.registry.root).clone_id()
         return self._clone
 

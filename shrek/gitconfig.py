@@ -1,0 +1,76 @@
+"""A repository's git configuration read without GitPython: which remote a branch is shared
+through, and this clone's identity.
+
+``shrek status`` needs both on every run: it says who decides what is unique ("shared through
+'origin'", or "no remote"), and follows only the local runs this clone started. Importing
+GitPython to read three configuration keys costs more than the rest of a warm ``status`` (it
+runs ``git version`` twice on import), so they are read with ``git config``. Commands that work
+with git anyway ask :class:`shrek.git.GitRepo`, which applies the same rules
+(:func:`chosen_remote`, :data:`CLONE_KEY`).
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+# The repository's own configuration (and the files it includes): where remotes, upstreams and
+# the clone's identity live; outside a repository git refuses (exit 128) instead of answering
+# from the user's global settings.
+LOCAL = ("config", "--local", "--includes")
+
+
+def chosen_remote(names: list[str], configured: str) -> str | None:
+    """The remote a branch is shared through: its configured upstream (``branch.B.remote``),
+    else ``origin``, else the only remote; None when there is none (a one-clone registry) or
+    no way to choose."""
+    if not names:
+        return None
+    if configured in names:
+        return configured
+    return "origin" if "origin" in names else (names[0] if len(names) == 1 else None)
+
+
+def remote_for(root: str, branch: str) -> tuple[bool, str | None]:
+    """``(True, remote)`` for the repository containing ``root``, read by one ``git config``;
+    ``(False, None)`` when git could not answer (no repository, no git): the caller asks
+    GitPython, which says why."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", root, *LOCAL, "--null", "--get-regexp", r"^(remote|branch)\."],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False, None
+    if done.returncode not in (0, 1):  # 1: no such key (no remote, no branch settings)
+        return False, None
+    names: list[str] = []
+    configured = ""
+    for entry in done.stdout.decode("utf-8", "replace").split("\0"):
+        key, _, value = entry.partition("\n")
+        section, _, rest = key.partition(".")
+        subsection, _, variable = rest.rpartition(".")
+        if section == "remote" and subsection and subsection not in names:
+            names.append(subsection)
+        elif section == "branch" and subsection == branch and variable == "remote":
+            configured = value
+    return True, chosen_remote(names, configured)
+
+
+CLONE_KEY = ("shrek", "clone")  # section and name of this clone's identity in .git/config
+
+
+def clone_id(root: str) -> str:
+    """This clone's identity as its configuration holds it ('' when it has none yet, or git
+    could not answer: :meth:`shrek.git.GitRepo.clone_id` makes one)."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", root, *LOCAL, "--get", ".".join(CLONE_KEY)],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout.decode("utf-8", "replace").strip() if done.returncode == 0 else ""
