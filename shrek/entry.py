@@ -13,6 +13,10 @@ import sys
 
 from shrek import helpcache
 
+TYPE_CHECKING = False  # not typing's: importing typing costs the quick answers 3 ms
+if TYPE_CHECKING:
+    from shrek.cli.quick import Answer
+
 
 def main() -> None:
     """Run ``shrek``; a Ctrl-C at any moment — even while Python still imports the command
@@ -35,7 +39,7 @@ def main() -> None:
 
             fault_point("startup")
         quick = None
-        if words is None and sys.argv[1:2] == ["tag"]:
+        if words is None and sys.argv[1:2] in (["tag"], ["validate"]):
             from shrek.cli.quick import answer
 
             quick = answer(sys.argv[1:])
@@ -69,14 +73,17 @@ def main() -> None:
     sys.exit(code)
 
 
-def _write(text: str) -> int:
+def _write(quick: Answer) -> int:
+    """Print a quick answer (:mod:`shrek.cli.quick`) and give its exit code."""
     try:
-        sys.stdout.write(text)
+        if quick.err:
+            sys.stderr.write(quick.err)
+        sys.stdout.write(quick.out)
     except BrokenPipeError:
         from shrek.cli.main import closed_pipe
 
         return closed_pipe()
-    return 0
+    return quick.code
 
 
 _default_unraisable = sys.unraisablehook

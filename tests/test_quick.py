@@ -22,6 +22,12 @@ from shrek.ops.tag import TagRequest, new_tag
 TITLE = "A title with an é, and spaces"
 
 
+def _said(argv: list[str]) -> str | None:
+    """What the quick answer prints on standard output (None: typer answers)."""
+    given = answer(argv)
+    return None if given is None else given.out
+
+
 @pytest.fixture
 def listed(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> Registry:
     """Two tags, the cache written well after they were (not racy), from the registry."""
@@ -39,10 +45,10 @@ def listed(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> Registry:
 
 @pytest.mark.parametrize("argv", [["tag", "list"], ["tag", "list", "--json"]])
 def test_the_quick_answer_is_the_full_commands_text(listed: Registry, shrek, argv) -> None:
-    assert answer(argv) is None  # no listing kept yet: typer answers, and keeps it
+    assert _said(argv) is None  # no listing kept yet: typer answers, and keeps it
     full = shrek(*argv)
     assert full.code == 0 and "sP22aa" in full.out and "sP22ab" in full.out
-    assert answer(argv) == full.out
+    assert _said(argv) == full.out
     assert shrek(*argv).out == full.out
 
 
@@ -53,7 +59,7 @@ def test_an_empty_registry_says_so_the_same_way(registry: Registry, shrek, monke
     monkeypatch.setattr(time, "time_ns", lambda: future)
     full = shrek("tag", "list")
     assert "no tags yet" in full.out
-    assert answer(["tag", "list"]) == full.out
+    assert _said(["tag", "list"]) == full.out
 
 
 def test_only_the_exact_questions_are_answered(listed: Registry, shrek) -> None:
@@ -65,7 +71,7 @@ def test_only_the_exact_questions_are_answered(listed: Registry, shrek) -> None:
         ["tag", "show", "sP22aa"],
         ["tag"],
     ):
-        assert answer(argv) is None, argv
+        assert _said(argv) is None, argv
 
 
 def test_the_registry_is_found_as_typer_finds_it(
@@ -73,14 +79,14 @@ def test_the_registry_is_found_as_typer_finds_it(
 ) -> None:
     expected = shrek("tag", "list").out
     monkeypatch.chdir(listed.tag_dir("sP22aa-local") / "job")  # below the root
-    assert answer(["tag", "list"]) == expected
+    assert _said(["tag", "list"]) == expected
     monkeypatch.chdir(tmp_path)  # outside: typer says where to go
-    assert answer(["tag", "list"]) is None
+    assert _said(["tag", "list"]) is None
     monkeypatch.setenv("SHREK_REGISTRY", str(listed.root))
-    assert answer(["tag", "list"]) == expected
+    assert _said(["tag", "list"]) == expected
     for elsewhere in ("", str(tmp_path), str(listed.root / "shrek.yaml")):
         monkeypatch.setenv("SHREK_REGISTRY", elsewhere)
-        assert answer(["tag", "list"]) is None, elsewhere
+        assert _said(["tag", "list"]) is None, elsewhere
 
 
 def test_a_row_that_cannot_be_printed_as_it_is_is_left_to_typer(
@@ -91,12 +97,12 @@ def test_a_row_that_cannot_be_printed_as_it_is_is_left_to_typer(
     kept = json.loads(cache.read_text())
     kept["tags"]["sP22aa-local"][2]["title"] = "\x1b[31mred\x1b[0m"
     cache.write_text(json.dumps(kept))
-    assert answer(["tag", "list"]) is None  # click strips terminal codes off a pipe
-    assert "\\u001b" in answer(["tag", "list", "--json"])  # JSON escapes them
+    assert _said(["tag", "list"]) is None  # click strips terminal codes off a pipe
+    assert "\\u001b" in _said(["tag", "list", "--json"])  # JSON escapes them
     monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(io.BytesIO(), encoding="ascii"))
     kept["tags"]["sP22aa-local"][2]["title"] = TITLE
     cache.write_text(json.dumps(kept))
-    assert answer(["tag", "list"]) is None  # é cannot be written: click decides how
+    assert _said(["tag", "list"]) is None  # é cannot be written: click decides how
 
 
 def test_the_shrek_command_answers_without_loading_typer(registry: Registry) -> None:
@@ -128,3 +134,37 @@ def test_the_shrek_command_answers_without_loading_typer(registry: Registry) -> 
     assert quick.stdout == full.stdout and "sP22aa" in quick.stdout
     refused = shrek("tag", "list", "extra")
     assert refused.returncode == 2 and "typer loaded: True" in refused.stderr
+    validated = shrek("validate")
+    assert validated.returncode == 0 and "typer loaded: False" in validated.stderr
+    assert validated.stdout == "ok: 1 tag(s) valid (sP22aa-local)\n"
+
+
+# -- shrek validate -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "flags", [[], ["--json"], ["--no-cache"], ["--no-cache", "--json"], ["--json", "--no-cache"]]
+)
+def test_validate_answers_as_typer_does(listed: Registry, shrek, flags: list[str]) -> None:
+    for broken in (False, True):
+        if broken:  # a finding: on standard error, exit code 1, in both
+            tag_yaml = listed.tag_dir("sP22ab-local") / "tag.yaml"
+            tag_yaml.write_text(tag_yaml.read_text().replace("title: ", "title: 5 #", 1))
+        full = shrek("validate", *flags)
+        assert full.code == (1 if broken else 0), full.err
+        quick = answer(["validate", *flags])
+        assert quick is not None
+        assert (quick.out, quick.err, quick.code) == (full.out, full.err, full.code), flags
+        said = full.out if "--json" in flags else full.err
+        assert ("integer (5)" in said) == broken, said
+
+
+def test_validate_leaves_what_it_cannot_answer_to_typer(listed: Registry, shrek) -> None:
+    assert answer(["validate", "--json", "--json"]) is None  # typer's rules for repeats
+    assert answer(["validate", "sP22aa"]) is None  # arguments: typer parses them
+    assert answer(["validate", "--no-cach"]) is None
+    settings = listed.root / "shrek.yaml"
+    settings.write_text(settings.read_text() + "label_prefix: [\n")
+    assert answer(["validate"]) is None  # the registry cannot be opened: typer says why
+    refused = shrek("validate")
+    assert refused.code == 1 and "shrek.yaml is invalid" in refused.err

@@ -8,7 +8,6 @@ import typer
 
 from shrek.cli.app import app, complete_tags, open_registry, schema_app
 from shrek.cli.output import json_option, print_json
-from shrek.errors import ExitCode
 
 
 @app.command()
@@ -66,26 +65,17 @@ def validate(
     ),
 ) -> None:
     """Check tags against the schemas and for meaning; report every problem with its fix."""
+    from shrek.cli.quick import validate_text
     from shrek.ops.validation import validate as run_validation
 
     report = run_validation(open_registry(ctx), tags or [], use_cache=not no_cache)
-    if as_json:
-        print_json(report.as_dict())
-    else:
-        for finding in report.findings:
-            typer.echo(str(finding), err=True)
-        count = len(report.checked)
-        if report.ok:
-            typer.echo(
-                f"ok: {count} tag(s) valid"
-                + (f" ({', '.join(report.checked)})" if 0 < count <= 5 else "")
-            )
-        else:
-            typer.echo(
-                f"shrek: {len(report.findings)} error(s) found (checked {count} tag(s))", err=True
-            )
-    if not report.ok:
-        raise typer.Exit(ExitCode.INVALID)
+    out, err, code = validate_text(report, as_json=as_json)
+    if err:
+        typer.echo(err, err=True, nl=False)
+    if out:
+        typer.echo(out, nl=False)
+    if code:
+        raise typer.Exit(code)
 
 
 @schema_app.command("export")
