@@ -19,7 +19,7 @@ from typing import Any
 
 from shrek.core import resources, schema
 from shrek.core.datasets import Catalog, DatasetFile
-from shrek.core.hashing import sha256_bytes, sha256_file, sha256_files
+from shrek.core.hashing import FileHash, sha256_bytes, sha256_file, sha256_files
 from shrek.core.layout import FREEZE_FILE, JOB_DIR, TAG_FILE
 from shrek.core.model import Tag
 from shrek.core.progress import Progress, no_progress
@@ -114,7 +114,7 @@ def resource_files(tag: Tag) -> list[resources.ResourceFile]:
     found: dict[str, resources.ResourceFile] = {}
     for step in tag.steps.values():
         for pattern in step.resources:
-            files, problem = resources.expand(tag.directory, pattern, step.resource_dir)
+            files, problem = tag.expand(pattern, step.resource_dir)
             if problem:  # validation reports it; freezing refuses invalid tags before this
                 raise ShrekError(f"{step.file}: {problem.message}", problem.fix)
             found.update((f.name, f) for f in files)
@@ -137,17 +137,33 @@ def hash_local_files(
     """Definitions and resources as ``{path, size, sha256}`` entries (no network needed)."""
     definitions = definition_files(tag)
     resource_list = resource_files(tag)
-    paths = definitions + [r.path for r in resource_list]
+    loaded = _loaded_texts(tag)  # hashed as parsed, not read again
+    read = [p for p in definitions if p not in loaded] + [r.path for r in resource_list]
     names = [p.relative_to(tag.directory).as_posix() for p in definitions] + [
         r.name for r in resource_list
     ]
-    total = sum(os.path.getsize(p) for p in paths)
+    total = sum(os.path.getsize(p) for p in read)
     with progress(f"hashing {tag.name}", total) as advance:
-        hashes = sha256_files(paths, advance)
+        from_disk = iter(sha256_files(read, advance))
+    hashes = [
+        FileHash(len(loaded[p]), sha256_bytes(loaded[p])) if p in loaded else next(from_disk)
+        for p in definitions
+    ] + list(from_disk)
     entries = [
         {"path": n, "size": h.size, "sha256": h.sha256} for n, h in zip(names, hashes, strict=True)
     ]
     return entries[: len(definitions)], entries[len(definitions) :]
+
+
+def _loaded_texts(tag: Tag) -> dict[Path, bytes]:
+    """The definition files the tag was loaded from, as the bytes that were parsed (a UTF-8
+    text encodes back to exactly the bytes it was decoded from)."""
+    texts = {tag.directory / TAG_FILE: tag.document.text}
+    texts.update(
+        (tag.directory / JOB_DIR / f"{name}.yaml", step.document.text)
+        for name, step in tag.steps.items()
+    )
+    return {path: text.encode("utf-8") for path, text in texts.items() if text is not None}
 
 
 def compute(

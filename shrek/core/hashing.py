@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from io import RawIOBase
 from pathlib import Path
 
 CHUNK = 1 << 20  # 1 MiB
@@ -25,16 +26,26 @@ class FileHash:
 
 
 def sha256_file(path: Path, progress: Callable[[int], None] | None = None) -> FileHash:
+    with open(path, "rb", buffering=0) as handle:
+        if os.fstat(handle.fileno()).st_size < CHUNK:  # scripts, step files, lists: one read
+            data = handle.read()
+            if progress:
+                progress(len(data))
+            return FileHash(len(data), hashlib.sha256(data).hexdigest())
+        return _sha256_chunks(handle, progress)
+
+
+def _sha256_chunks(handle: RawIOBase, progress: Callable[[int], None] | None) -> FileHash:
+    """A large file through one reused buffer (never whole in memory)."""
     digest = hashlib.sha256()
     buffer = bytearray(CHUNK)
     view = memoryview(buffer)
     size = 0
-    with open(path, "rb", buffering=0) as handle:
-        while count := handle.readinto(buffer):
-            digest.update(view[:count])
-            size += count
-            if progress:
-                progress(count)
+    while count := handle.readinto(buffer):
+        digest.update(view[:count])
+        size += count
+        if progress:
+            progress(count)
     return FileHash(size, digest.hexdigest())
 
 

@@ -14,11 +14,14 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
-from shrek.core import schema
+from shrek.core import resources, schema
 from shrek.core.layout import JOB_DIR, TAG_FILE
 from shrek.core.registry import Registry
 from shrek.core.yamlio import Document, load_yaml
 from shrek.errors import ExitCode, Finding, ShrekError
+
+# what resources.expand gives: the files a resource pattern names, or why it names none
+Expansion = tuple[list[resources.ResourceFile], resources.ResourceProblem | None]
 
 
 @dataclass(frozen=True)
@@ -119,10 +122,22 @@ class Tag:
     document: Document
     steps: dict[str, Step] = field(default_factory=dict)  # keyed by file stem
     broken_steps: set[str] = field(default_factory=set)  # stems whose file did not load
+    _expanded: dict[tuple[str, str], Expansion] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def data(self) -> dict[str, Any]:
         return self.document.data
+
+    def expand(self, pattern: str, within: str = "") -> Expansion:
+        """:func:`shrek.core.resources.expand` in this tag's directory, once per pattern for
+        the life of this Tag: validating a frozen tag expands each resource for its checks
+        and again for its freeze. (The lists are shared: read them, never change them.)"""
+        key = (pattern, within)
+        if key not in self._expanded:
+            self._expanded[key] = resources.expand(self.directory, pattern, within)
+        return self._expanded[key]
 
     @property
     def label(self) -> str:

@@ -118,12 +118,7 @@ def expand(
                 "add the files to the tag directory or correct the pattern",
             )
     else:
-        target = os.path.join(base, normal)
-        if not os.path.lexists(target):
-            return [], ResourceProblem(
-                f"resource '{pattern}' does not exist", _closest_fix(tag_dir, normal)
-            )
-        matches = [target]
+        matches = [os.path.join(base, normal)]  # whether it exists: _files_under says
     found: dict[str, str] = {}
     for match in matches:
         problem = _files_under(match, base, pattern, found)
@@ -138,8 +133,12 @@ def _files_under(
     """Add the regular files at or below ``path`` to ``found`` (name -> path), or say why
     ``path`` may not travel."""
     name = path[len(base) + 1 :].replace(os.sep, "/")  # every path here is base + sep + ...
-    real = path
-    if _via_symlink(name, base):  # only a link can lead out of the tag
+    linked, info = _links(name, base)
+    if info is None:
+        return ResourceProblem(
+            f"resource '{pattern}' does not exist", _closest_fix(Path(base), name)
+        )
+    if linked:  # only a link can lead out of the tag
         real = os.path.realpath(path)
         if not _is_within(real, _real_directory(base)):
             return ResourceProblem(
@@ -147,14 +146,16 @@ def _files_under(
                 "directory",
                 "replace the symlink by a copy of the file inside the tag directory",
             )
-    try:
-        mode = os.stat(real).st_mode
-    except OSError as exc:
-        return ResourceProblem(
-            f"resource '{pattern}' includes {name}, which cannot be read ({exc.strerror}; a "
-            "dangling or looping symlink?)",
-            "replace it by the real file",
-        )
+        try:
+            mode = os.stat(real).st_mode
+        except OSError as exc:
+            return ResourceProblem(
+                f"resource '{pattern}' includes {name}, which cannot be read ({exc.strerror}; "
+                "a dangling or looping symlink?)",
+                "replace it by the real file",
+            )
+    else:
+        mode = info.st_mode  # no link on the way: the path's own stat
     if stat.S_ISDIR(mode):
         for child in sorted(os.listdir(path)):
             problem = _files_under(os.path.join(path, child), base, pattern, found)
@@ -170,15 +171,22 @@ def _files_under(
     return None
 
 
-def _via_symlink(name: str, base: str) -> bool:
+def _links(name: str, base: str) -> tuple[bool, os.stat_result | None]:
     """Whether any part of ``name`` below the tag directory is a symbolic link (only then can
-    it lead outside; resolving every path in full was 16 % of validate's time)."""
+    it lead outside; resolving every path in full was 16 % of validate's time), and the
+    path's own ``lstat`` (None when it does not exist): one call per part, and no further one
+    for a path without links."""
     current = base
+    linked = False
+    info = None
     for part in name.split("/"):
         current = os.path.join(current, part)
-        if os.path.islink(current):
-            return True
-    return False
+        try:
+            info = os.lstat(current)
+        except OSError:  # as os.path.lexists: a missing part, a file where a directory is
+            return linked, None
+        linked = linked or stat.S_ISLNK(info.st_mode)
+    return linked, info
 
 
 def _closest_fix(tag_dir: Path, missing: str) -> str:

@@ -376,7 +376,7 @@ def _check_step(tag: Tag, stem: str, step: Step, known_variables: set[str]) -> l
     if directory:
         findings.append(doc.finding(["resource_dir"], directory.message, directory.fix))
     for n, pattern in enumerate(step.resources if not directory else ()):
-        _, problem = resources.expand(tag.directory, pattern, step.resource_dir)
+        _, problem = tag.expand(pattern, step.resource_dir)
         if problem:
             findings.append(doc.finding(["resources", n], problem.message, problem.fix))
     findings.extend(_check_variables(step, known_variables))
