@@ -29,8 +29,14 @@ class ResourceFile:
     the step reads its resources from a ``resource_dir`` (2022's per-step layout)."""
 
     name: str
-    path: Path
+    location: str  # where it is on this machine (a Path only when asked: see path)
     arrives_as: str = ""
+
+    @property
+    def path(self) -> Path:
+        """Where the file is. (Kept as text: validation expands every resource of every step
+        and never needs a Path, whose construction cost a tenth of the expansion.)"""
+        return Path(self.location)
 
     @property
     def target(self) -> str:
@@ -107,7 +113,9 @@ def expand(
             return [], directory
         inside, problem = expand(tag_dir, f"{within.rstrip('/')}/{pattern}")
         prefix = os.path.normpath(within).replace(os.sep, "/") + "/"
-        return [ResourceFile(f.name, f.path, f.name.removeprefix(prefix)) for f in inside], problem
+        return [
+            ResourceFile(f.name, f.location, f.name.removeprefix(prefix)) for f in inside
+        ], problem
     normal = os.path.normpath(pattern)
     base = str(tag_dir)
     if _GLOB_CHARS & set(pattern):
@@ -124,7 +132,7 @@ def expand(
         problem = _files_under(match, base, pattern, found)
         if problem:
             return [], problem
-    return [ResourceFile(name, Path(found[name])) for name in sorted(found)], None
+    return [ResourceFile(name, found[name]) for name in sorted(found)], None
 
 
 def _files_under(

@@ -24,7 +24,13 @@ from shrek.core.registry import Registry
 from shrek.core.validate import validate
 from shrek.core.yamlio import dump_yaml
 from shrek.ops.render import render
-from shrek.redact import _TRIGGER, _may_trigger, find_credentials
+from shrek.redact import (
+    _ASSIGNMENT_WORDS,
+    _TRIGGER,
+    _may_assign,
+    _may_trigger,
+    find_credentials,
+)
 
 TAG = "sP22aa-local"
 SETTINGS = settings(
@@ -219,3 +225,16 @@ def test_the_credential_gate_hides_no_trigger(text: str) -> None:
     expression would say yes."""
     if _TRIGGER.search(text):
         assert _may_trigger(text), repr(text)
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.sampled_from(["PASS", "Secret", "toKen", "KEY", "Credential", "AUTH", "_PWD", "\u017f"])
+        | st.text(max_size=6),
+        max_size=5,
+    ).map("".join)
+)
+def test_the_assignment_gate_is_the_expression(text: str) -> None:
+    """The substring gate in front of the assignment pattern says what its expression says."""
+    assert _may_assign(text) == (_ASSIGNMENT_WORDS.search(text) is not None), repr(text)
