@@ -100,6 +100,7 @@ class GitRepo:
         # In SHREK's own work tree of the production branch (detached, so that the user may
         # have the branch checked out too): the branch to move along with each commit.
         self.carries: str | None = None
+        self._idents: dict[str, str] = {}
 
     @classmethod
     def init(cls, path: Path) -> GitRepo:
@@ -113,8 +114,8 @@ class GitRepo:
     def check_identity(self) -> None:
         """Refuse early (before writing anything) when git could not make a commit."""
         try:
-            self.repo.git.var("GIT_COMMITTER_IDENT")
-            self.repo.git.var("GIT_AUTHOR_IDENT")
+            self._ident("GIT_COMMITTER_IDENT")
+            self._ident("GIT_AUTHOR_IDENT")
         except git.GitCommandError as exc:
             raise ShrekError(
                 "git does not know who you are, so SHREK cannot commit",
@@ -126,10 +127,17 @@ class GitRepo:
     def user(self) -> str:
         """'Name <email>' of the committer, for ownership and records."""
         try:
-            ident = self.repo.git.var("GIT_AUTHOR_IDENT")
+            ident = self._ident("GIT_AUTHOR_IDENT")
         except git.GitCommandError:
             return ""
         return ident.rsplit(">", 1)[0] + ">" if ">" in ident else ident
+
+    def _ident(self, variable: str) -> str:
+        """``git var`` of an identity, asked once per repository object (a submit names its
+        user in the journal, each record and the README: one git process each before)."""
+        if variable not in self._idents:
+            self._idents[variable] = str(self.repo.git.var(variable))
+        return self._idents[variable]
 
     def commit(self, paths: list[Path], message: str, *, publish: bool = False) -> str:
         """Commit exactly ``paths`` (added, changed or deleted) and return the new commit SHA.
