@@ -1,6 +1,6 @@
 """The ``shrek`` command's entry point: answers ``--version`` before importing anything, a
 ``--help`` asked before from the text kept then (:mod:`shrek.helpcache`), and ``tag list``
-from its cache when that holds (:mod:`shrek.cli.quick`).
+(from its cache) and ``validate`` without loading typer (:mod:`shrek.cli.quick`).
 
 Loading the command line (typer, rich, every command group) costs tens of milliseconds that
 ``shrek --version`` — run by scripts and CI to learn which SHREK is installed — need not pay.
@@ -38,11 +38,7 @@ def main() -> None:
             from shrek.interrupts import fault_point
 
             fault_point("startup")
-        quick = None
-        if words is None and sys.argv[1:2] in (["tag"], ["validate"]):
-            from shrek.cli.quick import answer
-
-            quick = answer(sys.argv[1:])
+        quick = _quick(sys.argv[1:]) if words is None else None
         if quick is None:
             from shrek.cli.main import run
     except KeyboardInterrupt:
@@ -71,6 +67,20 @@ def main() -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # done: nothing is left to interrupt
     sys.exit(code)
+
+
+def _quick(argv: list[str]) -> Answer | None:
+    """The answer of :mod:`shrek.cli.quick`, for the commands it may answer; None sends the
+    command through typer — also after a bug there, which typer's run then reports (with its
+    crash log) instead of a traceback."""
+    if argv[:1] not in (["tag"], ["validate"]):
+        return None
+    from shrek.cli.quick import answer
+
+    try:
+        return answer(argv)
+    except Exception:
+        return None
 
 
 def _write(quick: Answer) -> int:

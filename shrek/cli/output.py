@@ -1,7 +1,8 @@
 """How commands print what they found: JSON, a table, or one line saying there is nothing.
 
-Every listing command offers ``--json``; without it, rows become a table on a terminal-wide
-console (never narrower than the command asks), and an empty result is one helpful line.
+Every listing command offers ``--json``; without it, rows become a table
+(:func:`shrek.cli.text.rows_text`), and an empty result is one helpful line. Here: the shared
+``--json`` and ``--quiet`` options, and printing through typer.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 import typer
 
-from shrek.cli.text import json_text, rows_text
+from shrek.cli.text import json_text
 
 QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
 # A writing command's --json: what it did (ids, records, commits, datasets), as the JSON
@@ -30,23 +31,6 @@ def json_option(help_text: str) -> Any:
 
 def print_json(data: Any) -> None:
     typer.echo(json_text(data))
-
-
-def show(
-    rows: Sequence[Any],
-    *,
-    as_json: bool,
-    empty: str,
-    columns: Sequence[str],
-    cells: Callable[[Any], Sequence[str]],
-    json_rows: Callable[[Any], Any] = lambda row: row,
-) -> None:
-    """Print ``rows`` as :func:`shrek.cli.text.rows_text` makes them text."""
-    typer.echo(
-        rows_text(
-            rows, as_json=as_json, empty=empty, columns=columns, cells=cells, json_rows=json_rows
-        )
-    )
 
 
 def show_lines(

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import typer
 
 from shrek.cli.app import app, complete_tags, complete_targets, open_registry
-from shrek.cli.output import AS_JSON, QUIET, WROTE_JSON, print_json, show, show_lines
+from shrek.cli.output import AS_JSON, QUIET, WROTE_JSON, print_json, show_lines
+from shrek.cli.text import rows_text
 from shrek.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -210,12 +211,14 @@ def status(
             json_rows=lambda j: j,
         )
         return
-    show(
-        rows,
-        as_json=as_json,
-        empty="no submissions yet",
-        columns=("tag", "step", "#", "state", "done/run/fail/pend", "sequences", "outputs"),
-        cells=_status_cells,
+    typer.echo(
+        rows_text(
+            rows,
+            as_json=as_json,
+            empty="no submissions yet",
+            columns=("tag", "step", "#", "state", "done/run/fail/pend", "sequences", "outputs"),
+            cells=_status_cells,
+        )
     )
     if not as_json:
         from shrek.ops.remote import describe
@@ -388,32 +391,36 @@ def probe(
             f"judged by the {judged} job(s) that succeeded; failed, not judged: "
             + "; ".join(result.failed)
         )
-    show(
-        [vars(m) for m in result.jobs],
-        as_json=False,
-        empty="no job ran",
-        columns=("job", "exit", "wall s", "cpu s", "peak MB", "outputs"),
-        cells=lambda m: [
-            str(m["seq"]),
-            str(m["exit"]),
-            f"{m['wall_s']:.1f}",
-            f"{m['cpu_s']:.1f}",
-            f"{m['peak_rss_mb']:.0f}",
-            _size(m["output_bytes"]),
-        ],
+    typer.echo(
+        rows_text(
+            [vars(m) for m in result.jobs],
+            as_json=False,
+            empty="no job ran",
+            columns=("job", "exit", "wall s", "cpu s", "peak MB", "outputs"),
+            cells=lambda m: [
+                str(m["seq"]),
+                str(m["exit"]),
+                f"{m['wall_s']:.1f}",
+                f"{m['cpu_s']:.1f}",
+                f"{m['peak_rss_mb']:.0f}",
+                _size(m["output_bytes"]),
+            ],
+        )
     )
-    show(
-        [vars(v) for v in result.verdicts],
-        as_json=False,
-        empty="",
-        columns=("requirement", "requested", "measured", "verdict", "suggested"),
-        cells=lambda v: [
-            v["requirement"],
-            "-" if v["requested"] is None else f"{v['requested']:g}",
-            "-" if v["measured"] is None else f"{v['measured']:.3g}",
-            v["verdict"] + (f" ({v['why']})" if v["why"] else ""),
-            "" if v["suggested"] is None else str(v["suggested"]),
-        ],
+    typer.echo(
+        rows_text(
+            [vars(v) for v in result.verdicts],
+            as_json=False,
+            empty="",
+            columns=("requirement", "requested", "measured", "verdict", "suggested"),
+            cells=lambda v: [
+                v["requirement"],
+                "-" if v["requested"] is None else f"{v['requested']:g}",
+                "-" if v["measured"] is None else f"{v['measured']:.3g}",
+                v["verdict"] + (f" ({v['why']})" if v["why"] else ""),
+                "" if v["suggested"] is None else str(v["suggested"]),
+            ],
+        )
     )
     if result.applied:
         typer.echo(

@@ -136,7 +136,7 @@ def _registry_key(registry: Registry, bound: int) -> list[str] | None:
     root = str(registry.root)
     key = [_stat_key(f"{root}/{name}", bound) for name in (REGISTRY_FILE, TAGS_DIR)]
     try:
-        with open(f"{root}/{REGISTRY_FILE}", encoding="utf-8") as handle:
+        with open(f"{root}/{REGISTRY_FILE}", encoding="utf-8", newline="") as handle:
             same = handle.read() == registry.document.text
     except (OSError, UnicodeDecodeError):
         same = False

@@ -128,13 +128,18 @@ def test_a_state_directory_that_cannot_be_written_still_lists(
     assert [r["label"] for r in listing(Registry.open(two_tags.root))] == ["sP22aa", "sP22ab"]
 
 
+def _kept(registry: Registry, monkeypatch: pytest.MonkeyPatch) -> tuple[list, Path, dict]:
+    """The listing, the cache file it wrote (settled: every tag kept), and what it holds."""
+    _settled(monkeypatch, registry.tag_dir("sP22ab-local") / "tag.yaml")
+    expected = listing(registry)
+    cache = registry.state_dir / CACHE_FILE
+    return expected, cache, json.loads(cache.read_text())
+
+
 def test_a_damaged_cache_is_read_afresh(
     two_tags: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _settled(monkeypatch, two_tags.tag_dir("sP22ab-local") / "tag.yaml")
-    expected = listing(two_tags)
-    cache = two_tags.state_dir / CACHE_FILE
-    kept = json.loads(cache.read_text())
+    expected, cache, kept = _kept(two_tags, monkeypatch)
     good = kept["tags"][TAG]
     for damaged in (
         5,
@@ -155,10 +160,7 @@ def test_a_damaged_cache_is_read_afresh(
 def test_damaged_shapes_are_read_afresh(
     two_tags: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _settled(monkeypatch, two_tags.tag_dir("sP22ab-local") / "tag.yaml")
-    expected = listing(two_tags)
-    cache = two_tags.state_dir / CACHE_FILE
-    kept = json.loads(cache.read_text())
+    expected, cache, kept = _kept(two_tags, monkeypatch)
     for damaged in (None, "x", [3], [["tag.yaml", 4]], [["../../../etc/passwd"]], [["/etc"]]):
         cache.write_text(json.dumps({**kept, "shapes": damaged}))
         assert cached_listing(str(two_tags.root)) is None, damaged
