@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import heapq
+import os
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -223,10 +224,15 @@ class Tag:
 
 
 def step_files(tag_dir: Path) -> list[Path]:
+    """The tag's step files (and any ``.yml`` one, which validation names), sorted. By name,
+    not through pathlib's ``iterdir``: this runs for every tag on each ``validate``."""
     job_dir = tag_dir / JOB_DIR
-    if not job_dir.is_dir():
+    try:
+        names = sorted(os.listdir(job_dir))
+    except (FileNotFoundError, NotADirectoryError):
         return []
-    return sorted(p for p in job_dir.iterdir() if p.suffix in (".yaml", ".yml"))
+    # a Path's suffix: after the last dot, which is not the name's first character
+    return [job_dir / n for n in names if n.endswith((".yaml", ".yml")) and n.rfind(".") > 0]
 
 
 def load_tag(registry: Registry, name: str) -> tuple[Tag | None, list[Finding]]:

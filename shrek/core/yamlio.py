@@ -20,7 +20,6 @@ from __future__ import annotations
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,9 +110,17 @@ class Loader(_BaseLoader):
         """PyYAML's ``resolve`` without path resolvers: a plain scalar by the implicit
         resolvers of its first character, anything else by its kind's default tag."""
         if kind is ScalarNode and implicit[0]:
-            for tag, pattern in _BY_FIRST.get(value[:1], _ANY_FIRST):
+            known = _PLAIN_TAGS.get(value)
+            if known is not None:
+                return known
+            tag = _DEFAULT_TAGS[kind]
+            for implied, pattern in _BY_FIRST.get(value[:1], _ANY_FIRST):
                 if pattern.match(value):
-                    return tag
+                    tag = implied
+                    break
+            if len(value) <= _REMEMBERED_LENGTH and len(_PLAIN_TAGS) < _REMEMBERED:
+                _PLAIN_TAGS[value] = tag
+            return tag
         return _DEFAULT_TAGS[kind]
 
 
@@ -130,6 +137,10 @@ _BY_FIRST = {
     for first, resolvers in Loader.yaml_implicit_resolvers.items()
     if first is not None
 }
+# The tags of plain scalars already resolved (keys, states, small numbers repeat across every
+# file): one dict look-up instead of the resolvers' regular expressions. Bounded.
+_PLAIN_TAGS: dict[str, str] = {}
+_REMEMBERED, _REMEMBERED_LENGTH = 16_384, 64
 _DEFAULT_TAGS = {
     ScalarNode: Loader.DEFAULT_SCALAR_TAG,
     SequenceNode: Loader.DEFAULT_SEQUENCE_TAG,
@@ -760,6 +771,8 @@ def write_atomic(path: Path, text: str) -> None:
     The data goes to a temporary file in the same directory, is flushed to disk, then renamed
     over the target (an atomic operation on POSIX file systems).
     """
+    import tempfile  # 4 ms to import (shutil, random): only for commands that write
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
