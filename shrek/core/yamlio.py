@@ -173,6 +173,9 @@ MAX_EXPANDED_NODES = 200_000  # nodes once every alias is expanded
 _ANCHOR_OR_ALIAS = re.compile(r"[&*]")
 _FLOW_OPENING = re.compile(r"[\[{]")
 _CLOSING = {"[": "]", "{": "}"}
+# what may stand just before a flow collection's opening: a blank (then the last non-blank
+# character of the line decides), a line's start, or one of the characters that decide
+_MAY_PRECEDE_FLOW = frozenset(" \t\n:,[{-")
 _DEEP_INDENT = re.compile(r"^[ -]{" + str(MAX_DEPTH) + "}", re.M)
 
 
@@ -199,6 +202,8 @@ def _flow_collection(text: str) -> bool:
     """Whether a non-empty flow collection (``[a]``, ``{a: 1}``) opens where YAML reads one."""
     for match in _FLOW_OPENING.finditer(text):
         at = match.start()
+        if at and text[at - 1] not in _MAY_PRECEDE_FLOW:
+            continue  # inside a plain scalar (${name}, IN[@]): what precedes is not blank
         if text[at + 1 : at + 2] == _CLOSING[text[at]]:
             continue  # an empty collection ({} or []): one level, nothing inside
         before = text[text.rfind("\n", 0, at) + 1 : at].rstrip(" \t")
