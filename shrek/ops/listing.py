@@ -219,11 +219,11 @@ class _Shapes:
 
 
 def _shapes(data: dict[str, Any]) -> list[list[str]]:
-    """The kept shapes, when every one is a list of paths (else none: every tag is read
-    afresh)."""
+    """The kept shapes, when every one is a list of paths inside a tag (else none: every tag
+    is read afresh; a damaged or planted cache never makes a listing stat outside its tags)."""
     shapes = data.get("shapes")
     if not isinstance(shapes, list) or not all(
-        isinstance(shape, list) and all(isinstance(path, str) for path in shape) for shape in shapes
+        isinstance(shape, list) and all(_inside(path) for path in shape) for shape in shapes
     ):
         return []
     return shapes

@@ -12,6 +12,7 @@ import pytest
 from shrek.core import cachekey
 from shrek.core.cachekey import RACY_S
 from shrek.core.registry import Registry
+from shrek.ops import listing as listing_module
 from shrek.ops.dataset import register_files
 from shrek.ops.freeze import freeze
 from shrek.ops.lifecycle import invalidate
@@ -165,6 +166,23 @@ def test_damaged_shapes_are_read_afresh(
         cache.write_text(json.dumps({**kept, "shapes": damaged}))
         assert cached_listing(str(two_tags.root)) is None, damaged
         assert listing(Registry.open(two_tags.root)) == expected, damaged
+
+
+def test_a_planted_shape_outside_the_tags_is_never_trusted(
+    two_tags: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache whose keys were made, correctly, from paths outside the tags (a planted file)
+    still gives nothing back: keys only ever cover paths inside a tag."""
+    _, cache, kept = _kept(two_tags, monkeypatch)
+    bound = cachekey.racy_bound()
+    for outside in (["../../shrek.yaml"], [str(two_tags.root / "shrek.yaml")]):
+        planted = {**kept, "shapes": [outside]}
+        for name, entry in planted["tags"].items():
+            directory = str(two_tags.tag_dir(name))
+            entry[0], entry[1] = 0, listing_module._digest(directory, outside, bound)
+            entry[2]["title"] = "planted"
+        cache.write_text(json.dumps(planted))
+        assert cached_listing(str(two_tags.root)) is None, outside
 
 
 # -- the whole listing, kept for the quick answer (shrek.cli.quick) -------------------------
