@@ -100,7 +100,7 @@ _default_unraisable = sys.unraisablehook
 
 
 def _interrupt_in_a_finaliser(info: object) -> None:
-    """A Ctrl-C that lands while Python runs a finaliser (GitPython's ``__del__`` methods) is
+    """A Ctrl-C that lands while Python runs a finaliser (a ``__del__`` method) is
     "ignored" with a traceback on the terminal. It is sent again instead, so that it
     interrupts the command where it stands (exit 130), quietly; once the command has returned,
     Ctrl-C is ignored."""

@@ -1,15 +1,20 @@
 """Every git operation SHREK performs, in one place: the one door to git.
 
-The registry's repository goes through GitPython (which runs the real ``git``); the code
-repositories a tag names are resolved with ``git ls-remote`` (no clone), here as well.
+The registry's repository is worked on by running the real ``git`` (so that the registry's own
+hooks and settings apply) through :func:`_run`; the code repositories a tag names are resolved
+with ``git ls-remote`` (no clone), here as well.
 
 SHREK commits only the files it wrote (``git commit -- <paths>``), never whatever else happens
-to be staged, and runs the real ``git`` so that the registry's own hooks and settings apply.
+to be staged.
+
+Why not GitPython: every operation SHREK needs is a git command it runs anyway, and importing
+GitPython cost 55 ms and two ``git version`` processes on every command that touches the
+repository — a fifth of a ``submit`` (issue 32). The few things it read in-process (HEAD, the
+branch, the configuration) are one short git process each here, and git's own answer.
 """
 
 from __future__ import annotations
 
-import configparser
 import contextlib
 import os
 import re
@@ -18,12 +23,9 @@ import subprocess
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
-
-import git
 
 from shrek.errors import ExitCode, ShrekError
-from shrek.gitconfig import CLONE_KEY, chosen_remote
+from shrek.gitconfig import CLONE_KEY, LOCAL, REMOTE_KEYS, remote_in
 from shrek.interrupts import fault_point, no_interrupt
 from shrek.redact import redact
 
@@ -43,11 +45,42 @@ _INDEX_LOCK = re.compile(r"Unable to create '([^']*index\.lock)'")
 _NO_SPACE = re.compile(r"No space left on device|Disk quota exceeded", re.I)
 
 
-def _git_error(action: str, exc: git.GitCommandError) -> ShrekError:
+class GitFailed(Exception):
+    """A git command that exited non-zero, with git's own words."""
+
+    def __init__(self, args: tuple[str, ...], status: int, stdout: str, stderr: str) -> None:
+        super().__init__(f"git {' '.join(args)}: exit {status}: {stderr.strip() or stdout.strip()}")
+        self.status = status
+        self.stdout = stdout
+        self.stderr = stderr
+
+
+def _run(cwd: Path, *args: str, accept: tuple[int, ...] = (0,)) -> str:
+    """Run ``git ARGS`` in ``cwd`` and return its output without the final newline.
+
+    git speaks English here (``LC_ALL=C``: the faults below are recognised by its words), reads
+    nothing from SHREK's standard input, and starts with SIGINT blocked: the user's Ctrl-C
+    reaches SHREK, which stops at a safe point, never a git half-way through a commit (see
+    :mod:`shrek.interrupts`). An exit status outside ``accept`` raises :class:`GitFailed`."""
+    with no_interrupt():
+        done = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            env={**os.environ, "LANGUAGE": "C", "LC_ALL": "C"},
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            check=False,
+        )
+    out = done.stdout.decode("utf-8", "surrogateescape")
+    if done.returncode not in accept:
+        raise GitFailed(args, done.returncode, out, done.stderr.decode("utf-8", "replace"))
+    return out[:-1] if out.endswith("\n") else out
+
+
+def _git_error(action: str, exc: GitFailed) -> ShrekError:
     """git's own reason, with the fix for the faults people meet: a lock left by an
     interrupted git (or SHREK) process, and a full disk."""
-    detail = (exc.stderr or exc.stdout or str(exc)).strip().replace("stderr: ", "")
-    detail = " ".join(detail.strip("'").split())
+    detail = " ".join((exc.stderr or exc.stdout or str(exc)).split())
     lock = _INDEX_LOCK.search(detail)
     if lock:
         return ShrekError(
@@ -70,37 +103,32 @@ def _git_error(action: str, exc: git.GitCommandError) -> ShrekError:
     )
 
 
-class _ShieldedGit(git.Git):
-    """GitPython's command runner, starting every git (also its persistent ``cat-file``
-    helpers) with SIGINT blocked: the user's Ctrl-C reaches SHREK, which stops at a safe point,
-    never a git half-way through a commit (see :mod:`shrek.interrupts`)."""
-
-    def execute(self, *args: Any, **kwargs: Any) -> Any:
-        with no_interrupt():
-            return super().execute(*args, **kwargs)
-
-
-class _Repo(git.Repo):
-    GitCommandWrapperType = _ShieldedGit
-
-
 class GitRepo:
     """The git work tree a registry lives in (the registry may be a subdirectory of it)."""
 
     def __init__(self, path: Path) -> None:
+        start = Path(path)
+        while not start.is_dir() and start != start.parent:  # a file, or one still to be made
+            start = start.parent
         try:
-            self.repo = _Repo(path, search_parent_directories=True)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError) as exc:
+            top = _run(start, "rev-parse", "--show-toplevel")
+        except (GitFailed, OSError) as exc:
+            words = " ".join(exc.stderr.split()) if isinstance(exc, GitFailed) else str(exc)
+            why = "" if "not a git repository" in words.lower() else f" ({words})"
             raise ShrekError(
-                f"{path} is not inside a git repository",
+                f"{path} is not inside a git repository{why}",
                 "run 'shrek init' (it creates the repository) or 'git init'",
                 ExitCode.GIT,
             ) from exc
-        self.root = Path(self.repo.working_tree_dir or path).resolve()
+        self.root = Path(top).resolve()
         # In SHREK's own work tree of the production branch (detached, so that the user may
         # have the branch checked out too): the branch to move along with each commit.
         self.carries: str | None = None
         self._idents: dict[str, str] = {}
+
+    def _git(self, *args: str, accept: tuple[int, ...] = (0,)) -> str:
+        """``git ARGS`` in the work tree (see :func:`_run`)."""
+        return _run(self.root, *args, accept=accept)
 
     @classmethod
     def init(cls, path: Path) -> GitRepo:
@@ -108,7 +136,11 @@ class GitRepo:
         try:
             return cls(path)
         except ShrekError:
-            _Repo.init(path, initial_branch="main")
+            try:
+                Path(path).mkdir(parents=True, exist_ok=True)
+                _run(Path(path), "init", "--quiet", "--initial-branch=main", ".")
+            except GitFailed as exc:
+                raise _git_error("init", exc) from exc
             return cls(path)
 
     def check_identity(self) -> None:
@@ -116,7 +148,7 @@ class GitRepo:
         try:
             self._ident("GIT_COMMITTER_IDENT")
             self._ident("GIT_AUTHOR_IDENT")
-        except git.GitCommandError as exc:
+        except GitFailed as exc:
             raise ShrekError(
                 "git does not know who you are, so SHREK cannot commit",
                 "run: git config --global user.name 'Your Name' && "
@@ -128,7 +160,7 @@ class GitRepo:
         """'Name <email>' of the committer, for ownership and records."""
         try:
             ident = self._ident("GIT_AUTHOR_IDENT")
-        except git.GitCommandError:
+        except GitFailed:
             return ""
         return ident.rsplit(">", 1)[0] + ">" if ">" in ident else ident
 
@@ -136,7 +168,7 @@ class GitRepo:
         """``git var`` of an identity, asked once per repository object (a submit names its
         user in the journal, each record and the README: one git process each before)."""
         if variable not in self._idents:
-            self._idents[variable] = str(self.repo.git.var(variable))
+            self._idents[variable] = str(self._git("var", variable))
         return self._idents[variable]
 
     def commit(self, paths: list[Path], message: str, *, publish: bool = False) -> str:
@@ -156,12 +188,12 @@ class GitRepo:
         relative = [str(Path(p).resolve().relative_to(self.root)) for p in paths]
         fault_point("before-commit")
         try:
-            self.repo.git.add("--all", "--", *relative)
-            self.repo.git.commit("--quiet", "-m", message, "--", *relative)
-        except git.GitCommandError as exc:
+            self._git("add", "--all", "--", *relative)
+            self._git("commit", "--quiet", "-m", message, "--", *relative)
+        except GitFailed as exc:
             self._unstage(relative)
             raise _git_error("commit", exc) from exc
-        sha = self.repo.head.commit.hexsha
+        sha = self.head()
         if self.carries:
             self.update_ref(f"refs/heads/{self.carries}", sha, before)
         fault_point("after-commit")
@@ -173,10 +205,10 @@ class GitRepo:
         commit's own error is the one to report, not this one."""
         try:
             if self.has_commits():
-                self.repo.git.reset("--quiet", "--", *relative)
+                self._git("reset", "--quiet", "--", *relative)
             else:
-                self.repo.git.rm("--cached", "-r", "--quiet", "--ignore-unmatch", "--", *relative)
-        except git.GitCommandError:
+                self._git("rm", "--cached", "-r", "--quiet", "--ignore-unmatch", "--", *relative)
+        except GitFailed:
             pass
 
     def restore(self, paths: list[Path]) -> list[str]:
@@ -190,7 +222,7 @@ class GitRepo:
         self._unstage(relative)
         tracked = set()
         if self.has_commits():
-            listed = self.repo.git.ls_tree("--name-only", "HEAD", "--", *relative)
+            listed = self._git("ls-tree", "--name-only", "HEAD", "--", *relative)
             tracked = set(listed.splitlines())
         restored = []
         for name in relative:
@@ -199,8 +231,8 @@ class GitRepo:
                 if not any(d == name or d.startswith(f"{name}/") for d in dirty):
                     continue
                 if path.is_dir():
-                    self.repo.git.checkout("HEAD", "--", name)
-                    self.repo.git.clean("-fdq", "--", name)
+                    self._git("checkout", "HEAD", "--", name)
+                    self._git("clean", "-fdq", "--", name)
                 else:  # without the index, which a stale index.lock may hold
                     path.unlink(missing_ok=True)
                     path.write_bytes(self.content("HEAD", name) or b"")
@@ -216,20 +248,20 @@ class GitRepo:
     def branch(self) -> str | None:
         """The checked-out branch, None when HEAD is detached."""
         try:
-            return self.repo.active_branch.name
-        except TypeError:  # GitPython: "HEAD is a detached symbolic reference"
+            return self._git("symbolic-ref", "--quiet", "--short", "HEAD") or None
+        except GitFailed:  # exit 1: HEAD is detached
             return None
 
     def head(self) -> str:
         """The current commit SHA ('' before the first commit)."""
-        return self.repo.head.commit.hexsha if self.has_commits() else ""
+        return self._git("rev-parse", "--quiet", "--verify", "HEAD^{commit}", accept=(0, 1))
 
     def dirty_paths(self, paths: list[Path]) -> list[str]:
         """Uncommitted or untracked files under ``paths`` (relative to the work tree)."""
         relative = [str(Path(p).resolve().relative_to(self.root)) for p in paths]
         try:
-            status = self.repo.git.status("--porcelain", "--untracked-files=all", "--", *relative)
-        except git.GitCommandError as exc:
+            status = self._git("status", "--porcelain", "--untracked-files=all", "--", *relative)
+        except GitFailed as exc:
             raise _git_error("status", exc) from exc
         return [line[3:] for line in status.splitlines() if line.strip()]
 
@@ -237,12 +269,12 @@ class GitRepo:
         """'' when the repository has no remote or HEAD is on one of its remote branches;
         otherwise the names of the remotes HEAD is missing from. Uses the last fetched state
         of the remotes (no network)."""
-        remotes = [r.name for r in self.repo.remotes]
+        remotes = self._git("remote").split()
         if not remotes or not self.has_commits():
             return ""
         try:
-            containing = self.repo.git.branch("-r", "--contains", "HEAD")
-        except git.GitCommandError as exc:
+            containing = self._git("branch", "-r", "--contains", "HEAD")
+        except GitFailed as exc:
             raise _git_error("branch --contains", exc) from exc
         return "" if containing.strip() else ", ".join(remotes)
 
@@ -250,8 +282,8 @@ class GitRepo:
         """Files changed between the merge base of ``base`` and HEAD (a pull request's files),
         relative to the work tree."""
         try:
-            text = self.repo.git.diff("--name-only", "--no-renames", f"{base}...HEAD")
-        except git.GitCommandError as exc:
+            text = self._git("diff", "--name-only", "--no-renames", f"{base}...HEAD")
+        except GitFailed as exc:
             raise _git_error(f"diff {base}...HEAD", exc) from exc
         return [line for line in text.splitlines() if line]
 
@@ -264,8 +296,8 @@ class GitRepo:
     def is_commit(self, ref: str) -> bool:
         """Whether ``ref`` names a commit in this repository."""
         try:
-            self.repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}")
-        except git.GitCommandError:
+            self._git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
+        except GitFailed:
             return False
         return True
 
@@ -277,8 +309,8 @@ class GitRepo:
         relative = Path(path).resolve().relative_to(self.root).as_posix()
         archive = destination / ".extract.tar"
         try:
-            self.repo.git.archive("--format=tar", "-o", str(archive), ref, "--", relative)
-        except git.GitCommandError:
+            self._git("archive", "--format=tar", "-o", str(archive), ref, "--", relative)
+        except GitFailed:
             return False
         with tarfile.open(archive) as tar:
             tar.extractall(destination, filter="data")
@@ -289,16 +321,16 @@ class GitRepo:
         """The text of ``path`` at ``ref`` (None when it does not exist there)."""
         relative = Path(path).resolve().relative_to(self.root).as_posix()
         try:
-            return self.repo.git.show(f"{ref}:{relative}")
-        except git.GitCommandError:
+            return self._git("show", f"{ref}:{relative}")
+        except GitFailed:
             return None
 
     def log(self, path: Path) -> list[tuple[str, str, str, str]]:
         """Every commit touching ``path``, oldest first: (sha, ISO date, author, subject)."""
         relative = Path(path).resolve().relative_to(self.root).as_posix()
         try:
-            text = self.repo.git.log("--reverse", "--format=%H%x1f%aI%x1f%an%x1f%s", "--", relative)
-        except git.GitCommandError as exc:
+            text = self._git("log", "--reverse", "--format=%H%x1f%aI%x1f%an%x1f%s", "--", relative)
+        except GitFailed as exc:
             raise _git_error("log", exc) from exc
         entries = []
         for line in text.splitlines():
@@ -306,34 +338,56 @@ class GitRepo:
             entries.append((sha, date, author, subject))
         return entries
 
+    def writers(self, pathspec: str) -> dict[str, list[tuple[str, str, str]]]:
+        """For each committed file matching ``pathspec`` (relative to the work tree): every
+        commit that changed it, newest first, as (sha, author 'Name <email>', subject), from
+        one ``git log``."""
+        try:
+            text = self._git(
+                "log", "--format=%x1e%H%x1f%an <%ae>%x1f%s", "--name-only", "--", pathspec
+            )
+        except GitFailed as exc:
+            raise _git_error("log", exc) from exc
+        writers: dict[str, list[tuple[str, str, str]]] = {}
+        for chunk in text.split("\x1e"):
+            head, _, names = chunk.partition("\n")
+            if head.count("\x1f") != 2:
+                continue
+            sha, author, subject = head.split("\x1f")
+            for name in names.split("\n"):
+                if name:
+                    writers.setdefault(name, []).append((sha, author, subject))
+        return writers
+
     def add_worktree(self, directory: Path, commit: str) -> None:
         """Check ``commit`` out into ``directory`` (detached), beside the registry's own tree."""
         try:
-            self.repo.git.worktree("add", "--detach", "--quiet", str(directory), commit)
-        except git.GitCommandError as exc:
+            self._git("worktree", "add", "--detach", "--quiet", str(directory), commit)
+        except GitFailed as exc:
             raise _git_error(f"worktree add {commit[:12]}", exc) from exc
 
     def remove_worktree(self, directory: Path) -> None:
         """Remove a work tree :meth:`add_worktree` made (best effort: then prune)."""
         try:
-            self.repo.git.worktree("remove", "--force", str(directory))
-        except git.GitCommandError:
-            with contextlib.suppress(git.GitCommandError):
-                self.repo.git.worktree("prune")
+            self._git("worktree", "remove", "--force", str(directory))
+        except GitFailed:
+            with contextlib.suppress(GitFailed):
+                self._git("worktree", "prune")
 
     def merge_base(self, ref: str) -> str:
         """The commit where HEAD's history and ``ref``'s meet (what a pull request started
         from)."""
         try:
-            return str(self.repo.git.merge_base(ref, "HEAD")).strip()
-        except git.GitCommandError as exc:
+            return str(self._git("merge-base", ref, "HEAD")).strip()
+        except GitFailed as exc:
             raise _git_error(f"merge-base {ref} HEAD", exc) from exc
 
     def versions(self, pathspecs: list[str]) -> list[tuple[str, str, str]]:
         """Every committed version of the files matching ``pathspecs`` (git glob pathspecs,
         relative to the work tree) in HEAD's history, oldest first: (commit, path, blob)."""
         try:
-            text = self.repo.git.log(
+            text = self._git(
+                "log",
                 "--reverse",
                 "--format=@%H",
                 "--raw",
@@ -344,7 +398,7 @@ class GitRepo:
                 "--",
                 *[f":(glob){p}" for p in pathspecs],
             )
-        except git.GitCommandError as exc:
+        except GitFailed as exc:
             raise _git_error("log", exc) from exc
         found, commit = [], ""
         for line in text.splitlines():
@@ -361,8 +415,8 @@ class GitRepo:
         """The files at or under ``paths`` (relative to the work tree) in the tree of ``ref``:
         (ref, path, blob)."""
         try:
-            text = self.repo.git.ls_tree("-r", "--full-tree", ref, "--", *paths)
-        except git.GitCommandError as exc:
+            text = self._git("ls-tree", "-r", "--full-tree", ref, "--", *paths)
+        except GitFailed as exc:
             raise _git_error(f"ls-tree {ref}", exc) from exc
         found = []
         for line in text.splitlines():
@@ -392,52 +446,41 @@ class GitRepo:
         return contents
 
     def has_commits(self) -> bool:
-        try:
-            self.repo.head.commit  # noqa: B018 - raises when the branch has no commit yet
-        except ValueError:
-            return False
-        return True
+        """Whether HEAD names a commit (not before the first one)."""
+        return bool(self.head())
 
     # -- the registry's remote: what SHREK publishes, and the compare-and-swap it relies on ----
 
     def clone_id(self) -> str:
         """This clone's identity (``shrek.clone`` in its own git configuration, made on first
         use): what a local run records so that only the clone that ran it follows it."""
-        reader = self.repo.config_reader("repository")
+        key = ".".join(CLONE_KEY)
         try:
-            known = str(reader.get_value(*CLONE_KEY, default=""))
-        except (configparser.Error, OSError, ValueError):
+            known = self._git(*LOCAL, "--get", key, accept=(0, 1)).strip()
+        except GitFailed:  # an unreadable configuration: as if none was made
             known = ""
         if known:
             return known
         ident = uuid.uuid4().hex
-        try:
-            with self.repo.config_writer("repository") as writer:
-                writer.set_value(*CLONE_KEY, ident)
-        except (OSError, configparser.Error):
-            pass  # a read-only checkout: it runs nothing, so it needs no lasting identity
+        with contextlib.suppress(GitFailed):  # read-only: it runs nothing, so needs no identity
+            self._git("config", "--local", key, ident)
         return ident
 
     def remote_for(self, branch: str) -> str | None:
         """The remote ``branch`` is shared through: its configured upstream, else ``origin``,
         else the only remote; None when the repository has none (a one-clone registry)."""
-        names = [r.name for r in self.repo.remotes]
-        if not names:
-            return None
-        try:  # read in-process: this is asked by every command that commits
-            configured = str(
-                self.repo.config_reader().get_value(f'branch "{branch}"', "remote", default="")
-            )
-        except (configparser.Error, OSError, ValueError):  # unreadable: no upstream
-            configured = ""
-        return chosen_remote(names, configured)
+        try:
+            text = self._git(*LOCAL, "--null", "--get-regexp", REMOTE_KEYS, accept=(0, 1))
+        except GitFailed as exc:
+            raise _git_error("config", exc) from exc
+        return remote_in(text, branch)
 
     def remote_url(self, remote: str) -> str | None:
         """The URL ``remote`` fetches from (None when there is no such remote)."""
-        for candidate in self.repo.remotes:
-            if candidate.name == remote:
-                return str(next(iter(candidate.urls), "")) or None
-        return None
+        try:
+            return self._git("remote", "get-url", "--", remote) or None
+        except GitFailed:  # exit 2: no such remote
+            return None
 
     def _network(self, *args: str) -> subprocess.CompletedProcess[str]:
         """A git command that talks to a remote: never prompts, never hangs on a dead server,
@@ -518,21 +561,21 @@ class GitRepo:
     def rev(self, ref: str) -> str | None:
         """The commit ``ref`` names, None when it names none."""
         try:
-            return str(self.repo.git.rev_parse("-q", "--verify", f"{ref}^{{commit}}")).strip()
-        except git.GitCommandError:
+            return str(self._git("rev-parse", "-q", "--verify", f"{ref}^{{commit}}")).strip()
+        except GitFailed:
             return None
 
     def reachable(self, ref: str) -> set[str]:
         """Every commit in the history of ``ref`` (one ``git rev-list``)."""
         try:
-            return set(str(self.repo.git.rev_list(ref)).split())
-        except git.GitCommandError as exc:
+            return set(str(self._git("rev-list", ref)).split())
+        except GitFailed as exc:
             raise _git_error(f"rev-list {ref}", exc) from exc
 
     def is_ancestor(self, older: str, newer: str) -> bool:
         try:
-            self.repo.git.merge_base("--is-ancestor", older, newer)
-        except git.GitCommandError:
+            self._git("merge-base", "--is-ancestor", older, newer)
+        except GitFailed:
             return False
         return True
 
@@ -572,12 +615,13 @@ class GitRepo:
         """``git log --reverse`` of ``spec``: (side mark, sha, SHREK's own, subject) each,
         SHREK's own being the commits with :data:`PUBLISH_TRAILER`."""
         try:
-            text = self.repo.git.log(
+            text = self._git(
+                "log",
                 "--reverse",
                 "--format=%m%H%x1f%s%x1f%(trailers:key=Shrek-Publish,valueonly)%x1e",
                 *spec,
             )
-        except git.GitCommandError as exc:
+        except GitFailed as exc:
             raise _git_error("log", exc) from exc
         found = []
         for entry in text.split("\x1e"):
@@ -590,8 +634,8 @@ class GitRepo:
     def changes(self, parent: str, commit: str) -> list[tuple[str, str]]:
         """The files ``commit`` changed against ``parent``: (status letter, path)."""
         try:
-            text = self.repo.git.diff("--name-status", "--no-renames", parent, commit)
-        except git.GitCommandError as exc:
+            text = self._git("diff", "--name-status", "--no-renames", parent, commit)
+        except GitFailed as exc:
             raise _git_error("diff", exc) from exc
         return [tuple(line.split("\t", 1)) for line in text.splitlines() if line]
 
@@ -607,7 +651,7 @@ class GitRepo:
         return done.stdout if done.returncode == 0 else None
 
     def message(self, commit: str) -> str:
-        return str(self.repo.git.log("-1", "--format=%B", commit))
+        return str(self._git("log", "-1", "--format=%B", commit))
 
     def commit_tree(self, parent: str, changes: dict[str, bytes | None], message: str) -> str:
         """A new commit on ``parent`` whose tree is the parent's with ``changes`` applied
@@ -665,8 +709,8 @@ class GitRepo:
         """Move ``ref`` to ``new``; only if it still is ``old`` when that is given (a local
         compare-and-swap)."""
         try:
-            self.repo.git.update_ref("-m", "shrek: publish", ref, new, *([old] if old else []))
-        except git.GitCommandError as exc:
+            self._git("update-ref", "-m", "shrek: publish", ref, new, *([old] if old else []))
+        except GitFailed as exc:
             raise _git_error(f"update-ref {ref}", exc) from exc
 
     def reset_keep(self, commit: str) -> None:
@@ -674,8 +718,8 @@ class GitRepo:
         that differ; refused, changing nothing, if a file with uncommitted changes is among
         them (``git reset --keep``)."""
         try:
-            self.repo.git.reset("--keep", "--quiet", commit)
-        except git.GitCommandError as exc:
+            self._git("reset", "--keep", "--quiet", commit)
+        except GitFailed as exc:
             detail = " ".join((exc.stderr or str(exc)).split()).replace("stderr: ", "")
             raise ShrekError(
                 f"cannot bring this checkout to {commit[:12]}: {detail}",
@@ -687,15 +731,15 @@ class GitRepo:
     def ensure_worktree(self, directory: Path, commit: str) -> GitRepo:
         """SHREK's own detached work tree at ``directory``, moved to ``commit``."""
         if not (directory / ".git").exists():
-            with contextlib.suppress(git.GitCommandError):
-                self.repo.git.worktree("prune")
+            with contextlib.suppress(GitFailed):
+                self._git("worktree", "prune")
             self.add_worktree(directory, commit)
             return GitRepo(directory)
         other = GitRepo(directory)
         try:
-            other.repo.git.reset("--hard", "--quiet", commit)
-            other.repo.git.clean("-fdq")
-        except git.GitCommandError as exc:
+            other._git("reset", "--hard", "--quiet", commit)
+            other._git("clean", "-fdq")
+        except GitFailed as exc:
             raise _git_error(f"reset of {directory}", exc) from exc
         return other
 

@@ -1,12 +1,11 @@
-"""A repository's git configuration read without GitPython: which remote a branch is shared
-through, and this clone's identity.
+"""A repository's git configuration read by one ``git config``: which remote a branch is
+shared through, and this clone's identity.
 
 ``shrek status`` needs both on every run: it says who decides what is unique ("shared through
-'origin'", or "no remote"), and follows only the local runs this clone started. Importing
-GitPython to read three configuration keys costs more than the rest of a warm ``status`` (it
-runs ``git version`` twice on import), so they are read with ``git config``. Commands that work
-with git anyway ask :class:`shrek.git.GitRepo`, which applies the same rules
-(:func:`chosen_remote`, :data:`CLONE_KEY`).
+'origin'", or "no remote"), and follows only the local runs this clone started. It reads them
+with one process each, from any directory of the work tree, without opening a
+:class:`shrek.git.GitRepo` (which asks git for the work tree first). ``GitRepo`` applies the
+same rules (:func:`remote_in`, :data:`CLONE_KEY`).
 """
 
 from __future__ import annotations
@@ -30,13 +29,32 @@ def chosen_remote(names: list[str], configured: str) -> str | None:
     return "origin" if "origin" in names else (names[0] if len(names) == 1 else None)
 
 
+# The keys that name remotes and upstreams (one ``git config --get-regexp`` reads them all).
+REMOTE_KEYS = r"^(remote|branch)\."
+
+
+def remote_in(listing: str, branch: str) -> str | None:
+    """:func:`chosen_remote` from ``git config --null --get-regexp`` of :data:`REMOTE_KEYS`."""
+    names: list[str] = []
+    configured = ""
+    for entry in listing.split("\0"):
+        key, _, value = entry.partition("\n")
+        section, _, rest = key.partition(".")
+        subsection, _, variable = rest.rpartition(".")
+        if section == "remote" and subsection and subsection not in names:
+            names.append(subsection)
+        elif section == "branch" and subsection == branch and variable == "remote":
+            configured = value
+    return chosen_remote(names, configured)
+
+
 def remote_for(root: str, branch: str) -> tuple[bool, str | None]:
     """``(True, remote)`` for the repository containing ``root``, read by one ``git config``;
     ``(False, None)`` when git could not answer (no repository, no git): the caller asks
-    GitPython, which says why."""
+    :class:`shrek.git.GitRepo`, which says why."""
     try:
         done = subprocess.run(
-            ["git", "-C", root, *LOCAL, "--null", "--get-regexp", r"^(remote|branch)\."],
+            ["git", "-C", root, *LOCAL, "--null", "--get-regexp", REMOTE_KEYS],
             capture_output=True,
             timeout=60,
             check=False,
@@ -45,17 +63,7 @@ def remote_for(root: str, branch: str) -> tuple[bool, str | None]:
         return False, None
     if done.returncode not in (0, 1):  # 1: no such key (no remote, no branch settings)
         return False, None
-    names: list[str] = []
-    configured = ""
-    for entry in done.stdout.decode("utf-8", "replace").split("\0"):
-        key, _, value = entry.partition("\n")
-        section, _, rest = key.partition(".")
-        subsection, _, variable = rest.rpartition(".")
-        if section == "remote" and subsection and subsection not in names:
-            names.append(subsection)
-        elif section == "branch" and subsection == branch and variable == "remote":
-            configured = value
-    return True, chosen_remote(names, configured)
+    return True, remote_in(done.stdout.decode("utf-8", "replace"), branch)
 
 
 CLONE_KEY = ("shrek", "clone")  # section and name of this clone's identity in .git/config

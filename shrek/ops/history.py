@@ -268,18 +268,10 @@ def _by_shrek(subject: str) -> bool:
 def _writers(repo: GitRepo, prefix: str, pattern: str) -> dict[str, list[tuple[str, str, str]]]:
     """For each committed file matching ``pattern``: every commit that changed it, newest
     first, as (sha, author 'Name <email>', subject), from one ``git log``."""
-    text = repo.repo.git.log(
-        "--format=%x1e%H%x1f%an <%ae>%x1f%s", "--name-only", "--", f"{prefix}{pattern}"
-    )
     writers: dict[str, list[tuple[str, str, str]]] = {}
-    for chunk in text.split("\x1e"):
-        head, _, names = chunk.partition("\n")
-        if head.count("\x1f") != 2:
-            continue
-        sha, author, subject = head.split("\x1f")
-        for name in names.split():
-            relative = name[len(prefix) :] if name.startswith(prefix) else name
-            writers.setdefault(relative, []).append((sha, author, subject))
+    for name, commits in repo.writers(f"{prefix}{pattern}").items():
+        relative = name[len(prefix) :] if name.startswith(prefix) else name
+        writers[relative] = commits
     return writers
 
 

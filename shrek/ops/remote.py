@@ -83,8 +83,8 @@ def shared(registry: Registry, repo: GitRepo | None = None) -> Shared:
 
 
 def describe(registry: Registry) -> str:
-    """One line for ``tag show`` and ``status``: who decides what is unique (read without
-    GitPython when git can answer: :mod:`shrek.gitconfig`)."""
+    """One line for ``tag show`` and ``status``: who decides what is unique (read by one
+    ``git config`` when git can answer: :mod:`shrek.gitconfig`)."""
     known, remote = remote_for(str(registry.root), registry.production_branch)
     if not known:
         from shrek.git import GitRepo

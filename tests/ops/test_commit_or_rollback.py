@@ -143,8 +143,8 @@ def test_ctrl_c_while_the_command_line_is_imported_exits_130_quietly(demo: Regis
 
 
 def test_ctrl_c_inside_a_finaliser_interrupts_quietly() -> None:
-    """GitPython's __del__ methods run Python code at any moment; a Ctrl-C landing in one was
-    printed as 'Exception ignored in: ... KeyboardInterrupt' and then lost."""
+    """__del__ methods run Python code at any moment; a Ctrl-C landing in one was printed as
+    'Exception ignored in: ... KeyboardInterrupt' and then lost."""
     script = (
         "import sys, time\n"
         "from shrek import entry\n"

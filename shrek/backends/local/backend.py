@@ -67,7 +67,7 @@ class LocalBackend:
         in ``.git/config``: never committed, and it outlives the working state in ``.shrek/``):
         a registry shared by a team holds local runs of many clones, each followed only by
         the clone that ran it."""
-        if self._clone is None:  # read without GitPython (status asks for every run)
+        if self._clone is None:  # one git config (status asks for every run)
             self._clone = gitconfig.clone_id(str(self.registry.root))
         if not self._clone:  # the first run of this clone: one is made
             from shrek.git import GitRepo
