@@ -41,7 +41,9 @@ def _commands(command: Any, path: list[str]) -> list[tuple[list[str], Any]]:
 
 
 def commands_page() -> str:
-    from shrek.cli.main import app
+    from shrek.cli.main import app, load_commands
+
+    load_commands([])  # every command
 
     root = typer.main.get_command(app)
     parts = [

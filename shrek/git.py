@@ -25,7 +25,7 @@ import uuid
 from pathlib import Path
 
 from shrek.errors import ExitCode, ShrekError
-from shrek.gitconfig import CLONE_KEY, LOCAL, REMOTE_KEYS, remote_in
+from shrek.gitconfig import CLONE_KEY, LOCAL, REMOTE_KEYS, remote_in, remote_names
 from shrek.interrupts import fault_point, no_interrupt
 from shrek.redact import redact
 
@@ -124,7 +124,11 @@ class GitRepo:
         # In SHREK's own work tree of the production branch (detached, so that the user may
         # have the branch checked out too): the branch to move along with each commit.
         self.carries: str | None = None
+        # Asked once per repository object (a command asks each several times; SHREK changes
+        # neither): the identities git commits with, the branch, the remotes' configuration.
         self._idents: dict[str, str] = {}
+        self._branch: tuple[str | None] | None = None
+        self._remotes: str | None = None
 
     def _git(self, *args: str, accept: tuple[int, ...] = (0,)) -> str:
         """``git ARGS`` in the work tree (see :func:`_run`)."""
@@ -171,7 +175,9 @@ class GitRepo:
             self._idents[variable] = str(self._git("var", variable))
         return self._idents[variable]
 
-    def commit(self, paths: list[Path], message: str, *, publish: bool = False) -> str:
+    def commit(
+        self, paths: list[Path], message: str, *, publish: bool = False, tidy: bool = True
+    ) -> str:
         """Commit exactly ``paths`` (added, changed or deleted) and return the new commit SHA.
 
         ``publish`` marks the commit as SHREK's own record-keeping (:data:`PUBLISH_TRAILER`),
@@ -180,6 +186,9 @@ class GitRepo:
 
         If git refuses (a hook, a locked index), the paths are taken out of the index again so
         the caller can undo its writes and leave the repository as it found it.
+
+        ``tidy=False`` skips git's housekeeping check after the commit (``maintenance run
+        --auto``, 4 ms) for a commit that the same command follows with another, which checks.
         """
         message = redact(message)  # a commit message is forever: no credential reaches it
         if publish:
@@ -189,7 +198,8 @@ class GitRepo:
         fault_point("before-commit")
         try:
             self._git("add", "--all", "--", *relative)
-            self._git("commit", "--quiet", "-m", message, "--", *relative)
+            tidying = () if tidy else ("-c", "maintenance.auto=false")
+            self._git(*tidying, "commit", "--quiet", "-m", message, "--", *relative)
         except GitFailed as exc:
             self._unstage(relative)
             raise _git_error("commit", exc) from exc
@@ -247,10 +257,12 @@ class GitRepo:
 
     def branch(self) -> str | None:
         """The checked-out branch, None when HEAD is detached."""
-        try:
-            return self._git("symbolic-ref", "--quiet", "--short", "HEAD") or None
-        except GitFailed:  # exit 1: HEAD is detached
-            return None
+        if self._branch is None:
+            try:
+                self._branch = (self._git("symbolic-ref", "--quiet", "--short", "HEAD") or None,)
+            except GitFailed:  # exit 1: HEAD is detached
+                self._branch = (None,)
+        return self._branch[0]
 
     def head(self) -> str:
         """The current commit SHA ('' before the first commit)."""
@@ -269,7 +281,7 @@ class GitRepo:
         """'' when the repository has no remote or HEAD is on one of its remote branches;
         otherwise the names of the remotes HEAD is missing from. Uses the last fetched state
         of the remotes (no network)."""
-        remotes = self._git("remote").split()
+        remotes = remote_names(self._remote_settings())
         if not remotes or not self.has_commits():
             return ""
         try:
@@ -469,11 +481,19 @@ class GitRepo:
     def remote_for(self, branch: str) -> str | None:
         """The remote ``branch`` is shared through: its configured upstream, else ``origin``,
         else the only remote; None when the repository has none (a one-clone registry)."""
-        try:
-            text = self._git(*LOCAL, "--null", "--get-regexp", REMOTE_KEYS, accept=(0, 1))
-        except GitFailed as exc:
-            raise _git_error("config", exc) from exc
-        return remote_in(text, branch)
+        return remote_in(self._remote_settings(), branch)
+
+    def _remote_settings(self) -> str:
+        """The remotes and upstreams of the repository's own configuration (one ``git
+        config`` per repository object)."""
+        if self._remotes is None:
+            try:
+                self._remotes = self._git(
+                    *LOCAL, "--null", "--get-regexp", REMOTE_KEYS, accept=(0, 1)
+                )
+            except GitFailed as exc:
+                raise _git_error("config", exc) from exc
+        return self._remotes
 
     def remote_url(self, remote: str) -> str | None:
         """The URL ``remote`` fetches from (None when there is no such remote)."""

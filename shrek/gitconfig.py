@@ -33,19 +33,33 @@ def chosen_remote(names: list[str], configured: str) -> str | None:
 REMOTE_KEYS = r"^(remote|branch)\."
 
 
-def remote_in(listing: str, branch: str) -> str | None:
-    """:func:`chosen_remote` from ``git config --null --get-regexp`` of :data:`REMOTE_KEYS`."""
-    names: list[str] = []
-    configured = ""
+def _settings(listing: str) -> list[tuple[str, str, str, str]]:
+    """``git config --null --get-regexp`` output as (section, subsection, variable, value)."""
+    found = []
     for entry in listing.split("\0"):
         key, _, value = entry.partition("\n")
         section, _, rest = key.partition(".")
         subsection, _, variable = rest.rpartition(".")
+        found.append((section, subsection, variable, value))
+    return found
+
+
+def remote_names(listing: str) -> list[str]:
+    """The remotes, in configuration order, from a listing of :data:`REMOTE_KEYS`."""
+    names: list[str] = []
+    for section, subsection, _, _ in _settings(listing):
         if section == "remote" and subsection and subsection not in names:
             names.append(subsection)
-        elif section == "branch" and subsection == branch and variable == "remote":
+    return names
+
+
+def remote_in(listing: str, branch: str) -> str | None:
+    """:func:`chosen_remote` from ``git config --null --get-regexp`` of :data:`REMOTE_KEYS`."""
+    configured = ""
+    for section, subsection, variable, value in _settings(listing):
+        if section == "branch" and subsection == branch and variable == "remote":
             configured = value
-    return chosen_remote(names, configured)
+    return chosen_remote(remote_names(listing), configured)
 
 
 def remote_for(root: str, branch: str) -> tuple[bool, str | None]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import stat
 from contextlib import suppress
@@ -108,8 +109,20 @@ class Record:
 
 
 def record_files(tag_dir: Path) -> list[Path]:
+    """``submissions/*/*.yaml`` of the tag, in path order, as ``Path.glob`` finds them (hidden
+    names too: a stray file is named by the checks, not skipped), listed with ``os.scandir``
+    and sorted as text: a submit lists a long history three times."""
     directory = tag_dir / SUBMISSIONS_DIR
-    return sorted(directory.glob("*/*.yaml")) if directory.is_dir() else []
+    try:
+        with os.scandir(directory) as entries:
+            steps = sorted(entry.name for entry in entries if entry.is_dir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    found = []
+    for step in steps:
+        folder = directory / step
+        found.extend(folder / name for name in sorted(os.listdir(folder)) if name.endswith(".yaml"))
+    return found
 
 
 def read_record(path: Path) -> dict[str, Any]:

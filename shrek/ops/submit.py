@@ -302,7 +302,8 @@ def _prepare(cleared: Cleared) -> Submission:
 def _journal(cleared: Cleared, submission: Submission) -> tuple[list[Record], str]:
     """Write every record in state ``submitting`` and commit them before anything is sent."""
     details = cleared.backend.details(submission)
-    records = [_new_record(cleared, submission, plan) for plan in submission.steps]
+    head = cleared.repo.head()  # what every record was planned from
+    records = [_new_record(cleared, submission, plan, head) for plan in submission.steps]
     for record in records:
         if details.get(record.step):
             record.data["backend_details"] = details[record.step]
@@ -319,7 +320,7 @@ def _journal(cleared: Cleared, submission: Submission) -> tuple[list[Record], st
     return records, journal
 
 
-def _new_record(cleared: Cleared, submission: Submission, plan: Any) -> Record:
+def _new_record(cleared: Cleared, submission: Submission, plan: Any, head: str) -> Record:
     """A step's record as journalled: built from the plan and the rendering in memory."""
     tag, backend, repo = cleared.tag, cleared.backend, cleared.repo
     rendering = submission.rendering
@@ -339,7 +340,7 @@ def _new_record(cleared: Cleared, submission: Submission, plan: Any) -> Record:
         "submitted": {
             "by": repo.user(),
             "at": now(),
-            "registry_commit": repo.head(),
+            "registry_commit": head,
             "shrek_version": __version__,
         },
         "freeze_digest": cleared.frozen["digest"] if cleared.frozen else None,
@@ -471,5 +472,8 @@ def _commit(
         # called; the README follows one commit later, with the backend's answer
         paths.append(write_readme(cleared.registry, tag.name))
     return cleared.repo.commit(
-        paths, f"shrek: {verb} {tag.name}: {steps} ({backend} {run_id}){test}", publish=True
+        paths,
+        f"shrek: {verb} {tag.name}: {steps} ({backend} {run_id}){test}",
+        publish=True,
+        tidy=kind != "journal",  # git's housekeeping once, after the commit that follows it
     )

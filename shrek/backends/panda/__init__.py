@@ -25,7 +25,6 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +89,8 @@ class PandaBackend:
     # -- identity, settings, credentials ------------------------------------------------
 
     def version(self) -> str:
+        from importlib import metadata  # 10 ms: every rendering imports this module
+
         try:
             return f"panda-client {metadata.version('panda-client')}"
         except metadata.PackageNotFoundError as exc:
