@@ -24,8 +24,11 @@ submission can never merge their lines cleanly.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -244,24 +247,37 @@ def from_record(
 def allocation_findings(root: Path, tag_dirs: dict[str, Path]) -> list[Finding]:
     """The ledger's own problems, and the ledger against the records of the tags given (name ->
     directory): a listed submission whose record is gone, a record the ledger does not list or
-    lists differently, a damaged record. Checked on every run (records are not cached by
-    validation): the ledger is one small file, and each record costs a read and a hash."""
+    lists differently, a damaged record.
+
+    The ledger is checked whole on every run (one small file). A record found to agree with
+    its line is not read again while its content (sha256) and that line stay the same
+    (:class:`_Agreed`): a submit checks a tag with a long history before every submission, and
+    reading and comparing 400 records cost 15 ms of it."""
     from shrek.core.layout import SUBMISSIONS_DIR, TAGS_DIR
     from shrek.core.lifecycle import voided
-    from shrek.core.records import checked_record, load_records, record_files, record_path
+    from shrek.core.records import record_digest, record_files, record_name
 
     allocations, findings = read_allocations(root)
     findings.extend(check_allocations(allocations, voided(root / TAGS_DIR)[0]))
     kept = (root / ALLOCATIONS_FILE).exists()  # a registry from before the ledger lists none
+    top = len(os.fspath(root)) + 1
+    present: dict[str, list[tuple[Path, str]]] = {}  # tag -> its record files, and as relative
+    for name, tag_dir in tag_dirs.items():
+        if (tag_dir / SUBMISSIONS_DIR).is_dir():  # most tags of a registry: nothing submitted
+            files = record_files(tag_dir)
+            present[name] = [(p, os.fspath(p)[top:].replace(os.sep, "/")) for p in files]
     listed: dict[str, Allocation] = {}
+    found = {relative for files in present.values() for _, relative in files}
     for allocation in allocations:
         listed.setdefault(allocation.submission, allocation)
         tag_dir = tag_dirs.get(allocation.tag)
         if tag_dir is None:
             continue
-        path = record_path(tag_dir, allocation.step, allocation.number)
-        if not path.exists():
-            relative = path.relative_to(root).as_posix()
+        relative = (
+            f"{os.fspath(tag_dir)[top:].replace(os.sep, '/')}/{SUBMISSIONS_DIR}/"
+            f"{allocation.step}/{record_name(allocation.number)}.yaml"
+        )
+        if relative not in found:
             findings.append(
                 Finding(
                     ALLOCATIONS_FILE,
@@ -273,23 +289,116 @@ def allocation_findings(root: Path, tag_dirs: dict[str, Path]) -> list[Finding]:
                     "never deleted",
                 )
             )
-    for tag_dir in tag_dirs.values():
-        if not (tag_dir / SUBMISSIONS_DIR).is_dir():
-            continue  # most tags of a registry: nothing submitted, nothing to read
-        try:  # through the checked-records cache
-            records = [(r.path, r.data) for r in load_records(tag_dir)]
-        except ShrekError:  # one is damaged: each on its own, to name every damaged one
-            records = []
-            for path in record_files(tag_dir):
-                relative = path.relative_to(root).as_posix()
-                try:
-                    records.append((path, checked_record(path, relative)))
-                except ShrekError as error:
-                    findings.extend(error.findings or [Finding(relative, 0, 0, error.message)])
-        for path, data in records:
-            relative = path.relative_to(root).as_posix()
-            findings.extend(_against_ledger(relative, path, data, listed if kept else None))
+    agreed = _Agreed(root, listed if kept else None)
+    for name, files in present.items():
+        agreed.checking(tag_dirs[name])
+        unknown = []
+        for path, relative in files:
+            digest = record_digest(path)
+            if not agreed.known(relative, digest):
+                unknown.append((path, relative, digest))
+        for path, relative, digest, data, problems in _read(tag_dirs[name], unknown):
+            if data is not None:
+                problems = _against_ledger(relative, path, data, agreed.listed)
+                if not problems:
+                    agreed.add(relative, digest, data)
+            findings.extend(problems)
+    agreed.save()
     return findings
+
+
+def _read(
+    tag_dir: Path, unknown: list[tuple[Path, str, str]]
+) -> Iterable[tuple[Path, str, str, Mapping[str, Any] | None, list[Finding]]]:
+    """The data of the records not known to agree (or why one is damaged): through the
+    checked-records cache when many are new (a first check), else each parsed on its own."""
+    from shrek.core.records import checked_record, load_records
+
+    if len(unknown) > 16:
+        try:
+            loaded = {r.path: r.data for r in load_records(tag_dir)}
+            for path, relative, digest in unknown:
+                yield path, relative, digest, loaded[path], []
+            return
+        except (ShrekError, KeyError):  # one is damaged (or changed meanwhile): each alone
+            pass
+    for path, relative, digest in unknown:
+        try:
+            yield path, relative, digest, checked_record(path, relative), []
+        except ShrekError as error:
+            yield (
+                path,
+                relative,
+                digest,
+                None,
+                error.findings or [Finding(relative, 0, 0, error.message)],
+            )
+
+
+class _Agreed:
+    """Records found to agree with the ledger, kept in ``.shrek/cache/allocations.json``:
+    ``"<path> <sha256>"`` -> [submission, its ledger line's space, range and outputs] (or
+    nothing, for a record the ledger does not hold: a test's). One is trusted again only while
+    that line says the same, and only by the SHREK code and record schema that checked it. The
+    cache is local working state; a read-only checkout checks every time."""
+
+    FILE = "cache/allocations.json"
+    VERSION = 1
+
+    def __init__(self, root: Path, listed: dict[str, Allocation] | None) -> None:
+        from shrek.core import schema
+        from shrek.core.cachekey import code_fingerprint, read_cache
+        from shrek.core.layout import STATE_DIR
+
+        self.listed = listed
+        self.path = root / STATE_DIR / self.FILE
+        self.seed = f"{code_fingerprint()} {schema.fingerprint('submission')}"
+        cached = read_cache(self.path, self.VERSION)
+        entries = cached.get("agreed") if cached.get("seed") == self.seed else None
+        self.before: dict[str, Any] = entries if isinstance(entries, dict) else {}
+        self.after = dict(self.before)
+        self.prefix = os.fspath(root) + os.sep
+
+    def checking(self, tag_dir: Path) -> None:
+        """Forget what was known of ``tag_dir``: what it holds now is about to be listed."""
+        inside = (os.fspath(tag_dir)[len(self.prefix) :] + os.sep).replace(os.sep, "/")
+        self.after = {k: v for k, v in self.after.items() if not k.startswith(inside)}
+
+    def known(self, relative: str, digest: str) -> bool:
+        if self.listed is None or not digest:
+            return False
+        key = f"{relative} {digest}"
+        entry = self.before.get(key)
+        if not isinstance(entry, list) or not entry:
+            return False
+        if entry[0] is not None:  # the line it agreed with must say the same
+            line = self.listed.get(str(entry[0]))
+            if line is None or _line_print(line) != entry[1:]:
+                return False
+        self.after[key] = entry
+        return True
+
+    def add(self, relative: str, digest: str, data: Mapping[str, Any]) -> None:
+        if self.listed is None or not digest:
+            return
+        allocation = from_record(data)
+        if allocation is None or allocation.test:
+            self.after[f"{relative} {digest}"] = [None]
+        else:
+            line = self.listed[allocation.submission]
+            self.after[f"{relative} {digest}"] = [allocation.submission, *_line_print(line)]
+
+    def save(self) -> None:
+        if self.after == self.before or self.listed is None:
+            return
+        text = json.dumps({"version": self.VERSION, "seed": self.seed, "agreed": self.after})
+        with suppress(OSError):
+            write_atomic(self.path, text)
+
+
+def _line_print(line: Allocation) -> list[Any]:
+    """What of a ledger line a record is compared with (:func:`_against_ledger`)."""
+    return [line.space, line.first, line.last, list(line.outputs)]
 
 
 def _against_ledger(

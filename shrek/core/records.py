@@ -165,24 +165,31 @@ def load_records(tag_dir: Path, step: str | None = None) -> list[Record]:
 # modification and change time). SHREK replaces files atomically, so a record it rewrites is
 # a new inode and is hashed again. The data is parsed afresh from the checked-records file on
 # each call (milliseconds), because callers change the records they are given.
-_DIGESTS: dict[Path, tuple[tuple[int, int, int, int], str]] = {}
+_DIGESTS: dict[str, tuple[tuple[int, int, int, int], str]] = {}  # by path, as text
 
 
 def _digest(path: Path) -> tuple[str, bytes | None]:
     """The record's digest, and its bytes when they were read for it (the first time in this
     process): hashed and parsed from one read. No digest for what is not a regular file:
     reading a FIFO would wait forever, and the check names it."""
-    info = path.stat()
+    name = os.fspath(path)
+    info = os.stat(name)
     if not stat.S_ISREG(info.st_mode):
         return "", None
     identity = info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
-    known = _DIGESTS.get(path)
+    known = _DIGESTS.get(name)
     if known and known[0] == identity:
         return known[1], None
     raw = path.read_bytes()
     digest = hashlib.sha256(raw).hexdigest()
-    _DIGESTS[path] = (identity, digest)
+    _DIGESTS[name] = (identity, digest)
     return digest, raw
+
+
+def record_digest(path: Path) -> str:
+    """The sha256 of a record file's content ('' for what is not a regular file), remembered
+    for this process by the file's identity (see :data:`_DIGESTS`)."""
+    return _digest(path)[0]
 
 
 def checked_record(path: Path, relative: str, raw: bytes | None = None) -> SubmissionData:

@@ -4,7 +4,11 @@ named, and two clones that both submitted meet as a git merge conflict."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -220,3 +224,56 @@ def test_a_test_on_a_feature_branch_never_conflicts_with_production(demo: Regist
     )
     assert merged.returncode == 0, merged.stderr  # no ledger line of the tests to conflict
     assert shrek("validate", cwd=demo.root).code == 0
+
+
+def test_a_record_known_to_agree_is_compared_again_when_anything_it_agreed_with_changes(
+    demo: Registry, shrek
+) -> None:
+    """Records that agreed with the ledger are not read again (``.shrek/cache/allocations.json``)
+    while their content and their ledger line stay the same; any change is seen."""
+    assert shrek("submit", "sP22aa/demo-pass1", cwd=demo.root).code == 0
+    assert shrek("validate", cwd=demo.root).code == 0
+    agreed = json.loads((demo.state_dir / "cache" / "allocations.json").read_text())["agreed"]
+    assert any(key.startswith(f"{RECORD} ") for key in agreed)
+
+    ledger = demo.root / ALLOCATIONS_FILE
+    lines = ledger.read_text()
+    ledger.write_text(lines.replace("  1-4  ", "  1-5  "))  # the line moves, the record stays
+    moved = shrek("validate", cwd=demo.root)
+    assert moved.code == ExitCode.INVALID
+    assert "sequences 1-4 (the ledger: 1-5)" in moved.err
+    ledger.write_text(lines)
+    assert shrek("validate", cwd=demo.root).code == 0
+
+    record = demo.root / RECORD
+    original = record.read_bytes()
+    stamp = record.stat()
+    record.write_bytes(original.replace(b"last: 4", b"last: 3"))  # same size, time put back
+    os.utime(record, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))
+    edited = shrek("validate", cwd=demo.root)
+    assert edited.code == ExitCode.INVALID and "sequences 1-3 (the ledger: 1-4)" in edited.err
+    record.write_bytes(original)
+
+    copy = record.with_name("0002.yaml")  # the same content at another place
+    shutil.copy2(record, copy)
+    copied = shrek("validate", cwd=demo.root)
+    assert copied.code == ExitCode.INVALID
+    assert f"the record says it is {TAG}/demo-pass1/0001" in copied.err
+    copy.unlink()
+    assert shrek("validate", cwd=demo.root).code == 0
+
+
+def test_what_another_shrek_found_to_agree_is_checked_again(demo: Registry, shrek) -> None:
+    assert shrek("submit", "sP22aa/demo-pass1", cwd=demo.root).code == 0
+    assert shrek("validate", cwd=demo.root).code == 0
+    cache = demo.state_dir / "cache" / "allocations.json"
+    kept = json.loads(cache.read_text())
+    record = demo.root / RECORD
+    record.write_text(record.read_text().replace("last: 4", "last: 2"))
+    digest = hashlib.sha256(record.read_bytes()).hexdigest()
+    entry = next(v for k, v in kept["agreed"].items() if k.startswith(f"{RECORD} "))
+    kept["agreed"][f"{RECORD} {digest}"] = entry  # as if it had agreed, under other code
+    kept["seed"] = "another SHREK " + kept["seed"]
+    cache.write_text(json.dumps(kept))
+    result = shrek("validate", cwd=demo.root)
+    assert result.code == ExitCode.INVALID and "sequences 1-2 (the ledger: 1-4)" in result.err
