@@ -73,8 +73,11 @@ def _step_table(step: Step) -> list[str]:
     return lines
 
 
-def _task_link(registry: Registry, record: SubmissionData) -> str:
-    return get_backend(registry, record["backend"]["name"]).task_link(record)
+def _task_link(registry: Registry, record: SubmissionData, backends: dict[str, Any]) -> str:
+    name = record["backend"]["name"]
+    if name not in backends:  # one per backend, not one per record of a long history
+        backends[name] = get_backend(registry, name)
+    return str(backends[name].task_link(record))
 
 
 def render_readme(registry: Registry, name: str) -> str:
@@ -163,6 +166,7 @@ def _submissions(registry: Registry, records: list[Record], lifecycle: Lifecycle
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     invalid = lifecycle.invalid_submissions
+    backends: dict[str, Any] = {}
     for record in records:
         data = record.data
         jobs = data.get("jobs", {})
@@ -174,7 +178,7 @@ def _submissions(registry: Registry, records: list[Record], lifecycle: Lifecycle
         lines.append(
             f"| {record.step} | {record.number:04d}{test} | {state} | "
             f"{jobs.get('done', 0)}/{jobs.get('total', 0)} | {record.backend} | "
-            f"`{data['ids'].get('request', '')}` | {_task_link(registry, data)} | "
+            f"`{data['ids'].get('request', '')}` | {_task_link(registry, data, backends)} | "
             + "<br>".join(f"`{d}`" for d in data["datasets"]["outputs"].values())
             + " |"
         )
