@@ -22,7 +22,7 @@ from shrek.core.allocations import (
     registry_allocations,
 )
 from shrek.core.model import Input, Tag
-from shrek.core.records import ACTIVE, load_records, record_path
+from shrek.core.records import ACTIVE, Record, load_records, record_path
 from shrek.core.records import next_number as next_record_number
 from shrek.core.registry import Registry
 from shrek.core.taint import Taints, registry_taints
@@ -76,6 +76,8 @@ class Cleared:
     skipped: list[str] = field(default_factory=list)  # steps of TAG already done
     tainted: dict[str, dict[str, str]] = field(default_factory=dict)  # step -> accepted taints
     reread: dict[str, list[str]] = field(default_factory=dict)  # step -> earlier readers' ids
+    # every record of the tag before this submission, as refreshed (under the registry lock)
+    history: list[Record] = field(default_factory=list)
 
     @property
     def test(self) -> bool:

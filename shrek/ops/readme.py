@@ -80,13 +80,20 @@ def _task_link(registry: Registry, record: SubmissionData, backends: dict[str, A
     return str(backends[name].task_link(record))
 
 
-def render_readme(registry: Registry, name: str) -> str:
-    """The tag's README: what it is, its code, its workflow, its freeze, its submissions."""
+def render_readme(registry: Registry, name: str, records: list[Record] | None = None) -> str:
+    """The tag's README: what it is, its code, its workflow, its freeze, its submissions.
+
+    ``records``: every record of the tag as its files hold them, from a caller that has them
+    all in hand under the registry lock (a submit: those it refreshed and those it wrote);
+    else they are read."""
     tag, _ = load_tag(registry, name)
     if tag is None:
         return f"# {name}\n\n(tag.yaml does not load: run `shrek validate {name}`)\n"
     frozen, _ = read_freeze(registry, name)
-    records = load_records(tag.directory)
+    if records is None:
+        records = load_records(tag.directory)
+    else:  # in the order load_records gives
+        records = sorted(records, key=lambda r: (r.step, r.number))
     lifecycle = read_events(tag.directory)
     lines = _header(registry, tag, tag_state(tag.directory, records, lifecycle), lifecycle)
     lines += ["", "## Code", "", *_code(tag, frozen)]
@@ -213,10 +220,11 @@ def _probes(records: list) -> list[str]:
     return lines
 
 
-def write_readme(registry: Registry, name: str) -> Path:
-    """(Re)write the tag's README.md; returns its path (to commit along)."""
+def write_readme(registry: Registry, name: str, records: list[Record] | None = None) -> Path:
+    """(Re)write the tag's README.md; returns its path (to commit along). ``records``: see
+    :func:`render_readme`."""
     path = registry.tag_dir(name) / README
-    text = redact(render_readme(registry, name))
+    text = redact(render_readme(registry, name, records))
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         write_atomic(path, text)
     return path

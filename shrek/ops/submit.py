@@ -78,8 +78,9 @@ def submit(registry: Registry, request: SubmitRequest, *, wait: Wait | None = No
                 if not request.test:  # the remote decides: up to date with it, or refused
                     remote.require_current(side)
                 # reconcile what an interrupted command left; published with the journal
-                refresh(registry, name, repo=repo, publish=False)
+                history = refresh(registry, name, repo=repo, publish=False).records
                 cleared = _clear(registry, repo, backend, request)
+                cleared.history = history
                 submission = _prepare(cleared)
                 backend.check(submission)  # the backend's verdict first: a refusal leaves none
             except KeyboardInterrupt:
@@ -470,7 +471,8 @@ def _commit(
     paths = [*(r.path for r in records), *also]
     if kind != "journal":  # the journal is the crash record, written before the backend is
         # called; the README follows one commit later, with the backend's answer
-        paths.append(write_readme(cleared.registry, tag.name))
+        current = {r.path: r for r in [*cleared.history, *records]}  # the tag's files now
+        paths.append(write_readme(cleared.registry, tag.name, list(current.values())))
     return cleared.repo.commit(
         paths,
         f"shrek: {verb} {tag.name}: {steps} ({backend} {run_id}){test}",

@@ -348,3 +348,20 @@ def test_finished_records_are_answered_from_the_cache_but_a_damaged_one_is_refus
     assert "is damaged" in damaged.value.message
     status = shrek("status", cwd=demo.root)
     assert status.code == ExitCode.INVALID and "is damaged" in status.err
+
+
+def test_the_readme_a_submit_commits_is_the_one_its_records_make(demo: Registry, shrek) -> None:
+    """A submit renders the README from the records it refreshed and wrote, not read again:
+    every commit it makes holds the README that the committed records give."""
+    from shrek.ops.readme import stale_readmes
+
+    for args in (["submit", "sP22aa/demo-pass1"], ["submit", "sP22aa", "--again", "--detach"]):
+        done = shrek(*args, cwd=demo.root)
+        assert done.code == 0, done.err
+        assert stale_readmes(demo, [TAG]) == []
+        rows = [line for line in (demo.tag_dir(TAG) / "README.md").read_text().splitlines()]
+        numbers = [line.split("|")[2].strip() for line in rows if line.startswith("| demo-")]
+        assert len(numbers) == len(load_records(demo.tag_dir(TAG))), numbers
+    wait_final(demo)
+    assert shrek("status", "sP22aa", cwd=demo.root).code == 0
+    assert stale_readmes(demo, [TAG]) == []
