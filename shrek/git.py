@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -677,6 +676,8 @@ class GitRepo:
         """A new commit on ``parent`` whose tree is the parent's with ``changes`` applied
         (path -> content, None deletes), made in a private index: neither the user's index nor
         work tree is touched."""
+        import tempfile  # only here: every command that touches the repository imports this
+
         with tempfile.TemporaryDirectory(prefix="shrek-index-") as scratch:
             env = {**os.environ, "GIT_INDEX_FILE": str(Path(scratch) / "index")}
 

@@ -12,16 +12,18 @@ panda-client falls back to is never started: SHREK may run where nobody can answ
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from shrek.errors import ExitCode, ShrekError
+
+if TYPE_CHECKING:
+    import logging
 
 EXPIRY_MARGIN_S = 60  # a token that dies within this is as good as dead for a submission
 
@@ -48,6 +50,8 @@ def _openidc() -> Any:
 
 
 def _quiet_logger() -> logging.Logger:
+    import logging  # 2 ms, and only a PanDA call logs: every rendering imports this module
+
     logger = logging.getLogger("shrek.panda.oidc")
     logger.propagate = False
     if not logger.handlers:
