@@ -76,6 +76,32 @@ def _run(cwd: Path, *args: str, accept: tuple[int, ...] = (0,)) -> str:
     return out[:-1] if out.endswith("\n") else out
 
 
+# Environment variables that point git elsewhere than the ``.git`` beside a directory.
+_GIT_LOCATED = {"GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR"}
+
+
+def _work_tree(path: Path) -> Path:
+    """The top of the work tree ``path`` is in (``path`` may be a file, or one still to be
+    made): the directory itself when a ``.git`` is beside it — where git would look first —
+    else git's answer."""
+    start = path
+    while not start.is_dir() and start != start.parent:
+        start = start.parent
+    if (start / ".git").exists() and not _GIT_LOCATED.intersection(os.environ):
+        return start.resolve()
+    try:
+        top = _run(start, "rev-parse", "--show-toplevel")
+    except (GitFailed, OSError) as exc:
+        words = " ".join(exc.stderr.split()) if isinstance(exc, GitFailed) else str(exc)
+        why = "" if "not a git repository" in words.lower() else f" ({words})"
+        raise ShrekError(
+            f"{path} is not inside a git repository{why}",
+            "run 'shrek init' (it creates the repository) or 'git init'",
+            ExitCode.GIT,
+        ) from exc
+    return Path(top).resolve()
+
+
 def _git_error(action: str, exc: GitFailed) -> ShrekError:
     """git's own reason, with the fix for the faults people meet: a lock left by an
     interrupted git (or SHREK) process, and a full disk."""
@@ -106,20 +132,7 @@ class GitRepo:
     """The git work tree a registry lives in (the registry may be a subdirectory of it)."""
 
     def __init__(self, path: Path) -> None:
-        start = Path(path)
-        while not start.is_dir() and start != start.parent:  # a file, or one still to be made
-            start = start.parent
-        try:
-            top = _run(start, "rev-parse", "--show-toplevel")
-        except (GitFailed, OSError) as exc:
-            words = " ".join(exc.stderr.split()) if isinstance(exc, GitFailed) else str(exc)
-            why = "" if "not a git repository" in words.lower() else f" ({words})"
-            raise ShrekError(
-                f"{path} is not inside a git repository{why}",
-                "run 'shrek init' (it creates the repository) or 'git init'",
-                ExitCode.GIT,
-            ) from exc
-        self.root = Path(top).resolve()
+        self.root = _work_tree(Path(path))
         # In SHREK's own work tree of the production branch (detached, so that the user may
         # have the branch checked out too): the branch to move along with each commit.
         self.carries: str | None = None
@@ -195,10 +208,11 @@ class GitRepo:
         before = self.head() if self.carries else ""
         relative = [str(Path(p).resolve().relative_to(self.root)) for p in paths]
         fault_point("before-commit")
+        tidying = () if tidy else ("-c", "maintenance.auto=false")
         try:
-            self._git("add", "--all", "--", *relative)
-            tidying = () if tidy else ("-c", "maintenance.auto=false")
-            self._git(*tidying, "commit", "--quiet", "-m", message, "--", *relative)
+            if not self._commit_tracked(relative, message, tidying):
+                self._git("add", "--all", "--", *relative)
+                self._git(*tidying, "commit", "--quiet", "-m", message, "--", *relative)
         except GitFailed as exc:
             self._unstage(relative)
             raise _git_error("commit", exc) from exc
@@ -207,6 +221,21 @@ class GitRepo:
             self.update_ref(f"refs/heads/{self.carries}", sha, before)
         fault_point("after-commit")
         return sha
+
+    def _commit_tracked(self, relative: list[str], message: str, tidying: tuple[str, ...]) -> bool:
+        """Commit files git already tracks without staging them first (``git commit --
+        <files>`` takes their content from the work tree): one git process, not two. False,
+        with nothing done, when one is new (git refuses the whole commit before anything,
+        hooks included, runs) or is a directory (a new file inside would be left out)."""
+        if any(os.path.isdir(self.root / name) for name in relative):
+            return False
+        try:
+            self._git(*tidying, "commit", "--quiet", "-m", message, "--", *relative)
+        except GitFailed as exc:
+            if "did not match any file(s) known to git" in exc.stderr:
+                return False
+            raise
+        return True
 
     def _unstage(self, relative: list[str]) -> None:
         """Take ``relative`` out of the index again after a refused commit. Best effort: the

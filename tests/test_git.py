@@ -82,3 +82,31 @@ def test_a_lock_left_behind_is_named_with_its_fix(repo: GitRepo) -> None:
 def test_the_identity_git_would_commit_with(repo: GitRepo, monkeypatch: pytest.MonkeyPatch) -> None:
     assert repo.user() == "Tester <tester@example.invalid>"
     repo.check_identity()
+
+
+def test_a_commit_takes_new_changed_and_deleted_files_and_new_files_inside_a_directory(
+    repo: GitRepo,
+) -> None:
+    root = repo.root
+    for name in ("kept.txt", "changed.txt", "gone.txt"):
+        (root / name).write_text(f"{name}\n")
+    repo.commit([root / n for n in ("kept.txt", "changed.txt", "gone.txt")], "first")
+    (root / "changed.txt").write_text("changed\n")
+    (root / "gone.txt").unlink()
+    sha = repo.commit([root / "changed.txt", root / "gone.txt"], "tracked only")  # one process
+    assert _git(root, "show", "--name-status", "--format=", sha).split("\n") == [
+        "M\tchanged.txt",
+        "D\tgone.txt",
+    ]
+    (root / "changed.txt").write_text("again\n")
+    (root / "new.txt").write_text("new\n")
+    sha = repo.commit([root / "changed.txt", root / "new.txt"], "tracked and new")
+    assert _git(root, "show", "--name-status", "--format=", sha).split("\n") == [
+        "M\tchanged.txt",
+        "A\tnew.txt",
+    ]
+    (root / "dir").mkdir()
+    (root / "dir" / "inside.txt").write_text("inside\n")
+    sha = repo.commit([root / "dir"], "a directory")
+    assert _git(root, "show", "--name-status", "--format=", sha) == "A\tdir/inside.txt"
+    assert _git(root, "status", "--porcelain") == ""
