@@ -294,7 +294,24 @@ class GitRepo:
 
     def head(self) -> str:
         """The current commit SHA ('' before the first commit)."""
-        return self._git("rev-parse", "--quiet", "--verify", "HEAD^{commit}", accept=(0, 1))
+        return self._head_file() or self._git(
+            "rev-parse", "--quiet", "--verify", "HEAD^{commit}", accept=(0, 1)
+        )
+
+    def _head_file(self) -> str | None:
+        """HEAD read from the files git keeps it in (a submit asks after each commit), where
+        they say it plainly: ``.git/HEAD`` naming a loose branch ref, or a detached SHA. None
+        (ask git) for anything else: a linked work tree, packed or reftable refs, GIT_DIR."""
+        if _GIT_LOCATED.intersection(os.environ):
+            return None
+        git_dir = self.root / ".git"
+        try:
+            head = (git_dir / "HEAD").read_text(encoding="ascii").strip()
+            if head.startswith("ref: refs/heads/"):
+                head = (git_dir / head[5:]).read_text(encoding="ascii").strip()
+        except (OSError, ValueError):  # not a directory, no loose ref, not text
+            return None
+        return head if _FULL_SHA.fullmatch(head) else None
 
     def dirty_paths(self, paths: list[Path]) -> list[str]:
         """Uncommitted or untracked files under ``paths`` (relative to the work tree)."""

@@ -110,3 +110,15 @@ def test_a_commit_takes_new_changed_and_deleted_files_and_new_files_inside_a_dir
     sha = repo.commit([root / "dir"], "a directory")
     assert _git(root, "show", "--name-status", "--format=", sha) == "A\tdir/inside.txt"
     assert _git(root, "status", "--porcelain") == ""
+
+
+def test_head_is_git_s_answer_whatever_keeps_the_ref(repo: GitRepo, tmp_path: Path) -> None:
+    (repo.root / "a.txt").write_text("a\n")
+    sha = repo.commit([repo.root / "a.txt"], "a")
+    assert repo.head() == sha  # a loose ref
+    _git(repo.root, "pack-refs", "--all")
+    assert not (repo.root / ".git" / "refs" / "heads" / "main").exists()
+    assert GitRepo(repo.root).head() == sha  # packed: git is asked
+    linked = tmp_path / "linked"
+    _git(repo.root, "worktree", "add", "--quiet", "--detach", str(linked), sha)
+    assert GitRepo(linked).head() == sha and GitRepo(linked).root == linked.resolve()

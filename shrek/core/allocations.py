@@ -93,7 +93,26 @@ class Allocation:
 
 
 def read_allocations(root: Path) -> tuple[list[Allocation], list[Finding]]:
-    """Every allocation, plus findings for lines that cannot be read."""
+    """Every allocation, plus findings for lines that cannot be read: read once per version
+    of the file in a process (a submit's validation and its plan both read it)."""
+    path = root / ALLOCATIONS_FILE
+    try:
+        info = os.stat(path)
+        identity = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    except OSError:
+        identity = None
+    known = _READ.get(os.fspath(path))
+    if identity is None or known is None or known[0] != identity:
+        known = (identity, *_read_allocations(root))
+        _READ[os.fspath(path)] = known
+    return list(known[1]), list(known[2])
+
+
+# The ledgers read in this process: path -> (the file's identity, allocations, findings).
+_READ: dict[str, tuple[tuple[int, int, int, int] | None, list[Allocation], list[Finding]]] = {}
+
+
+def _read_allocations(root: Path) -> tuple[list[Allocation], list[Finding]]:
     lines, findings = ledger_lines(root, ALLOCATIONS_FILE, "submission ledger", FIELDS)
     allocations: list[Allocation] = []
     for number, (submission, space, numbers, outputs, run, at, by) in lines:
