@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -446,8 +447,6 @@ class Runner:
                 return
         step_state["state"] = "running"
         self.changed()
-        from concurrent.futures import ThreadPoolExecutor  # the runner's, not the submitter's
-
         with ThreadPoolExecutor(max_workers=int(self.plan["workers"])) as pool:
             list(pool.map(lambda job: self.run_job(spec, job), jobs))
         step_state["state"] = step_outcome(step_state["jobs"], self.stop.is_set())
