@@ -702,7 +702,10 @@ class GitRepo:
             text = self._git("diff", "--name-status", "--no-renames", parent, commit)
         except GitFailed as exc:
             raise _git_error("diff", exc) from exc
-        return [tuple(line.split("\t", 1)) for line in text.splitlines() if line]
+        return [
+            (status, path)
+            for status, _, path in (line.partition("\t") for line in text.splitlines() if line)
+        ]
 
     def content(self, ref: str, path: str) -> bytes | None:
         """The bytes of ``path`` (relative to the work tree) at ``ref``; None where absent."""

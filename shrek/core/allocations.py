@@ -274,7 +274,7 @@ def allocation_findings(root: Path, tag_dirs: dict[str, Path]) -> list[Finding]:
     reading and comparing 400 records cost 15 ms of it."""
     from shrek.core.layout import SUBMISSIONS_DIR, TAGS_DIR
     from shrek.core.lifecycle import voided
-    from shrek.core.records import record_digest, record_files, record_name
+    from shrek.core.records import record_files, record_name
 
     allocations, findings = read_allocations(root)
     findings.extend(check_allocations(allocations, voided(root / TAGS_DIR)[0]))
@@ -289,11 +289,11 @@ def allocation_findings(root: Path, tag_dirs: dict[str, Path]) -> list[Finding]:
     found = {relative for files in present.values() for _, relative in files}
     for allocation in allocations:
         listed.setdefault(allocation.submission, allocation)
-        tag_dir = tag_dirs.get(allocation.tag)
-        if tag_dir is None:
+        owner = tag_dirs.get(allocation.tag)
+        if owner is None:
             continue
         relative = (
-            f"{os.fspath(tag_dir)[top:].replace(os.sep, '/')}/{SUBMISSIONS_DIR}/"
+            f"{os.fspath(owner)[top:].replace(os.sep, '/')}/{SUBMISSIONS_DIR}/"
             f"{allocation.step}/{record_name(allocation.number)}.yaml"
         )
         if relative not in found:
@@ -308,7 +308,23 @@ def allocation_findings(root: Path, tag_dirs: dict[str, Path]) -> list[Finding]:
                     "never deleted",
                 )
             )
-    agreed = _Agreed(root, listed if kept else None)
+    if present:  # most tags of a registry have no records: nothing more to open
+        findings.extend(_records_against(root, tag_dirs, present, listed if kept else None))
+    return findings
+
+
+def _records_against(
+    root: Path,
+    tag_dirs: dict[str, Path],
+    present: dict[str, list[tuple[Path, str]]],
+    listed: dict[str, Allocation] | None,
+) -> list[Finding]:
+    """Each record of ``present`` (tag -> its files) against its ledger line; those known to
+    agree (:class:`_Agreed`) are not read."""
+    from shrek.core.records import record_digest
+
+    findings: list[Finding] = []
+    agreed = _Agreed(root, listed)
     for name, files in present.items():
         agreed.checking(tag_dirs[name])
         unknown = []

@@ -118,7 +118,7 @@ def record_files(tag_dir: Path) -> list[Path]:
             steps = sorted(entry.name for entry in entries if entry.is_dir())
     except (FileNotFoundError, NotADirectoryError):
         return []
-    found = []
+    found: list[Path] = []
     for step in steps:
         folder = directory / step
         found.extend(folder / name for name in sorted(os.listdir(folder)) if name.endswith(".yaml"))
