@@ -82,18 +82,19 @@ _GIT_LOCATED = {"GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR"}
 
 def _work_tree(path: Path) -> Path:
     """The top of the work tree ``path`` is in (``path`` may be a file, or one still to be
-    made): the directory itself when a ``.git`` is beside it — where git would look first —
-    else git's answer."""
+    made): the directory itself when a ``.git`` directory is beside it — where git would look
+    first — else git's answer."""
     start = path
     while not start.is_dir() and start != start.parent:
         start = start.parent
-    if (start / ".git").exists() and not _GIT_LOCATED.intersection(os.environ):
-        return start.resolve()
+    if (start / ".git" / "HEAD").is_file() and not _GIT_LOCATED.intersection(os.environ):
+        return start.resolve()  # a plain repository (a .git file, a linked one: git decides)
     try:
         top = _run(start, "rev-parse", "--show-toplevel")
     except (GitFailed, OSError) as exc:
         words = " ".join(exc.stderr.split()) if isinstance(exc, GitFailed) else str(exc)
-        why = "" if "not a git repository" in words.lower() else f" ({words})"
+        plain = "not a git repository" in words.lower() and not (start / ".git").exists()
+        why = "" if plain else f" ({words})"  # a damaged .git: git's words say what is wrong
         raise ShrekError(
             f"{path} is not inside a git repository{why}",
             "run 'shrek init' (it creates the repository) or 'git init'",
@@ -165,6 +166,8 @@ class GitRepo:
             self._ident("GIT_COMMITTER_IDENT")
             self._ident("GIT_AUTHOR_IDENT")
         except GitFailed as exc:
+            if "ident" not in exc.stderr.lower() and "who you are" not in exc.stderr:
+                raise _git_error("var", exc) from exc  # not the identity: the repository
             raise ShrekError(
                 "git does not know who you are, so SHREK cannot commit",
                 "run: git config --global user.name 'Your Name' && "

@@ -122,3 +122,27 @@ def test_head_is_git_s_answer_whatever_keeps_the_ref(repo: GitRepo, tmp_path: Pa
     linked = tmp_path / "linked"
     _git(repo.root, "worktree", "add", "--quiet", "--detach", str(linked), sha)
     assert GitRepo(linked).head() == sha and GitRepo(linked).root == linked.resolve()
+
+
+def test_a_damaged_git_link_is_named_as_git_names_it(tmp_path: Path) -> None:
+    (tmp_path / ".git").write_text("gitdir: /nonexistent/elsewhere\n")
+    with pytest.raises(ShrekError) as raised:
+        GitRepo(tmp_path)
+    assert raised.value.code == ExitCode.GIT
+    assert "is not inside a git repository (fatal: not a git repository" in raised.value.message
+    assert "/nonexistent/elsewhere" in raised.value.message
+
+
+def test_an_unknown_identity_is_refused_with_its_fix(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in ("NAME", "EMAIL"):
+        monkeypatch.delenv(f"GIT_AUTHOR_{key}")
+        monkeypatch.delenv(f"GIT_COMMITTER_{key}")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    _git(repo.root, "config", "user.useConfigOnly", "true")
+    with pytest.raises(ShrekError) as raised:
+        GitRepo(repo.root).check_identity()
+    assert raised.value.message == "git does not know who you are, so SHREK cannot commit"
+    assert "git config --global user.email" in raised.value.fix
