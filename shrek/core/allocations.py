@@ -324,9 +324,8 @@ def _records_against(
     from shrek.core.records import record_digest
 
     findings: list[Finding] = []
-    agreed = _Agreed(root, listed)
+    agreed = _Agreed(root, listed, [tag_dirs[name] for name in present])
     for name, files in present.items():
-        agreed.checking(tag_dirs[name])
         unknown = []
         for path, relative in files:
             digest = record_digest(path)
@@ -349,14 +348,17 @@ def _read(
     checked-records cache when many are new (a first check), else each parsed on its own."""
     from shrek.core.records import checked_record, load_records
 
-    if len(unknown) > 16:
+    if len(unknown) > _MANY_NEW:
         try:
             loaded = {r.path: r.data for r in load_records(tag_dir)}
-            for path, relative, digest in unknown:
-                yield path, relative, digest, loaded[path], []
-            return
+            found: list[tuple[Path, str, str, Mapping[str, Any] | None, list[Finding]]] = [
+                (p, rel, digest, loaded[p], []) for p, rel, digest in unknown
+            ]
         except (ShrekError, KeyError):  # one is damaged (or changed meanwhile): each alone
             pass
+        else:
+            yield from found
+            return
     for path, relative, digest in unknown:
         try:
             yield path, relative, digest, checked_record(path, relative), []
@@ -370,6 +372,9 @@ def _read(
             )
 
 
+_MANY_NEW = 16  # more new records than this: read through the checked-records cache
+
+
 class _Agreed:
     """Records found to agree with the ledger, kept in ``.shrek/cache/allocations.json``:
     ``"<path> <sha256>"`` -> [submission, its ledger line's space, range and outputs] (or
@@ -380,7 +385,9 @@ class _Agreed:
     FILE = "cache/allocations.json"
     VERSION = 1
 
-    def __init__(self, root: Path, listed: dict[str, Allocation] | None) -> None:
+    def __init__(
+        self, root: Path, listed: dict[str, Allocation] | None, checking: list[Path]
+    ) -> None:
         from shrek.core import schema
         from shrek.core.cachekey import code_fingerprint, read_cache
         from shrek.core.layout import STATE_DIR
@@ -391,13 +398,12 @@ class _Agreed:
         cached = read_cache(self.path, self.VERSION)
         entries = cached.get("agreed") if cached.get("seed") == self.seed else None
         self.before: dict[str, Any] = entries if isinstance(entries, dict) else {}
-        self.after = dict(self.before)
-        self.prefix = os.fspath(root) + os.sep
-
-    def checking(self, tag_dir: Path) -> None:
-        """Forget what was known of ``tag_dir``: what it holds now is about to be listed."""
-        inside = (os.fspath(tag_dir)[len(self.prefix) :] + os.sep).replace(os.sep, "/")
-        self.after = {k: v for k, v in self.after.items() if not k.startswith(inside)}
+        # what is known of the tags being checked is kept only as far as they hold it now
+        top = len(os.fspath(root)) + 1
+        tags = {os.fspath(d)[top:].replace(os.sep, "/") for d in checking}
+        self.after = {
+            k: v for k, v in self.before.items() if "/".join(k.split("/", 2)[:2]) not in tags
+        }
 
     def known(self, relative: str, digest: str) -> bool:
         if self.listed is None or not digest:
