@@ -20,7 +20,6 @@ import os
 import re
 import shutil
 import subprocess
-import uuid
 from pathlib import Path
 
 from shrek.errors import ExitCode, ShrekError
@@ -78,6 +77,7 @@ def _run(cwd: Path, *args: str, accept: tuple[int, ...] = (0,)) -> str:
 
 # Environment variables that point git elsewhere than the ``.git`` beside a directory.
 _GIT_LOCATED = {"GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR"}
+_BRANCH_REF = "ref: refs/heads/"  # .git/HEAD on a branch
 
 
 def _work_tree(path: Path) -> Path:
@@ -191,7 +191,13 @@ class GitRepo:
         return self._idents[variable]
 
     def commit(
-        self, paths: list[Path], message: str, *, publish: bool = False, tidy: bool = True
+        self,
+        paths: list[Path],
+        message: str,
+        *,
+        publish: bool = False,
+        tidy: bool = True,
+        new: bool = False,
     ) -> str:
         """Commit exactly ``paths`` (added, changed or deleted) and return the new commit SHA.
 
@@ -204,6 +210,8 @@ class GitRepo:
 
         ``tidy=False`` skips git's housekeeping check after the commit (``maintenance run
         --auto``, 4 ms) for a commit that the same command follows with another, which checks.
+        ``new``: some of ``paths`` are new files, so they are staged at once (a commit of
+        tracked files only, tried first otherwise, would be refused: one git process wasted).
         """
         message = redact(message)  # a commit message is forever: no credential reaches it
         if publish:
@@ -213,7 +221,7 @@ class GitRepo:
         fault_point("before-commit")
         tidying = () if tidy else ("-c", "maintenance.auto=false")
         try:
-            if not self._commit_tracked(relative, message, tidying):
+            if new or not self._commit_tracked(relative, message, tidying):
                 self._git("add", "--all", "--", *relative)
                 self._git(*tidying, "commit", "--quiet", "-m", message, "--", *relative)
         except GitFailed as exc:
@@ -289,10 +297,17 @@ class GitRepo:
     def branch(self) -> str | None:
         """The checked-out branch, None when HEAD is detached."""
         if self._branch is None:
-            try:
-                self._branch = (self._git("symbolic-ref", "--quiet", "--short", "HEAD") or None,)
-            except GitFailed:  # exit 1: HEAD is detached
+            head = self._head_text()
+            if head is not None and head.startswith(_BRANCH_REF):
+                self._branch = (head[len(_BRANCH_REF) :],)
+            elif head is not None and _FULL_SHA.fullmatch(head):
                 self._branch = (None,)
+            else:
+                try:
+                    branch = self._git("symbolic-ref", "--quiet", "--short", "HEAD")
+                    self._branch = (branch or None,)
+                except GitFailed:  # exit 1: HEAD is detached
+                    self._branch = (None,)
         return self._branch[0]
 
     def head(self) -> str:
@@ -305,16 +320,23 @@ class GitRepo:
         """HEAD read from the files git keeps it in (a submit asks after each commit), where
         they say it plainly: ``.git/HEAD`` naming a loose branch ref, or a detached SHA. None
         (ask git) for anything else: a linked work tree, packed or reftable refs, GIT_DIR."""
+        head = self._head_text()
+        if head is not None and head.startswith(_BRANCH_REF):
+            try:
+                head = (self.root / ".git" / head[5:]).read_text(encoding="ascii").strip()
+            except (OSError, ValueError):  # no loose ref, not text
+                return None
+        return head if head is not None and _FULL_SHA.fullmatch(head) else None
+
+    def _head_text(self) -> str | None:
+        """``.git/HEAD`` as written (``ref: refs/heads/B`` or a SHA); None where git must be
+        asked: GIT_DIR and the like set, ``.git`` a file (a linked work tree), unreadable."""
         if _GIT_LOCATED.intersection(os.environ):
             return None
-        git_dir = self.root / ".git"
         try:
-            head = (git_dir / "HEAD").read_text(encoding="ascii").strip()
-            if head.startswith("ref: refs/heads/"):
-                head = (git_dir / head[5:]).read_text(encoding="ascii").strip()
-        except (OSError, ValueError):  # not a directory, no loose ref, not text
+            return (self.root / ".git" / "HEAD").read_text(encoding="ascii").strip()
+        except (OSError, ValueError):
             return None
-        return head if _FULL_SHA.fullmatch(head) else None
 
     def dirty_paths(self, paths: list[Path]) -> list[str]:
         """Uncommitted or untracked files under ``paths`` (relative to the work tree)."""
@@ -521,7 +543,7 @@ class GitRepo:
             known = ""
         if known:
             return known
-        ident = uuid.uuid4().hex
+        ident = os.urandom(16).hex()  # 128 random bits, as uuid4 (whose import costs 2 ms)
         with contextlib.suppress(GitFailed):  # read-only: it runs nothing, so needs no identity
             self._git("config", "--local", key, ident)
         return ident

@@ -83,9 +83,17 @@ def remote_for(root: str, branch: str) -> tuple[bool, str | None]:
 CLONE_KEY = ("shrek", "clone")  # section and name of this clone's identity in .git/config
 
 
+# Within one process: a clone's identity, once it has one, by the root it was asked for (a
+# submit opens the backend for its refresh, its plan and its README: one git process each).
+# It never changes once made: only an empty answer (none yet) is asked again.
+_CLONE_IDS: dict[str, str] = {}
+
+
 def clone_id(root: str) -> str:
     """This clone's identity as its configuration holds it ('' when it has none yet, or git
     could not answer: :meth:`shrek.git.GitRepo.clone_id` makes one)."""
+    if root in _CLONE_IDS:
+        return _CLONE_IDS[root]
     try:
         done = subprocess.run(
             ["git", "-C", root, *LOCAL, "--get", ".".join(CLONE_KEY)],
@@ -95,4 +103,7 @@ def clone_id(root: str) -> str:
         )
     except (OSError, subprocess.TimeoutExpired):
         return ""
-    return done.stdout.decode("utf-8", "replace").strip() if done.returncode == 0 else ""
+    known = done.stdout.decode("utf-8", "replace").strip() if done.returncode == 0 else ""
+    if known:
+        _CLONE_IDS[root] = known
+    return known

@@ -105,6 +105,13 @@ def test_a_commit_takes_new_changed_and_deleted_files_and_new_files_inside_a_dir
         "M\tchanged.txt",
         "A\tnew.txt",
     ]
+    (root / "changed.txt").write_text("told\n")
+    (root / "told.txt").write_text("told\n")
+    sha = repo.commit([root / "changed.txt", root / "told.txt"], "told it is new", new=True)
+    assert _git(root, "show", "--name-status", "--format=", sha).split("\n") == [
+        "M\tchanged.txt",
+        "A\ttold.txt",
+    ]
     (root / "dir").mkdir()
     (root / "dir" / "inside.txt").write_text("inside\n")
     sha = repo.commit([root / "dir"], "a directory")
@@ -122,6 +129,22 @@ def test_head_is_git_s_answer_whatever_keeps_the_ref(repo: GitRepo, tmp_path: Pa
     linked = tmp_path / "linked"
     _git(repo.root, "worktree", "add", "--quiet", "--detach", str(linked), sha)
     assert GitRepo(linked).head() == sha and GitRepo(linked).root == linked.resolve()
+
+
+def test_the_branch_is_git_s_answer_wherever_head_is_kept(
+    repo: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (repo.root / "a.txt").write_text("a\n")
+    repo.commit([repo.root / "a.txt"], "a")
+    _git(repo.root, "checkout", "-q", "-b", "team/prod")
+    assert GitRepo(repo.root).branch() == "team/prod"  # read from .git/HEAD
+    linked = tmp_path / "linked"
+    _git(repo.root, "worktree", "add", "--quiet", "-b", "other", str(linked))
+    assert GitRepo(linked).branch() == "other"  # .git is a file there: git is asked
+    monkeypatch.setenv("GIT_DIR", str(repo.root / ".git"))
+    assert GitRepo(repo.root).branch() == "team/prod"  # git told where to look: git is asked
+    _git(repo.root, "checkout", "-q", "--detach")
+    assert GitRepo(repo.root).branch() is None
 
 
 def test_a_damaged_git_link_is_named_as_git_names_it(tmp_path: Path) -> None:

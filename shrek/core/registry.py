@@ -6,7 +6,6 @@ label ledger. Every command finds it from the current directory upwards, or from
 
 from __future__ import annotations
 
-import difflib
 import fcntl
 import hashlib
 import os
@@ -237,6 +236,8 @@ class Registry:
                 ExitCode.NOT_FOUND,
             )
         labels = [n.partition("-")[0] for n in names]
+        import difflib  # only to suggest a name for one that is unknown
+
         close = difflib.get_close_matches(text, names + labels, n=3, cutoff=0.6)
         hint = (
             ("did you mean " + ", ".join(dict.fromkeys(close)) + "?")

@@ -478,4 +478,5 @@ def _commit(
         f"shrek: {verb} {tag.name}: {steps} ({backend} {run_id}){test}",
         publish=True,
         tidy=kind != "journal",  # git's housekeeping once, after the commit that follows it
+        new=kind == "journal",  # the records are new files then
     )

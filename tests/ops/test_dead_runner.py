@@ -11,7 +11,7 @@ import shutil
 import signal
 import time
 
-from shrek.backends.local.runner import STATE
+from shrek.backends.local.rundir import STATE
 from shrek.catalogs.factory import open_catalog
 from shrek.core.records import load_records
 from shrek.core.registry import Registry

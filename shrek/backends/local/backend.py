@@ -21,12 +21,12 @@ from typing import Any
 from shrek import __version__, gitconfig
 from shrek.backends import Accepted, StatusUpdate, Submission
 from shrek.backends.local.publish import needs_publishing, publish
-from shrek.backends.local.runner import (
+from shrek.backends.local.rundir import (
     PLAN,
     READY_FD,
+    RUNNER_MODULE,
     STATE,
     read_json,
-    recover,
     runner_processes,
     write_json,
 )
@@ -208,7 +208,7 @@ class LocalBackend:
             try:
                 with open(run_dir / "runner.log", "ab") as log:
                     process = subprocess.Popen(
-                        [sys.executable, "-m", "shrek.backends.local.runner", str(run_dir), *extra],
+                        [sys.executable, "-m", RUNNER_MODULE, str(run_dir), *extra],
                         stdin=subprocess.DEVNULL,
                         stdout=log,
                         stderr=log,
@@ -279,7 +279,7 @@ class LocalBackend:
         settled = ""
         if not state.get("finished") and not self.alive(state):
             try:  # the runner died: kill its leftover jobs, collect what finished
-                settled = recover(run_dir)
+                settled = _recover(run_dir)
                 state = read_json(run_dir / STATE)
             except OSError:  # a read-only checkout: say so below, settle later
                 pass
@@ -397,7 +397,7 @@ class LocalBackend:
         self._refuse_others(record, "kill")
         run_dir, state = self._state(record)
         if state is not None and not state.get("finished") and not self.alive(state):
-            return recover(run_dir) or "nothing was running"
+            return _recover(run_dir) or "nothing was running"
         if state is None or not self.alive(state):
             return "nothing was running"
         os.kill(int(state["pid"]), signal.SIGTERM)
@@ -445,3 +445,12 @@ class LocalBackend:
             )
         self._start(run_dir, ["--retry", record["step"]])
         return f"retrying {len(failed)} failed job(s) of {record['step']}"
+
+
+def _recover(run_dir: Path) -> str:
+    """Settle the run of a runner that died (:func:`shrek.backends.local.runner.recover`).
+    Imported only then: the runner's module (its thread pool, catalogue and job launching)
+    is not what a submit or a ``status`` of a healthy run needs."""
+    from shrek.backends.local.runner import recover
+
+    return recover(run_dir)

@@ -13,7 +13,6 @@ Usage: ``python -m shrek.backends.local.runner RUN_DIR [--retry STEP]``.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -25,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from shrek.backends.local.rundir import PLAN, READY_FD, STATE, read_json, write_json
 from shrek.catalogs import DatasetFile
 from shrek.catalogs.local import LocalCatalog
 from shrek.core.hashing import adler32_file
@@ -34,20 +34,7 @@ from shrek.core.naming import PROVENANCE_FILE
 from shrek.errors import ShrekError
 from shrek.interrupts import fault_point
 
-PLAN = "plan.json"
-STATE = "state.json"
-READY_FD = "SHREK_RUNNER_READY_FD"  # the pipe the runner says it is running on
 PROVENANCE_DIR = ".provenance"  # in the store: every collected job's provenance file
-
-
-def write_json(path: Path, data: Any) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def place(source: Path, target: Path) -> None:
@@ -548,21 +535,6 @@ def kill_jobs(run: str) -> int:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(group, signal.SIGKILL)
     return len(groups - {own})
-
-
-def runner_processes(run_dir: Path) -> list[int]:
-    """The processes running as the runner of ``run_dir`` (one, or none)."""
-    wanted = [b"shrek.backends.local.runner", str(run_dir).encode()]
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                arguments = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if all(w in arguments for w in wanted):
-                found.append(int(entry.name))
-    return found
 
 
 def main(argv: list[str]) -> int:
