@@ -1,6 +1,7 @@
 """The ``shrek`` command's entry point: answers ``--version`` before importing anything, a
-``--help`` asked before from the text kept then (:mod:`shrek.helpcache`), and ``tag list``
-(from its cache) and ``validate`` without loading typer (:mod:`shrek.cli.quick`).
+``--help`` asked before from the text kept then (:mod:`shrek.helpcache`), ``tag list``
+(from its cache) and ``validate`` without loading typer (:mod:`shrek.cli.quick`), and a
+``submit`` of a target and flags likewise (:mod:`shrek.cli.direct`).
 
 Loading the command line (typer, rich, every command group) costs tens of milliseconds that
 ``shrek --version`` — run by scripts and CI to learn which SHREK is installed — need not pay.
@@ -15,6 +16,8 @@ from shrek import helpcache
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the quick answers 3 ms
 if TYPE_CHECKING:
+    from typing import Any
+
     from shrek.cli.quick import Answer
 
 
@@ -39,13 +42,18 @@ def main() -> None:
 
             fault_point("startup")
         quick = _quick(sys.argv[1:]) if words is None else None
-        if quick is None:
+        direct = _direct(sys.argv[1:]) if words is None and quick is None else None
+        if quick is None and direct is None:
             from shrek.cli.main import run
     except KeyboardInterrupt:
         sys.stderr.write("shrek: interrupted\n")
         sys.exit(130)
     if quick is not None:
         code = _write(quick)
+    elif direct is not None:
+        from shrek.cli.direct import submit
+
+        code = submit(direct, sys.argv[1:])
     elif words is None:
         code = run()
     else:
@@ -60,7 +68,7 @@ def main() -> None:
     try:  # what is still buffered: a reader that went away is not an error
         sys.stdout.flush()
     except BrokenPipeError:
-        from shrek.cli.main import closed_pipe
+        from shrek.cli.failure import closed_pipe
 
         code = closed_pipe()
     import signal
@@ -83,6 +91,16 @@ def _quick(argv: list[str]) -> Answer | None:
         return None
 
 
+def _direct(argv: list[str]) -> dict[str, Any] | None:
+    """The options of a submit run without typer (:mod:`shrek.cli.direct`); None sends the
+    command line through typer."""
+    if argv[:1] != ["submit"]:
+        return None
+    from shrek.cli.direct import options
+
+    return options(argv)
+
+
 def _write(quick: Answer) -> int:
     """Print a quick answer (:mod:`shrek.cli.quick`) and give its exit code."""
     try:
@@ -90,7 +108,7 @@ def _write(quick: Answer) -> int:
             sys.stderr.write(quick.err)
         sys.stdout.write(quick.out)
     except BrokenPipeError:
-        from shrek.cli.main import closed_pipe
+        from shrek.cli.failure import closed_pipe
 
         return closed_pipe()
     return quick.code

@@ -171,7 +171,7 @@ def extend(
     as_json: bool = WROTE_JSON,
 ) -> None:
     """Submit more jobs of a done generator step, continuing its sequence numbers."""
-    from shrek.cli.submit import report_submission
+    from shrek.cli.submitted import report_submission
     from shrek.cli.watch import follow
     from shrek.ops.lifecycle import extend as run
 

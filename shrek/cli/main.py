@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import importlib
 import sys
-from contextlib import suppress
 
 import typer
 
 from shrek.cli.app import app
-from shrek.errors import ExitCode, ShrekError
+from shrek.cli.failure import report
+from shrek.errors import ExitCode
 from shrek.interrupts import fault_point
 
 __all__ = ["MODULES", "app", "load_commands", "main", "run"]
@@ -89,45 +89,13 @@ def run(argv: list[str] | None = None) -> int:
     except SystemExit as done:
         code = done.code
         return code if isinstance(code, int) else (0 if code is None else ExitCode.USAGE)
-    except ShrekError as error:  # a server's or git's words may quote a credential
-        from shrek.redact import redact
-
-        typer.echo(redact(str(error)), err=True)
-        return int(error.code)
-    except BrokenPipeError:  # the reader went away (shrek log | head): end quietly
-        return closed_pipe()
-    except OSError as error:  # a path the user gave (or the disk) that cannot be used
-        where = f" {error.filename}" if error.filename else ""
-        typer.echo(
-            f"shrek: cannot use{where}: {error.strerror or error}\n"
-            "    fix: check that the path exists and is writable, and the free space",
-            err=True,
-        )
-        return int(ExitCode.FILESYSTEM)
-    except KeyboardInterrupt:
-        typer.echo("shrek: interrupted", err=True)
-        return 130
-    except Exception as error:  # a bug: one line, and the crash log a report can carry
-        from shrek.crash import write_crash_log
-
-        where = write_crash_log(error, argv if argv is not None else sys.argv[1:])
-        typer.echo(
-            f"shrek: unexpected error ({type(error).__name__}): this is a bug in SHREK\n"
-            f"    fix: please report it with the crash log {where}",
-            err=True,
-        )
-        return int(ExitCode.CRASH)
+    except (Exception, KeyboardInterrupt) as error:  # SHREK's refusals, the disk, a bug
+        return report(error, sys.argv[1:] if argv is None else argv, _tell)
     return 0
 
 
-def closed_pipe() -> int:
-    """Whatever is left for standard output goes nowhere (not into a traceback at exit)."""
-    import os
-
-    with suppress(OSError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    return int(ExitCode.CLOSED_PIPE)
+def _tell(text: str) -> None:
+    typer.echo(text, err=True)
 
 
 def usage_error(error: typer.TyperException) -> str:

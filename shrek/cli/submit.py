@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 import typer
 
 from shrek.cli.app import app, complete_tags, complete_targets, open_registry
 from shrek.cli.output import AS_JSON, QUIET, WROTE_JSON, print_json, show_lines
+from shrek.cli.submitted import here
 from shrek.cli.text import rows_text
-from shrek.errors import ExitCode
 
 if TYPE_CHECKING:
     from shrek.ops.session import Registry
-    from shrek.ops.submit import SubmitResult
 
 
 @app.command()
@@ -86,97 +84,25 @@ def submit(
     as_json: bool = WROTE_JSON,
 ) -> None:
     """Submit a frozen tag (or one step) to a backend and commit the submission records."""
-    from shrek.cli.watch import follow
-    from shrek.ops.session import settings_pairs
-    from shrek.ops.submit import SubmitRequest
-    from shrek.ops.submit import submit as run_submit
+    from shrek.cli.submitted import submit_and_report, submit_request
 
-    registry = open_registry(ctx)
-    request = SubmitRequest(
+    request = submit_request(
         target,
         backend=backend,
         test=test,
-        again=again or reread,
-        workers=jobs,
+        again=again,
+        jobs=jobs,
         detach=detach,
-        options={k: v for k, v in (("via", via), ("no_check", no_check)) if v},
-        overrides=settings_pairs(panda),
+        via=via,
+        no_check=no_check,
+        panda=panda,
         first_sequence=first_sequence,
         accept_tainted=accept_tainted,
         reread=reread,
     )
-    result = run_submit(registry, request, wait=lambda watch: follow(watch, quiet=quiet or as_json))
-    if report_submission(result, as_json=as_json):
-        raise typer.Exit(ExitCode.BACKEND)
-
-
-def report_submission(result: SubmitResult, *, as_json: bool = False) -> bool:
-    """Print what was submitted and how it went (``as_json``: as schemas/output/submit says);
-    True when a step did not succeed."""
-    failed = any(r.state in ("failed", "partial", "killed", "cancelled") for r in result.records)
-    if as_json:
-        print_json(submission_json(result))
-        return failed
-    for warning in result.overridden:
-        typer.echo(f"shrek: TEST submission despite: {warning.splitlines()[0]}", err=True)
-    typer.echo(
-        f"submitted {result.tag}: run {result.run_id} (journal {result.journal_commit[:12]},"
-        f" record {result.commit[:12]})"
-    )
-    for line in result.skipped:
-        typer.echo(f"  skipped {line} (its outputs are read)")
-    failed = False
-    for record in result.records:
-        jobs = record.data.get("jobs", {})
-        starting = record.state in ("submitted", "running") and not jobs.get("total")
-        typer.echo(
-            f"  {record.label}: "
-            + (
-                "starting"
-                if starting
-                else f"{record.state}  {jobs.get('done', 0)}/{jobs.get('total', 0)} job(s) done"
-            )
-            + "  -> "
-            + ", ".join(record.data["datasets"]["outputs"].values())
-        )
-        for group in record.data.get("failures", []):
-            typer.echo(f"    {group['count']} job(s) failed: {group['reason']}", err=True)
-            if group.get("log"):
-                typer.echo(f"      log: {here(result.registry, group['log'])}", err=True)
-        failed = failed or record.state in ("failed", "partial", "killed", "cancelled")
-    if not result.followed:
-        typer.echo(f"running in the background: shrek status {result.tag}")
-    return failed
-
-
-def submission_json(result: SubmitResult) -> dict:
-    """What ``submit`` and ``extend`` did, for ``--json``."""
-    return {
-        "tag": result.tag,
-        "run": result.run_id,
-        "journal_commit": result.journal_commit,
-        "commit": result.commit,
-        "final_commit": result.final_commit,
-        "followed": result.followed,
-        "skipped": result.skipped,
-        "overridden_guards": result.overridden,
-        "submissions": [
-            {
-                "id": str(r.data["id"]),
-                "step": r.step,
-                "number": r.number,
-                "test": r.test,
-                "state": r.state,
-                "record": result.registry.relative(r.path),
-                "ids": r.data.get("ids", {}),
-                "jobs": r.data.get("jobs", {}),
-                "sequences": r.data["sequences"][r.step],
-                "inputs": r.data["datasets"]["inputs"],
-                "outputs": r.data["datasets"]["outputs"],
-            }
-            for r in result.records
-        ],
-    }
+    code = submit_and_report(open_registry(ctx), request, quiet=quiet, as_json=as_json)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
@@ -247,11 +173,6 @@ def print_failures(registry: Registry, rows: list[dict]) -> None:
             )
             if group.get("log"):
                 typer.echo(f"    log: {here(registry, group['log'])}", err=True)
-
-
-def here(registry: Registry, relative: str) -> str:
-    """A registry-relative path as one that works from the current directory."""
-    return os.path.relpath(registry.root / relative)
 
 
 def _status_cells(row: dict) -> list[str]:
