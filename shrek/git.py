@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -287,6 +286,8 @@ class GitRepo:
                     path.write_bytes(self.content("HEAD", name) or b"")
                 restored.append(name)
             elif path.is_dir() and not path.is_symlink():
+                import shutil  # (with bz2 and lzma) only for a restore
+
                 shutil.rmtree(path, ignore_errors=True)
                 restored.append(name)
             elif path.exists() or path.is_symlink():

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from shrek.core.suggest import close_matches
 from shrek.errors import ExitCode, ShrekError
 
 
@@ -109,9 +110,7 @@ class StoreCatalog(Catalog, Protocol):
 
 
 def unknown_dataset(name: str, known: list[str], where: str) -> ShrekError:
-    import difflib
-
-    close = difflib.get_close_matches(name, known, n=3)
+    close = close_matches(name, known, n=3)
     fix = (f"did you mean {', '.join(close)}? " if close else "") + (
         f"register it first: shrek dataset add {name} FILES..."
     )

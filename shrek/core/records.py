@@ -228,13 +228,17 @@ def _remember(cache_file: Path, records: dict[str, Any]) -> None:
 
 
 def next_number(tag_dir: Path, step: str) -> int:
-    directory = tag_dir / SUBMISSIONS_DIR / step
-    numbers = (
-        [int(p.stem) for p in directory.glob("*.yaml") if re.fullmatch(r"\d{4,}", p.stem)]
-        if directory.is_dir()
-        else []
-    )
-    return max(numbers, default=0) + 1
+    """The number after the step's highest record file (listed by name: a submit asks this
+    for every step, in a history of hundreds of records)."""
+    try:
+        names = os.listdir(tag_dir / SUBMISSIONS_DIR / step)
+    except (FileNotFoundError, NotADirectoryError):
+        return 1
+    stems = (name[: -len(".yaml")] for name in names if name.endswith(".yaml"))
+    return max((int(stem) for stem in stems if _NUMBERED.fullmatch(stem)), default=0) + 1
+
+
+_NUMBERED = re.compile(r"\d{4,}")  # a production record's stem (a test's is test-NNNN)
 
 
 def record_name(number: int, test: bool = False) -> str:

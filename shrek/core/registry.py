@@ -20,6 +20,7 @@ from typing import Any
 from shrek.core import schema
 from shrek.core.labels import LabelError, parse_label
 from shrek.core.layout import JOB_DIR, REGISTRY_FILE, STATE_DIR, TAGS_DIR
+from shrek.core.suggest import close_matches
 from shrek.core.yamlio import Document, load_yaml, write_atomic
 from shrek.errors import ExitCode, Finding, ShrekError, sort_findings
 
@@ -236,9 +237,7 @@ class Registry:
                 ExitCode.NOT_FOUND,
             )
         labels = [n.partition("-")[0] for n in names]
-        import difflib  # only to suggest a name for one that is unknown
-
-        close = difflib.get_close_matches(text, names + labels, n=3, cutoff=0.6)
+        close = close_matches(text, names + labels, n=3, cutoff=0.6)
         hint = (
             ("did you mean " + ", ".join(dict.fromkeys(close)) + "?")
             if close

@@ -19,7 +19,6 @@ PanDA, given a fixed name, does not tar several files into one ``.tgz``).
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import shlex
@@ -33,6 +32,7 @@ from shrek.core.model import Step, Tag
 from shrek.core.naming import ORIGIN_FILE, PROVENANCE_FILE, code_variable
 from shrek.core.registry import Registry
 from shrek.core.resources import expand
+from shrek.core.suggest import close_matches
 from shrek.core.yamlio import dump_yaml, write_atomic
 from shrek.errors import ExitCode, ShrekError
 
@@ -317,7 +317,7 @@ def select_steps(tag: Tag, step_names: list[str] | None) -> list[str]:
     order = tag.order()
     unknown = [s for s in step_names or [] if s not in tag.steps]
     if unknown:
-        close = difflib.get_close_matches(unknown[0], order, n=1)
+        close = close_matches(unknown[0], order, n=1)
         raise ShrekError(
             f"tag {tag.name} has no step '{unknown[0]}'",
             (f"did you mean '{close[0]}'? " if close else "") + "steps: " + ", ".join(order),

@@ -9,13 +9,14 @@ shipped by a crafted path.
 
 from __future__ import annotations
 
-import difflib
 import glob
 import os
 import stat
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+from shrek.core.suggest import close_matches
 
 _GLOB_CHARS = set("*?[")
 # Files SHREK writes into a tag itself; they describe the tag and are never job resources.
@@ -203,7 +204,7 @@ def _closest_fix(tag_dir: Path, missing: str) -> str:
         for p in tag_dir.rglob("*")
         if p.is_file() and ".git" not in p.parts
     ]
-    close = difflib.get_close_matches(missing, candidates, n=1, cutoff=0.6)
+    close = close_matches(missing, candidates, n=1, cutoff=0.6)
     if close:
         return f"did you mean '{close[0]}'?"
     return "add the file to the tag directory, or remove it from resources"

@@ -8,7 +8,6 @@ its descriptions, or a "did you mean" suggestion).
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
@@ -23,6 +22,7 @@ from shrek.core.yamlio import Document
 
 if TYPE_CHECKING:  # jsonschema is imported when a document is checked, not at start-up
     from jsonschema.exceptions import ValidationError
+from shrek.core.suggest import close_matches
 from shrek.errors import Finding
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent  # shrek/
@@ -154,7 +154,7 @@ def _unknown_keys(doc: Document, error: ValidationError) -> list[Finding]:
             continue
         path = (*error.absolute_path, key)
         where = _describe(tuple(error.absolute_path))
-        close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+        close = close_matches(str(key), known, n=1, cutoff=0.6)
         fix = f"did you mean '{close[0]}'? " if close else ""
         fix += "allowed keys: " + ", ".join(known)
         findings.append(doc.finding(path, f"unknown key '{key}' in {where}", fix, key=True))

@@ -9,7 +9,6 @@ problems of a run are collected, each at ``file:line:column`` with its fix.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable
 
@@ -24,6 +23,7 @@ from shrek.core.lifecycle import read_events
 from shrek.core.model import Step, Tag, load_tag
 from shrek.core.registry import Registry
 from shrek.core.report import Report
+from shrek.core.suggest import close_matches
 from shrek.errors import ExitCode, Finding, ShrekError, sort_findings
 from shrek.redact import find_credentials
 
@@ -288,7 +288,7 @@ def _check_tag_file(registry: Registry, tag: Tag) -> list[Finding]:
         )
     if tag.build not in registry.builds:
         known = ", ".join(registry.builds)
-        close = difflib.get_close_matches(tag.build, list(registry.builds), n=1)
+        close = close_matches(tag.build, list(registry.builds), n=1)
         findings.append(
             doc.finding(
                 ["build"],
@@ -522,7 +522,7 @@ def _check_inputs(tag: Tag, step: Step) -> list[Finding]:
                     )
                 )
         elif dot and "." not in output and ":" not in item.dataset:
-            close = difflib.get_close_matches(producer, sorted(step_names), n=1, cutoff=0.6)
+            close = close_matches(producer, sorted(step_names), n=1, cutoff=0.6)
             if close:
                 findings.append(
                     doc.finding(
@@ -590,7 +590,7 @@ def _check_variables(step: Step, known: set[str]) -> list[Finding]:
         line, column = step.document.locate_text([step.payload_key], "$" + name)
         if (line, column) == step.document.where([step.payload_key]):
             line, column = step.document.locate_text([step.payload_key], "${" + name)
-        close = difflib.get_close_matches(name, sorted(defined), n=1)
+        close = close_matches(name, sorted(defined), n=1)
         if _INPUT_ARRAY.fullmatch(name):
             fix = f"the step has {len(step.inputs)} input(s): use IN1..IN{len(step.inputs)}"
         else:

@@ -14,6 +14,7 @@ from shrek.backends.factory import get_backend
 from shrek.core.model import load_tag
 from shrek.core.records import ACTIVE, Record, load_records
 from shrek.core.registry import Registry
+from shrek.core.suggest import close_matches
 from shrek.errors import ExitCode, ShrekError
 from shrek.git import GitRepo
 from shrek.ops import remote
@@ -132,12 +133,10 @@ def retry(registry: Registry, target: str, overrides: dict[str, Any] | None = No
 
 def _refuse_unknown_step(registry: Registry, name: str, step: str) -> None:
     """A step the tag does not have is named as such (not 'submit it')."""
-    import difflib
-
     tag, _ = load_tag(registry, name)
     if tag is None or step in tag.steps:
         return
-    close = difflib.get_close_matches(step, list(tag.steps), n=1)
+    close = close_matches(step, list(tag.steps), n=1)
     raise ShrekError(
         f"tag {name} has no step '{step}' (its steps: {', '.join(tag.order())})",
         f"did you mean {name.partition('-')[0]}/{close[0]}?" if close else "name one of its steps",

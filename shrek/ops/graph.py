@@ -9,7 +9,6 @@ it is how a user finds it.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
@@ -158,6 +157,8 @@ def render_image(text: str, output: Path) -> None:
             "create it, or choose another file",
             ExitCode.FILESYSTEM,
         )
+    import shutil  # (with bz2 and lzma) only to draw: the README's mermaid text needs none
+
     program = shutil.which("dot")
     if program is None:
         raise ShrekError(

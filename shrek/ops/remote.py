@@ -25,8 +25,8 @@ A registry without a remote works as a single clone always did; the commands say
 
 from __future__ import annotations
 
+import os
 import re
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatch
@@ -404,8 +404,9 @@ def claim_label(side: Shared, label: str, tag: str, by: str) -> bool:
     if side.remote is None:
         return True
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    nonce = os.urandom(16).hex()  # two claims of one second are two commits
     claim = side.repo.claim_commit(
-        f"shrek: claim label {label} for {tag}\n\nby: {by}\nat: {now}\nnonce: {uuid.uuid4()}\n"
+        f"shrek: claim label {label} for {tag}\n\nby: {by}\nat: {now}\nnonce: {nonce}\n"
     )
     return side.repo.push(side.remote, claim, f"{CLAIMS}/{label}")
 

@@ -7,7 +7,6 @@ records keep its command lines whichever backend runs the jobs.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -124,5 +123,7 @@ def _clear_output(registry: Registry, output: Path, force: bool) -> None:
             "render into a new or empty directory, or add --force to replace its content whole",
             ExitCode.CONFLICT,
         )
+    import shutil  # (with bz2 and lzma) only for 'shrek render -o', not for a submit
+
     shutil.rmtree(output)
     output.mkdir()

@@ -18,7 +18,6 @@ or ``status`` reconciles (completed if the backend has it, ``abandoned`` if not)
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,6 +167,8 @@ def _allocated(cleared: Cleared, side: remote.Shared, submission: Submission, jo
     if won:
         return True
     remote.take_back(side, journal)
+    import shutil  # (with bz2 and lzma) only here, when another clone won the numbers
+
     shutil.rmtree(submission.render_dir.parent, ignore_errors=True)
     cleared.registry.notify(
         f"shrek: another clone allocated on {side.remote} first: planning again from its state"

