@@ -49,10 +49,25 @@ PLUGINS = (
     "TwilioKeyDetector",
 )
 
+
+class _Compiled:
+    """A regular expression compiled when it is first used. The expressions below run only on
+    a text that may hold a credential (the cheap tests before each say when), which most
+    commands never meet; compiling them all cost every command 1 ms."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._pattern, self._flags = pattern, flags
+
+    def __getattr__(self, name: str) -> Any:  # search, finditer...: the compiled one's, kept
+        method = getattr(re.compile(self._pattern, self._flags), name)
+        setattr(self, name, method)
+        return method
+
+
 # Cheap triggers: only lines with one of these are handed to detect-secrets (a README of
 # hundreds of lines is checked in microseconds, and detect-secrets is imported only when
 # something looks like a credential).
-_TRIGGER = re.compile(
+_TRIGGER = _Compiled(
     r"eyJ|PRIVATE KEY|://[^/\s]*@|AKIA|ASIA|gh[pousr]_|glpat-|xox[abposr]-|[sr]k_live_"
     r"|sk-[A-Za-z0-9]|pypi-|npm_|SG\.|AccountKey=|hooks\.slack\.com|[0-9]{8,}:AA"
     r"|AC[a-z0-9]{32}|SK[0-9a-fA-F]{32}|(?i:discord|twilio|sendgrid|mailchimp|square"
@@ -78,15 +93,15 @@ def _may_trigger(text: str) -> bool:
     return any(word in lower for word in _TRIGGER_WORDS)
 
 
-_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----.*?(?:-----END \1-----|\Z)", re.S)
-_ASSIGNMENT = re.compile(
+_PEM = _Compiled(r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----.*?(?:-----END \1-----|\Z)", re.S)
+_ASSIGNMENT = _Compiled(
     r"(?i)(?<![\w-])([\w.-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key"
     r"|private[_-]?key|credential|auth[_-]?code|_pwd\b)[\w.-]*)"
     # the value: not a variable ($TOKEN, ${TOKEN}: reading a credential at run time is right)
     r"""(["']?\s*[=:]\s*["']?)(?!\$)([^\s"',;&<>]{4,})"""
 )
 # Words without which no assignment is a credential: the assignment pattern runs only then.
-_ASSIGNMENT_WORDS = re.compile(r"(?i)pass|secret|token|key|credential|auth|_pwd")
+_ASSIGNMENT_WORDS = _Compiled(r"(?i)pass|secret|token|key|credential|auth|_pwd")
 # In ASCII text: every name the assignment pattern matches holds one of these, and is
 # followed (after the rest of its [\w.-] run) by what opens its value.
 _ASSIGNMENT_PARTS = ("pass", "secret", "token", "key", "credential", "auth", "_pwd")
@@ -116,13 +131,13 @@ def _may_assign(text: str) -> bool:
 # An HTTP Authorization header's value (curl -H, a server's request log), whatever the token's
 # format, and a URL's password whatever its characters (detect-secrets' basic-auth pattern
 # stops at '!', '#' and the like).
-_AUTHORIZATION = re.compile(
+_AUTHORIZATION = _Compiled(
     r"(?i)\b(?:authorization|proxy-authorization)\s*[:=]\s*[\"']?(?:(?:bearer|basic|token|digest)"
     r"\s+)?([^\s\"',;]{4,})"
 )
-_BEARER = re.compile(r"(?i)\bbearer\s+([A-Za-z0-9._~+/=-]{8,})")
-_URL_PASSWORD = re.compile(r"://[^/\s:@]+:([^/\s@]+)@")
-_TOKEN_TAIL = re.compile(r"[A-Za-z0-9_\-+/=.~]*")
+_BEARER = _Compiled(r"(?i)\bbearer\s+([A-Za-z0-9._~+/=-]{8,})")
+_URL_PASSWORD = _Compiled(r"://[^/\s:@]+:([^/\s@]+)@")
+_TOKEN_TAIL = _Compiled(r"[A-Za-z0-9_\-+/=.~]*")
 
 
 @dataclass(frozen=True)

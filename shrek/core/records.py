@@ -111,7 +111,7 @@ class Record:
 def record_files(tag_dir: Path) -> list[Path]:
     """``submissions/*/*.yaml`` of the tag, in path order, as ``Path.glob`` finds them (hidden
     names too: a stray file is named by the checks, not skipped), listed with ``os.scandir``
-    and sorted as text: a submit lists a long history three times."""
+    and sorted as text: a submit lists a long history twice (its refresh, the ledger check)."""
     directory = tag_dir / SUBMISSIONS_DIR
     try:
         with os.scandir(directory) as entries:
