@@ -16,7 +16,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shrek import __version__, gitconfig
 from shrek.backends import Accepted, StatusUpdate, Submission
@@ -31,13 +31,15 @@ from shrek.backends.local.rundir import (
     write_json,
 )
 from shrek.catalogs.factory import local_catalog_path, open_catalog
-from shrek.core.failures import JobFailure, group, stderr_tail
 from shrek.core.records import RENAMED_STATES, Record, submission_id
 from shrek.core.registry import Registry
 from shrek.core.render import SANDBOX, output_extension, output_file
-from shrek.core.submission import JobCounts, SubmissionData, no_jobs
+from shrek.core.submission import FailureEntry, JobCounts, SubmissionData, no_jobs
 from shrek.errors import ExitCode, ShrekError
 from shrek.interrupts import fault_point
+
+if TYPE_CHECKING:
+    from shrek.core.failures import JobFailure
 
 START_TIMEOUT_S = 30.0
 
@@ -293,7 +295,7 @@ class LocalBackend:
             "failed": states.count("failed") + states.count("killed"),
             "pending": states.count("pending"),
         }
-        failures = [g.as_dict() for g in group(self._failures(run_dir, jobs))]
+        failures = self._failure_groups(run_dir, jobs)
         outcome = RENAMED_STATES.get(step["state"], step["state"])  # a run of an older SHREK
         note = settled or step.get("note", "")
         if outcome in ("pending", "running") and not self.alive(state):
@@ -353,7 +355,18 @@ class LocalBackend:
         step = state["steps"].get(record["step"], {"jobs": []})
         return self._failures(run_dir, step["jobs"])
 
+    def _failure_groups(self, run_dir: Path, jobs: list[dict[str, Any]]) -> list[FailureEntry]:
+        """The failed jobs grouped by reason, as a record keeps them (none, without loading
+        the grouping, for the runs where nothing failed: most of them)."""
+        if not any(job["state"] in ("failed", "killed") for job in jobs):
+            return []
+        from shrek.core.failures import group
+
+        return [g.as_dict() for g in group(self._failures(run_dir, jobs))]
+
     def _failures(self, run_dir: Path, jobs: list[dict[str, Any]]) -> list[JobFailure]:
+        from shrek.core.failures import JobFailure, stderr_tail
+
         found = []
         for job in jobs:
             if job["state"] not in ("failed", "killed"):
