@@ -331,13 +331,16 @@ class GitRepo:
 
     def _head_text(self) -> str | None:
         """``.git/HEAD`` as written (``ref: refs/heads/B`` or a SHA); None where git must be
-        asked: GIT_DIR and the like set, ``.git`` a file (a linked work tree), unreadable."""
+        asked: GIT_DIR and the like set, ``.git`` a file (a linked work tree), unreadable, or
+        refs kept in a reftable (whose ``HEAD`` file is a stub naming ``refs/heads/.invalid``)."""
         if _GIT_LOCATED.intersection(os.environ):
             return None
+        git_dir = self.root / ".git"
         try:
-            return (self.root / ".git" / "HEAD").read_text(encoding="ascii").strip()
+            head = (git_dir / "HEAD").read_text(encoding="ascii").strip()
         except (OSError, ValueError):
             return None
+        return None if (git_dir / "reftable").is_dir() else head
 
     def dirty_paths(self, paths: list[Path]) -> list[str]:
         """Uncommitted or untracked files under ``paths`` (relative to the work tree)."""
