@@ -7,8 +7,8 @@ a tenth of a submit (docs/benchmarks.md). A submit command line of the target an
 and runs through the same code (:mod:`shrek.cli.submitted`); failures end through
 :func:`shrek.cli.failure.report`, as on the full command line. Anything else — an option
 with a value, ``--help``, a global option, an unknown or combined flag, ``SHREK_REGISTRY``
-set — gets None and goes to typer. ``tests/test_direct.py`` holds this reading to typer's own
-for every flag.
+set — gets None and goes to typer. ``tests/ops/test_direct_submit.py`` holds this reading to
+typer's own for every flag.
 """
 
 from __future__ import annotations
