@@ -9,8 +9,8 @@ wrong is allowed to surface as a traceback.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import NamedTuple
 
 
 class ExitCode(IntEnum):
@@ -153,8 +153,7 @@ MEANINGS: dict[ExitCode, str] = {
 }
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """One located problem: ``file:line:column: message`` plus the fix.
 
     ``file`` is relative to the registry root (posix spelling) so that messages are the same on
@@ -190,17 +189,21 @@ class Finding:
         }
 
 
-@dataclass
 class ShrekError(Exception):
     """A refusal of a whole command, shown as one message (plus any findings) and an exit code."""
 
-    message: str
-    fix: str = ""
-    code: ExitCode = ExitCode.INVALID
-    findings: list[Finding] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        super().__init__(self.message)
+    def __init__(
+        self,
+        message: str,
+        fix: str = "",
+        code: ExitCode = ExitCode.INVALID,
+        findings: list[Finding] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+        self.code = code
+        self.findings: list[Finding] = findings if findings is not None else []
 
     def __str__(self) -> str:
         lines = [str(f) for f in self.findings]

@@ -16,9 +16,8 @@ credentials (every checksum SHREK records is one), so they are left alone.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 MASK = "***"
 
@@ -140,8 +139,7 @@ _URL_PASSWORD = _Compiled(r"://[^/\s:@]+:([^/\s@]+)@")
 _TOKEN_TAIL = _Compiled(r"[A-Za-z0-9_\-+/=.~]*")
 
 
-@dataclass(frozen=True)
-class Credential:
+class Credential(NamedTuple):
     """A credential found in a text: what kind, and where (0-based offsets)."""
 
     kind: str

@@ -10,13 +10,15 @@ cannot tell whether its service acted raises :class:`Uncertain`. Everything back
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from shrek.errors import ShrekError
 
 if TYPE_CHECKING:  # types only: the local runner process imports this package at start-up
+    from collections.abc import Mapping, Sequence
+
     from shrek.core.failures import JobFailure
     from shrek.core.model import Step, Tag
     from shrek.core.records import Record
@@ -25,8 +27,10 @@ if TYPE_CHECKING:  # types only: the local runner process imports this package a
     from shrek.core.submission import FailureEntry, JobCounts, SubmissionData
 
 
-@dataclass
-class StepPlan:
+NOTHING: Mapping[str, Any] = MappingProxyType({})  # an empty mapping, shared: never changed
+
+
+class StepPlan(NamedTuple):
     """One step of a submission, as journalled."""
 
     step: str
@@ -36,11 +40,10 @@ class StepPlan:
     reserved: int  # how many sequence numbers (jobs at most) this submission may use
     inputs: dict[str, str]  # declared dataset -> dataset read
     outputs: dict[str, str]  # output name -> dataset written
-    upstream_in_workflow: list[str] = field(default_factory=list)
+    upstream_in_workflow: Sequence[str] = ()
 
 
-@dataclass
-class Submission:
+class Submission(NamedTuple):
     """Everything a backend needs to start a submission of one step or a whole workflow."""
 
     registry: Registry
@@ -51,7 +54,7 @@ class Submission:
     run_id: str
     test: bool
     workers: int | None = None
-    options: dict[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = NOTHING
 
 
 class Uncertain(ShrekError):
@@ -59,33 +62,50 @@ class Uncertain(ShrekError):
     the record stays journalled and is reconciled later by looking the submission up."""
 
 
-@dataclass
 class Accepted:
     """What a backend accepted for one step: its identifiers (into the record's ``ids``) and
     what it said (into ``backend_details``, e.g. the server's log)."""
 
-    ids: dict[str, Any]
-    details: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("details", "ids")
+
+    def __init__(self, ids: dict[str, Any], details: dict[str, Any] | None = None) -> None:
+        self.ids = ids
+        self.details: dict[str, Any] = details if details is not None else {}
 
 
-@dataclass
 class StatusUpdate:
-    state: str
-    jobs: JobCounts
-    note: str = ""
-    ids: dict[str, Any] = field(default_factory=dict)
-    failures: list[FailureEntry] = field(default_factory=list)  # grouped: core.failures
-    details: dict[str, Any] = field(default_factory=dict)
+    """A backend's answer for one recorded submission: its state, job counts and what else it
+    said."""
+
+    __slots__ = ("details", "failures", "ids", "jobs", "note", "state")
+
+    def __init__(
+        self,
+        state: str,
+        jobs: JobCounts,
+        note: str = "",
+        ids: dict[str, Any] | None = None,
+        failures: list[FailureEntry] | None = None,  # grouped: core.failures
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self.state = state
+        self.jobs = jobs
+        self.note = note
+        self.ids: dict[str, Any] = ids if ids is not None else {}
+        self.failures: list[FailureEntry] = failures if failures is not None else []
+        self.details: dict[str, Any] = details if details is not None else {}
 
 
-@dataclass
 class Check:
-    """One offline check of a rendering (``shrek render --check``)."""
+    """One offline check of a rendering (``shrek render --check``), filled in as it runs."""
 
-    name: str
-    problems: list[str] = field(default_factory=list)
-    skipped: str = ""
-    notes: list[str] = field(default_factory=list)  # worth reading, not failing
+    __slots__ = ("name", "notes", "problems", "skipped")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.problems: list[str] = []
+        self.skipped = ""
+        self.notes: list[str] = []  # worth reading, not failing
 
     @property
     def ok(self) -> bool:

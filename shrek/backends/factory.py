@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from shrek.backends import Backend, WorkflowDescription
@@ -12,7 +13,7 @@ BACKENDS = ("local", "panda")
 
 
 def get_backend(
-    registry: Registry, name: str | None = None, overrides: dict[str, Any] | None = None
+    registry: Registry, name: str | None = None, overrides: Mapping[str, Any] | None = None
 ) -> Backend:
     """The backend ``name`` (default: the registry's), with per-command setting overrides."""
     name = name or registry.settings.get("backend", "local")

@@ -35,7 +35,7 @@ def dataset_add(
         paths += read_path_list(from_file, sys.stdin)
     info = register_files(open_registry(ctx), name, paths, progress=bars(quiet or as_json))
     if as_json:
-        print_json(vars(info))
+        print_json(info._asdict())
         return
     typer.echo(f"dataset {info.name}: {info.files} file(s), {info.bytes} bytes")
 

@@ -29,9 +29,8 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from shrek.core.ledger import ledger_lines
 from shrek.core.yamlio import write_atomic
@@ -54,8 +53,7 @@ _SUBMISSION = re.compile(r"(?P<tag>[^/\s]+)/(?P<step>[^/\s]+)/(?:test-)?(?P<numb
 _RANGE = re.compile(r"(\d{1,18})-(\d{1,18})")  # bounded: a 5,000-digit number is damage
 
 
-@dataclass(frozen=True)
-class Allocation:
+class Allocation(NamedTuple):
     """One submission's allocation: its id, space, sequence range and output datasets."""
 
     submission: str  # <tag>/<step>/NNNN, as the record's id

@@ -7,15 +7,13 @@ in :mod:`shrek.catalogs` that implement :class:`Catalog`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from shrek.core.suggest import close_matches
 from shrek.errors import ExitCode, ShrekError
 
 
-@dataclass(frozen=True)
-class DatasetFile:
+class DatasetFile(NamedTuple):
     """One file of a dataset: its name within the dataset, size and checksum.
 
     ``checksum`` names its algorithm (``adler32:0a1b2c3d``) so lists from different catalogues
@@ -29,8 +27,7 @@ class DatasetFile:
     location: str = ""
 
 
-@dataclass(frozen=True)
-class DatasetInfo:
+class DatasetInfo(NamedTuple):
     name: str
     files: int
     bytes: int

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from shrek.core import resources, schema
 from shrek.core.datasets import Catalog, DatasetFile
@@ -36,8 +35,7 @@ HEADER = (
 DIGESTED = ("tag", "schemas", "build", "code", "definitions", "resources", "inputs")
 
 
-@dataclass(frozen=True)
-class Drift:
+class Drift(NamedTuple):
     """One difference between a tag's freeze and what it depends on now."""
 
     subject: str  # a path relative to the registry, or "code <name>", "build", "dataset <name>"
@@ -47,8 +45,7 @@ class Drift:
         return f"{self.subject}: {self.message}"
 
 
-@dataclass
-class Computed:
+class Computed(NamedTuple):
     """A freeze's content (what the digest covers) and the input lists to store beside it."""
 
     content: dict[str, Any]

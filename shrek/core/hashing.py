@@ -11,15 +11,14 @@ import hashlib
 import os
 import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from io import RawIOBase
 from pathlib import Path
+from typing import NamedTuple
 
 CHUNK = 1 << 20  # 1 MiB
 
 
-@dataclass(frozen=True)
-class FileHash:
+class FileHash(NamedTuple):
     size: int
     sha256: str
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from shrek.errors import ExitCode, ShrekError
 
@@ -42,8 +42,7 @@ def sequence_letters(index: int) -> str:
     return _LETTERS[first] + _LETTERS[second]
 
 
-@dataclass(frozen=True)
-class Label:
+class Label(NamedTuple):
     prefix: str
     year: int
     sequence: str
@@ -54,7 +53,8 @@ class Label:
         return f"{self.prefix}{self.year:02d}{mark}{self.sequence}"
 
     @property
-    def index(self) -> int:
+    def number(self) -> int:
+        """Its place in its space's sequence (aa is 27)."""
         return sequence_index(self.sequence)
 
     @property
@@ -63,7 +63,7 @@ class Label:
         return (self.prefix, self.year, self.test)
 
     def sort_key(self) -> tuple[str, int, bool, int]:
-        return (self.prefix, self.year, self.test, self.index)
+        return (self.prefix, self.year, self.test, self.number)
 
 
 def parse_label(text: str, prefix: str) -> Label:
@@ -86,7 +86,7 @@ def next_label(taken: Iterable[Label], prefix: str, year: int, *, test: bool = F
             ExitCode.USAGE,
         )
     space = (prefix, year, test)
-    used = {label.index for label in taken if label.space == space}
+    used = {label.number for label in taken if label.space == space}
     highest = max(used, default=0)
     if highest >= MAX_SEQUENCE:
         last = Label(prefix, year, sequence_letters(MAX_SEQUENCE), test)
@@ -113,8 +113,8 @@ def next_label(taken: Iterable[Label], prefix: str, year: int, *, test: bool = F
 def skipped_by(taken: Iterable[Label], label: Label) -> list[Label]:
     """The labels of ``label``'s space that claiming it would skip for good: those between
     the highest label ever allocated and it ('next free' never goes back to fill them)."""
-    highest = max((t.index for t in taken if t.space == label.space), default=0)
+    highest = max((t.number for t in taken if t.space == label.space), default=0)
     return [
         Label(label.prefix, label.year, sequence_letters(i), label.test)
-        for i in range(highest + 1, label.index)
+        for i in range(highest + 1, label.number)
     ]

@@ -14,10 +14,9 @@ Format (``labels.ledger`` at the registry root)::
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from shrek.core.labels import Label, LabelError, parse_label
 from shrek.core.yamlio import write_atomic
@@ -36,8 +35,7 @@ HEADER = (
 )
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     label: str
     tag: str
     allocated_at: str

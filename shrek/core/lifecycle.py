@@ -24,9 +24,9 @@ superseded another tag replaces this one (shrek supersede)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from shrek.core import schema
 from shrek.core.layout import LIFECYCLE_DIR
@@ -48,8 +48,7 @@ ALLOWED = {
 }
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     number: int
     path: Path
     data: dict[str, Any]
@@ -59,11 +58,10 @@ class Event:
         return str(self.data["kind"])
 
 
-@dataclass
-class Lifecycle:
+class Lifecycle(NamedTuple):
     """A tag's events, read once: invalidated submissions and datasets, supersessions."""
 
-    events: list[Event] = field(default_factory=list)
+    events: Sequence[Event] = ()
 
     @property
     def invalid_submissions(self) -> dict[str, str]:

@@ -10,10 +10,9 @@ from __future__ import annotations
 import fnmatch
 import heapq
 import os
-from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from shrek.core import resources, schema
 from shrek.core.layout import JOB_DIR, TAG_FILE
@@ -25,12 +24,11 @@ from shrek.errors import ExitCode, Finding, ShrekError
 Expansion = tuple[list[resources.ResourceFile], resources.ResourceProblem | None]
 
 
-@dataclass(frozen=True)
-class Input:
+class Input(NamedTuple):
     dataset: str
     files_per_job: int
     secondary: bool
-    index: int  # position in the step's inputs list
+    position: int  # its place in the step's inputs list
     max_files: int | None = None  # use at most this many files (primary only)
     reusable: bool = True  # a secondary stream starts again from its first file when used up
     match: str | None = None  # read only the files whose names match this glob
@@ -47,14 +45,12 @@ def matches(glob: str | None, file_name: str) -> bool:
     return glob is None or fnmatch.fnmatchcase(file_name, f"*{glob}*")
 
 
-@dataclass(frozen=True)
-class Output:
+class Output(NamedTuple):
     name: str
     files: str
 
 
-@dataclass
-class Step:
+class Step(NamedTuple):
     name: str
     document: Document
     description: str
@@ -116,16 +112,33 @@ class Step:
         )
 
 
-@dataclass
 class Tag:
-    name: str  # the directory name, <label>-<build>
-    directory: Path
-    document: Document
-    steps: dict[str, Step] = field(default_factory=dict)  # keyed by file stem
-    broken_steps: set[str] = field(default_factory=set)  # stems whose file did not load
-    _expanded: dict[tuple[str, str], Expansion] = field(
-        default_factory=dict, repr=False, compare=False
-    )
+    """A loaded tag: its ``tag.yaml`` and the steps under ``job/`` that loaded."""
+
+    __slots__ = ("_expanded", "broken_steps", "directory", "document", "name", "steps")
+
+    def __init__(
+        self,
+        name: str,  # the directory name, <label>-<build>
+        directory: Path,
+        document: Document,
+        steps: dict[str, Step] | None = None,  # keyed by file stem
+    ) -> None:
+        self.name = name
+        self.directory = directory
+        self.document = document
+        self.steps: dict[str, Step] = steps if steps is not None else {}
+        self.broken_steps: set[str] = set()  # stems whose file did not load
+        self._expanded: dict[tuple[str, str], Expansion] = {}
+
+    def __repr__(self) -> str:
+        return f"Tag({self.name!r})"
+
+    def with_steps(self, steps: dict[str, Step]) -> Tag:
+        """This tag with other steps (``shrek extend``: one step's jobs changed for a submit)."""
+        changed = Tag(self.name, self.directory, self.document, steps)
+        changed.broken_steps = set(self.broken_steps)
+        return changed
 
     @property
     def data(self) -> dict[str, Any]:

@@ -15,7 +15,6 @@ import os
 import re
 import stat
 from contextlib import suppress
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,15 +43,27 @@ def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass
 class Record:
-    path: Path
-    data: SubmissionData
+    """One submission record: its file and its data (changed in place, then saved)."""
 
-    def __post_init__(self) -> None:
-        state = self.data.get("state")
+    __slots__ = ("data", "path")
+
+    def __init__(self, path: Path, data: SubmissionData) -> None:
+        self.path = path
+        self.data = data
+        state = data.get("state")
         if state in RENAMED_STATES:  # an older record: one vocabulary for every reader
-            self.data["state"] = RENAMED_STATES[state]
+            data["state"] = RENAMED_STATES[state]
+
+    def __repr__(self) -> str:
+        return f"Record({self.path.as_posix()!r}, state={self.data.get('state')!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Record):
+            return NotImplemented
+        return self.path == other.path and self.data == other.data
+
+    __hash__ = None  # type: ignore[assignment]  # changed in place: never a key
 
     @property
     def step(self) -> str:

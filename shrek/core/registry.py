@@ -12,7 +12,6 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -81,16 +80,26 @@ def _remember_valid(root: Path, text: str) -> None:
         write_atomic(root / STATE_DIR / SETTINGS_CHECKED, _settings_digest(text) + "\n")
 
 
-@dataclass
+def _quiet(_message: str) -> None:
+    """Where a registry's messages go until a command line says otherwise."""
+
+
 class Registry:
-    root: Path
-    document: Document
-    # Where the registry's messages go (a second command waiting for the lock): the command
-    # line sets it; the core itself prints nothing.
-    notify: Callable[[str], None] = field(default=lambda _message: None, repr=False, compare=False)
-    # The clone's working state when the registry is read from SHREK's own work tree of the
-    # production branch (shrek.ops.remote): runs, store, catalogue and lock stay the clone's.
-    state_root: Path | None = field(default=None, repr=False, compare=False)
+    """An open registry: its root directory and its ``shrek.yaml``."""
+
+    def __init__(self, root: Path, document: Document) -> None:
+        self.root = root
+        self.document = document
+        # Where the registry's messages go (a second command waiting for the lock): the
+        # command line sets it; the core itself prints nothing.
+        self.notify: Callable[[str], None] = _quiet
+        # The clone's working state when the registry is read from SHREK's own work tree of
+        # the production branch (shrek.ops.remote): runs, store, catalogue and lock stay the
+        # clone's.
+        self.state_root: Path | None = None
+
+    def __repr__(self) -> str:
+        return f"Registry({self.root.as_posix()!r})"
 
     # -- finding and opening --------------------------------------------------------------
 

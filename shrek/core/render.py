@@ -22,9 +22,10 @@ from __future__ import annotations
 import json
 import math
 import shlex
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from shrek import __version__
 from shrek.core.hashing import sha256_bytes, sha256_file
@@ -47,33 +48,57 @@ EXIT_RESOURCE = 66
 EXIT_SETUP = 67
 
 
-@dataclass(frozen=True)
-class Options:
+NOTHING: Mapping[str, Any] = MappingProxyType({})  # an empty mapping, shared: never changed
+
+
+class Options(NamedTuple):
     """What a rendering depends on beyond the tag itself."""
 
-    first_sequence: dict[str, int] = field(default_factory=dict)  # step -> first job's number
+    first_sequence: Mapping[str, int] = NOTHING  # step -> first job's number
     scope: str = ""  # output scope for prun lines, e.g. user.jdoe or group.sphenix
-    upstream: dict[str, str] = field(default_factory=dict)  # "<step>.<output>" -> dataset name
+    upstream: Mapping[str, str] = NOTHING  # "<step>.<output>" -> dataset name
     default_site: str = ""  # shrek.yaml's panda.site: where a step without its own site runs
     # the freeze's code repositories (name, url, ref, commit); empty for an unfrozen tag
     code: tuple[dict[str, str], ...] = ()
 
 
-@dataclass
 class Rendering:
     """Everything rendered for some steps of a tag, in memory until :meth:`write`."""
 
-    tag: str
-    steps: list[str]
-    digest: str | None  # the freeze digest (None for an unfrozen tag)
-    sandbox: dict[str, bytes]  # generated files that travel, by sandbox path
-    resources: dict[str, Path]  # resource files that travel: sandbox path -> source file
-    extra: dict[str, str]  # files beside the sandbox (prun lines, manifest)
-    # step -> the backend's command lines for it (exec, args, prun): what a record keeps
-    commands: dict[str, dict[str, str]] = field(default_factory=dict)
-    manifest_digest: str = ""  # set by seal()
-    late: list[str] = field(default_factory=list)  # written after the journal (the origin file)
-    _entries: list[dict[str, Any]] | None = field(default=None, repr=False)
+    __slots__ = (
+        "_entries",
+        "commands",
+        "digest",
+        "extra",
+        "late",
+        "manifest_digest",
+        "resources",
+        "sandbox",
+        "steps",
+        "tag",
+    )
+
+    def __init__(
+        self,
+        tag: str,
+        steps: list[str],
+        digest: str | None,  # the freeze digest (None for an unfrozen tag)
+        sandbox: dict[str, bytes],  # generated files that travel, by sandbox path
+        resources: dict[str, Path],  # resource files that travel: sandbox path -> source file
+        extra: dict[str, str],  # files beside the sandbox (prun lines, manifest)
+        # step -> the backend's command lines for it (exec, args, prun): what a record keeps
+        commands: dict[str, dict[str, str]] | None = None,
+    ) -> None:
+        self.tag = tag
+        self.steps = steps
+        self.digest = digest
+        self.sandbox = sandbox
+        self.resources = resources
+        self.extra = extra
+        self.commands: dict[str, dict[str, str]] = commands if commands is not None else {}
+        self.manifest_digest = ""  # set by seal()
+        self.late: list[str] = []  # written after the journal (the origin file)
+        self._entries: list[dict[str, Any]] | None = None
 
     def manifest(self) -> list[dict[str, Any]]:
         """Every sandbox file with its size and sha256 (resources hashed once)."""
@@ -81,7 +106,7 @@ class Rendering:
             self._entries = self._hash_entries()
         return self._entries
 
-    def seal(self, first_sequence: dict[str, int]) -> None:
+    def seal(self, first_sequence: Mapping[str, int]) -> None:
         """Write the manifest beside the sandbox: exactly what travels, and its digest."""
         entries = self.manifest()
         self.manifest_digest = "sha256:" + sha256_bytes(

@@ -6,8 +6,7 @@ nothing changed) needs none of the checking machinery, not even its imports.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from shrek.errors import Finding
 
@@ -15,11 +14,10 @@ if TYPE_CHECKING:
     from shrek.core.model import Tag
 
 
-@dataclass
-class Report:
-    checked: list[str] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
-    tags: dict[str, Tag] = field(default_factory=dict)  # the tags that loaded, for reuse
+class Report(NamedTuple):
+    checked: list[str]
+    findings: list[Finding]
+    tags: dict[str, Tag]  # the tags that loaded, for reuse
 
     @property
     def ok(self) -> bool:

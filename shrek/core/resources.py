@@ -12,9 +12,9 @@ from __future__ import annotations
 import glob
 import os
 import stat
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from shrek.core.suggest import close_matches
 
@@ -23,8 +23,7 @@ _GLOB_CHARS = set("*?[")
 _RESERVED = ("freeze.yaml", "submissions", "inputs", "README.md", "tag.yaml")
 
 
-@dataclass(frozen=True)
-class ResourceFile:
+class ResourceFile(NamedTuple):
     """One file shipped to the worker: ``name`` is its path relative to the tag directory
     (its place in the sandbox); ``arrives_as`` its path in the job's working directory, when
     the step reads its resources from a ``resource_dir`` (2022's per-step layout)."""
@@ -45,8 +44,7 @@ class ResourceFile:
         return self.arrives_as or self.name
 
 
-@dataclass(frozen=True)
-class ResourceProblem:
+class ResourceProblem(NamedTuple):
     message: str
     fix: str
 

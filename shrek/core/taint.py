@@ -11,16 +11,15 @@ invalidation anywhere (the usual case) no record is read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from shrek.core.layout import LIFECYCLE_DIR, SUBMISSIONS_DIR
 from shrek.core.lifecycle import read_events
 from shrek.core.records import Record, load_records
 
 
-@dataclass(frozen=True)
-class Taint:
+class Taint(NamedTuple):
     """Why something is tainted: the invalidated submission (or dataset) it derives from."""
 
     ancestor: str  # the invalidated submission id, or the invalidated dataset's name
@@ -30,13 +29,15 @@ class Taint:
         return f"derived from {self.ancestor}, invalidated: {self.reason}"
 
 
-@dataclass
 class Taints:
     """The registry's tainted submissions (by id) and datasets (by name)."""
 
-    submissions: dict[str, Taint] = field(default_factory=dict)
-    datasets: dict[str, Taint] = field(default_factory=dict)  # derived from invalid ones
-    invalid: dict[str, Taint] = field(default_factory=dict)  # invalid datasets themselves
+    __slots__ = ("datasets", "invalid", "submissions")
+
+    def __init__(self, invalid: dict[str, Taint] | None = None) -> None:
+        self.submissions: dict[str, Taint] = {}
+        self.datasets: dict[str, Taint] = {}  # derived from invalid ones
+        self.invalid: dict[str, Taint] = invalid or {}  # invalid datasets themselves
 
     def count(self, tag: str) -> int:
         """How many of ``tag``'s submissions are tainted (their ids start with the tag)."""

@@ -469,8 +469,8 @@ def _check_inputs(tag: Tag, step: Step) -> list[Finding]:
     for extra in primaries[1:]:
         findings.append(
             doc.finding(
-                ["inputs", extra.index],
-                f"more than one primary input (also inputs[{primaries[0].index}])",
+                ["inputs", extra.position],
+                f"more than one primary input (also inputs[{primaries[0].position}])",
                 "mark all but one input 'secondary: true'",
             )
         )
@@ -495,7 +495,7 @@ def _check_inputs(tag: Tag, step: Step) -> list[Finding]:
     step_names = set(tag.steps) | tag.broken_steps
     for item in step.inputs:
         producer, dot, output = item.dataset.partition(".")
-        path = ["inputs", item.index, "dataset"]
+        path = ["inputs", item.position, "dataset"]
         if producer in step_names and dot and output.endswith("/"):
             findings.append(
                 doc.finding(
@@ -560,7 +560,7 @@ def _check_input_options(step: Step) -> list[Finding]:
         if not item.secondary and "reusable" in data:
             findings.append(
                 step.document.finding(
-                    ["inputs", item.index, "reusable"],
+                    ["inputs", item.position, "reusable"],
                     "'reusable' applies to secondary streams; the primary input is read once",
                     "remove 'reusable' here (or mark the input 'secondary: true')",
                     key=True,
@@ -569,7 +569,7 @@ def _check_input_options(step: Step) -> list[Finding]:
         if item.secondary and item.max_files is not None:
             findings.append(
                 step.document.finding(
-                    ["inputs", item.index, "max_files"],
+                    ["inputs", item.position, "max_files"],
                     "'max_files' limits the primary input (PanDA's --nFiles); a secondary stream "
                     "is read files_per_job at a time",
                     "move 'max_files' to the primary input, or remove it",
@@ -617,7 +617,7 @@ def _check_cycles(tag: Tag) -> list[Finding]:
     for cycle in tag.cycles():
         producer, consumer = cycle[0], cycle[1]
         step = tag.steps[consumer]
-        index = next(i.index for i in step.inputs if i.dataset.partition(".")[0] == producer)
+        index = next(i.position for i in step.inputs if i.dataset.partition(".")[0] == producer)
         findings.append(
             step.document.finding(
                 ["inputs", index, "dataset"],

@@ -21,7 +21,6 @@ import os
 import re
 import stat
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -215,7 +214,6 @@ def _flow_collection(text: str) -> bool:
 _CONFLICT = re.compile(r"^(<{7}|={7}|>{7})(?: |$)", re.M)
 
 
-@dataclass
 class Document:
     """A loaded YAML document: its data plus where each value and key stands in the file.
 
@@ -224,12 +222,18 @@ class Document:
     a seventh of a cold ``validate``, and keeping every node tree alive for later made
     Python's garbage collector walk them over and over (a quarter of it)."""
 
-    file: str  # display path, relative to the registry root
-    data: Any
-    text: str = ""
-    unusable: bool = False  # a problem found while indexing makes the data unsafe to check
-    _values: dict[PathKey, tuple[int, int]] | None = field(default=None, repr=False)
-    _keys: dict[PathKey, tuple[int, int]] = field(default_factory=dict, repr=False)
+    __slots__ = ("_keys", "_values", "data", "file", "text", "unusable")
+
+    def __init__(self, file: str, data: Any, text: str = "") -> None:
+        self.file = file  # display path, relative to the registry root
+        self.data = data
+        self.text = text
+        self.unusable = False  # a problem found while indexing makes the data unsafe to check
+        self._values: dict[PathKey, tuple[int, int]] | None = None
+        self._keys: dict[PathKey, tuple[int, int]] = {}
+
+    def __repr__(self) -> str:
+        return f"Document({self.file!r})"
 
     @property
     def values(self) -> dict[PathKey, tuple[int, int]]:

@@ -115,7 +115,7 @@ def listing(registry: Registry) -> list[dict[str, Any]]:
     taints = registry_taints(registry.tags_dir)
     return [
         {
-            **vars(info),
+            **info._asdict(),
             "invalid": invalid[info.name][1] if info.name in invalid else "",
             "tainted": taints.of_dataset(info.name),
         }
@@ -131,7 +131,7 @@ def described(registry: Registry, name: str) -> dict[str, Any]:
     invalid = invalid_datasets(registry.tags_dir).get(name)
     return {
         "dataset": name,
-        "files": [vars(f) for f in files],
+        "files": [f._asdict() for f in files],
         "origin": node.origin.as_dict() if node is not None and node.origin else None,
         "invalid": invalid[1] if invalid else "",
         "tainted": registry_taints(registry.tags_dir).of_dataset(name),

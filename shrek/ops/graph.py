@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import re
 import subprocess
-from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from itertools import pairwise
 from pathlib import Path
+from typing import NamedTuple
 
 from shrek.core.model import Tag
 from shrek.core.registry import Registry
 from shrek.errors import ExitCode, Finding, ShrekError
 
 
-@dataclass(frozen=True)
-class Edge:
+class Edge(NamedTuple):
     source: str  # a step name, or an external dataset name
     target: str  # a step name
     label: str

@@ -24,7 +24,6 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from shrek.core.registry import Registry
@@ -36,18 +35,25 @@ from shrek.redact import redact
 JOURNAL = "pending.json"
 
 
-@dataclass
 class Change:
     """One committing command's change in progress: what it may touch, and whether it is
     committed yet."""
 
-    registry: Registry
-    repo: GitRepo
-    command: str
-    base: str
-    paths: list[Path] = field(default_factory=list)
-    subject: str = ""
-    committed: str = ""
+    def __init__(
+        self,
+        registry: Registry,
+        repo: GitRepo,
+        command: str,
+        base: str,
+        paths: list[Path] | None = None,
+    ) -> None:
+        self.registry = registry
+        self.repo = repo
+        self.command = command
+        self.base = base
+        self.paths: list[Path] = paths if paths is not None else []
+        self.subject = ""
+        self.committed = ""
 
     @property
     def journal(self) -> Path:

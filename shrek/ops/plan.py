@@ -7,10 +7,10 @@ its sequence numbers — before anything is journalled, so a refusal here leaves
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
-from shrek.backends import Backend, StepPlan
+from shrek.backends import NOTHING, Backend, StepPlan
 from shrek.catalogs.factory import open_catalog
 from shrek.core.allocations import (
     ALLOCATIONS_FILE,
@@ -40,8 +40,7 @@ from shrek.ops.guards import (
 )
 
 
-@dataclass(frozen=True)
-class SubmitRequest:
+class SubmitRequest(NamedTuple):
     """What ``shrek submit`` was asked to do."""
 
     target: str  # TAG (every step, in dependency order) or TAG/STEP
@@ -50,8 +49,8 @@ class SubmitRequest:
     again: bool = False
     workers: int | None = None  # local backend: jobs at once
     detach: bool = False
-    options: dict[str, Any] = field(default_factory=dict)  # backend options (via, no_check)
-    overrides: dict[str, Any] = field(default_factory=dict)  # backend settings, this time only
+    options: Mapping[str, Any] = NOTHING  # backend options (via, no_check)
+    overrides: Mapping[str, Any] = NOTHING  # backend settings, this time only
     first_sequence: int | None = None  # every step's first sequence number (default: the next)
     extends: str = ""  # shrek extend: the submission this one adds jobs to (its id)
     more_jobs: int | None = None  # shrek extend: how many jobs this time
@@ -59,24 +58,37 @@ class SubmitRequest:
     reread: bool = False  # read a primary input an earlier submission of the step read
 
 
-@dataclass
 class Cleared:
-    """A submission the guards let through, with what they found."""
+    """A submission the guards let through, with what they found; the plan adds the taints
+    it accepted and the inputs read again, the submit the history it refreshed."""
 
-    registry: Registry
-    repo: GitRepo
-    backend: Backend
-    tag: Tag
-    steps: list[str]
-    frozen: dict[str, Any] | None
-    overridden: list[str]  # the guards --test overrode, with their reasons
-    options: dict[str, Any]  # settled by the backend (dataset bases, credentials checked)
-    request: SubmitRequest
-    skipped: list[str] = field(default_factory=list)  # steps of TAG already done
-    tainted: dict[str, dict[str, str]] = field(default_factory=dict)  # step -> accepted taints
-    reread: dict[str, list[str]] = field(default_factory=dict)  # step -> earlier readers' ids
-    # every record of the tag before this submission, as refreshed (under the registry lock)
-    history: list[Record] = field(default_factory=list)
+    def __init__(  # noqa: PLR0913 - what the guards found, field by field
+        self,
+        registry: Registry,
+        repo: GitRepo,
+        backend: Backend,
+        tag: Tag,
+        steps: list[str],
+        frozen: dict[str, Any] | None,
+        overridden: list[str],  # the guards --test overrode, with their reasons
+        options: dict[str, Any],  # settled by the backend (dataset bases, credentials checked)
+        request: SubmitRequest,
+        skipped: list[str],  # steps of TAG already done
+    ) -> None:
+        self.registry = registry
+        self.repo = repo
+        self.backend = backend
+        self.tag = tag
+        self.steps = steps
+        self.frozen = frozen
+        self.overridden = overridden
+        self.options = options
+        self.request = request
+        self.skipped = skipped
+        self.tainted: dict[str, dict[str, str]] = {}  # step -> accepted taints
+        self.reread: dict[str, list[str]] = {}  # step -> earlier readers' ids
+        # every record of the tag before this submission, as refreshed (under the registry lock)
+        self.history: list[Record] = []
 
     @property
     def test(self) -> bool:

@@ -27,11 +27,10 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from shrek.core.allocations import ALLOCATIONS_FILE
 from shrek.core.layout import LIFECYCLE_DIR, STATE_DIR, TAGS_DIR
@@ -48,16 +47,23 @@ WORKTREE = "production"  # in .shrek/: SHREK's own work tree of the production b
 MAX_TRIES = 30  # rounds of fetch-and-retry before giving up on a remote that keeps moving
 
 
-@dataclass
 class Shared:
     """The production branch of one clone, and the remote it is shared through."""
 
-    registry: Registry  # the registry in the checkout that holds the production branch
-    repo: GitRepo
-    branch: str
-    remote: str | None
-    attached: bool  # the production branch is checked out in ``repo``
-    notes: list[str] = field(default_factory=list)  # what publishing did, for the user
+    def __init__(
+        self,
+        registry: Registry,  # the registry in the checkout that holds the production branch
+        repo: GitRepo,
+        branch: str,
+        remote: str | None,
+        attached: bool,  # the production branch is checked out in ``repo``
+    ) -> None:
+        self.registry = registry
+        self.repo = repo
+        self.branch = branch
+        self.remote = remote
+        self.attached = attached
+        self.notes: list[str] = []  # what publishing did, for the user
 
     @property
     def tracking(self) -> str:
@@ -104,8 +110,7 @@ def describe(registry: Registry) -> str:
 # -- the production branch against its remote ----------------------------------------------
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):
     """Where the local production branch stands against the remote's (as last fetched)."""
 
     local: str | None

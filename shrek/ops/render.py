@@ -7,8 +7,8 @@ records keep its command lines whichever backend runs the jobs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from shrek.backends import Check
 from shrek.backends.factory import workflow_description
@@ -33,8 +33,7 @@ def render(
     options = options or Options()
     panda = registry.settings.get("panda") or {}
     engine = workflow_description()
-    options = replace(
-        options,
+    options = options._replace(
         scope=options.scope or engine.default_scope(registry),
         default_site=options.default_site or str(panda.get("site") or ""),
     )
@@ -51,10 +50,9 @@ def render(
     return rendering
 
 
-@dataclass
-class RenderResult:
+class RenderResult(NamedTuple):
     rendering: Rendering
-    checks: list[Check] = field(default_factory=list)
+    checks: list[Check]
 
 
 def render_target(
@@ -86,12 +84,12 @@ def render_target(
     _clear_output(registry, output, force)
     rendering.write(output)
     write_atomic(output / RENDERED_MARK, f"rendered by SHREK: {tag.name}\n")
-    result = RenderResult(rendering)
-    if run_checks:
-        result.checks = workflow_description().check(
-            tag, rendering, output, registry.shellcheck_fails_on
-        )
-    return result
+    checks = (
+        workflow_description().check(tag, rendering, output, registry.shellcheck_fails_on)
+        if run_checks
+        else []
+    )
+    return RenderResult(rendering, checks)
 
 
 RENDERED_MARK = ".shrek-rendering"  # in a directory render -o wrote: it may be replaced

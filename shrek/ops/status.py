@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,12 +30,22 @@ if TYPE_CHECKING:
     from shrek.git import GitRepo
 
 
-@dataclass
 class Refreshed:
-    tag: str
-    records: list[Record] = field(default_factory=list)
-    changed: list[Record] = field(default_factory=list)
-    commit: str | None = None
+    """A tag's records after a refresh: all of them, those that changed, and the commit."""
+
+    __slots__ = ("changed", "commit", "records", "tag")
+
+    def __init__(
+        self,
+        tag: str,
+        records: list[Record],
+        changed: list[Record] | None = None,
+        commit: str | None = None,
+    ) -> None:
+        self.tag = tag
+        self.records = records
+        self.changed: list[Record] = changed if changed is not None else []
+        self.commit = commit
 
 
 def refresh_record(

@@ -17,9 +17,7 @@ or ``status`` reconciles (completed if the backend has it, ``abandoned`` if not)
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,18 +46,30 @@ Wait = Callable[[Watch], None]  # shows the polls (the CLI's progress bar) until
 __all__ = ["SubmitRequest", "SubmitResult", "submit"]
 
 
-@dataclass
 class SubmitResult:
-    registry: Registry
-    tag: str
-    records: list[Record]
-    run_id: str
-    journal_commit: str
-    commit: str
-    final_commit: str | None = None
-    overridden: list[str] = field(default_factory=list)
-    followed: bool = False
-    skipped: list[str] = field(default_factory=list)  # steps of TAG already done
+    """What a submit did: its records (their final states once followed) and its commits."""
+
+    def __init__(  # noqa: PLR0913 - what the command reports, field by field
+        self,
+        registry: Registry,
+        tag: str,
+        records: list[Record],
+        run_id: str,
+        journal_commit: str,
+        commit: str,
+        overridden: list[str],
+        skipped: list[str],  # steps of TAG already done
+    ) -> None:
+        self.registry = registry
+        self.tag = tag
+        self.records = records
+        self.run_id = run_id
+        self.journal_commit = journal_commit
+        self.commit = commit
+        self.overridden = overridden
+        self.skipped = skipped
+        self.final_commit: str | None = None
+        self.followed = False
 
 
 def submit(registry: Registry, request: SubmitRequest, *, wait: Wait | None = None) -> SubmitResult:
@@ -117,8 +127,8 @@ def submit(registry: Registry, request: SubmitRequest, *, wait: Wait | None = No
         submission.run_id,
         journal,
         commit,
-        overridden=cleared.overridden,
-        skipped=cleared.skipped,
+        cleared.overridden,
+        cleared.skipped,
     )
     if interrupted:
         _stop(cleared, result)
@@ -254,8 +264,7 @@ def _clear(registry: Registry, repo: GitRepo, backend: Any, request: SubmitReque
         )
     overridden = [f"{kind}: {error.message}" for kind, error in refusals]
     if request.more_jobs and only:  # shrek extend: this many jobs of the step, this time
-        step = dataclasses.replace(tag.steps[only], jobs=request.more_jobs)
-        tag = dataclasses.replace(tag, steps={**tag.steps, only: step})
+        tag = tag.with_steps({**tag.steps, only: tag.steps[only]._replace(jobs=request.more_jobs)})
     return Cleared(
         registry, repo, backend, tag, steps, frozen, overridden, options, request, skipped
     )

@@ -6,23 +6,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from shrek.backends import StatusUpdate, Submission
 from shrek.backends.factory import get_backend
 from shrek.core.records import FINAL, Record
 
 
-@dataclass
 class Watch:
     """One submission's steps, polled through the backend that runs them."""
 
-    submission: Submission
-    records: list[Record]
-    interval: float = 0.25
-
-    def __post_init__(self) -> None:
-        self.backend = get_backend(self.submission.registry, self.records[0].backend)
+    def __init__(
+        self, submission: Submission, records: list[Record], interval: float = 0.25
+    ) -> None:
+        self.submission = submission
+        self.records = records
+        self.interval = interval
+        self.backend = get_backend(submission.registry, records[0].backend)
 
     def updates(self) -> Iterator[dict[str, StatusUpdate]]:
         """Each step's state, every ``interval`` seconds, until every step has ended (the

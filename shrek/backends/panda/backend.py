@@ -24,6 +24,7 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,7 @@ class PandaBackend:
     follows = False  # tasks run for hours: shrek status follows them
     kills_at_once = False  # killTask is a request: the task goes toabort, later aborted
 
-    def __init__(self, registry: Registry, overrides: dict[str, Any] | None = None) -> None:
+    def __init__(self, registry: Registry, overrides: Mapping[str, Any] | None = None) -> None:
         self.registry = registry
         self.settings: dict[str, Any] = {**registry.settings.get("panda", {}), **(overrides or {})}
         self._credential: tuple[tuple[tuple[str, str], ...], Credential] | None = None
