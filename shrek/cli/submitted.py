@@ -19,6 +19,7 @@ TYPE_CHECKING = False  # not typing's: importing typing costs the quick answers 
 if TYPE_CHECKING:
     from shrek.ops.session import Registry
     from shrek.ops.submit import SubmitRequest, SubmitResult
+    from shrek.ops.watch import Watch
 
 UNSUCCESSFUL = ("failed", "partial", "killed", "cancelled")
 
@@ -62,10 +63,14 @@ def submit_and_report(
 ) -> int:
     """Submit, follow (unless detached) and print; the exit code: a step that did not
     succeed is the backend's failure."""
-    from shrek.cli.watch import follow
     from shrek.ops.submit import submit
 
-    result = submit(registry, request, wait=lambda watch: follow(watch, quiet=quiet or as_json))
+    def wait(watch: Watch) -> None:
+        from shrek.cli.watch import follow  # the progress display: not for a detached submit
+
+        follow(watch, quiet=quiet or as_json)
+
+    result = submit(registry, request, wait=wait)
     return int(ExitCode.BACKEND) if report_submission(result, as_json=as_json) else 0
 
 

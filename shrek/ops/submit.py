@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shrek import __version__
 from shrek.backends import Submission, Uncertain
@@ -39,9 +39,11 @@ from shrek.ops.plan import Cleared, SubmitRequest, plan_steps
 from shrek.ops.readme import write_readme
 from shrek.ops.render import render
 from shrek.ops.status import refresh, refresh_on_production
-from shrek.ops.watch import Watch
 
-Wait = Callable[[Watch], None]  # shows the polls (the CLI's progress bar) until the end
+if TYPE_CHECKING:
+    from shrek.ops.watch import Watch
+
+Wait = Callable[["Watch"], None]  # shows the polls (the CLI's progress bar) until the end
 
 __all__ = ["SubmitRequest", "SubmitResult", "submit"]
 
@@ -453,6 +455,8 @@ def _follow(cleared: Cleared, submission: Submission, result: SubmitResult, wait
     registry, target = cleared.registry, cleared.request.target
     result.followed = True
     try:
+        from shrek.ops.watch import Watch  # polling: not for a detached submit
+
         wait(Watch(submission, result.records))
     finally:
         # a second Ctrl-C must not stop the final states from being recorded

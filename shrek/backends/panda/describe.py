@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from shrek.backends import Check
-from shrek.backends.panda import checks, render
+from shrek.backends.panda import render
 from shrek.core.model import Step, Tag
 from shrek.core.registry import Registry
 from shrek.core.render import Options, Rendering
@@ -36,4 +36,6 @@ class PandaWorkflow:
     def check(
         self, tag: Tag, rendering: Rendering, directory: Path, shellcheck_fails_on: str
     ) -> list[Check]:
+        from shrek.backends.panda import checks  # only for render --check, not every rendering
+
         return checks.check(tag, rendering, directory, shellcheck_fails_on)
