@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import typer
 
@@ -30,7 +29,7 @@ def dataset_add(
     from shrek.cli.progress import bars
     from shrek.ops.dataset import read_path_list, register_files
 
-    paths = [Path(f) for f in files or []]
+    paths = list(files or [])
     if from_file is not None:
         paths += read_path_list(from_file, sys.stdin)
     info = register_files(open_registry(ctx), name, paths, progress=bars(quiet or as_json))

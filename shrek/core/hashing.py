@@ -47,7 +47,7 @@ def _sha256_chunks(handle: RawIOBase, progress: Callable[[int], None] | None) ->
     return FileHash(size, digest.hexdigest())
 
 
-def adler32_file(path: Path) -> str:
+def adler32_file(path: str | os.PathLike[str]) -> str:
     """The file's adler32 as 8 hex digits (the checksum Rucio and the grid use)."""
     with open(path, "rb", buffering=0) as handle:
         if os.fstat(handle.fileno()).st_size < CHUNK:  # most grid files of a test, all of a list

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
@@ -25,9 +26,10 @@ DATASET_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:+-]*/?")
 FILE_NAME = re.compile(r"[^\s/]+")
 
 
-def read_path_list(source: str, stdin: TextIO) -> list[Path]:
+def read_path_list(source: str, stdin: TextIO) -> list[str]:
     """Paths, one per line, from the file ``source`` or (``-``) from ``stdin``; blank lines and
-    ``#`` comments are skipped."""
+    ``#`` comments are skipped. Kept as text: a list of 100,000 files made 100,000 Paths, a
+    third of ``dataset add``'s time."""
     if source == "-":
         text = stdin.read()
     else:
@@ -40,11 +42,15 @@ def read_path_list(source: str, stdin: TextIO) -> list[Path]:
                 ExitCode.USAGE,
             ) from exc
     lines = (line.strip() for line in text.splitlines())
-    return [Path(line) for line in lines if line and not line.startswith("#")]
+    return [line for line in lines if line and not line.startswith("#")]
 
 
 def add_files(
-    catalog: Catalog, dataset: str, paths: list[Path], *, progress: Progress = no_progress
+    catalog: Catalog,
+    dataset: str,
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    progress: Progress = no_progress,
 ) -> DatasetInfo:
     """Checksum ``paths`` and register them (by absolute path) as files of ``dataset``."""
     if not DATASET_NAME.fullmatch(dataset):
@@ -55,9 +61,10 @@ def add_files(
         )
     if not paths:
         raise ShrekError("no files given", f"shrek dataset add {dataset} FILE...", ExitCode.USAGE)
-    seen: dict[str, Path] = {}
-    sizes: dict[Path, int] = {}
-    for path in paths:
+    seen: dict[str, str] = {}  # file name -> its path
+    sizes: dict[str, int] = {}  # path -> size
+    for given in paths:
+        path = os.fspath(given)
         try:
             info = os.stat(path)
         except OSError:
@@ -65,34 +72,35 @@ def add_files(
         if info is None or not stat.S_ISREG(info.st_mode):
             raise ShrekError(f"{path} is not a file", "give existing files", ExitCode.USAGE)
         sizes[path] = info.st_size
-        if not FILE_NAME.fullmatch(path.name):
+        name = os.path.basename(path)
+        if not FILE_NAME.fullmatch(name):
             raise ShrekError(
-                f"file name {path.name!r} contains white space", "rename the file", ExitCode.USAGE
+                f"file name {name!r} contains white space", "rename the file", ExitCode.USAGE
             )
-        if path.name in seen and seen[path.name].resolve() != path.resolve():
+        if name in seen and os.path.realpath(seen[name]) != os.path.realpath(path):
             raise ShrekError(
-                f"two files named {path.name}: {seen[path.name]} and {path}",
+                f"two files named {name}: {seen[name]} and {path}",
                 "files of one dataset need distinct names",
                 ExitCode.USAGE,
             )
-        seen[path.name] = path
-    unique = list(seen.values())
+        seen[name] = path
+    unique = list(seen.items())
     with progress(f"checksumming {dataset}", len(unique), "files") as tick:
 
-        def checksum(chunk: list[Path]) -> list[DatasetFile]:
+        def checksum(chunk: list[tuple[str, str]]) -> list[DatasetFile]:
             done = []
-            for path in chunk:
+            for name, path in chunk:
                 value = adler32_file(path)
                 # the location is read in place later: a link is followed now
                 where = os.path.realpath(path) if os.path.islink(path) else os.path.abspath(path)
-                done.append(DatasetFile(path.name, sizes[path], f"adler32:{value}", where))
+                done.append(DatasetFile(name, sizes[path], f"adler32:{value}", where))
                 tick(1)
             return done
 
         # a few threads, each with a share of the files (a thread per file costs more than
         # checksumming a small one)
         workers = max(1, min(4, os.cpu_count() or 1, len(unique)))
-        if sum(sizes[p] for p in unique) < THREADS_FROM_BYTES:
+        if sum(sizes[p] for _, p in unique) < THREADS_FROM_BYTES:
             workers = 1  # small files: reading them is quicker than sharing the interpreter
         chunks = [unique[n::workers] for n in range(workers)]
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -103,7 +111,11 @@ def add_files(
 
 
 def register_files(
-    registry: Registry, dataset: str, paths: list[Path], *, progress: Progress = no_progress
+    registry: Registry,
+    dataset: str,
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    progress: Progress = no_progress,
 ) -> DatasetInfo:
     """``shrek dataset add``: :func:`add_files` into the registry's catalogue."""
     return add_files(open_catalog(registry), dataset, paths, progress=progress)
