@@ -10,11 +10,9 @@ history with the time. Records also carry the sequence-number range every submis
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import stat
-from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -142,32 +140,33 @@ def read_record(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-CHECKED_RECORDS = "cache/records"  # in .shrek/: <tag>.json, records that passed, by digest
+CHECKED_RECORDS = "cache/records"  # in .shrek/: <tag>.jsonl (shrek.core.recordcache)
 
 
 def load_records(tag_dir: Path, step: str | None = None) -> list[Record]:
     """The tag's records (of one step), oldest first; a damaged record is refused loudly.
 
     A record whose exact content passed its bounds and schema before is answered from the
-    registry's working state (its sha256 -> its data, as JSON): a tag's history of finished
-    records costs a read and a hash each, not a YAML parse and a schema check.
+    registry's working state (:mod:`shrek.core.recordcache`: its sha256 -> its data): a tag's
+    history of finished records costs a read and a hash each, not a YAML parse and a schema
+    check.
     """
+    from shrek.core.recordcache import read_checked, remember
+
     root = tag_dir.parent.parent
-    cache_file = root / STATE_DIR / CHECKED_RECORDS / f"{tag_dir.name}.json"
-    checked = _checked(cache_file)
+    cache_file = root / STATE_DIR / CHECKED_RECORDS / f"{tag_dir.name}.jsonl"
+    checked = read_checked(cache_file)
     found, current = [], {}
     for path in record_files(tag_dir):
         if step is not None and path.parent.name != step:
             continue
         digest, raw = _digest(path)
-        data = checked.get(digest) if digest else None
+        data = checked.entries.get(digest) if digest else None
         if data is None:
             data = checked_record(path, path.relative_to(root).as_posix(), raw)
         current[digest] = data
         found.append(Record(path, data))
-    if not current.keys() <= checked.keys():
-        # all records read: keep exactly these (old versions go); some: add to what is known
-        _remember(cache_file, current if step is None else {**checked, **current})
+    remember(cache_file, checked, current, whole=step is None)
     return sorted(found, key=lambda r: (r.step, r.number))
 
 
@@ -216,26 +215,6 @@ def checked_record(path: Path, relative: str, raw: bytes | None = None) -> Submi
         )
     data: SubmissionData = document.data  # the schema just held it to this shape
     return data
-
-
-def _checked(cache_file: Path) -> dict[str, Any]:
-    try:
-        cached = json.loads(cache_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(cached, dict) or cached.get("seed") != schema.fingerprint("submission"):
-        return {}
-    records = cached.get("records")
-    return records if isinstance(records, dict) else {}
-
-
-def _remember(cache_file: Path, records: dict[str, Any]) -> None:
-    try:
-        text = json.dumps({"seed": schema.fingerprint("submission"), "records": records})
-    except (TypeError, ValueError):
-        return  # a value JSON cannot hold: checked again next time
-    with suppress(OSError):  # a read-only checkout checks every time
-        write_atomic(cache_file, text)
 
 
 def next_number(tag_dir: Path, step: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -336,11 +337,12 @@ def test_finished_records_are_answered_from_the_cache_but_a_damaged_one_is_refus
 ) -> None:
     assert shrek("submit", "sP22aa/demo-pass1", cwd=demo.root).code == 0
     (record,) = load_records(demo.tag_dir(TAG))
-    cache = demo.state_dir / CHECKED_RECORDS / f"{TAG}.json"
-    cached = json.loads(cache.read_text())
-    (digest,) = cached["records"]
-    cached["records"][digest]["state"] = "answered-from-the-cache"
-    cache.write_text(json.dumps(cached))
+    cache = demo.state_dir / CHECKED_RECORDS / f"{TAG}.jsonl"
+    header, *lines = cache.read_text().splitlines()
+    digest = hashlib.sha256(record.path.read_bytes()).hexdigest()
+    (body,) = [line.partition(" ")[2] for line in lines if line.startswith(f"{digest} ")]
+    cached = {**json.loads(body), "state": "answered-from-the-cache"}
+    cache.write_text(f"{header}\n{digest} {json.dumps(cached)}\n")
     assert load_records(demo.tag_dir(TAG))[0].state == "answered-from-the-cache"
     record.path.write_text(record.path.read_text().replace("number: 1", "number: x"))
     with pytest.raises(ShrekError) as damaged:
