@@ -140,3 +140,46 @@ def test_a_runner_that_dies_before_it_runs_is_said_at_once(demo: Registry) -> No
     assert "the local runner stopped at once" in died.stderr and "runner.log" in died.stderr
     again = cli(demo, "submit", "sP22aa/demo-pass1", "--again")
     assert again.returncode == 0, again.stderr
+
+
+def test_a_stop_signal_that_comes_while_the_runner_holds_its_lock_ends_the_jobs(
+    tmp_path,
+) -> None:
+    """A signal handler runs between two bytecodes of the main thread, which may be inside
+    ``with runner.lock`` (saving the state, or handling a first SIGTERM when a second one
+    comes). The handler must not wait for that lock: a runner did, forever, after a kill."""
+    import subprocess
+    import threading
+
+    from shrek.backends.local.rundir import PLAN, write_json
+    from shrek.backends.local.runner import Runner
+
+    write_json(
+        tmp_path / PLAN,
+        {
+            "run": "local-test",
+            "catalog": str(tmp_path / "catalog.sqlite"),
+            "store": str(tmp_path / "store"),
+            "sandbox": str(tmp_path / "sandbox"),
+            "sandbox_files": [],
+            "steps": [],
+        },
+    )
+    runner = Runner(tmp_path)
+    job = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    runner.processes.add(job)
+    handled = threading.Event()
+
+    def signalled_inside_the_lock() -> None:
+        with runner.lock:
+            runner.terminate()
+        handled.set()
+
+    threading.Thread(target=signalled_inside_the_lock, daemon=True).start()
+    try:
+        assert handled.wait(10), "the stop handler waited for the lock its own thread held"
+        assert job.wait(10) == -signal.SIGTERM
+        assert runner.stop.is_set()
+    finally:
+        job.kill()
+        job.wait()

@@ -125,6 +125,12 @@ def step_outcome(jobs: list[dict[str, Any]], stopped: bool) -> str:
     return "failed"
 
 
+def _end_group(process: subprocess.Popen) -> None:
+    """SIGTERM to a job's whole process group (the wrapper and what it started)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+
+
 class Runner:
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
@@ -180,12 +186,24 @@ class Runner:
         self.dirty.set()
 
     def terminate(self, *_: object) -> None:
-        """SIGTERM/SIGINT: stop starting jobs and end the running ones (their whole groups)."""
+        """SIGTERM/SIGINT: stop starting jobs and end the running ones (their whole groups).
+
+        It takes no lock: a signal handler runs between two bytecodes of the main thread,
+        which may be inside ``with self.lock`` (saving the state, or handling a first signal
+        when a second one comes), and waiting there for that lock waits forever (a runner
+        hung after ``shrek kill``). ``list()`` copies the set in one step; a job started after
+        the copy sees ``stop`` once it is listed (:meth:`_started`)."""
         self.stop.set()
+        for process in list(self.processes):
+            _end_group(process)
+
+    def _started(self, process: subprocess.Popen) -> None:
+        """List a job's process for :meth:`terminate`; one started after a stop was asked (the
+        stop checked before it began, its signal handled before it was listed) ends now."""
         with self.lock:
-            for process in list(self.processes):
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGTERM)
+            self.processes.add(process)
+        if self.stop.is_set():
+            _end_group(process)
 
     # -- jobs -----------------------------------------------------------------------------
 
@@ -301,8 +319,7 @@ class Runner:
                 "SHREK_JOB": f"{self.plan['run']}/{spec['step']}/{job['index']}",
             }
             process = start_job(workdir, spec["wrapper"], job["seq"], arguments, environment)
-            with self.lock:
-                self.processes.add(process)
+            self._started(process)
             started = time.monotonic()
             sampler = PeakMemory(process.pid) if self.plan.get("measure") else None
             status, cpu = wait_with_usage(process)
