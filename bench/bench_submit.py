@@ -162,7 +162,9 @@ def earlier_submissions(registry: Registry, tag: str) -> None:
     run([*SHREK, "status", "--no-commit", "sP22aa"], registry.root, runs=1)
 
 
-def workflow_submit(verdicts: Verdicts, tmp: Path) -> None:
+def workflow_history(tmp: Path) -> tuple[Registry, str]:
+    """The 4-step workflow's registry: 5,000 commits, 100 submissions of the workflow (400
+    records) made and checked; its tag."""
     registry = Registry.open(init_registry(tmp / "history"))
     git_history(registry.root, HISTORY, "history/log.txt")
     tag = new_tag(registry, TagRequest(label="sP22aa", skip_to=True, build="local")).name
@@ -186,6 +188,11 @@ def workflow_submit(verdicts: Verdicts, tmp: Path) -> None:
     run([*SHREK, "submit", "sP22aa", "--detach", "--quiet"], registry.root, runs=1)
     wait_done(registry, tag)
     earlier_submissions(registry, tag)
+    return registry, tag
+
+
+def workflow_submit(verdicts: Verdicts, tmp: Path) -> None:
+    registry, tag = workflow_history(tmp)
     commits = git(registry, "rev-list", "--count", "HEAD").strip()
     # Each submit is timed on a quiet machine (the jobs of the one before have finished), and
     # the floor right after it: on a shared machine the speed drifts over a minute, and a
