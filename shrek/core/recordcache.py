@@ -60,10 +60,10 @@ def read_checked(path: Path) -> Checked:
             bodies.append(body)
     try:  # every line whole (the usual case): one parse for all
         values = json.loads("[" + ",".join(bodies) + "]")
-    except ValueError:  # a torn or foreign line: each parsed alone, the bad ones skipped
+    except ValueError:
+        values = []
+    if len(values) != len(bodies):  # a torn or foreign line: each alone, the bad ones skipped
         values = [_parsed(body) for body in bodies]
-    if len(values) != len(digests):  # a line that was more than one value: trust none
-        return Checked({}, len(lines), False)
     entries = {d: v for d, v in zip(digests, values, strict=True) if isinstance(v, dict)}
     return Checked(entries, len(lines), text.endswith("\n"))
 
@@ -80,25 +80,29 @@ def remember(path: Path, checked: Checked, found: dict[str, Any], *, whole: bool
     are every record of the tag, so any other entry is stale. A read-only checkout, or data
     JSON cannot hold, is checked again next time."""
     new = {d: data for d, data in found.items() if d and d not in checked.entries}
-    if not new:
-        return
-    try:
-        text = "".join(f"{digest} {json.dumps(data)}\n" for digest, data in new.items())
-    except (TypeError, ValueError):
+    text = _lines(new)
+    if not text:
         return
     live = len(found) if whole else len(checked.entries) + len(new)
     if checked.appendable and checked.lines + len(new) <= 2 * live + SLACK:
         with suppress(OSError):
             _append(path, text)
             return
-    kept = found if whole else {**checked.entries, **new}
+    text = _lines(found if whole else {**checked.entries, **new})
+    if text:
+        with suppress(OSError):
+            write_atomic(path, _header() + text)
+            path.with_suffix(".json").unlink(missing_ok=True)  # an earlier SHREK's whole-JSON file
+
+
+def _lines(entries: dict[str, Any]) -> str:
+    """The cache's lines for ``entries`` ('' when there are none, or JSON cannot hold one)."""
     try:
-        text = "".join(f"{digest} {json.dumps(data)}\n" for digest, data in kept.items())
+        return "".join(
+            f"{digest} {json.dumps(data)}\n" for digest, data in entries.items() if digest
+        )
     except (TypeError, ValueError):
-        return
-    with suppress(OSError):
-        write_atomic(path, _header() + text)
-        path.with_suffix(".json").unlink(missing_ok=True)  # the whole-JSON form before 0.2
+        return ""
 
 
 def _append(path: Path, text: str) -> None:
